@@ -1,0 +1,663 @@
+package b2bua
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/auth"
+	"github.com/switchboard/switchboard/cdr"
+	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/media"
+	"github.com/switchboard/switchboard/registrar"
+)
+
+// branchPrefix marks Via branches Switchboard generates; seeing one of ours
+// on an incoming initial request means a loop (RFC 3261 §16.3 step 4, as a
+// B2BUA applies it).
+const branchPrefix = "z9hG4bK-sb"
+
+// policy is the part of the configuration SIGHUP can swap atomically.
+type policy struct {
+	router *Router
+	users  map[string]config.User
+	cfg    *config.Config
+}
+
+// listener is one bound SIP socket.
+type listener struct {
+	network string // "UDP" or "TCP"
+	addr    netip.AddrPort
+	closer  func() error
+}
+
+// Server is the signaling half: it owns the SIP stack, the registrar, the
+// dialog table and every Call.
+type Server struct {
+	log       *slog.Logger
+	userAgent string
+	domain    string
+
+	policy atomic.Pointer[policy]
+
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+
+	media *media.Engine
+	auth  *auth.Authenticator
+	reg   *registrar.Registrar
+	cdr   *cdr.Writer
+
+	listeners []listener
+
+	mu      sync.Mutex
+	dialogs map[string]*Call // dialogKey → call
+	calls   map[string]*Call // call id → call
+
+	draining atomic.Bool
+	callWG   sync.WaitGroup
+	seq      atomic.Uint64
+	started  time.Time
+}
+
+// New builds a Server from a validated configuration. Passwords must
+// already be resolved (config.ResolvePasswords).
+func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	s := &Server{
+		log:       log,
+		userAgent: cfg.SIP.UserAgent,
+		domain:    cfg.SIP.Domain,
+		dialogs:   map[string]*Call{},
+		calls:     map[string]*Call{},
+		started:   time.Now(),
+	}
+	if s.userAgent == "" {
+		s.userAgent = "Switchboard"
+	}
+	if err := s.setPolicy(cfg); err != nil {
+		return nil, err
+	}
+
+	me, err := newMediaEngine(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s.media = me
+
+	realm := cfg.SIP.Realm
+	if realm == "" {
+		realm = cfg.SIP.Domain
+	}
+	s.auth = auth.New(realm, s.password, cfg.SIP.NonceLifetime, time.Now)
+
+	s.reg, err = registrar.New(registrar.Config{
+		StateDir:       cfg.State.Dir,
+		Domain:         cfg.SIP.Domain,
+		MinExpires:     cfg.SIP.MinExpires,
+		MaxExpires:     cfg.SIP.MaxExpires,
+		DefaultExpires: cfg.SIP.DefaultExpires,
+	}, s.auth, time.Now, log.With("component", "registrar"))
+	if err != nil {
+		s.media.Close()
+		return nil, fmt.Errorf("registrar: %w", err)
+	}
+	s.cdr, err = cdr.NewWriter(cfg.Records.Dir, log.With("component", "cdr"))
+	if err != nil {
+		s.media.Close()
+		return nil, fmt.Errorf("records: %w", err)
+	}
+
+	s.ua, err = sipgo.NewUA(
+		sipgo.WithUserAgent(s.userAgent),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse),
+		),
+		sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerReadFilter(newReadFilter(s).filter),
+		),
+	)
+	if err != nil {
+		return nil, err
+	}
+	s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(log.With("component", "sip")))
+	if err != nil {
+		return nil, err
+	}
+	s.client, err = sipgo.NewClient(s.ua, sipgo.WithClientLogger(log.With("component", "sip")))
+	if err != nil {
+		return nil, err
+	}
+	s.routes()
+	return s, nil
+}
+
+func newMediaEngine(cfg *config.Config, log *slog.Logger) (*media.Engine, error) {
+	bind, err := netip.ParseAddr(cfg.Media.Address)
+	if err != nil {
+		return nil, fmt.Errorf("media.address %q: %w", cfg.Media.Address, err)
+	}
+	adv := bind
+	if cfg.Media.Advertise != "" {
+		if adv, err = netip.ParseAddr(cfg.Media.Advertise); err != nil {
+			return nil, fmt.Errorf("media.advertise %q: %w", cfg.Media.Advertise, err)
+		}
+	}
+	lo, hi, err := parsePortRange(cfg.Media.Ports)
+	if err != nil {
+		return nil, fmt.Errorf("media.ports: %w", err)
+	}
+	return media.NewEngine(media.Config{
+		Bind:         bind,
+		Advertise:    adv,
+		PortMin:      lo,
+		PortMax:      hi,
+		Quarantine:   cfg.Media.Quarantine,
+		Inactivity:   cfg.Media.InactivityTimeout,
+		LatchPackets: cfg.Media.LatchPackets,
+	}, log.With("component", "media"))
+}
+
+func parsePortRange(s string) (int, int, error) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q is not min-max", s)
+	}
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil || lo <= 0 || hi > 65535 || lo >= hi {
+		return 0, 0, fmt.Errorf("%q is not a valid port range", s)
+	}
+	return lo, hi, nil
+}
+
+func (s *Server) setPolicy(cfg *config.Config) error {
+	r, err := NewRouter(cfg)
+	if err != nil {
+		return err
+	}
+	p := &policy{router: r, users: map[string]config.User{}, cfg: cfg}
+	for _, u := range cfg.Users {
+		p.users[u.Name] = u
+	}
+	s.policy.Store(p)
+	return nil
+}
+
+// Reload swaps users and routes atomically. The new configuration must be
+// valid; on error the old one stays in force.
+func (s *Server) Reload(cfg *config.Config) error {
+	return s.setPolicy(cfg)
+}
+
+// password is the digest lookup: it reads the current policy, so a reload
+// takes effect for the next request.
+func (s *Server) password(user string) (string, bool) {
+	u, ok := s.policy.Load().users[user]
+	if !ok || u.Password == "" {
+		return "", false
+	}
+	return u.Password, true
+}
+
+// Listen binds every configured listener. URLs look like udp://127.0.0.1:5060.
+func (s *Server) Listen(ctx context.Context, urls []string) error {
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return fmt.Errorf("sip.listen %q: %w", raw, err)
+		}
+		ap, err := netip.ParseAddrPort(u.Host)
+		if err != nil {
+			return fmt.Errorf("sip.listen %q: %w", raw, err)
+		}
+		switch strings.ToLower(u.Scheme) {
+		case "udp":
+			pc, err := net.ListenPacket("udp", ap.String())
+			if err != nil {
+				return fmt.Errorf("sip.listen %q: %w", raw, err)
+			}
+			bound := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+			s.listeners = append(s.listeners, listener{network: "UDP", addr: bound, closer: pc.Close})
+			go func() { _ = s.srv.ServeUDP(pc) }()
+		case "tcp":
+			l, err := net.Listen("tcp", ap.String())
+			if err != nil {
+				return fmt.Errorf("sip.listen %q: %w", raw, err)
+			}
+			bound := l.Addr().(*net.TCPAddr).AddrPort()
+			s.listeners = append(s.listeners, listener{network: "TCP", addr: bound, closer: l.Close})
+			go func() { _ = s.srv.ServeTCP(l) }()
+		default:
+			// TLS and WebSocket listeners plug in here (sipgo ServeTLS/ServeWS).
+			return fmt.Errorf("sip.listen %q: transport %q not supported yet", raw, u.Scheme)
+		}
+		s.log.Info("listening", "transport", strings.ToLower(u.Scheme), "addr", s.listeners[len(s.listeners)-1].addr.String())
+	}
+	return nil
+}
+
+// Addrs lists the bound listener addresses as transport://ip:port.
+func (s *Server) Addrs() []string {
+	var out []string
+	for _, l := range s.listeners {
+		out = append(out, strings.ToLower(l.network)+"://"+l.addr.String())
+	}
+	return out
+}
+
+// listenerFor picks the listener for a transport and destination address
+// family; dest may be a host name, then IPv4 is assumed.
+func (s *Server) listenerFor(transport, dest string) (listener, bool) {
+	v6 := false
+	if host, _, err := net.SplitHostPort(dest); err == nil {
+		if a, err := netip.ParseAddr(host); err == nil {
+			v6 = a.Is6() && !a.Is4In6()
+		}
+	}
+	var fallback *listener
+	for i := range s.listeners {
+		l := &s.listeners[i]
+		if !strings.EqualFold(l.network, transport) {
+			continue
+		}
+		if l.addr.Addr().Is6() == v6 {
+			return *l, true
+		}
+		if fallback == nil {
+			fallback = l
+		}
+	}
+	if fallback != nil {
+		return *fallback, true
+	}
+	return listener{}, false
+}
+
+func sipAddr(ap netip.AddrPort) sip.Addr {
+	return sip.Addr{IP: net.IP(ap.Addr().AsSlice()), Port: int(ap.Port())}
+}
+
+func hostOf(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		return "[" + a.String() + "]"
+	}
+	return a.String()
+}
+
+// newVia builds Switchboard's Via for a request leaving from laddr.
+func (s *Server) newVia(transport string, laddr sip.Addr) *sip.ViaHeader {
+	host := laddr.IP.String()
+	if laddr.IP.To4() == nil {
+		host = "[" + host + "]"
+	}
+	v := &sip.ViaHeader{
+		ProtocolName: "SIP", ProtocolVersion: "2.0",
+		Transport: strings.ToUpper(transport), Host: host, Port: laddr.Port,
+		Params: sip.NewParams(),
+	}
+	v.Params.Add("branch", branchPrefix+randHex(10))
+	v.Params.Add("rport", "")
+	return v
+}
+
+// contactFor is Switchboard's Contact URI on a listener.
+func contactFor(l listener) sip.Uri {
+	u := sip.Uri{Scheme: "sip", User: "sb", Host: hostOf(l.addr.Addr()), Port: int(l.addr.Port()), UriParams: sip.NewParams()}
+	if l.network != "UDP" {
+		u.UriParams.Add("transport", strings.ToLower(l.network))
+	}
+	return u
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// routes registers the request handlers.
+func (s *Server) routes() {
+	s.srv.OnInvite(s.guard(s.onInvite))
+	s.srv.OnAck(s.guard(s.onAck))
+	s.srv.OnBye(s.guard(s.onInDialog))
+	s.srv.OnInfo(s.guard(s.onInDialog))
+	s.srv.OnUpdate(s.guard(s.onInDialog))
+	s.srv.OnRefer(s.guard(s.onInDialog))
+	s.srv.OnNotify(s.guard(s.onInDialog))
+	s.srv.OnPrack(s.guard(s.onInDialog))
+	s.srv.OnMessage(s.guard(s.onOutOfDialog))
+	s.srv.OnSubscribe(s.guard(s.onOutOfDialog))
+	s.srv.OnPublish(s.guard(s.onOutOfDialog))
+	s.srv.OnCancel(s.guard(s.onCancel))
+	s.srv.OnOptions(s.guard(s.onOptions))
+	s.srv.OnRegister(s.guard(s.onRegister))
+	s.srv.OnNoRoute(s.guard(s.onUnknownMethod))
+}
+
+// guard turns a panic while handling one request into a 500 and a log line;
+// the process keeps serving.
+func (s *Server) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("panic handling request", "method", req.Method, "call_id", callIDOf(req), "panic", r, "stack", string(debug.Stack()))
+				if tx != nil && !req.IsAck() {
+					_ = tx.Respond(s.response(req, 500, "", nil))
+				}
+			}
+		}()
+		h(req, tx)
+	}
+}
+
+func callIDOf(m sip.Message) string {
+	var h *sip.CallIDHeader
+	switch v := m.(type) {
+	case *sip.Request:
+		h = v.CallID()
+	case *sip.Response:
+		h = v.CallID()
+	}
+	if h == nil {
+		return ""
+	}
+	return h.Value()
+}
+
+// response builds a response with Switchboard's Server header.
+func (s *Server) response(req *sip.Request, code int, reason string, body []byte) *sip.Response {
+	if reason == "" {
+		reason = reasonPhrase(code)
+	}
+	res := sip.NewResponseFromRequest(req, code, reason, body)
+	res.AppendHeader(sip.NewHeader("Server", s.userAgent))
+	if body != nil {
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	return res
+}
+
+func (s *Server) reply(req *sip.Request, tx sip.ServerTransaction, code int, reason string) {
+	if err := tx.Respond(s.response(req, code, reason, nil)); err != nil {
+		s.log.Debug("respond failed", "code", code, "call_id", callIDOf(req), "error", err)
+	}
+}
+
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE"
+
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	res := s.response(req, 200, "", nil)
+	res.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	res.AppendHeader(sip.NewHeader("Supported", ""))
+	_ = tx.Respond(res)
+}
+
+func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
+	s.reg.HandleRegister(req, tx)
+}
+
+func (s *Server) onUnknownMethod(req *sip.Request, tx sip.ServerTransaction) {
+	res := s.response(req, 501, "", nil)
+	res.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	_ = tx.Respond(res)
+}
+
+func (s *Server) onOutOfDialog(req *sip.Request, tx sip.ServerTransaction) {
+	if req.To() != nil && tagOf(req.To().Params) != "" {
+		s.onInDialog(req, tx)
+		return
+	}
+	res := s.response(req, 405, "", nil)
+	res.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	_ = tx.Respond(res)
+}
+
+func (s *Server) onCancel(req *sip.Request, tx sip.ServerTransaction) {
+	// A CANCEL matching a pending INVITE is answered by the transaction
+	// layer; reaching here means there is nothing to cancel.
+	s.reply(req, tx, 481, "")
+}
+
+// findDialog looks a request up by Call-ID and the tag Switchboard gave
+// (the To tag of an in-dialog request).
+func (s *Server) findDialog(req *sip.Request) (*Call, string) {
+	to := req.To()
+	if to == nil {
+		return nil, ""
+	}
+	key := dialogKey(callIDOf(req), tagOf(to.Params))
+	s.mu.Lock()
+	c := s.dialogs[key]
+	s.mu.Unlock()
+	return c, key
+}
+
+func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	if c, key := s.findDialog(req); c != nil {
+		c.post(evAck{req: req, key: key})
+	}
+}
+
+func (s *Server) onInDialog(req *sip.Request, tx sip.ServerTransaction) {
+	c, key := s.findDialog(req)
+	if c == nil {
+		s.reply(req, tx, 481, "")
+		return
+	}
+	done := make(chan struct{})
+	if !c.post(evRequest{req: req, tx: tx, key: key, done: done}) {
+		s.reply(req, tx, 481, "")
+		return
+	}
+	// The transaction must outlive the handler until the call answered it.
+	select {
+	case <-done:
+	case <-c.done:
+	}
+}
+
+func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if req.To() != nil && tagOf(req.To().Params) != "" {
+		s.onInDialog(req, tx)
+		return
+	}
+	if s.draining.Load() {
+		s.reply(req, tx, 503, "")
+		return
+	}
+	if mf := req.MaxForwards(); mf != nil && mf.Val() <= 0 {
+		s.reply(req, tx, 483, "")
+		return
+	}
+	if s.isLoop(req) {
+		s.reply(req, tx, 482, "")
+		return
+	}
+	if max := s.policy.Load().cfg.Calls.MaxCalls; max > 0 && s.activeCalls() >= max {
+		s.reply(req, tx, 503, "")
+		return
+	}
+	caller, trunk, ok := s.identify(req, tx)
+	if !ok {
+		return
+	}
+	c := newCall(s, req, tx)
+	c.caller, c.fromTrunk = caller, trunk
+	if !s.addCall(c) {
+		s.reply(req, tx, 503, "")
+		return
+	}
+	go c.run()
+	// Hold the INVITE transaction until the call has sent its final answer.
+	select {
+	case <-c.aFinal:
+	case <-c.done:
+	}
+}
+
+// identify decides who is calling: a trunk by its trusted source address,
+// or a user by digest (407 challenge otherwise). Unknown users and wrong
+// passwords get the same challenge. ok is false when a response was sent.
+func (s *Server) identify(req *sip.Request, tx sip.ServerTransaction) (caller string, trunk *Trunk, ok bool) {
+	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
+		if t := s.policy.Load().router.TrunkFor(ap.Addr()); t != nil {
+			return "trunk:" + t.Name, t, true
+		}
+	}
+	user, challenge := s.auth.Authenticate(req, auth.Proxy)
+	if challenge != nil {
+		if err := tx.Respond(challenge); err != nil {
+			s.log.Debug("challenge failed", "call_id", callIDOf(req), "error", err)
+		}
+		return "", nil, false
+	}
+	if f := req.From(); f == nil || f.Address.User != user {
+		// A user may only call as themselves.
+		s.reply(req, tx, 403, "")
+		return "", nil, false
+	}
+	return user, nil, true
+}
+
+// isLoop reports whether an initial request already went through us.
+func (s *Server) isLoop(req *sip.Request) bool {
+	for _, h := range req.GetHeaders("Via") {
+		v, ok := h.(*sip.ViaHeader)
+		if !ok {
+			continue
+		}
+		if b, _ := v.Params.Get("branch"); strings.HasPrefix(b, branchPrefix) && s.isOwnAddr(v.Host, v.Port) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) isOwnAddr(host string, port int) bool {
+	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	if err != nil {
+		return false
+	}
+	for _, l := range s.listeners {
+		if l.addr.Addr() == a && int(l.addr.Port()) == port {
+			return true
+		}
+	}
+	return false
+}
+
+// onStrayResponse sees responses no transaction wanted: a retransmitted 2xx
+// from a callee whose INVITE transaction is gone still gets its ACK (and a
+// BYE if that dialog lost the race), so the callee stops ringing.
+func (s *Server) onStrayResponse(res *sip.Response) {
+	if !res.IsSuccess() || res.CSeq() == nil || res.CSeq().MethodName != sip.INVITE || res.From() == nil {
+		return
+	}
+	key := dialogKey(callIDOf(res), tagOf(res.From().Params))
+	s.mu.Lock()
+	c := s.dialogs[key]
+	s.mu.Unlock()
+	if c != nil {
+		c.post(evStray{res: res})
+	}
+}
+
+func (s *Server) activeCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
+func (s *Server) addCall(c *Call) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining.Load() {
+		return false
+	}
+	s.calls[c.id] = c
+	s.callWG.Add(1)
+	return true
+}
+
+func (s *Server) addDialog(key string, c *Call) {
+	s.mu.Lock()
+	s.dialogs[key] = c
+	s.mu.Unlock()
+}
+
+func (s *Server) removeCall(c *Call, keys []string) {
+	s.mu.Lock()
+	for _, k := range keys {
+		if s.dialogs[k] == c {
+			delete(s.dialogs, k)
+		}
+	}
+	if _, ok := s.calls[c.id]; ok {
+		delete(s.calls, c.id)
+		s.callWG.Done()
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) newCallID() string {
+	return fmt.Sprintf("sb-%s-%d", randHex(8), s.seq.Add(1))
+}
+
+// Drain stops taking new calls (INVITE gets 503), lets calls in progress
+// go on for grace, then ends them with BYE (or CANCEL/503 if unanswered)
+// and waits for them to finish.
+func (s *Server) Drain(grace time.Duration) {
+	s.draining.Store(true)
+	s.log.Info("draining", "calls", s.activeCalls(), "grace", grace)
+	done := make(chan struct{})
+	go func() { s.callWG.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-time.After(grace):
+	}
+	s.mu.Lock()
+	calls := make([]*Call, 0, len(s.calls))
+	for _, c := range s.calls {
+		calls = append(calls, c)
+	}
+	s.mu.Unlock()
+	for _, c := range calls {
+		c.post(evShutdown{})
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.log.Warn("calls still open after shutdown", "calls", s.activeCalls())
+	}
+}
+
+// Close releases sockets and flushes records.
+func (s *Server) Close() error {
+	var errs []error
+	for _, l := range s.listeners {
+		errs = append(errs, l.closer())
+	}
+	errs = append(errs, s.ua.Close())
+	errs = append(errs, s.reg.Close())
+	errs = append(errs, s.cdr.Close())
+	errs = append(errs, s.media.Close())
+	return errors.Join(errs...)
+}

@@ -1,0 +1,172 @@
+package cdr
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Dispositions (Record.Disposition).
+const (
+	Answered  = "answered"
+	Busy      = "busy"
+	NoAnswer  = "no-answer"
+	Cancelled = "cancelled"
+	Failed    = "failed"
+)
+
+// Hangup sides (Record.HangupSide).
+const (
+	HangupCaller      = "caller"
+	HangupCallee      = "callee"
+	HangupSwitchboard = "switchboard"
+)
+
+// Record is one call detail record: every call ends in exactly one.
+// It is written as one JSON line; times are RFC 3339 in UTC with
+// milliseconds.
+type Record struct {
+	// CallID is Switchboard's own id for the call (the one in its logs).
+	CallID string `json:"call_id"`
+	// ACallID and BCallID are the SIP Call-IDs of the caller's and callee's
+	// legs (BCallID empty when no B leg was created).
+	ACallID string `json:"a_call_id"`
+	BCallID string `json:"b_call_id"`
+	// From is the caller (From URI user or number), To the To header's.
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Dialled is the Request-URI user as dialled; after rewriting the number
+	// sent on may differ (see Route).
+	Dialled string `json:"dialled"`
+	// Route is the matched route's match expression; Trunk the trunk used.
+	Route string `json:"route"`
+	Trunk string `json:"trunk"`
+	// Start is when the INVITE arrived, Answer when it was answered (zero if
+	// never: omitted from the JSON), End when the call ended.
+	Start  time.Time `json:"start"`
+	Answer time.Time `json:"answer,omitzero"`
+	End    time.Time `json:"end"`
+	// DurationS is End-Start and BillableS End-Answer (0 if not answered), in
+	// seconds with millisecond precision. Writer.Write fills both.
+	DurationS float64 `json:"duration_s"`
+	BillableS float64 `json:"billable_s"`
+	// Status is the final SIP status sent to the caller (200 if answered).
+	Status int `json:"status"`
+	// Disposition is answered, busy, no-answer, cancelled or failed (see
+	// Disposition).
+	Disposition string `json:"disposition"`
+	// HangupSide is who ended the call: caller, callee or switchboard.
+	HangupSide string `json:"hangup_side"`
+	// HangupReason says why, e.g. "bye", "cancel", "ring-timeout",
+	// "media-timeout", "shutdown", or a SIP status reason.
+	HangupReason string `json:"hangup_reason"`
+	// CodecA and CodecB are the negotiated codecs of each leg ("PCMU/8000").
+	CodecA string `json:"codec_a"`
+	CodecB string `json:"codec_b"`
+	// Media counters per direction, as relayed by Switchboard.
+	AToBPackets uint64 `json:"a_to_b_packets"`
+	AToBBytes   uint64 `json:"a_to_b_bytes"`
+	BToAPackets uint64 `json:"b_to_a_packets"`
+	BToABytes   uint64 `json:"b_to_a_bytes"`
+}
+
+// timeLayout is RFC 3339 with milliseconds.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// recordAlias has Record's fields without its methods.
+type recordAlias Record
+
+// recordJSON overrides the time fields with their formatted strings; the
+// outer fields shadow the embedded ones (encoding/json depth rule).
+type recordJSON struct {
+	recordAlias
+	Start  string `json:"start"`
+	Answer string `json:"answer,omitempty"`
+	End    string `json:"end"`
+}
+
+// MarshalJSON writes the record with times in UTC to the millisecond.
+func (r Record) MarshalJSON() ([]byte, error) {
+	return json.Marshal(recordJSON{
+		recordAlias: recordAlias(r),
+		Start:       formatTime(r.Start),
+		Answer:      formatTime(r.Answer),
+		End:         formatTime(r.End),
+	})
+}
+
+// UnmarshalJSON reads a record written by MarshalJSON.
+func (r *Record) UnmarshalJSON(b []byte) error {
+	var j recordJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*r = Record(j.recordAlias)
+	var err error
+	if r.Start, err = parseTime(j.Start); err != nil {
+		return fmt.Errorf("cdr: start: %w", err)
+	}
+	if r.Answer, err = parseTime(j.Answer); err != nil {
+		return fmt.Errorf("cdr: answer: %w", err)
+	}
+	if r.End, err = parseTime(j.End); err != nil {
+		return fmt.Errorf("cdr: end: %w", err)
+	}
+	return nil
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+// fillDurations computes DurationS and BillableS from the times.
+func (r *Record) fillDurations() {
+	r.DurationS, r.BillableS = 0, 0
+	if r.Start.IsZero() || r.End.IsZero() {
+		return
+	}
+	r.DurationS = seconds(r.End.Sub(r.Start))
+	if !r.Answer.IsZero() {
+		r.BillableS = seconds(r.End.Sub(r.Answer))
+	}
+}
+
+// seconds rounds d to milliseconds, never below zero.
+func seconds(d time.Duration) float64 {
+	if d < 0 {
+		return 0
+	}
+	return math.Round(float64(d.Milliseconds())) / 1000
+}
+
+// Disposition classifies a call by the final status sent to the caller and
+// whether the caller cancelled it before answer: answered (2xx), cancelled
+// (caller CANCEL), busy (486 Busy Here, 600 Busy Everywhere, 603 Decline),
+// no-answer (408 Request Timeout, 480 Temporarily Unavailable, 487 Request
+// Terminated without a caller CANCEL, e.g. a ring timeout), else failed.
+func Disposition(status int, cancelled bool) string {
+	switch {
+	case status >= 200 && status < 300:
+		return Answered
+	case cancelled:
+		return Cancelled
+	}
+	switch status {
+	case 486, 600, 603:
+		return Busy
+	case 408, 480, 487:
+		return NoAnswer
+	}
+	return Failed
+}

@@ -1,0 +1,235 @@
+package cdr
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// queueSize bounds records waiting for the writer goroutine.
+	queueSize = 4096
+	// maxBatch bounds the records written between two fsyncs.
+	maxBatch = 256
+	// fullWait is how long Write waits for room in a full queue.
+	fullWait = 2 * time.Second
+)
+
+// Writer appends records as JSON lines to <dir>/cdr-YYYY-MM-DD.jsonl (the
+// UTC date of the record's End, else Start). One goroutine writes; Write
+// hands records over through a bounded queue.
+type Writer struct {
+	dir  string
+	log  *slog.Logger
+	wait time.Duration
+
+	mu     sync.RWMutex // RLock: Write sending; Lock: Close closing q
+	closed bool
+	q      chan Record
+
+	dropped atomic.Uint64
+	wg      sync.WaitGroup
+	err     error // first write error, read after wg.Wait
+
+	// beforeBatch, when set (tests), runs in the writer goroutine after it
+	// takes the first record of a batch.
+	beforeBatch func()
+
+	// Writer goroutine state.
+	file     *os.File
+	fileName string
+}
+
+// NewWriter creates dir if needed and starts the writer goroutine. Close it
+// to drain the queue.
+func NewWriter(dir string, log *slog.Logger) (*Writer, error) {
+	return newWriter(dir, log, queueSize, fullWait, nil)
+}
+
+func newWriter(dir string, log *slog.Logger, size int, wait time.Duration, beforeBatch func()) (*Writer, error) {
+	if dir == "" {
+		return nil, errors.New("cdr: empty records dir")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("cdr: %w", err)
+	}
+	w := &Writer{
+		dir: dir, log: log.With("component", "cdr"), wait: wait,
+		q: make(chan Record, size), beforeBatch: beforeBatch,
+	}
+	w.wg.Add(1)
+	go w.run()
+	return w, nil
+}
+
+// Write queues rec (filling DurationS and BillableS from its times). It
+// returns at once unless the queue is full; then it waits up to 2 s, after
+// which the record is counted as dropped and logged in full at error level,
+// so it is never lost silently. Safe for concurrent use; after Close every
+// record is dropped that way.
+func (w *Writer) Write(rec Record) {
+	rec.fillDurations()
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		w.drop(rec, "writer closed")
+		return
+	}
+	select {
+	case w.q <- rec:
+		return
+	default:
+	}
+	t := time.NewTimer(w.wait)
+	defer t.Stop()
+	select {
+	case w.q <- rec:
+	case <-t.C:
+		w.drop(rec, "queue full")
+	}
+}
+
+// drop counts rec as lost and logs all of it.
+func (w *Writer) drop(rec Record, why string) {
+	w.dropped.Add(1)
+	line, err := json.Marshal(rec)
+	if err != nil {
+		w.log.Error("CDR dropped", "why", why, "call_id", rec.CallID, "record", fmt.Sprintf("%+v", rec))
+		return
+	}
+	w.log.Error("CDR dropped", "why", why, "call_id", rec.CallID, "record", string(line))
+}
+
+// Dropped returns how many records could not be written (queue full for
+// 2 s, written after Close, or a failed disk write).
+func (w *Writer) Dropped() uint64 { return w.dropped.Load() }
+
+// Close stops accepting records, writes everything queued, syncs and closes
+// the file. It returns the first write error seen, if any.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	close(w.q)
+	w.mu.Unlock()
+	w.wg.Wait()
+	return w.err
+}
+
+// run is the writer goroutine: it takes a batch, appends it, fsyncs.
+func (w *Writer) run() {
+	defer w.wg.Done()
+	defer w.closeFile()
+	batch := make([]Record, 0, maxBatch)
+	var buf bytes.Buffer
+	for rec := range w.q {
+		if w.beforeBatch != nil {
+			w.beforeBatch()
+		}
+		batch = append(batch[:0], rec)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-w.q:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		w.writeBatch(batch, &buf)
+	}
+}
+
+// writeBatch appends records, grouping consecutive ones of the same day
+// into one write, and fsyncs each file it wrote.
+func (w *Writer) writeBatch(batch []Record, buf *bytes.Buffer) {
+	start := 0
+	for start < len(batch) {
+		name := fileName(batch[start])
+		end := start
+		buf.Reset()
+		for end < len(batch) && fileName(batch[end]) == name {
+			line, err := json.Marshal(batch[end])
+			if err != nil { // cannot happen for this type; keep the record visible anyway
+				w.fail(batch[end:end+1], err)
+			} else {
+				buf.Write(line)
+				buf.WriteByte('\n')
+			}
+			end++
+		}
+		if err := w.appendFile(name, buf.Bytes()); err != nil {
+			w.fail(batch[start:end], err)
+		}
+		start = end
+	}
+}
+
+// fail records a write error and logs the records it lost.
+func (w *Writer) fail(recs []Record, err error) {
+	if w.err == nil {
+		w.err = err
+	}
+	w.log.Error("writing CDRs failed", "err", err, "records", len(recs))
+	for _, r := range recs {
+		w.drop(r, "write failed")
+	}
+}
+
+// appendFile appends data to the named file in dir and fsyncs it.
+func (w *Writer) appendFile(name string, data []byte) error {
+	if name != w.fileName || w.file == nil {
+		w.closeFile()
+		f, err := os.OpenFile(filepath.Join(w.dir, name), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			return fmt.Errorf("cdr: %w", err)
+		}
+		w.file, w.fileName = f, name
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	if _, err := w.file.Write(data); err != nil {
+		w.closeFile() // reopen next time
+		return fmt.Errorf("cdr: writing %s: %w", name, err)
+	}
+	if err := w.file.Sync(); err != nil {
+		return fmt.Errorf("cdr: syncing %s: %w", name, err)
+	}
+	return nil
+}
+
+func (w *Writer) closeFile() {
+	if w.file != nil {
+		if err := w.file.Close(); err != nil && w.err == nil {
+			w.err = fmt.Errorf("cdr: closing %s: %w", w.fileName, err)
+		}
+		w.file, w.fileName = nil, ""
+	}
+}
+
+// fileName is the daily file for a record: the UTC date of End (Start if
+// End is unset).
+func fileName(r Record) string {
+	t := r.End
+	if t.IsZero() {
+		t = r.Start
+	}
+	return "cdr-" + t.UTC().Format("2006-01-02") + ".jsonl"
+}

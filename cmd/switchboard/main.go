@@ -1,0 +1,119 @@
+// Command switchboard runs the Switchboard SIP/RTP back-to-back user agent.
+//
+//	switchboard -config configs/switchboard.yaml   run
+//	switchboard -config FILE -check                validate the configuration and exit
+//	switchboard -version                           print the version and exit
+//
+// SIGTERM or SIGINT drain (new calls get 503; calls in progress go on for
+// shutdown_grace, then get BYE). SIGHUP reloads users and routes; an invalid
+// new configuration is refused and the old one kept.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/switchboard/switchboard/b2bua"
+	"github.com/switchboard/switchboard/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("switchboard", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "configs/switchboard.yaml", "configuration file")
+	check := fs.Bool("check", false, "validate the configuration and exit")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "switchboard", version)
+		return 0
+	}
+
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, "switchboard:", err)
+		return 1
+	}
+	if *check {
+		fmt.Fprintf(stdout, "%s: ok\n", *path)
+		return 0
+	}
+	log := newLogger(cfg, stderr)
+	if err := config.ResolvePasswords(cfg, log, stdout); err != nil {
+		fmt.Fprintln(stderr, "switchboard:", err)
+		return 1
+	}
+
+	srv, err := b2bua.New(cfg, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "switchboard:", err)
+		return 1
+	}
+	if err := srv.Listen(context.Background(), cfg.SIP.Listen); err != nil {
+		fmt.Fprintln(stderr, "switchboard:", err)
+		_ = srv.Close()
+		return 1
+	}
+	fmt.Fprintf(stdout, "switchboard %s ready on %s\n", version, strings.Join(srv.Addrs(), " "))
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			reload(srv, *path, log, stdout)
+			continue
+		}
+		log.Info("signal received, draining", "signal", sig.String())
+		srv.Drain(cfg.ShutdownGrace)
+		break
+	}
+	if err := srv.Close(); err != nil {
+		log.Warn("close", "error", err)
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// reload provisions the new configuration fully before swapping it in.
+func reload(srv *b2bua.Server, path string, log *slog.Logger, stdout io.Writer) {
+	cfg, err := config.Load(path)
+	if err == nil {
+		err = config.ResolvePasswords(cfg, log, stdout)
+	}
+	if err == nil {
+		err = srv.Reload(cfg)
+	}
+	if err != nil {
+		log.Error("reload refused; keeping the running configuration", "error", err)
+		return
+	}
+	log.Info("configuration reloaded", "users", len(cfg.Users), "routes", len(cfg.Routes))
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

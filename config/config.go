@@ -1,0 +1,151 @@
+// Package config holds Switchboard's configuration: the YAML shape, strict
+// decoding, ${ENV} expansion and validation.
+//
+//	file ──read──► ${ENV} expand ──► yaml.v3 (KnownFields) ──► Config ──► Validate ──► ready
+//
+// The types in this file are the contract used by every other package; the
+// loader lives in load.go.
+package config
+
+import (
+	"net/netip"
+	"regexp"
+	"time"
+)
+
+// Config is the whole of Switchboard's configuration.
+type Config struct {
+	SIP           SIP           `yaml:"sip"`
+	Media         Media         `yaml:"media"`
+	Users         []User        `yaml:"users"`
+	Trunks        []Trunk       `yaml:"trunks"`
+	Routes        []Route       `yaml:"routes"`
+	Calls         Calls         `yaml:"calls"`
+	Records       Records       `yaml:"records"`
+	State         State         `yaml:"state"`
+	Log           Log           `yaml:"log"`
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+
+	// Path is the file the configuration was read from (not a YAML key).
+	Path string `yaml:"-"`
+
+	// lines maps a key path ("sip.listen[1]") to its line in Path (filled by Load),
+	// so that Validate can name file, line and key.
+	lines map[string]int
+}
+
+// SIP configures the signaling half.
+type SIP struct {
+	// Listen lists transport URLs: udp://127.0.0.1:5060, tcp://[::1]:5060.
+	Listen []string `yaml:"listen"`
+	// Domain is the SIP domain users register in; also the digest realm.
+	Domain string `yaml:"domain"`
+	// Realm overrides the digest realm (defaults to Domain).
+	Realm string `yaml:"realm"`
+	// UserAgent is the User-Agent/Server header value.
+	UserAgent string `yaml:"user_agent"`
+	// Registration bounds.
+	MinExpires     int `yaml:"min_expires"`
+	MaxExpires     int `yaml:"max_expires"`
+	DefaultExpires int `yaml:"default_expires"`
+	// NonceLifetime bounds how long a digest nonce is valid (stale=true after).
+	NonceLifetime time.Duration `yaml:"nonce_lifetime"`
+
+	// Listeners is Listen parsed (filled by Validate).
+	Listeners []Listener `yaml:"-"`
+}
+
+// Listener is one parsed sip.listen entry.
+type Listener struct {
+	// Transport is "udp" or "tcp" (lower case, as sipgo's ListenAndServe takes it).
+	Transport string
+	// Addr is the local address and port.
+	Addr netip.AddrPort
+}
+
+// Media configures RTP anchoring.
+type Media struct {
+	// Address is the local address RTP sockets bind to.
+	Address string `yaml:"address"`
+	// Advertise is the address written into SDP (defaults to Address).
+	Advertise string `yaml:"advertise"`
+	// Ports is the RTP port range "min-max" (even ports for RTP, odd for RTCP).
+	Ports string `yaml:"ports"`
+	// Codecs lists the codecs offered, by SDP name, in preference order.
+	Codecs []string `yaml:"codecs"`
+	// InactivityTimeout ends a call when no RTP arrives for this long (default 60s).
+	InactivityTimeout time.Duration `yaml:"inactivity_timeout"`
+	// Quarantine keeps released ports out of use for this long (default 10s).
+	Quarantine time.Duration `yaml:"quarantine"`
+	// LatchPackets is how many consecutive packets from a new source latch it (default 3).
+	LatchPackets int `yaml:"latch_packets"`
+
+	// PortMin and PortMax are Ports parsed (filled by Validate); PortMin is even.
+	PortMin int `yaml:"-"`
+	PortMax int `yaml:"-"`
+}
+
+// User is a local subscriber that registers and places calls.
+type User struct {
+	Name     string `yaml:"name"`
+	Password string `yaml:"password"`
+	// DisplayName is optional.
+	DisplayName string `yaml:"display_name"`
+}
+
+// Trunk is a SIP peer reached by URI.
+type Trunk struct {
+	Name string `yaml:"name"`
+	// URI is where calls to the trunk are sent, e.g. sip:carrier.example:5060;transport=udp.
+	URI string `yaml:"uri"`
+	// OutboundProxy, when set, is where requests are sent instead of the URI's host.
+	OutboundProxy string `yaml:"outbound_proxy"`
+	// Trusted lists CIDR ranges whose requests are accepted without digest.
+	Trusted []string `yaml:"trusted"`
+
+	// TrustedNets is Trusted parsed (filled by Validate); a bare address becomes a /32 or /128.
+	TrustedNets []netip.Prefix `yaml:"-"`
+}
+
+// Route is one ordered routing rule.
+type Route struct {
+	// Match is a regular expression on the dialled user part.
+	Match string `yaml:"match"`
+	// To is "user", "trunk:NAME" or "reject".
+	To string `yaml:"to"`
+	// Rewrite is an expansion template using Match's captures ($1, ${name}); empty keeps the number.
+	Rewrite string `yaml:"rewrite"`
+	// Status is the response code for To: reject (default 403).
+	Status int `yaml:"status"`
+	// Reason is the reason phrase for To: reject.
+	Reason string `yaml:"reason"`
+
+	// Re is Match compiled (filled by Validate).
+	Re *regexp.Regexp `yaml:"-"`
+}
+
+// Calls holds per-call limits.
+type Calls struct {
+	// RingTimeout ends an unanswered call (default 60s).
+	RingTimeout time.Duration `yaml:"ring_timeout"`
+	// MaxCalls bounds concurrent calls (0 = unbounded).
+	MaxCalls int `yaml:"max_calls"`
+}
+
+// Records configures CDR output.
+type Records struct {
+	Dir string `yaml:"dir"`
+}
+
+// State configures persistent state (registrations, generated passwords).
+type State struct {
+	Dir string `yaml:"dir"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}

@@ -1,0 +1,210 @@
+package media
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+)
+
+// ReasonRTPTimeout is the reason passed to a bridge's timeout callback when
+// no RTP arrived in either direction for Config.Inactivity.
+const ReasonRTPTimeout = "rtp-timeout"
+
+// PayloadMap maps an incoming payload type to the codec sent out of the
+// other endpoint: the outgoing PT and the clock rate used to keep
+// timestamps continuous. Name, Channels and Fmtp are informational.
+type PayloadMap map[uint8]Codec
+
+// Bridge connects two endpoints: what arrives on one is sent out of the
+// other. Each direction has its own outgoing stream (SSRC, sequence and
+// timestamp space) and its own handler; today the handler is the relay
+// (rewrite headers, never decode).
+type Bridge struct {
+	engine *Engine
+	log    *slog.Logger
+	a, b   *Endpoint
+	ab, ba *direction
+
+	mu        sync.Mutex // guards started, stopped; before Engine.mu
+	started   bool
+	stopped   bool
+	onTimeout func(reason string) // set once by Start, read by the sweeper
+
+	fired  atomic.Bool
+	paused atomic.Bool
+	since  atomic.Int64 // unix ns the inactivity period counts from at the earliest
+}
+
+// NewBridge prepares a bridge between a and b. Nothing is relayed until
+// Start. Without SetPayloadMap every payload type passes unchanged with an
+// 8000 Hz clock.
+func NewBridge(a, b *Endpoint, log *slog.Logger) *Bridge {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	br := &Bridge{engine: a.engine, log: log, a: a, b: b}
+	br.ab = newDirection(a, b)
+	br.ba = newDirection(b, a)
+	return br
+}
+
+// SetPayloadMap sets the payload type rewrite for packets arriving on from
+// (one of the bridge's endpoints) before they leave through the other.
+// Packets with a PT missing from m are dropped and counted in from's
+// DroppedPT; only mapped PTs count towards latching. A nil map passes every
+// PT unchanged. It may be called at any time, also while relaying.
+func (br *Bridge) SetPayloadMap(from *Endpoint, m PayloadMap) {
+	d := br.ab
+	switch from {
+	case br.a:
+	case br.b:
+		d = br.ba
+	default:
+		br.log.Error("SetPayloadMap: endpoint is not part of the bridge", "port", from.port)
+		return
+	}
+	d.table.Store(newPTTable(m))
+}
+
+// Start begins relaying in both directions. onTimeout (may be nil) is called
+// once, from the engine's sweeper goroutine, when no RTP arrived in either
+// direction for Config.Inactivity while the bridge was not paused; it must
+// not block (post an event to the call). Start after Start or Stop does
+// nothing.
+func (br *Bridge) Start(onTimeout func(reason string)) {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if br.started || br.stopped {
+		return
+	}
+	br.started = true
+	br.onTimeout = onTimeout
+	br.since.Store(br.engine.cfg.Now().UnixNano())
+	br.a.rx.Store(br.ab)
+	br.b.rx.Store(br.ba)
+	br.engine.watch(br)
+}
+
+// Pause suspends (true) or resumes (false) the inactivity timer, for calls
+// on hold. Relaying continues either way. Resuming restarts the period.
+func (br *Bridge) Pause(p bool) {
+	if !p {
+		br.since.Store(br.engine.cfg.Now().UnixNano())
+	}
+	br.paused.Store(p)
+}
+
+// Stop ends relaying and the inactivity watch. The endpoints stay open.
+func (br *Bridge) Stop() {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if br.stopped {
+		return
+	}
+	br.stopped = true
+	if br.started {
+		br.a.rx.CompareAndSwap(br.ab, nil)
+		br.b.rx.CompareAndSwap(br.ba, nil)
+		br.engine.unwatch(br)
+	}
+}
+
+// idle returns how long (ns) the bridge has been without RTP at now, or -1
+// while paused.
+func (br *Bridge) idle(now int64) int64 {
+	if br.paused.Load() {
+		return -1
+	}
+	last := max(br.since.Load(), br.a.lastRx.Load(), br.b.lastRx.Load())
+	return now - last
+}
+
+// packetHandler is one way of carrying packets across a direction. The relay
+// is the only one today; the processing path (jitter → decode → taps →
+// encode) will be another, installed with direction.setHandler.
+type packetHandler interface {
+	// handleRTP consumes pkt (header h, arrival time now in unix ns), which
+	// arrived on d.from. It runs on d.from's reader goroutine and may
+	// modify pkt in place; pkt is reused after it returns.
+	// h is passed by value: a pointer through an interface call would
+	// escape and cost an allocation per packet.
+	handleRTP(d *direction, pkt []byte, h rtpHeader, now int64)
+}
+
+type handlerBox struct{ h packetHandler }
+
+// direction is one way through a bridge: packets read on from, sent out of
+// to.
+type direction struct {
+	from, to *Endpoint
+	table    atomic.Pointer[ptTable]
+	handler  atomic.Pointer[handlerBox]
+	out      outStream // owned by the goroutine running the handler
+}
+
+func newDirection(from, to *Endpoint) *direction {
+	d := &direction{from: from, to: to, out: newOutStream()}
+	d.setHandler(relay{})
+	return d
+}
+
+// setHandler swaps the direction's handler atomically; the next packet
+// read goes to h.
+func (d *direction) setHandler(h packetHandler) { d.handler.Store(&handlerBox{h: h}) }
+
+func (d *direction) handle(pkt []byte, h rtpHeader, now int64) {
+	d.handler.Load().h.handleRTP(d, pkt, h, now)
+}
+
+// known reports whether packets with payload type pt are carried.
+func (d *direction) known(pt uint8) bool {
+	t := d.table.Load()
+	return t == nil || t[pt&0x7f].ok
+}
+
+// relay is the fast path: rewrite PT/SSRC/seq/ts in place and send, with no
+// copy, no channel and no allocation.
+type relay struct{}
+
+func (relay) handleRTP(d *direction, pkt []byte, h rtpHeader, now int64) {
+	pt, clock := h.pt, defaultClock
+	if t := d.table.Load(); t != nil {
+		e := &t[h.pt&0x7f]
+		if !e.ok {
+			d.from.stats.droppedPT.Add(1)
+			return
+		}
+		pt, clock = e.pt, int(e.clock)
+	}
+	if d.out.rewrite(pkt, &h, pt, clock, now) {
+		d.from.stats.sourceChanges.Add(1)
+	}
+	d.to.write(pkt)
+}
+
+// ptTable is a PayloadMap compiled for lookup by array index.
+type ptTable [128]ptEntry
+
+type ptEntry struct {
+	ok    bool
+	pt    uint8
+	clock int32
+}
+
+func newPTTable(m PayloadMap) *ptTable {
+	if m == nil {
+		return nil
+	}
+	t := new(ptTable)
+	for in, c := range m {
+		if in > 127 || c.PT > 127 {
+			continue
+		}
+		clock := c.Clock
+		if clock <= 0 {
+			clock = defaultClock
+		}
+		t[in] = ptEntry{ok: true, pt: c.PT, clock: int32(clock)}
+	}
+	return t
+}

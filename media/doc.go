@@ -1,0 +1,87 @@
+// Package media anchors a call's RTP: one Endpoint per leg (an RTP socket on
+// an even port and RTCP on the next), a Bridge between two endpoints that
+// relays packets with their headers rewritten, and the SDP a leg needs to
+// describe its endpoint (ParseSDP, Session.Build, FilterCodecs,
+// MatchAnswer).
+//
+// # Flow
+//
+//	phone A                                                          phone B
+//	   │ RTP                                                            ▲
+//	   ▼                                                                │
+//	Endpoint A: RTP socket ── reader goroutine ─┐      ┌── Endpoint B: RTP socket
+//	   parseRTP (RFC 3550 §5.1) → admit (latch) │      │   WriteToUDPAddrPort(latched
+//	   → stats, lastRx                          ▼      │   address, else SDP address)
+//	                         Bridge direction a→b      │
+//	                         handler (atomic swap) ────┘
+//	                          relay: PT map → outStream.rewrite
+//	                                 (own SSRC, seq, ts; marker on change)
+//	                          later: jitter → decode → taps → encode
+//
+//	Endpoint A: RTCP socket ── reader goroutine → count → RTCPHandler hook
+//	                                                    (never forwarded)
+//
+//	Engine: port pool (even ports, quarantine) + one sweeper goroutine
+//	        (inactivity of every started bridge, quarantine expiry)
+//
+// Each socket has exactly one reader goroutine; a packet goes socket →
+// parse → rewrite → socket on that goroutine, in place in a preallocated
+// buffer, with no channel and no allocation (BenchmarkRelayPacket). The
+// same happens for b→a on B's reader. Each direction's handler sits behind
+// an atomic pointer so that a processing path can replace the relay per
+// direction without stopping the reader; the outgoing stream state
+// (outStream) belongs to the direction and survives such a swap.
+//
+// # Output continuity
+//
+// Each direction sends one stream with its own random SSRC and random
+// initial sequence number and timestamp (RFC 3550 §5.1). When the incoming
+// source changes — a new SSRC (re-INVITE, early media → answer), a sequence
+// jump beyond RFC 3550 A.1's limits, or a timestamp that runs ahead of the
+// wall clock, or back, by more than a second — the offsets are recomputed so
+// that the output sequence continues at +1 and the timestamp advances by the
+// wall time since the previous packet, in units of the outgoing PT's clock
+// (from the PayloadMap, 8000 Hz by default). The first packet after a change
+// carries the marker bit.
+//
+// # Latching policy (symmetric RTP, RFC 4961)
+//
+// Until a source is latched, packets go to the SDP address (SetRemote).
+// A valid RTP packet (version 2, consistent lengths, a PT the bridge maps)
+// from a source address counts towards that address; LatchPackets (default
+// 3) consecutive counted packets from the same address latch it, and from
+// then on packets go to the latched address.
+//
+//   - Before the first latch, packets from any source are accepted and
+//     relayed: media must flow at once (early media, peers behind NAT whose
+//     SDP address is private).
+//   - Once latched, only packets from the latched address are relayed.
+//     Packets from any other address are dropped (counted as Rejected) while
+//     they accumulate towards a re-latch; the packet that completes the
+//     re-latch is relayed. This is rtpengine's "strict source" behaviour
+//     applied after the first latch: a stray or injected packet is never
+//     relayed and never moves the latch.
+//   - "Consecutive" means without a packet from the latched address or from
+//     a third address in between: either resets the count. A NAT rebinding,
+//     where the old address falls silent, re-latches after LatchPackets
+//     packets.
+//   - SetRemote with a different specified address (the peer moved) drops
+//     the latch: the new SDP address is used and any source is accepted
+//     until the next latch. Hold (a zero or 0.0.0.0 address) sends nothing
+//     and keeps the latch for the resume.
+//
+// # Inactivity
+//
+// The engine's sweeper runs every second (or a quarter of Inactivity when
+// shorter). A started bridge that is not paused times out when neither of
+// its endpoints accepted an RTP packet for Config.Inactivity, counted from
+// the later of Start, the last resume and the last packet. The callback runs
+// once, on the sweeper goroutine, and must not block.
+//
+// # Locks
+//
+// Lock order: Bridge.mu → Engine.mu. Endpoint.remoteMu is a leaf. No lock is
+// held on the packet path (atomics only), none is held while a timeout
+// callback runs, and Endpoint.Close takes Engine.mu only after its readers
+// have stopped.
+package media

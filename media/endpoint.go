@@ -1,0 +1,369 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Endpoint is one call leg's media sockets: an RTP socket on an even port and
+// an RTCP socket on the next odd port, each read by one goroutine. It learns
+// where to send by symmetric latching (see doc.go) and hands every accepted
+// RTP packet to the bridge direction installed on it.
+type Endpoint struct {
+	engine *Engine
+	log    *slog.Logger
+	port   int
+	local  netip.AddrPort
+	rtp    *net.UDPConn
+	rtcp   *net.UDPConn
+	latchN int
+
+	// remote is the SDP address; latched the learned one. gen changes when
+	// SetRemote moves the SDP address, which invalidates older latches.
+	remoteMu sync.Mutex // serialises SetRemote
+	remote   atomic.Pointer[remoteAddr]
+	latched  atomic.Pointer[latch]
+	gen      atomic.Uint64
+
+	// rx is the bridge direction fed by this endpoint's RTP reader.
+	rx atomic.Pointer[direction]
+	// rtcpHook receives RTCP packets (nil: count and drop).
+	rtcpHook atomic.Pointer[RTCPHandler]
+
+	lastRx atomic.Int64 // unix ns of the last accepted RTP packet, 0 if none
+	stats  endpointCounters
+
+	// Candidate state, owned by the RTP reader goroutine.
+	cand    netip.AddrPort
+	candN   int
+	candGen uint64
+
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup
+}
+
+// RTCPHandler receives each RTCP packet read on an endpoint's RTCP socket.
+// pkt is only valid during the call; the handler runs on the reader
+// goroutine and must not block.
+type RTCPHandler func(pkt []byte, from netip.AddrPort)
+
+type remoteAddr struct {
+	addr netip.AddrPort
+	send bool           // false for the zero or unspecified (hold) address
+	spec netip.AddrPort // the last specified address, kept across hold
+}
+
+type latch struct {
+	addr netip.AddrPort
+	gen  uint64
+}
+
+// EndpointStats is a snapshot of an endpoint's counters.
+type EndpointStats struct {
+	PacketsIn, BytesIn   uint64 // RTP packets accepted from the peer
+	PacketsOut, BytesOut uint64 // RTP packets sent to the peer
+	Invalid              uint64 // datagrams on the RTP port that are not valid RTP
+	Rejected             uint64 // valid RTP from a source other than the latched one
+	DroppedPT            uint64 // accepted packets whose payload type the bridge does not map
+	NoDestination        uint64 // packets not sent because the peer's address is unknown or on hold
+	SendErrors           uint64 // failed socket writes
+	Latches              uint64 // times the latch moved to a new source address
+	SourceChanges        uint64 // incoming SSRC changes or seq/ts jumps smoothed over by the bridge
+	RTCPIn, RTCPBytesIn  uint64 // RTCP packets read (not forwarded)
+}
+
+type endpointCounters struct {
+	packetsIn, bytesIn, packetsOut, bytesOut atomic.Uint64
+	invalid, rejected, droppedPT, noDest     atomic.Uint64
+	sendErrors, latches, rtcpIn, rtcpBytesIn atomic.Uint64
+	sourceChanges                            atomic.Uint64
+}
+
+// NewEndpoint binds an RTP/RTCP port pair from the pool and starts their
+// readers. Ports that fail to bind (used by another process) are skipped.
+func (e *Engine) NewEndpoint(log *slog.Logger) (*Endpoint, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rtp, rtcp, port, err := e.bindPair()
+	if err != nil {
+		return nil, err
+	}
+	ep := &Endpoint{
+		engine: e,
+		port:   port,
+		local:  netip.AddrPortFrom(e.cfg.Advertise, uint16(port)),
+		rtp:    rtp,
+		rtcp:   rtcp,
+		latchN: e.cfg.LatchPackets,
+	}
+	ep.log = log.With("rtp_port", port)
+	if !e.register(ep) {
+		_ = rtp.Close()
+		_ = rtcp.Close()
+		e.releasePort(port)
+		return nil, ErrClosed
+	}
+	ep.wg.Add(2)
+	go ep.readRTP()
+	go ep.readRTCP()
+	return ep, nil
+}
+
+// Local returns the advertised address and RTP port, for SDP.
+func (ep *Endpoint) Local() netip.AddrPort { return ep.local }
+
+// SetRemote sets the peer's RTP address from its SDP. Until a source is
+// latched packets go there; a zero or unspecified address (0.0.0.0 hold,
+// RFC 3264 §8.4) means send nothing. Moving to a different specified address
+// (a re-INVITE to another device) drops the latch so that the new peer is
+// learned afresh; going on and off hold keeps it.
+func (ep *Endpoint) SetRemote(rtp netip.AddrPort) {
+	rtp = netip.AddrPortFrom(rtp.Addr().Unmap(), rtp.Port())
+	ep.remoteMu.Lock()
+	defer ep.remoteMu.Unlock()
+	r := &remoteAddr{addr: rtp, send: rtp.Addr().IsValid() && !rtp.Addr().IsUnspecified() && rtp.Port() != 0}
+	var prev netip.AddrPort
+	if old := ep.remote.Load(); old != nil {
+		prev = old.spec
+	}
+	r.spec = prev
+	if r.send {
+		r.spec = rtp
+		if prev.IsValid() && prev != rtp {
+			ep.gen.Add(1) // invalidates the latch and the reader's candidate
+		}
+	}
+	ep.remote.Store(r)
+}
+
+// Remote returns the address packets are sent to now, and false when nothing
+// is sent (no SDP address yet, or on hold).
+func (ep *Endpoint) Remote() (netip.AddrPort, bool) { return ep.destination() }
+
+// SetRTCPHandler installs h as the receiver of RTCP packets (nil removes
+// it). It is the hook for RTCP termination; without it RTCP is counted and
+// dropped.
+func (ep *Endpoint) SetRTCPHandler(h RTCPHandler) {
+	if h == nil {
+		ep.rtcpHook.Store(nil)
+		return
+	}
+	ep.rtcpHook.Store(&h)
+}
+
+// Stats returns a snapshot of the endpoint's counters.
+func (ep *Endpoint) Stats() EndpointStats {
+	c := &ep.stats
+	return EndpointStats{
+		PacketsIn: c.packetsIn.Load(), BytesIn: c.bytesIn.Load(),
+		PacketsOut: c.packetsOut.Load(), BytesOut: c.bytesOut.Load(),
+		Invalid: c.invalid.Load(), Rejected: c.rejected.Load(),
+		DroppedPT: c.droppedPT.Load(), NoDestination: c.noDest.Load(),
+		SendErrors: c.sendErrors.Load(), Latches: c.latches.Load(),
+		RTCPIn: c.rtcpIn.Load(), RTCPBytesIn: c.rtcpBytesIn.Load(),
+		SourceChanges: c.sourceChanges.Load(),
+	}
+}
+
+// Close stops the readers and releases the port pair into quarantine. It is
+// safe to call more than once.
+func (ep *Endpoint) Close() error {
+	ep.closeOnce.Do(func() {
+		ep.closeErr = errors.Join(ep.rtp.Close(), ep.rtcp.Close())
+		ep.wg.Wait()
+		ep.engine.unregister(ep)
+		ep.engine.releasePort(ep.port)
+	})
+	return ep.closeErr
+}
+
+// destination is where RTP for the peer goes: the latched address when one
+// is current, else the SDP address.
+func (ep *Endpoint) destination() (netip.AddrPort, bool) {
+	r := ep.remote.Load()
+	if r == nil || !r.send {
+		return netip.AddrPort{}, false
+	}
+	if l := ep.latched.Load(); l != nil && l.gen == ep.gen.Load() {
+		return l.addr, true
+	}
+	return r.addr, true
+}
+
+// write sends an RTP packet to the peer and counts it.
+func (ep *Endpoint) write(pkt []byte) {
+	dst, ok := ep.destination()
+	if !ok {
+		ep.stats.noDest.Add(1)
+		return
+	}
+	n, err := ep.rtp.WriteToUDPAddrPort(pkt, dst)
+	if err != nil {
+		ep.stats.sendErrors.Add(1)
+		return
+	}
+	ep.stats.packetsOut.Add(1)
+	ep.stats.bytesOut.Add(uint64(n))
+}
+
+// readRTP is the RTP reader: socket → validate → latch → direction handler,
+// all on this goroutine with one preallocated buffer.
+func (ep *Endpoint) readRTP() {
+	defer ep.wg.Done()
+	buf := make([]byte, rtpBufferSize)
+	now := ep.engine.cfg.Now
+	for {
+		n, src, err := ep.rtp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			ep.readError("rtp", err)
+			continue
+		}
+		ep.receive(buf[:n], src, now().UnixNano())
+	}
+}
+
+// receive handles one datagram from the RTP socket.
+func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
+	h, ok := parseRTP(pkt)
+	if !ok {
+		ep.stats.invalid.Add(1)
+		return
+	}
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	d := ep.rx.Load()
+	if !ep.admit(src, d == nil || d.known(h.pt)) {
+		ep.stats.rejected.Add(1)
+		return
+	}
+	ep.stats.packetsIn.Add(1)
+	ep.stats.bytesIn.Add(uint64(len(pkt)))
+	ep.lastRx.Store(now)
+	if d != nil {
+		d.handle(pkt, h, now)
+	}
+}
+
+// admit applies the latching policy (doc.go) to a valid RTP packet from src
+// and reports whether it is accepted. known tells whether its payload type
+// is one the bridge maps; only such packets count towards a latch.
+func (ep *Endpoint) admit(src netip.AddrPort, known bool) bool {
+	gen := ep.gen.Load()
+	if gen != ep.candGen {
+		ep.candGen, ep.cand, ep.candN = gen, netip.AddrPort{}, 0
+	}
+	var cur netip.AddrPort
+	haveLatch := false
+	if l := ep.latched.Load(); l != nil && l.gen == gen {
+		cur, haveLatch = l.addr, true
+	}
+	if haveLatch && src == cur {
+		ep.candN = 0
+		return true
+	}
+	if !known {
+		return !haveLatch
+	}
+	if src == ep.cand {
+		ep.candN++
+	} else {
+		ep.cand, ep.candN = src, 1
+	}
+	if ep.candN < ep.latchN {
+		return !haveLatch
+	}
+	ep.latched.Store(&latch{addr: src, gen: gen})
+	ep.stats.latches.Add(1)
+	ep.candN = 0
+	if haveLatch {
+		ep.log.Info("rtp source re-latched", "from", cur, "to", src)
+	} else {
+		ep.log.Debug("rtp source latched", "addr", src)
+	}
+	return true
+}
+
+// readRTCP reads and counts RTCP packets and passes them to the hook. RTCP is
+// never forwarded: the B2BUA terminates it per leg.
+func (ep *Endpoint) readRTCP() {
+	defer ep.wg.Done()
+	buf := make([]byte, rtcpBufferSize)
+	for {
+		n, src, err := ep.rtcp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			ep.readError("rtcp", err)
+			continue
+		}
+		ep.stats.rtcpIn.Add(1)
+		ep.stats.rtcpBytesIn.Add(uint64(n))
+		if h := ep.rtcpHook.Load(); h != nil {
+			(*h)(buf[:n], netip.AddrPortFrom(src.Addr().Unmap(), src.Port()))
+		}
+	}
+}
+
+// readError logs a read error other than close and pauses briefly so that a
+// persistent error cannot spin the reader.
+func (ep *Endpoint) readError(socket string, err error) {
+	ep.log.Debug("read error", "socket", socket, "err", err)
+	time.Sleep(readErrorPause)
+}
+
+// bindPair takes ports from the pool until an RTP/RTCP pair binds.
+func (e *Engine) bindPair() (rtp, rtcp *net.UDPConn, port int, err error) {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil, nil, 0, ErrClosed
+	}
+	tries := e.ports.size()
+	e.mu.Unlock()
+	var lastErr error
+	for range tries {
+		e.mu.Lock()
+		port, err = e.ports.take(e.cfg.Now())
+		e.mu.Unlock()
+		if err != nil {
+			if lastErr != nil {
+				return nil, nil, 0, fmt.Errorf("%w (last bind error: %w)", err, lastErr)
+			}
+			return nil, nil, 0, err
+		}
+		rtp, err = e.listen(port)
+		if err == nil {
+			rtcp, err = e.listen(port + 1)
+			if err == nil {
+				return rtp, rtcp, port, nil
+			}
+			_ = rtp.Close()
+		}
+		lastErr = err
+		e.log.Debug("rtp port unavailable, skipping", "port", port, "err", err)
+		e.mu.Lock()
+		e.ports.putBack(port)
+		e.mu.Unlock()
+	}
+	return nil, nil, 0, fmt.Errorf("%w in %d-%d: every free port failed to bind: %w",
+		ErrPortsExhausted, e.cfg.PortMin, e.cfg.PortMax, lastErr)
+}
+
+func (e *Engine) listen(port int) (*net.UDPConn, error) {
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.Bind, uint16(port))))
+	if err != nil {
+		return nil, fmt.Errorf("media: bind %s: %w", netip.AddrPortFrom(e.cfg.Bind, uint16(port)), err)
+	}
+	return c, nil
+}

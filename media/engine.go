@@ -1,0 +1,163 @@
+package media
+
+import (
+	"errors"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// ErrClosed is returned when the Engine has been closed.
+var ErrClosed = errors.New("media: engine closed")
+
+// Engine owns the RTP port pool, the open endpoints and one sweeper
+// goroutine that runs the inactivity checks of every started bridge and
+// ends port quarantines.
+type Engine struct {
+	cfg Config
+	log *slog.Logger
+
+	mu        sync.Mutex // guards the fields below; see doc.go for lock order
+	ports     *portPool
+	endpoints map[*Endpoint]struct{}
+	bridges   map[*Bridge]struct{} // started bridges with a timeout to watch
+	closed    bool
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// NewEngine validates cfg, fills in defaults and starts the sweeper.
+func NewEngine(cfg Config, log *slog.Logger) (*Engine, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{
+		cfg:       cfg,
+		log:       log,
+		ports:     newPortPool(cfg.PortMin, cfg.PortMax, cfg.Quarantine),
+		endpoints: make(map[*Endpoint]struct{}),
+		bridges:   make(map[*Bridge]struct{}),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	go e.sweeper(cfg.sweepInterval())
+	return e, nil
+}
+
+// Close stops the sweeper and closes every endpoint still open. Bridges
+// stop relaying as their endpoints close; no timeout callback runs after
+// Close returns.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	eps := make([]*Endpoint, 0, len(e.endpoints))
+	for ep := range e.endpoints {
+		eps = append(eps, ep)
+	}
+	clear(e.bridges)
+	e.mu.Unlock()
+	close(e.stop)
+	<-e.done
+	var errs []error
+	for _, ep := range eps {
+		errs = append(errs, ep.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Active returns the number of open endpoints.
+func (e *Engine) Active() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.endpoints)
+}
+
+// Advertise returns the address endpoints advertise in SDP.
+func (e *Engine) Advertise() netip.Addr { return e.cfg.Advertise }
+
+func (e *Engine) register(ep *Endpoint) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.endpoints[ep] = struct{}{}
+	return true
+}
+
+func (e *Engine) unregister(ep *Endpoint) {
+	e.mu.Lock()
+	delete(e.endpoints, ep)
+	e.mu.Unlock()
+}
+
+func (e *Engine) releasePort(port int) {
+	e.mu.Lock()
+	e.ports.release(port, e.cfg.Now())
+	e.mu.Unlock()
+}
+
+func (e *Engine) watch(br *Bridge) {
+	if e.cfg.Inactivity <= 0 {
+		return
+	}
+	e.mu.Lock()
+	if !e.closed {
+		e.bridges[br] = struct{}{}
+	}
+	e.mu.Unlock()
+}
+
+func (e *Engine) unwatch(br *Bridge) {
+	e.mu.Lock()
+	delete(e.bridges, br)
+	e.mu.Unlock()
+}
+
+// sweeper runs sweep every interval until Close.
+func (e *Engine) sweeper(interval time.Duration) {
+	defer close(e.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+			e.sweep(e.cfg.Now())
+		}
+	}
+}
+
+// sweep ends expired quarantines and fires the timeout of every started,
+// unpaused bridge idle for Config.Inactivity. Callbacks run after e.mu is
+// released, so they may call Bridge.Stop or Endpoint.Close.
+func (e *Engine) sweep(now time.Time) {
+	var fired []*Bridge
+	e.mu.Lock()
+	e.ports.expire(now)
+	limit := int64(e.cfg.Inactivity)
+	for br := range e.bridges {
+		if limit > 0 && br.idle(now.UnixNano()) >= limit && br.fired.CompareAndSwap(false, true) {
+			fired = append(fired, br)
+			delete(e.bridges, br)
+		}
+	}
+	e.mu.Unlock()
+	for _, br := range fired {
+		br.log.Info("media timeout", "reason", ReasonRTPTimeout, "after", e.cfg.Inactivity)
+		if br.onTimeout != nil {
+			br.onTimeout(ReasonRTPTimeout)
+		}
+	}
+}

@@ -1,0 +1,258 @@
+package test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Baresip is one running baresip agent, driven over its ctrl_tcp socket.
+type Baresip struct {
+	t      testing.TB
+	Dir    string
+	Dump   string
+	Port   int
+	cmd    *exec.Cmd
+	ctrl   net.Conn
+	mu     sync.Mutex
+	events []map[string]any
+	out    syncBuffer
+}
+
+// BaresipOptions describe an agent.
+type BaresipOptions struct {
+	User, Password string
+	SB             *SB
+	Transport      string // udp (default) or tcp
+	ToneHz         int
+	Codecs         string // audio_codecs, default PCMU
+	Extra          string // extra account parameters
+	Register       bool
+}
+
+// startBaresip starts an agent that registers (optionally) to sb and plays
+// a tone; what it hears is dumped to Dump/*-dec.wav.
+func startBaresip(t testing.TB, o BaresipOptions) *Baresip {
+	t.Helper()
+	requireTool(t, "baresip")
+	idx := instance()
+	b := &Baresip{t: t, Dir: t.TempDir(), Port: 15000 + 10*idx}
+	b.Dump = filepath.Join(b.Dir, "dump")
+	_ = os.MkdirAll(b.Dump, 0o755)
+	tone := filepath.Join(b.Dir, "tone.wav")
+	if err := writeTone(tone, 8000, o.ToneHz, 60, 0.3); err != nil {
+		t.Fatal(err)
+	}
+	ctrlPort := b.Port + 5 // baresip takes UDP/TCP Port and TLS Port+1
+	if o.Codecs == "" {
+		o.Codecs = "PCMU"
+	}
+	if o.Transport == "" {
+		o.Transport = "udp"
+	}
+	cfg := fmt.Sprintf(`module_path /usr/lib/baresip/modules
+sip_listen 127.0.0.1:%d
+net_interface 127.0.0.1
+audio_source aufile,%s
+audio_player aubridge,nowhere%d
+audio_alert aubridge,nowhere%d
+rtp_ports %d-%d
+module g711.so
+module g722.so
+module opus.so
+module aufile.so
+module aubridge.so
+module sndfile.so
+module_tmp account.so
+module_app menu.so
+module_app ctrl_tcp.so
+ctrl_tcp_listen 127.0.0.1:%d
+snd_path %s
+`, b.Port, tone, b.Port, b.Port, 20000+1200*idx, 20000+1200*idx+100, ctrlPort, b.Dump)
+	regint := 0
+	if o.Register {
+		regint = 600
+	}
+	acct := fmt.Sprintf("<sip:%s@127.0.0.1:%d;transport=%s>;auth_pass=%s;regint=%d;answermode=auto;audio_codecs=%s%s\n",
+		o.User, o.SB.SIPPort, o.Transport, o.Password, regint, o.Codecs, o.Extra)
+	if err := os.WriteFile(filepath.Join(b.Dir, "config"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.Dir, "accounts"), []byte(acct), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(filepath.Join(b.Dir, "contacts"), nil, 0o644)
+	b.cmd = exec.Command("baresip", "-f", b.Dir)
+	b.cmd.Dir = b.Dir
+	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.stop)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", ctrlPort))
+		if err == nil {
+			b.ctrl = c
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baresip ctrl_tcp not up: %v\n%s", err, b.out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	go b.readEvents()
+	if o.Register {
+		if !b.WaitEvent("REGISTER_OK", 10*time.Second) {
+			t.Fatalf("baresip %s did not register\n%s", o.User, tail(b.out.String(), 3000))
+		}
+	}
+	return b
+}
+
+func (b *Baresip) stop() {
+	if b.ctrl != nil {
+		b.ctrl.Close()
+	}
+	if b.cmd != nil && b.cmd.Process != nil {
+		_ = b.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = b.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			_ = b.cmd.Process.Kill()
+			<-done
+		}
+	}
+	if b.t.Failed() {
+		b.t.Logf("baresip output (%s):\n%s", b.Dir, tail(b.out.String(), 4000))
+	}
+}
+
+// readEvents parses ctrl_tcp netstrings ("len:json,").
+func (b *Baresip) readEvents() {
+	r := bufio.NewReader(b.ctrl)
+	for {
+		lenStr, err := r.ReadString(':')
+		if err != nil {
+			return
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(lenStr[:len(lenStr)-1]))
+		if err != nil || n < 0 || n > 1<<20 {
+			return
+		}
+		buf := make([]byte, n+1)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return
+		}
+		var m map[string]any
+		if json.Unmarshal(buf[:n], &m) == nil {
+			b.mu.Lock()
+			b.events = append(b.events, m)
+			b.mu.Unlock()
+		}
+	}
+}
+
+// Command sends a menu command (without the slash), e.g. "dial sip:1001@127.0.0.1".
+func (b *Baresip) Command(cmdline string) {
+	name, params, _ := strings.Cut(cmdline, " ")
+	msg, _ := json.Marshal(map[string]string{"command": name, "params": params, "token": "t"})
+	_, err := fmt.Fprintf(b.ctrl, "%d:%s,", len(msg), msg)
+	if err != nil {
+		b.t.Fatalf("baresip command %q: %v", cmdline, err)
+	}
+}
+
+// WaitEvent waits for an event type (e.g. CALL_ESTABLISHED) to have occurred.
+func (b *Baresip) WaitEvent(typ string, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if b.HasEvent(typ) {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// HasEvent reports whether an event type was seen.
+func (b *Baresip) HasEvent(typ string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range b.events {
+		if e["type"] == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// Heard returns the decoded audio of the agent's last call.
+func (b *Baresip) Heard() ([]float64, int) {
+	files, _ := filepath.Glob(filepath.Join(b.Dump, "*-dec.wav"))
+	if len(files) == 0 {
+		b.t.Fatalf("no -dec.wav dump in %s", b.Dump)
+	}
+	x, rate, err := readWAV(files[len(files)-1])
+	if err != nil {
+		b.t.Fatalf("read %s: %v", files[len(files)-1], err)
+	}
+	return x, rate
+}
+
+// TestBaresipUsersCallEachOther: two baresip users register with digest and
+// call each other through Switchboard; each hears the other's tone.
+func TestBaresipUsersCallEachOther(t *testing.T) {
+	for _, tr := range []string{"udp", "tcp"} {
+		t.Run(tr, func(t *testing.T) {
+			sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}})
+			alice := startBaresip(t, BaresipOptions{User: "1000", Password: sb.Users["1000"], SB: sb, ToneHz: 440, Register: true, Transport: tr})
+			bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true, Transport: tr})
+			alice.Command(fmt.Sprintf("dial sip:1001@127.0.0.1:%d;transport=%s", sb.SIPPort, tr))
+			if !alice.WaitEvent("CALL_ESTABLISHED", 10*time.Second) || !bob.WaitEvent("CALL_ESTABLISHED", 5*time.Second) {
+				t.Fatalf("call not established")
+			}
+			time.Sleep(3 * time.Second)
+			alice.Command("hangup")
+			if !bob.WaitEvent("CALL_CLOSED", 5*time.Second) {
+				t.Fatalf("callee did not see the hangup")
+			}
+			checkHeard(t, "alice", alice, 1000, 440)
+			checkHeard(t, "bob", bob, 440, 1000)
+			recs := sb.WaitCDRs(1, 5*time.Second)
+			if len(recs) != 1 || recs[0].Disposition != "answered" || recs[0].HangupSide != "caller" {
+				t.Fatalf("CDRs %+v", recs)
+			}
+		})
+	}
+}
+
+// checkHeard asserts an agent heard want (and not other) with real energy.
+func checkHeard(t *testing.T, who string, b *Baresip, want, other float64) {
+	t.Helper()
+	x, rate := b.Heard()
+	active := activePart(x, 500)
+	if len(active) < rate { // at least a second of sound
+		t.Fatalf("%s heard %d samples of sound (of %d)", who, len(active), len(x))
+	}
+	f, share := dominant(active, rate, want, other)
+	if f != want || share < 0.9 {
+		t.Fatalf("%s heard %.0f Hz (share %.2f), want %.0f Hz", who, f, share, want)
+	}
+	if level := rms(active); level < 1000 {
+		t.Fatalf("%s heard too little energy: rms %.0f", who, level)
+	}
+}

@@ -1,0 +1,177 @@
+package test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Sipp scenario fragments. A scenario is assembled from these so each call
+// case reads as a short list of steps. The caller runs as user [user] with
+// digest credentials from -au/-ap; sdp(dir) is the caller's/callee's offer.
+
+func sdp(dir string) string {
+	return `v=0
+o=user1 53655765 [cseq] IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0 101
+a=rtpmap:0 PCMU/8000
+a=rtpmap:101 telephone-event/8000
+a=` + dir + `
+`
+}
+
+func cdata(s string) string { return "<![CDATA[\n\n" + s + "\n]]>" }
+
+const uacHdrs = `Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[user]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+Call-ID: [call_id]
+Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70`
+
+// uacInvite: INVITE, 407, ACK, INVITE with credentials (CSeq 1 and 2).
+func uacInvite() string {
+	inv := func(cseq, auth string) string {
+		return `<send retrans="500">` + cdata(`INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+`+uacHdrs+`
+To: <sip:[service]@[remote_ip]:[remote_port]>
+CSeq: `+cseq+` INVITE
+`+auth+`Content-Type: application/sdp
+Content-Length: [len]
+
+`+sdp("sendrecv")) + "</send>\n"
+	}
+	return inv("1", "") + `<recv response="100" optional="true"/>
+<recv response="407" auth="true"/>
+<send>` + cdata(`ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+`) + "</send>\n" + inv("2", "[authentication]\n") + `<recv response="100" optional="true"/>
+`
+}
+
+// uacInDialog sends an in-dialog request from the caller (after 2xx).
+func uacInDialog(method, cseq, extra, body string) string {
+	ct := ""
+	if body != "" {
+		ct = "Content-Type: application/sdp\n"
+	}
+	return `<send retrans="500">` + cdata(method+` [next_url] SIP/2.0
+`+uacHdrs+`
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+[routes]
+CSeq: `+cseq+` `+method+`
+`+extra+ct+`Content-Length: [len]
+
+`+body) + "</send>\n"
+}
+
+func uacAck(cseq string) string {
+	return `<send>` + cdata(`ACK [next_url] SIP/2.0
+`+uacHdrs+`
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+[routes]
+CSeq: `+cseq+` ACK
+Content-Length: 0
+`) + "</send>\n"
+}
+
+// reply answers the last received request; tag adds our To tag.
+func reply(code, text string, withSDP bool, dir string) string {
+	body, ct := "", ""
+	if withSDP {
+		body = sdp(dir)
+		ct = "Content-Type: application/sdp\n"
+	}
+	return `<send>` + cdata(`SIP/2.0 `+code+` `+text+`
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+`+ct+`Content-Length: [len]
+
+`+body) + "</send>\n"
+}
+
+// replyNoTag answers an in-dialog request (its To already has a tag).
+func replyNoTag(code, text string, withSDP bool, dir string) string {
+	body, ct := "", ""
+	if withSDP {
+		body = sdp(dir)
+		ct = "Content-Type: application/sdp\n"
+	}
+	return `<send>` + cdata(`SIP/2.0 `+code+` `+text+`
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+`+ct+`Content-Length: [len]
+
+`+body) + "</send>\n"
+}
+
+// uasInDialog sends a request from the callee side of an established call.
+// The callee's dialog: its local tag is SIPpTag01, the remote is Switchboard.
+func uasInDialog(method, cseq, body string) string {
+	ct := ""
+	if body != "" {
+		ct = "Content-Type: application/sdp\n"
+	}
+	return `<send retrans="500">` + cdata(method+` [$remote_contact] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:callee@[local_ip]>;tag=[pid]SIPpTag01[call_number]
+To: [$remote_from]
+Call-ID: [call_id]
+CSeq: `+cseq+` `+method+`
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+`+ct+`Content-Length: [len]
+
+`+body) + "</send>\n"
+}
+
+func uasAck(cseq string) string {
+	return `<send>` + cdata(`ACK [$remote_contact] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:callee@[local_ip]>;tag=[pid]SIPpTag01[call_number]
+To: [$remote_from]
+Call-ID: [call_id]
+CSeq: `+cseq+` ACK
+Max-Forwards: 70
+Content-Length: 0
+`) + "</send>\n"
+}
+
+// captureFrom stores the INVITE's From header (Switchboard's side of the
+// callee dialog) for requests the callee sends later.
+const captureFrom = `<action>
+<ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>
+<ereg regexp="sip:[^>;]*" search_in="hdr" header="Contact:" assign_to="remote_contact"/>
+</action>`
+
+// writeScenario writes a scenario file and returns its path.
+func writeScenario(t *testing.T, name string, steps ...string) string {
+	t.Helper()
+	body := `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="` + name + `">
+` + strings.Join(steps, "\n") + `
+</scenario>
+`
+	p := filepath.Join(t.TempDir(), name+".xml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
