@@ -11,7 +11,7 @@ CONFIG    ?= configs/switchboard.yaml
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 # Debian packages the build and the tests need.
-DEBS      := libopus-dev libopusfile-dev libspeexdsp-dev pkg-config gcc sip-tester baresip sox
+DEBS      := libopus-dev libopusfile-dev libspeexdsp-dev libspandsp-dev pkg-config gcc sip-tester baresip sox
 TEST_TIMEOUT ?= 20m
 
 .PHONY: all build run test unit e2e bench deps check vet clean

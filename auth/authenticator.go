@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"strings"
 	"sync/atomic"
@@ -112,6 +113,9 @@ type Authenticator struct {
 	dummy  string   // password digested for unknown users (constant work)
 
 	nc *ncTable
+
+	// algorithms are the challenges offered, most preferred first.
+	algorithms atomic.Pointer[[]string]
 }
 
 // New returns an Authenticator for realm. lookup resolves passwords (it may
@@ -132,7 +136,29 @@ func New(realm string, lookup func(user string) (password string, ok bool), nonc
 	a.opaque = hex.EncodeToString(b[:])
 	a.dummy = rand.Text()
 	a.SetLookup(lookup)
+	a.algorithms.Store(&[]string{"SHA-256", "MD5"})
 	return a
+}
+
+// SetAlgorithms sets the digest algorithms challenged, most preferred first
+// (RFC 8760 §2.4). Clients that take the topmost challenge and know only MD5
+// (libre/baresip 1.0, sipp 3.6) need MD5 listed first. Credentials for any
+// supported algorithm are accepted whatever the order.
+func (a *Authenticator) SetAlgorithms(algs []string) error {
+	if len(algs) == 0 {
+		return fmt.Errorf("auth: no digest algorithm")
+	}
+	out := make([]string, 0, len(algs))
+	for _, alg := range algs {
+		switch strings.ToUpper(alg) {
+		case "SHA-256", "MD5":
+			out = append(out, strings.ToUpper(alg))
+		default:
+			return fmt.Errorf("auth: unsupported digest algorithm %q", alg)
+		}
+	}
+	a.algorithms.Store(&out)
+	return nil
 }
 
 // SetLookup atomically replaces the password lookup (for a SIGHUP reload).
@@ -258,7 +284,9 @@ func uriMatches(digestURI string, ruri *sip.Uri) bool {
 	if err := sip.ParseUri(digestURI, &u); err != nil {
 		return digestURI == ruri.String()
 	}
-	return u.User == ruri.User && strings.EqualFold(strings.Trim(u.Host, "[]"), strings.Trim(ruri.Host, "[]"))
+	// Some clients (sipp 3.6 among them) leave the user part out of the
+	// digest-uri; the host must still be ours as the Request-URI names it.
+	return (u.User == ruri.User || u.User == "") && strings.EqualFold(strings.Trim(u.Host, "[]"), strings.Trim(ruri.Host, "[]"))
 }
 
 // digestResponse computes the qop=auth request-digest (RFC 7616 §3.4.1):
@@ -297,7 +325,7 @@ func (a *Authenticator) challenge(req *sip.Request, kind Kind, now time.Time, st
 	if stale {
 		staleParam = ", stale=true"
 	}
-	for _, alg := range [...]string{"SHA-256", "MD5"} {
+	for _, alg := range *a.algorithms.Load() {
 		res.AppendHeader(sip.NewHeader(kind.challengeHeader(),
 			`Digest realm="`+quoteEscape(a.realm)+`", nonce="`+nonce+`", opaque="`+a.opaque+`"`+staleParam+
 				`, algorithm=`+alg+`, qop="auth"`))

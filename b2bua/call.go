@@ -103,9 +103,9 @@ type Call struct {
 	s   *Server
 	log *slog.Logger
 
-	events chan any
-	done   chan struct{} // closed when run returns
-	aFinal chan struct{} // closed when the caller's INVITE has its final response
+	events     chan any
+	done       chan struct{} // closed when run returns
+	aFinal     chan struct{} // closed when the caller's INVITE has its final response
 	aFinalSent bool
 
 	aReq *sip.Request
@@ -886,6 +886,13 @@ func (c *Call) answer(e *evRequest, code int, body []byte) *sip.Response {
 
 func (c *Call) onRequest(e evRequest) {
 	leg := c.legFor(e.key, e.req)
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		name := "?"
+		if leg != nil {
+			name = leg.Name
+		}
+		c.log.Debug("in-dialog request", "method", e.req.Method, "leg", name, "cseq", e.req.CSeq().SeqNo)
+	}
 	if leg == nil || c.state == stateEnded {
 		c.answer(&e, 481, nil)
 		return

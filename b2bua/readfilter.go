@@ -90,8 +90,14 @@ type connKey struct {
 type streamState struct {
 	buf  []byte // buf[off:] is the unconsumed tail
 	off  int
+	dead bool   // framing lost: close on the next read
 	out  []byte // scratch for non-contiguous output
 	last time.Time
+	// What is known of the message the tail starts with, so that a
+	// message arriving in many small reads is not rescanned from its start
+	// each time: its first searched bytes hold no empty line; it is
+	// complete at need bytes (0: not known yet).
+	searched, need int
 }
 
 func newReadFilter(s *Server) *readFilter {
@@ -173,7 +179,10 @@ func (f *readFilter) filterDatagram(info sip.TransportReadProps, data []byte) []
 // routing), and a branch for an RFC 2543 request that sipgo could not
 // match otherwise.
 func (f *readFilter) viaAdditions(info sip.TransportReadProps, msg []byte, r *scanResult) string {
-	if r.response || r.viaInsert <= r.viaStart {
+	if r.response || r.viaInsert <= r.viaStart || r.viaDone || r.badLines {
+		// No Via, lines sipgo splits differently, or a top Via line holding
+		// several values: sipgo splits those only in some spellings, and a
+		// parameter added before the comma can change which.
 		return ""
 	}
 	var ins string
@@ -217,9 +226,17 @@ func (f *readFilter) filterStream(info sip.TransportReadProps, data []byte) ([]b
 	f.mu.Lock()
 	st := f.streams[key]
 	f.sweepLocked(now)
+	if st != nil && st.dead {
+		delete(f.streams, key)
+	}
 	f.mu.Unlock()
+	if st != nil && st.dead {
+		f.closed.Add(1)
+		return nil, errors.New("stream framing was lost earlier")
+	}
 
 	in, fromPending := data, false
+	hintSearched, hintNeed := 0, 0
 	if st != nil && len(st.buf) > st.off {
 		if now.Sub(st.last) > streamIdle {
 			st.buf, st.off = st.buf[:0], 0
@@ -227,7 +244,11 @@ func (f *readFilter) filterStream(info sip.TransportReadProps, data []byte) ([]b
 			n := copy(st.buf, st.buf[st.off:])
 			st.buf, st.off = append(st.buf[:n], data...), 0
 			in, fromPending = st.buf, true
+			hintSearched, hintNeed = st.searched, st.need
 		}
+	}
+	if st != nil {
+		st.searched, st.need = 0, 0
 	}
 	if !fromPending && len(bytes.Trim(in, "\r\n")) == 0 {
 		// Keep-alive CRLFs between messages (RFC 5626 §3.5.1): sipgo answers
@@ -242,7 +263,15 @@ func (f *readFilter) filterStream(info sip.TransportReadProps, data []byte) ([]b
 	var pcs pieces
 	p := 0
 	var closeErr error
+	waitSearched, waitNeed := 0, 0 // hints for the tail, when it is one message
 	for p < len(in) {
+		if p > 0 {
+			hintSearched, hintNeed = 0, 0 // they describe the message at 0
+		}
+		if hintNeed > len(in) {
+			waitNeed = hintNeed
+			break
+		}
 		for p+1 < len(in) && in[p] == '\r' && in[p+1] == '\n' {
 			p += 2
 		}
@@ -264,14 +293,17 @@ func (f *readFilter) filterStream(info sip.TransportReadProps, data []byte) ([]b
 			p += nl + 1
 			continue
 		}
-		he := bytes.Index(rest, []byte("\r\n\r\n"))
+		from := max(hintSearched-3, 0)
+		he := bytes.Index(rest[from:], []byte("\r\n\r\n"))
 		if he < 0 {
 			if len(rest) > maxStreamMessage {
 				f.answer(info, rest, 513, "header section too large", false)
 				closeErr = errors.New("header section exceeds the message size limit")
 			}
+			waitSearched = len(rest)
 			break
 		}
+		he += from
 		r := scanMessage(rest[:he+4])
 		switch {
 		case r.clCount == 0:
@@ -290,7 +322,8 @@ func (f *readFilter) filterStream(info sip.TransportReadProps, data []byte) ([]b
 		}
 		end := r.headerEnd + r.cl
 		if end > len(rest) {
-			break // wait for the body
+			waitNeed = end // wait for the body
+			break
 		}
 		if msg, ok := f.decide(info, rest[:end], &r); ok {
 			f.passed.Add(1)
@@ -300,11 +333,20 @@ func (f *readFilter) filterStream(info sip.TransportReadProps, data []byte) ([]b
 	}
 
 	if closeErr != nil {
-		f.closed.Add(1)
-		f.mu.Lock()
-		delete(f.streams, key)
-		f.mu.Unlock()
-		return nil, closeErr
+		if pcs.n == 0 {
+			f.closed.Add(1)
+			f.mu.Lock()
+			delete(f.streams, key)
+			f.mu.Unlock()
+			return nil, closeErr
+		}
+		// Good messages came before the framing error in this read: hand
+		// them over now and close on the next read.
+		if st == nil {
+			st = f.newStream(key)
+		}
+		st.dead, st.last = true, now
+		p = len(in)
 	}
 
 	// Keep the tail for the next read. When in is st.buf the tail stays in
@@ -319,6 +361,7 @@ func (f *readFilter) filterStream(info sip.TransportReadProps, data []byte) ([]b
 		} else {
 			st.buf, st.off = append(st.buf[:0], in[p:]...), 0
 		}
+		st.searched, st.need = waitSearched, waitNeed
 		st.last = now
 	case st != nil && fromPending:
 		st.off = len(st.buf)
@@ -544,28 +587,32 @@ func addrString(a net.Addr) string {
 	return a.String()
 }
 
-// buildAnswer echoes the recovered headers raw, as RFC 3261 §8.2.6.2 wants
+// buildAnswer echoes the recovered headers, as RFC 3261 §8.2.6.2 wants
 // them (Via, From, To with a tag, Call-ID, CSeq), with a Warning (§20.43,
-// code 399) saying what was wrong.
+// code 399) saying what was wrong. A header that is itself the malformed
+// part is repaired or left out (see echoable).
 func (f *readFilter) buildAnswer(info sip.TransportReadProps, rec recovered, code int, detail string) *sip.Response {
 	res := sip.NewResponse(code, reasonPhrase(code))
 	for _, v := range rec.vias {
-		res.AppendHeader(sip.NewHeader("Via", v))
+		if v = echoable("Via", v); v != "" {
+			res.AppendHeader(sip.NewHeader("Via", v))
+		}
 	}
-	if rec.from != "" {
-		res.AppendHeader(sip.NewHeader("From", rec.from))
+	if from := echoable("From", rec.from); from != "" {
+		res.AppendHeader(sip.NewHeader("From", from))
 	}
-	if rec.to != "" {
-		to := rec.to
+	if to := echoable("To", rec.to); to != "" {
 		if !hasTagParam(to) {
 			to += ";tag=" + newTag()
 		}
 		res.AppendHeader(sip.NewHeader("To", to))
 	}
-	if rec.callID != "" {
-		res.AppendHeader(sip.NewHeader("Call-ID", rec.callID))
+	if cid := echoable("Call-ID", rec.callID); cid != "" {
+		res.AppendHeader(sip.NewHeader("Call-ID", cid))
 	}
-	res.AppendHeader(sip.NewHeader("CSeq", rec.cseq))
+	if cseq := echoable("CSeq", rec.cseq); cseq != "" {
+		res.AppendHeader(sip.NewHeader("CSeq", cseq))
+	}
 	res.AppendHeader(sip.NewHeader("Server", f.s.userAgent))
 	if detail != "" {
 		agent := "switchboard"
@@ -576,6 +623,45 @@ func (f *readFilter) buildAnswer(info sip.TransportReadProps, rec recovered, cod
 	}
 	res.AppendHeader(sip.NewHeader("Content-Length", "0"))
 	return res
+}
+
+// echoable returns a header value an answer can carry: the value as
+// received when sipgo's parser takes it, else a repair (a Via's first
+// value; the <addr-spec> and parameters of a From or To), else "" to leave
+// it out. A response its sender cannot parse is no answer at all: RFC 4475
+// §3.1.2.6's To, §3.1.2.4's CSeq and §3.1.2.1's Via would make it one.
+func echoable(name, value string) string {
+	if value == "" || headerParses(name, value) {
+		return value
+	}
+	var cand []string
+	switch name {
+	case "Via":
+		if i := strings.IndexByte(value, ','); i > 0 {
+			cand = append(cand, strings.TrimSpace(value[:i]))
+		}
+	case "From", "To":
+		lt, gt := strings.IndexByte(value, '<'), strings.LastIndexByte(value, '>')
+		if lt >= 0 && gt > lt {
+			addr := "<" + strings.TrimSpace(value[lt+1:gt]) + ">"
+			cand = append(cand, addr+value[gt+1:], addr)
+		}
+	}
+	for _, c := range cand {
+		if headerParses(name, c) {
+			return c
+		}
+	}
+	return ""
+}
+
+// headerParses reports whether sipgo's parser accepts one header.
+func headerParses(name, value string) bool {
+	if strings.ContainsAny(value, "\r\n") {
+		return false
+	}
+	_, err := sip.ParseMessage([]byte("SIP/2.0 400 Bad Request\r\n" + name + ": " + value + "\r\n\r\n"))
+	return err == nil
 }
 
 func newTag() string {
@@ -770,7 +856,7 @@ type scanResult struct {
 	viaStart  int  // the top Via's value starts here
 	viaInsert int  // its first value ends here: additions go here; 0 if no Via
 	viaRport  bool // the top Via has rport already
-	viaDone   bool // the top Via's first value has ended
+	viaDone   bool // the top Via's first value has ended (at a comma)
 	badLines  bool // a bare CR or LF: line framing is uncertain
 }
 
@@ -899,7 +985,7 @@ func scanMessage(b []byte) scanResult {
 	prev := hGeneric
 	prevFirstVia := false
 	sawVia := false
-	off := next
+	off, next0 := next, next
 	for {
 		end, next, st = lineAt(b, off)
 		if st == lineUnterminated {
@@ -915,8 +1001,8 @@ func scanMessage(b []byte) scanResult {
 		}
 		if b[off] == ' ' || b[off] == '\t' {
 			// A folded line (RFC 3261 §7.3.1) continues the previous header.
-			if prev != hGeneric {
-				r.suspect()
+			if prev != hGeneric || off == next0 {
+				r.suspect() // typed, or nothing to continue
 			}
 			if prev == hContentLength {
 				r.reject(400, "folded Content-Length", true)
@@ -1008,6 +1094,7 @@ func extendVia(b []byte, from, to int, r *scanResult) {
 	if hasRport(seg) {
 		r.viaRport = true
 	}
+
 	if t := trimWSRight(seg); len(t) > 0 {
 		r.viaInsert = from + len(t)
 	}

@@ -173,8 +173,10 @@ func TestReadFilterDatagram(t *testing.T) {
 	}{
 		{"normal invite untouched", normalInvite, normalInvite, 0},
 		{"rport added", invNoRport, normalInvite, 0},
-		{"rport added before a second via value", sipMsg("OPTIONS sip:u@b SIP/2.0", "Via: SIP/2.0/UDP h;branch=z9hG4bK1 , SIP/2.0/UDP g;branch=z9hG4bK2", "From: <sip:a@b>;tag=1", "To: sip:u@b", "Call-ID: x", "CSeq: 1 OPTIONS"),
-			sipMsg("OPTIONS sip:u@b SIP/2.0", "Via: SIP/2.0/UDP h;branch=z9hG4bK1;rport , SIP/2.0/UDP g;branch=z9hG4bK2", "From: <sip:a@b>;tag=1", "To: sip:u@b", "Call-ID: x", "CSeq: 1 OPTIONS"), 0},
+		{"no rport in a multi-value top Via", sipMsg("OPTIONS sip:u@b SIP/2.0", "Via: SIP/2.0/UDP h;branch=z9hG4bK1 , SIP/2.0/UDP g;branch=z9hG4bK2", "From: <sip:a@b>;tag=1", "To: sip:u@b", "Call-ID: x", "CSeq: 1 OPTIONS"),
+			sipMsg("OPTIONS sip:u@b SIP/2.0", "Via: SIP/2.0/UDP h;branch=z9hG4bK1 , SIP/2.0/UDP g;branch=z9hG4bK2", "From: <sip:a@b>;tag=1", "To: sip:u@b", "Call-ID: x", "CSeq: 1 OPTIONS"), 0},
+		{"rport added to a folded top Via", sipMsg("OPTIONS sip:u@b SIP/2.0", "Via: SIP/2.0/UDP h", " ;branch=z9hG4bK1", "From: <sip:a@b>;tag=1", "To: sip:u@b", "Call-ID: x", "CSeq: 1 OPTIONS"),
+			sipMsg("OPTIONS sip:u@b SIP/2.0", "Via: SIP/2.0/UDP h", " ;branch=z9hG4bK1;rport", "From: <sip:a@b>;tag=1", "To: sip:u@b", "Call-ID: x", "CSeq: 1 OPTIONS"), 0},
 		{"rport with value kept", strings.Replace(normalInvite, ";rport", ";rport=5062", 1), strings.Replace(normalInvite, ";rport", ";rport=5062", 1), 0},
 		{"keep-alive", "\r\n\r\n", "\r\n\r\n", 0},
 		{"leading CRLF stripped", "\r\n" + normalInvite, normalInvite, 0},
@@ -300,15 +302,23 @@ func TestReadFilterRFC2543Branch(t *testing.T) {
 }
 
 // streamOutcome feeds chunks of one TCP connection through the filter and
-// sipgo's stream parser (with sipgo's keep-alive rule in front of it); it
-// returns the answers and parsed messages ("400", "msg:OPTIONS"), sorted
-// because within one read the filter answers before sipgo parses, then
-// "close" if the filter closed the connection.
+// sipgo's stream parser (with sipgo's keep-alive rule in front of it),
+// plus a later read when the stream is due to close; it returns the answers and
+// parsed messages ("400", "msg:OPTIONS"), sorted because within one read
+// the filter answers before sipgo parses, then "close" if the filter closed
+// the connection.
 func streamOutcome(t testing.TB, f *readFilter, log *answerLog, chunks [][]byte) []string {
 	t.Helper()
 	ps := sip.NewParser().NewSIPStream()
 	var got []string
-	for _, c := range chunks {
+	for i := 0; ; i++ {
+		if i == len(chunks) {
+			chunks = append(chunks, laterRead(f)...)
+			if i == len(chunks) {
+				break
+			}
+		}
+		c := chunks[i]
 		buf := append(make([]byte, 0, len(c)+64), c...)
 		out, err := f.filter(testTCP, buf)
 		for _, r := range log.take() {
@@ -335,6 +345,18 @@ func streamOutcome(t testing.TB, f *readFilter, log *answerLog, chunks [][]byte)
 	}
 	slices.Sort(got)
 	return got
+}
+
+// laterRead returns a keep-alive to feed when the filter has decided to
+// close the test connection on its next read, so that a close due after
+// good messages shows up as it would when the peer goes on sending.
+func laterRead(f *readFilter) [][]byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if st := f.streams[connKeyOf(testTCP)]; st != nil && st.dead {
+		return [][]byte{[]byte("\r\n\r\n")}
+	}
+	return nil
 }
 
 func TestReadFilterStream(t *testing.T) {
@@ -470,9 +492,10 @@ func fuzzSeeds(f *testing.F) {
 }
 
 // FuzzReadFilter checks the filter's contract on arbitrary bytes: no panic,
-// and whatever it hands to sipgo sipgo can parse (so a clean scan is never
-// wrong, and the Via additions never break a message). On a stream the
-// outcome must not depend on where the bytes are split.
+// whatever it hands to sipgo sipgo can parse (so a clean scan is never
+// wrong, and the Via additions never break a message), its answers parse,
+// and validate copes with whatever gets through. On a stream the outcome
+// must not depend on where the bytes are split.
 func FuzzReadFilter(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -482,10 +505,18 @@ func FuzzReadFilter(f *testing.F) {
 		if err != nil {
 			t.Fatalf("UDP filter returned an error: %v", err)
 		}
-		log.take()
+		for _, res := range log.take() {
+			if _, err := sip.ParseMessage([]byte(res.String())); err != nil {
+				t.Fatalf("answer does not parse: %v\n%s", err, res)
+			}
+		}
 		if len(out) > 0 && len(bytes.Trim(out, "\r\n")) > 0 {
-			if _, err := sip.ParseMessage(out); err != nil {
+			m, err := sip.ParseMessage(out)
+			if err != nil {
 				t.Fatalf("filter passed bytes sipgo cannot parse: %v\n%q", err, out)
+			}
+			if req, ok := m.(*sip.Request); ok {
+				rf.s.validate(req) // must not panic on anything sipgo parses
 			}
 		}
 

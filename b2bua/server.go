@@ -105,6 +105,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		realm = cfg.SIP.Domain
 	}
 	s.auth = auth.New(realm, s.password, cfg.SIP.NonceLifetime, time.Now)
+	if err := s.auth.SetAlgorithms(cfg.SIP.DigestAlgorithms); err != nil {
+		s.media.Close()
+		return nil, fmt.Errorf("sip.digest_algorithms: %w", err)
+	}
 
 	s.reg, err = registrar.New(registrar.Config{
 		StateDir:       cfg.State.Dir,
@@ -202,6 +206,9 @@ func (s *Server) setPolicy(cfg *config.Config) error {
 // Reload swaps users and routes atomically. The new configuration must be
 // valid; on error the old one stays in force.
 func (s *Server) Reload(cfg *config.Config) error {
+	if err := s.auth.SetAlgorithms(cfg.SIP.DigestAlgorithms); err != nil {
+		return fmt.Errorf("sip.digest_algorithms: %w", err)
+	}
 	return s.setPolicy(cfg)
 }
 
@@ -450,14 +457,18 @@ func (s *Server) findDialog(req *sip.Request) (*Call, string) {
 }
 
 func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
-	if c, key := s.findDialog(req); c != nil {
-		c.post(evAck{req: req, key: key})
+	c, key := s.findDialog(req)
+	if c == nil {
+		s.log.Debug("ACK outside any dialog dropped", "call_id", callIDOf(req), "key", key)
+		return
 	}
+	c.post(evAck{req: req, key: key})
 }
 
 func (s *Server) onInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	c, key := s.findDialog(req)
 	if c == nil {
+		s.log.Debug("request outside any dialog", "method", req.Method, "call_id", callIDOf(req), "key", key)
 		s.reply(req, tx, 481, "")
 		return
 	}

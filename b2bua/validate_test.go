@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,6 +18,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/config"
 )
 
 func parseReq(t *testing.T, msg string) *sip.Request {
@@ -224,13 +228,27 @@ func stageOutcome(s *Server, m sip.Message) string {
 	return "accept"
 }
 
+// answerOutcome is the status code of a filter answer, or "unparsable" if
+// sipgo could not read it on the other end (the sender could not match it).
+func answerOutcome(res *sip.Response) string {
+	m, err := sip.ParseMessage([]byte(res.String()))
+	if err != nil {
+		return "unparsable"
+	}
+	r := m.(*sip.Response)
+	if r.Via() == nil || r.CallID() == nil || r.From() == nil || r.To() == nil {
+		return "incomplete"
+	}
+	return strconv.Itoa(r.StatusCode)
+}
+
 // offlineDatagram runs one UDP datagram through filter, sipgo's parser and
 // validate.
 func offlineDatagram(s *Server, f *readFilter, log *answerLog, data []byte) string {
 	buf := append(make([]byte, 0, len(data)+64), data...)
 	out, _ := f.filter(testUDP, buf)
 	if res := log.take(); len(res) > 0 {
-		return strconv.Itoa(res[0].StatusCode)
+		return answerOutcome(res[0])
 	}
 	if len(out) == 0 {
 		return "drop"
@@ -248,12 +266,19 @@ func offlineStream(s *Server, f *readFilter, log *answerLog, chunks [][]byte) st
 	ps := sip.NewParser().NewSIPStream()
 	var got []string
 	closed := false
-	for _, c := range chunks {
+	for i := 0; ; i++ {
+		if i == len(chunks) {
+			chunks = append(chunks, laterRead(f)...)
+			if i == len(chunks) {
+				break
+			}
+		}
+		c := chunks[i]
 		buf := append(make([]byte, 0, len(c)+64), c...)
 		dropped := f.stats().Dropped
 		out, err := f.filter(testTCP, buf)
 		for _, r := range log.take() {
-			got = append(got, strconv.Itoa(r.StatusCode))
+			got = append(got, answerOutcome(r))
 		}
 		for range f.stats().Dropped - dropped {
 			got = append(got, "drop")
@@ -283,7 +308,7 @@ func offlineStream(s *Server, f *readFilter, log *answerLog, chunks [][]byte) st
 
 // TestTortureOffline feeds every RFC 4475 and RFC 5118 message through the
 // read filter, sipgo's parser and validate, as one UDP datagram and as a
-// TCP stream (whole, and cut at every offset), and compares with
+// TCP stream (whole, cut at every offset, byte by byte), and compares with
 // testdata/torture/expect.tsv.
 func TestTortureOffline(t *testing.T) {
 	s := testServer()
@@ -308,8 +333,274 @@ func TestTortureOffline(t *testing.T) {
 				break
 			}
 		}
+		var bytewise [][]byte
+		for i := range c.data {
+			bytewise = append(bytewise, c.data[i:i+1])
+		}
+		f, log, _ = newTestFilter()
+		if got := offlineStream(s, f, log, bytewise); got != tcp {
+			t.Errorf("%s over TCP byte by byte: got %s, whole gives %s", c.file, got, tcp)
+		}
 	}
 	t.Logf("outcomes:\n%s", table.String())
 }
 
 // --- server test ---
+
+// TestTortureServer sends every RFC 4475 and RFC 5118 message to a running
+// Server, over UDP and over TCP, and compares the answers with
+// testdata/torture/expect.tsv; then it checks every server still answers
+// OPTIONS with 200.
+//
+// Messages are byte-exact, so several share a transaction key (branch,
+// sent-by, method): sipgo would treat a second one as a retransmission of
+// the first. Each message therefore goes to a server that has not yet seen
+// its key; a few servers are started for that.
+func TestTortureServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts SIP servers")
+	}
+	cases := loadTorture(t)
+	pool := &tortureServers{t: t, used: map[*Server]map[string]bool{}}
+	var table strings.Builder
+	fmt.Fprintf(&table, "%-42s %-4s %-14s %-14s\n", "file", "tp", "want", "got")
+	for _, transport := range []string{"udp", "tcp"} {
+		for _, c := range cases {
+			want := c.udp
+			if transport == "tcp" {
+				want = c.tcp
+			}
+			if c.server != "-" {
+				want = c.server
+			}
+			s := pool.serverFor(txKeyOf(c.data))
+			got := exchange(t, transport, serverAddr(t, s, transport), c.data, want)
+			ok := outcomeMatches(want, got)
+			mark := ""
+			if !ok {
+				mark = "  MISMATCH"
+				t.Errorf("%s over %s: got %s, want %s (%s)", c.file, transport, got, want, c.note)
+			}
+			fmt.Fprintf(&table, "%-42s %-4s %-14s %-14s%s\n", c.file, transport, want, got, mark)
+		}
+	}
+	for i, s := range pool.servers {
+		for _, transport := range []string{"udp", "tcp"} {
+			opt := sipMsg(
+				"OPTIONS sip:ping@example.com SIP/2.0",
+				fmt.Sprintf("Via: SIP/2.0/%s 127.0.0.1:9;branch=z9hG4bK-alive-%d-%s;rport", strings.ToUpper(transport), i, transport),
+				"From: <sip:probe@example.com>;tag=alive",
+				"To: <sip:ping@example.com>",
+				fmt.Sprintf("Call-ID: alive-%d-%s", i, transport),
+				"CSeq: 1 OPTIONS",
+				"Max-Forwards: 70",
+				"Content-Length: 0",
+			)
+			if got := exchange(t, transport, serverAddr(t, s, transport), []byte(opt), "200"); got != "200" {
+				t.Errorf("server %d over %s after the torture run: OPTIONS got %s, want 200", i, transport, got)
+			}
+		}
+	}
+	t.Logf("%d servers; outcomes:\n%s", len(pool.servers), table.String())
+}
+
+// tortureServers starts Servers on demand, one per transaction-key clash.
+type tortureServers struct {
+	t       *testing.T
+	servers []*Server
+	used    map[*Server]map[string]bool
+}
+
+func (p *tortureServers) serverFor(key string) *Server {
+	for _, s := range p.servers {
+		if key == "" || !p.used[s][key] {
+			if key != "" {
+				p.used[s][key] = true
+			}
+			return s
+		}
+	}
+	s := startTestServer(p.t, len(p.servers))
+	p.servers = append(p.servers, s)
+	p.used[s] = map[string]bool{}
+	if key != "" {
+		p.used[s][key] = true
+	}
+	return s
+}
+
+// startTestServer runs a Server on loopback with a throw-away state.
+func startTestServer(t *testing.T, n int) *Server {
+	t.Helper()
+	cfg := &config.Config{}
+	cfg.SIP.Listen = []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"} // validated only; Listen below binds port 0
+	cfg.SIP.Domain = "example.com"
+	cfg.Media.Address = "127.0.0.1"
+	cfg.Media.Ports = fmt.Sprintf("%d-%d", 30000+n*100, 30000+n*100+99)
+	cfg.State.Dir = t.TempDir()
+	cfg.Records.Dir = t.TempDir()
+	cfg.Users = []config.User{{Name: "j.user", Password: "torture-secret"}}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	s, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if err := s.Listen(context.Background(), []string{"udp://127.0.0.1:0", "tcp://127.0.0.1:0"}); err != nil {
+		_ = s.Close()
+		t.Fatalf("Listen: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func serverAddr(t *testing.T, s *Server, transport string) string {
+	t.Helper()
+	for _, a := range s.Addrs() {
+		if addr, ok := strings.CutPrefix(a, transport+"://"); ok {
+			return addr
+		}
+	}
+	t.Fatalf("server has no %s listener: %v", transport, s.Addrs())
+	return ""
+}
+
+// txKeyOf approximates sipgo's server transaction key of a message (branch,
+// sent-by and method, or Call-ID and CSeq without a magic-cookie branch);
+// "" when sipgo will not create a transaction for it.
+func txKeyOf(data []byte) string {
+	m, err := sip.ParseMessage(data)
+	if err != nil {
+		return ""
+	}
+	req, ok := m.(*sip.Request)
+	if !ok || req.Via() == nil || req.CSeq() == nil {
+		return ""
+	}
+	method := req.CSeq().MethodName
+	if method == sip.ACK || method == sip.CANCEL {
+		method = sip.INVITE
+	}
+	via := req.Via()
+	if b, _ := via.Params.Get("branch"); strings.HasPrefix(b, sip.RFC3261BranchMagicCookie) && len(b) > len(sip.RFC3261BranchMagicCookie) {
+		return fmt.Sprintf("b|%s|%s|%d|%s", b, via.Host, via.Port, method)
+	}
+	cid := ""
+	if req.CallID() != nil {
+		cid = req.CallID().Value()
+	}
+	return fmt.Sprintf("c|%s|%d", cid, req.CSeq().SeqNo)
+}
+
+// rejections are the codes that mean "your request is malformed or asks for
+// what is not supported"; an accepted message must not get one. 500 means
+// the server broke.
+var rejections = map[string]bool{
+	"400": true, "406": true, "413": true, "414": true, "415": true, "416": true,
+	"420": true, "421": true, "500": true, "501": true, "505": true, "513": true,
+}
+
+// outcomeMatches compares a server outcome ("401", "400+close", "drop") with
+// an expectation; "accept" stands for any answer that is not a rejection,
+// and on TCP "wait" and "drop" both mean nothing came back.
+func outcomeMatches(want, got string) bool {
+	norm := func(s string) string {
+		if s == "wait" || s == "" {
+			return "drop"
+		}
+		return s
+	}
+	wt, gt := strings.Split(norm(want), "+"), strings.Split(norm(got), "+")
+	if len(wt) != len(gt) {
+		return false
+	}
+	for i := range wt {
+		switch {
+		case wt[i] == gt[i]:
+		case wt[i] == "accept" && gt[i] != "drop" && gt[i] != "close" && !rejections[gt[i]]:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// exchange sends data over a fresh UDP socket or TCP connection and returns
+// what came back: the final status codes (a provisional alone counts as
+// "1xx"), "+close" when the server closed the connection, or "drop".
+func exchange(t *testing.T, transport, addr string, data []byte, want string) string {
+	t.Helper()
+	quiet := 500 * time.Millisecond // how long silence takes to count as no answer
+	answers := 0
+	for _, w := range strings.Split(want, "+") {
+		if w != "drop" && w != "wait" && w != "close" {
+			answers++
+		}
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	if answers == 0 {
+		deadline = time.Now().Add(quiet)
+	}
+	conn, err := net.Dial(transport, addr)
+	if err != nil {
+		t.Fatalf("dial %s %s: %v", transport, addr, err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write(data); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+
+	var finals []string
+	provisional, closed := false, false
+	ps := sip.NewParser().NewSIPStream()
+	buf := make([]byte, 65536)
+	for time.Now().Before(deadline) {
+		_ = conn.SetReadDeadline(deadline)
+		n, err := conn.Read(buf)
+		if n > 0 {
+			handle := func(m sip.Message) {
+				if r, ok := m.(*sip.Response); ok {
+					if r.StatusCode < 200 {
+						provisional = true
+					} else {
+						finals = append(finals, strconv.Itoa(r.StatusCode))
+					}
+				}
+			}
+			if transport == "udp" {
+				if m, err := sip.ParseMessage(buf[:n]); err == nil {
+					handle(m)
+				}
+			} else if err := ps.ParseSIPStream(buf[:n], handle); err != nil && !errors.Is(err, sip.ErrParseSipPartial) {
+				t.Errorf("unparsable answer from %s: %v", transport, err)
+			}
+		}
+		if err != nil {
+			var ne net.Error
+			if transport == "tcp" && !(errors.As(err, &ne) && ne.Timeout()) {
+				closed = true
+			}
+			break
+		}
+		if answers > 0 && len(finals) >= answers && !strings.HasSuffix(want, "close") {
+			break
+		}
+		if len(finals) >= answers && strings.HasSuffix(want, "close") && answers > 0 {
+			deadline = time.Now().Add(quiet) // the close should follow promptly
+		}
+	}
+	slices.Sort(finals)
+	out := finals
+	if len(out) == 0 && provisional {
+		out = []string{"1xx"}
+	}
+	if closed {
+		out = append(out, "close")
+	}
+	if len(out) == 0 {
+		return "drop"
+	}
+	return strings.Join(out, "+")
+}

@@ -62,8 +62,8 @@ func TestFixtureG711Cross(t *testing.T) {
 			got := sigRoundTrip(t, enc, dec, ref)
 			snr := sigSNR(ref, got, 0, 0, len(got))
 			t.Logf("%s -> %s: SNR %.1f dB over %d s", tc.from.Name(), tc.to.Name(), snr, len(got)/8000)
-			if snr < 30 {
-				t.Errorf("SNR %.1f dB, want >= 30", snr)
+			if snr < 35 { // measured 37.7 and 38.1 dB
+				t.Errorf("SNR %.1f dB, want >= 35", snr)
 			}
 		})
 	}
@@ -91,7 +91,7 @@ func TestFixtureOpus(t *testing.T) {
 	ref8 := sigFixture(t, "pcmu", PCMU(), 20)
 	for _, tc := range []struct {
 		rate        int
-		minSpectral float64 // measured 12.7, 13.4, 10.4 dB
+		minSpectral float64 // measured 12.3, 13.0, 10.1 dB
 	}{{8000, 10}, {16000, 10}, {48000, 8}} {
 		ref := ref8
 		if tc.rate != 8000 {

@@ -132,10 +132,10 @@ const (
 // normalized autocorrelation over 2.5..20 ms), holds it for 10 ms, fades it
 // to silence over the next 50 ms, and cross-fades the first 2.5 ms of the
 // next good frame from the continued concealment. The ADPCM state is left
-// as it was after the last good payload: G.722's adaptive quantizers and
-// predictors are leaky and re-converge within a few ms (g722_test.go
-// measures the frame after a loss), whereas resetting them would start
-// from silence.
+// as it was after the last good payload; G.722's adaptive quantizers and
+// predictors are leaky and re-converge with the sender's over the next
+// 20-40 ms. Resetting the state, or re-encoding the concealment into it,
+// measured worse on the frames after a loss (TestG722Conceal).
 type g722Decoder struct {
 	st     C.g722_decode_state_t
 	hist   [g722Hist]int16 // last decoded samples, newest last

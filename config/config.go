@@ -50,6 +50,10 @@ type SIP struct {
 	DefaultExpires int `yaml:"default_expires"`
 	// NonceLifetime bounds how long a digest nonce is valid (stale=true after).
 	NonceLifetime time.Duration `yaml:"nonce_lifetime"`
+	// DigestAlgorithms lists the digest challenges offered, most preferred
+	// first (RFC 8760 §2.4): SHA-256, MD5. Clients that take the topmost
+	// challenge and know only MD5 need MD5 first.
+	DigestAlgorithms []string `yaml:"digest_algorithms"`
 
 	// Listeners is Listen parsed (filled by Validate).
 	Listeners []Listener `yaml:"-"`

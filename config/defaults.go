@@ -43,6 +43,9 @@ func (c *Config) ApplyDefaults() {
 	setInt(&s.MaxExpires, DefaultMaxExpires)
 	setInt(&s.DefaultExpires, DefaultRegisterExpires)
 	setDur(&s.NonceLifetime, DefaultNonceLifetime)
+	if len(s.DigestAlgorithms) == 0 {
+		s.DigestAlgorithms = []string{"SHA-256", "MD5"}
+	}
 
 	m := &c.Media
 	if m.Advertise == "" && m.Address != "" && m.Address != "0.0.0.0" && m.Address != "::" {

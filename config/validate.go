@@ -115,6 +115,15 @@ func (v *validator) sip() {
 			s.MinExpires, s.MaxExpires, s.DefaultExpires)
 	}
 	v.positive("sip.nonce_lifetime", s.NonceLifetime)
+	algSeen := map[string]bool{}
+	for i, a := range s.DigestAlgorithms {
+		key := fmt.Sprintf("sip.digest_algorithms[%d]", i)
+		v.oneOf(key, a, "SHA-256", "MD5")
+		if algSeen[a] {
+			v.errf(key, "duplicate algorithm %q", a)
+		}
+		algSeen[a] = true
+	}
 }
 
 // ParseListen parses one sip.listen URL: udp:// or tcp:// followed by an IPv4

@@ -100,7 +100,9 @@ func DefaultEModel() EModel {
 // Impairment is a codec's equipment impairment factor Ie and packet-loss
 // robustness factor Bpl (G.107 §3.5, values from G.113 Appendix I).
 type Impairment struct {
-	Ie  float64
+	// Ie is the equipment impairment factor without loss.
+	Ie float64
+	// Bpl is the packet-loss robustness factor.
 	Bpl float64
 }
 

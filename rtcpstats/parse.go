@@ -22,7 +22,7 @@ func (s *Session) HandleRTCP(buf []byte, arrival time.Time) error {
 	for _, p := range pkts {
 		if sr, ok := p.(*rtcp.SenderReport); ok {
 			// Outside s.mu: the Receiver has its own lock.
-			s.recv.SenderReport(sr.SSRC, sr.NTPTime, sr.PacketCount, sr.OctetCount, arrival)
+			s.recv.SenderReport(sr.SSRC, sr.NTPTime, arrival)
 		}
 	}
 	s.mu.Lock()

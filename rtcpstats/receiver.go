@@ -90,25 +90,24 @@ type Receiver struct {
 	maxJitter   float64
 
 	// RFC 3611 §4.6 per-interval state, reset by Report.
-	ivlDups                   uint64
-	ivlN                      uint64
-	ivlMin, ivlMax            float64
-	ivlSum, ivlSumSq          float64
-	lastFraction              uint8
-	lastTS                    uint32
-	haveTS                    bool
-	tsPerPacket               uint32
-	lastInOrder               bool
-	totalReceived, octets     uint64
-	dups, discards            uint64
-	priorExpected             uint64 // from earlier sources and restarts
-	priorLost                 int64
-	burst                     burstTracker
-	lsr                       uint32 // middle 32 bits of the last SR's NTP time
-	lsrSSRC                   uint32
-	lsrArrival                time.Time
-	haveLSR                   bool
-	senderPackets, senderOcts uint32 // from the last SR
+	ivlDups               uint64
+	ivlN                  uint64
+	ivlMin, ivlMax        float64
+	ivlSum, ivlSumSq      float64
+	lastFraction          uint8
+	lastTS                uint32
+	haveTS                bool
+	tsPerPacket           uint32
+	lastInOrder           bool
+	totalReceived, octets uint64
+	dups, discards        uint64
+	priorExpected         uint64 // from earlier sources and restarts
+	priorLost             int64
+	burst                 burstTracker
+	lsr                   uint32 // middle 32 bits of the last SR's NTP time
+	lsrSSRC               uint32
+	lsrArrival            time.Time
+	haveLSR               bool
 }
 
 // NewReceiver returns a Receiver with cfg's defaults filled in.
@@ -378,7 +377,7 @@ func (r *Receiver) resetInterval() {
 // arriving at arrival, for the LSR and DLSR fields of the next report
 // block (RFC 3550 §6.4.1). Reports from a source other than the current
 // one are ignored once that source has sent RTP.
-func (r *Receiver) SenderReport(ssrc uint32, ntp uint64, packets, octets uint32, arrival time.Time) {
+func (r *Receiver) SenderReport(ssrc uint32, ntp uint64, arrival time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.started && ssrc != r.ssrc {
@@ -388,7 +387,6 @@ func (r *Receiver) SenderReport(ssrc uint32, ntp uint64, packets, octets uint32,
 	r.lsrSSRC = ssrc
 	r.lsrArrival = arrival
 	r.haveLSR = true
-	r.senderPackets, r.senderOcts = packets, octets
 }
 
 // IntervalReport is what one reporting interval yields for one source.

@@ -279,11 +279,11 @@ func TestReceiverLSRDLSR(t *testing.T) {
 	r := NewReceiver(ReceiverConfig{ClockRate: 8000, MinSequential: 1})
 	r.Receive(7, 1, 0, 160, t0)
 	// An SR from another SSRC is ignored; the one from the source is kept.
-	r.SenderReport(8, NTPTime(t0), 1, 1, t0)
+	r.SenderReport(8, NTPTime(t0), t0)
 	if rep, _ := r.Report(at(10)); rep.Block.LastSenderReport != 0 || rep.Block.Delay != 0 {
 		t.Errorf("LSR from a foreign SSRC used: %+v", rep.Block)
 	}
-	r.SenderReport(7, NTPTime(t0), 1, 1, at(100))
+	r.SenderReport(7, NTPTime(t0), at(100))
 	// LSR = middle 32 bits of NTP(t0); DLSR = 1.25 s = 0x0001_4000.
 	rep, _ := r.Report(at(1350))
 	if want := uint32(NTPTime(t0) >> 16); rep.Block.LastSenderReport != want {

@@ -90,7 +90,8 @@ func normalise(res string) string {
 // real user and with any password for a non-existent one get the same
 // response, byte for byte once nonces and tags are masked.
 func TestUnknownUserLooksLikeWrongPassword(t *testing.T) {
-	sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}})
+	// The RFC 8760 order: SHA-256 then MD5 challenges; this client answers MD5.
+	sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}, Digest: "SHA-256, MD5"})
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)

@@ -92,6 +92,7 @@ type SBOptions struct {
 	Listen      []string // defaults to udp+tcp on 127.0.0.1:SIPPort
 	Log         string
 	MediaPorts  string // "min-max"; defaults to the instance's own block
+	Digest      string // sip.digest_algorithms list, default "MD5"
 }
 
 type syncBuffer struct {
@@ -127,17 +128,23 @@ func startSB(t testing.TB, o SBOptions) *SB {
 	if o.Grace == "" {
 		o.Grace = "2s"
 	}
+	if o.Digest == "" {
+		o.Digest = "MD5" // sipp 3.6 and baresip 1.0 (libre) know only MD5; see configs/README.md
+	}
 	if o.MediaPorts == "" {
 		o.MediaPorts = fmt.Sprintf("%d-%d", 20000+1200*idx, 20000+1200*idx+1199)
 	}
 	if o.Log == "" {
-		o.Log = "info"
+		o.Log = os.Getenv("SBTEST_LOG")
+		if o.Log == "" {
+			o.Log = "info"
+		}
 	}
 	if len(o.Listen) == 0 {
 		o.Listen = []string{fmt.Sprintf("udp://127.0.0.1:%d", base), fmt.Sprintf("tcp://127.0.0.1:%d", base)}
 	}
 	var y strings.Builder
-	fmt.Fprintf(&y, "sip:\n  listen: [%s]\n  domain: 127.0.0.1\n  min_expires: 10\n", strings.Join(o.Listen, ", "))
+	fmt.Fprintf(&y, "sip:\n  listen: [%s]\n  domain: 127.0.0.1\n  min_expires: 10\n  digest_algorithms: [%s]\n", strings.Join(o.Listen, ", "), o.Digest)
 	fmt.Fprintf(&y, "media:\n  address: 127.0.0.1\n  advertise: 127.0.0.1\n  ports: %s\n  codecs: [PCMU, PCMA, G722, opus, telephone-event]\n  inactivity_timeout: %s\n  quarantine: 2s\n", o.MediaPorts, o.Inactivity)
 	env := os.Environ()
 	if len(o.Users) > 0 {
@@ -343,13 +350,21 @@ func runSipp(t testing.TB, dir string, timeout time.Duration, args ...string) Si
 	requireTool(t, "sipp")
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	args = append([]string{"-nostdin", "-trace_err", "-error_file", filepath.Join(dir, fmt.Sprintf("sipp-err-%d.log", time.Now().UnixNano()))}, args...)
+	stamp := time.Now().UnixNano()
+	msgFile := filepath.Join(dir, fmt.Sprintf("sipp-msg-%d.log", stamp))
+	args = append([]string{"-nostdin", "-trace_err", "-error_file", filepath.Join(dir, fmt.Sprintf("sipp-err-%d.log", stamp)),
+		"-trace_msg", "-message_file", msgFile}, args...)
 	cmd := exec.CommandContext(ctx, "sipp", args...)
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	r := Sipp{Out: out.String(), Err: err}
+	if err != nil {
+		if msgs, rerr := os.ReadFile(msgFile); rerr == nil {
+			r.Out += "\n--- sipp message trace ---\n" + tail(string(msgs), 6000)
+		}
+	}
 	for _, m := range reCounts.FindAllStringSubmatch(r.Out, -1) {
 		var n int
 		fmt.Sscan(m[3], &n)

@@ -164,6 +164,14 @@ const captureFrom = `<action>
 // writeScenario writes a scenario file and returns its path.
 func writeScenario(t *testing.T, name string, steps ...string) string {
 	t.Helper()
+	if strings.HasPrefix(name, "uac") {
+		// sipp fills [next_url] and [routes] only from responses received
+		// with rrs="true" (the caller's in-dialog requests need them).
+		steps = append([]string(nil), steps...)
+		for i := range steps {
+			steps[i] = strings.ReplaceAll(steps[i], `<recv response="200"`, `<recv response="200" rrs="true"`)
+		}
+	}
 	body := `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="` + name + `">
 ` + strings.Join(steps, "\n") + `

@@ -480,3 +480,28 @@ func FuzzDetector(f *testing.F) {
 		}
 	})
 }
+
+func TestHannGain(t *testing.T) {
+	// Compare with a direct DFT of a Hann-windowed complex tone b bins off
+	// the bin centre.
+	const n = 160
+	for _, b := range []float64{0, 0.1, 0.25, 0.5, 0.84, 1, 1.5, -0.6} {
+		var on, off complex128
+		for i := range n {
+			w := 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/n)
+			on += complex(w, 0)
+			off += complex(w, 0) * cmplxExp(2*math.Pi*b*float64(i)/n)
+		}
+		want := cmplxAbs(off) / cmplxAbs(on)
+		if got := hannGain(b); math.Abs(got-want) > 0.003 {
+			t.Errorf("hannGain(%v) = %.4f, DFT gives %.4f", b, got, want)
+		}
+	}
+	if hannGain(2.5) != 0 {
+		t.Error("hannGain beyond the main lobe is not 0")
+	}
+}
+
+func cmplxExp(phi float64) complex128 { return complex(math.Cos(phi), math.Sin(phi)) }
+
+func cmplxAbs(z complex128) float64 { return math.Hypot(real(z), imag(z)) }

@@ -8,7 +8,7 @@ const Flash byte = '!'
 const FlashCode uint8 = 16
 
 // keys lists the key of each DTMF event code: code i is keys[i]
-// (RFC 4733 §3.2, Table 3: 0-9, * = 10, # = 11, A-D = 12-15, flash = 16).
+// (RFC 4733 §3.2: 0-9, * = 10, # = 11, A-D = 12-15, flash = 16).
 const keys = "0123456789*#ABCD!"
 
 // Row (low-group) and column (high-group) frequencies in Hz of the DTMF

@@ -62,3 +62,14 @@ func TestFrequencies(t *testing.T) {
 		}
 	}
 }
+
+func TestEdgeString(t *testing.T) {
+	for e, want := range map[Edge]string{Press: "press", Release: "release", 0: "unknown", 9: "unknown"} {
+		if got := e.String(); got != want {
+			t.Errorf("Edge(%d).String() = %q, want %q", e, got, want)
+		}
+	}
+	if got := (Report{Duration: 800}).Time(0); got != 0 {
+		t.Errorf("Time at clock rate 0 = %v", got)
+	}
+}

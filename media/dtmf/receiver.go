@@ -49,7 +49,7 @@ func (r Report) Time(clockRate int) time.Duration {
 
 // Receiver turns the telephone-event packets of one RTP stream into key
 // presses and releases (RFC 4733 §2.5.2). An event is identified by its RTP
-// timestamp, which all its reports share (RFC 4733 §2.5.1.2):
+// timestamp, which all its reports share (RFC 4733 §2.4.1):
 //
 //   - each event gives one Press and one Release, however many of its
 //     reports arrive, are repeated or are lost; repeated end reports

@@ -28,7 +28,7 @@ var ErrDuration = errors.New("dtmf: event duration out of range")
 // SenderConfig configures a Sender.
 type SenderConfig struct {
 	// ClockRate is the RTP clock rate of the telephone-event payload type,
-	// in Hz: 8000 for narrowband, 48000 alongside Opus (RFC 4733 §2.1).
+	// in Hz: 8000 for narrowband, 48000 alongside Opus.
 	ClockRate int
 	// Interval is the time between event reports; zero means
 	// DefaultInterval (RFC 4733 §2.5.1.2).
@@ -46,7 +46,7 @@ type Packet struct {
 	// event began.
 	SendAt uint32
 	// Marker is the RTP marker bit: set on the first packet of an event
-	// only (RFC 4733 §2.5.1.1).
+	// only (RFC 4733 §2.4.2).
 	Marker bool
 	// Timestamp is the packet's RTP timestamp minus the event's start
 	// timestamp: 0 for every packet of the event, or the segment's start
@@ -115,7 +115,7 @@ func durationUnits(d time.Duration, clockRate int) int64 {
 	if d <= 0 {
 		return 0
 	}
-	// d * rate can overflow int64 only beyond 10^6 s at 1 MHz; split it.
+	// Nanoseconds × rate would overflow int64 past 2.5 h at 1 MHz: split.
 	sec := int64(d / time.Second)
 	rem := int64(d % time.Second)
 	return sec*int64(clockRate) + (rem*int64(clockRate)+int64(time.Second)/2)/int64(time.Second)

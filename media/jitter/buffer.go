@@ -134,7 +134,8 @@ const (
 
 // Buffer is an adaptive jitter and reorder buffer for one received RTP
 // stream: Push packets as they arrive, Pop one frame per playout tick.
-// It is safe for use by one pushing and one popping goroutine at once.
+// It is safe for concurrent use: typically the socket reader pushes while
+// the playout ticker pops.
 type Buffer struct {
 	mu sync.Mutex
 

@@ -553,3 +553,29 @@ func wantZero64(t *testing.T, kv ...any) {
 		}
 	}
 }
+
+// TestConcurrentUse pushes from one goroutine and pops and reads stats from
+// another, as the socket reader and the playout ticker do (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	b := New(Config{})
+	const n = 2000
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p := make([]byte, 160)
+		for i := range n {
+			b.Push(Header{SequenceNumber: uint16(i), Timestamp: uint32(i * frameLen), SSRC: 1}, p, epoch.Add(time.Duration(i)*tick))
+		}
+	}()
+	frames := 0
+	for i := range n {
+		if r := b.Pop(epoch.Add(time.Duration(i)*tick + 10*time.Millisecond)); r.Kind == Frame {
+			frames++
+		}
+		_ = b.Stats()
+	}
+	<-done
+	if st := b.Stats(); st.Received != n || uint64(frames) != st.Frames {
+		t.Fatalf("received %d of %d, frames %d vs %d", st.Received, n, frames, st.Frames)
+	}
+}

@@ -1,0 +1,98 @@
+package codecs
+
+import (
+	"strconv"
+	"testing"
+	"time"
+)
+
+// BenchmarkTranscodePCMUOpusCall measures one transcoded call for one
+// 20 ms tick: both directions of a PCMU leg bridged to an Opus 16 kHz leg.
+//
+//	PCMU payload → decode → resample 8k→16k → Opus encode (16 kHz, complexity 5)
+//	Opus payload → decode → resample 16k→8k → PCMU encode
+//
+// It reports calls/core = 20 ms / (wall ns per op), as asked, and
+// cpu-calls/core from the benchmark thread's CPU time, which stays
+// meaningful when the machine is shared.
+func BenchmarkTranscodePCMUOpusCall(b *testing.B) { benchTranscodeCall(b, 5) }
+
+// BenchmarkTranscodePCMUOpusComplexity is BenchmarkTranscodePCMUOpusCall at
+// other Opus encoder complexities, the main lever on its cost.
+func BenchmarkTranscodePCMUOpusComplexity(b *testing.B) {
+	for _, c := range []int{1, 3, 5, 8} {
+		b.Run("c"+strconv.Itoa(c), func(b *testing.B) { benchTranscodeCall(b, c) })
+	}
+}
+
+func benchTranscodeCall(b *testing.B, complexity int) {
+	const ptime = 20 * time.Millisecond
+	speech8 := sigSpeechLike(8000, 1)
+	speech16 := sigSpeechLike(16000, 1)
+
+	// Inbound traffic of both legs, prepared outside the timed loop.
+	pcmuEnc, pcmuDec := sigNew(b, PCMU(), Params{})
+	opusParams := Params{SampleRate: 16000, Complexity: complexity}
+	opusEnc, opusDec := sigNew(b, Opus(), opusParams)
+	pcmuIn := sigEncodeAll(b, pcmuEnc, speech8)
+	peerOpus, err := Opus().NewEncoder(opusParams)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opusIn := sigEncodeAll(b, peerOpus, speech16)
+
+	up, err := NewResampler(8000, 16000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer up.Close()
+	down, err := NewResampler(16000, 8000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer down.Close()
+
+	pcm8 := make([]int16, FrameSamples(8000, ptime))
+	pcm16 := make([]int16, FrameSamples(16000, ptime))
+	opusOut := make([]byte, opusEnc.MaxPayloadSize())
+	pcmuOut := make([]byte, pcmuEnc.MaxPayloadSize())
+	dec16 := make([]int16, 5760)
+	res8 := make([]int16, len(pcm8))
+
+	b.ReportAllocs()
+	done := benchCPU(b)
+	i := 0
+	for b.Loop() {
+		// PCMU leg → Opus leg.
+		n, err := pcmuDec.Decode(pcmuIn[i], pcm8)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if m := up.Process(pcm8[:n], pcm16); m != len(pcm16) {
+			b.Fatalf("resampled %d samples to %d, want %d", n, m, len(pcm16))
+		}
+		if _, err := opusEnc.Encode(pcm16, opusOut); err != nil {
+			b.Fatal(err)
+		}
+		// Opus leg → PCMU leg.
+		n, err = opusDec.Decode(opusIn[i], dec16)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if m := down.Process(dec16[:n], res8); m != len(res8) {
+			b.Fatalf("resampled %d samples to %d, want %d", n, m, len(res8))
+		}
+		if _, err := pcmuEnc.Encode(res8, pcmuOut); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i == len(pcmuIn) || i == len(opusIn) {
+			i = 0
+		}
+	}
+	cpu := done()
+	wall := b.Elapsed() / time.Duration(max(b.N, 1))
+	b.ReportMetric(float64(ptime)/float64(wall), "calls/core")
+	if cpu > 0 {
+		b.ReportMetric(float64(ptime)/float64(cpu), "cpu-calls/core")
+	}
+}
