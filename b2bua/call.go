@@ -178,9 +178,9 @@ func (c *Call) run() {
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("panic in call; ending it", "panic", r, "stack", string(debug.Stack()))
-			c.abort(500, "internal error")
+			c.safely(func() { c.abort(500, "internal error") })
 		}
-		c.cleanup()
+		c.safely(c.cleanup)
 	}()
 	c.start()
 	for !c.finished() {
@@ -193,6 +193,23 @@ func (c *Call) run() {
 			}
 		}
 	}
+}
+
+// safely runs f, logging instead of propagating a panic: used on the way
+// out of a call that already panicked, so one broken call never takes the
+// process down.
+func (c *Call) safely(f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic while ending call", "panic", r)
+			if !c.aFinalSent {
+				c.aFinalSent = true
+				close(c.aFinal)
+			}
+			c.s.removeCall(c, c.dialogKeys)
+		}
+	}()
+	f()
 }
 
 // finished: the call has ended and no client transaction still needs us
@@ -256,6 +273,9 @@ func (c *Call) disarm(kind timerKind) { c.timerGen[kind]++ }
 func (c *Call) start() {
 	s := c.s
 	req := c.aReq
+	if s.callHook != nil {
+		s.callHook(req.Recipient.User)
+	}
 	pol := s.policy.Load()
 	c.allowed = pol.cfg.Media.Codecs
 
@@ -739,7 +759,7 @@ func (c *Call) respondA(code int, body []byte) {
 		return
 	}
 	res := c.s.response(c.aReq, code, "", body)
-	if code > 100 {
+	if code > 100 && c.a != nil {
 		if to := res.To(); to != nil {
 			to.Params.Add("tag", c.a.LocalTag)
 		}

@@ -95,11 +95,17 @@ func (l *Leg) buildRequest(s *Server, method sip.RequestMethod, cseq uint32) *si
 	return req
 }
 
-// address points a request at the leg's transport and destination.
+// address points a request at the leg's transport and destination. Over
+// UDP it leaves from the listener socket (so NAT bindings the peer opened to
+// it stay valid); over TCP sipgo finds the connection by the peer's address,
+// reusing the one a phone opened (pinning a local address there would make
+// it dial a new connection instead).
 func (l *Leg) address(req *sip.Request) {
 	req.SetTransport(l.Transport)
 	req.SetDestination(l.Dest)
-	l.Laddr.Copy(&req.Laddr)
+	if strings.EqualFold(l.Transport, "UDP") {
+		l.Laddr.Copy(&req.Laddr)
+	}
 }
 
 // ack builds the ACK for a 2xx to an INVITE sent with CSeq cseq

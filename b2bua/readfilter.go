@@ -20,8 +20,8 @@ import (
 
 // The read filter is the first stage every received SIP byte crosses. sipgo
 // drops a message its parser rejects without a word (UDP) or closes the
-// connection (TCP), so the sender retransmits into silence; RFC 3261 §16.3
-// and RFC 4475 want a 400 (or 505, 416) instead. The filter answers those
+// connection (TCP), so the sender retransmits into silence; RFC 3261
+// §21.4.1 and RFC 4475 want a 400 (or 505, 416) instead. The filter answers those
 // itself and passes everything else on untouched:
 //
 //	bytes ─► frame ─► scan (one pass, no allocation)
@@ -100,6 +100,8 @@ type streamState struct {
 	searched, need int
 }
 
+// newReadFilter builds the filter for s; s.ua may still be nil (it is only
+// used to write answers, after listening started).
 func newReadFilter(s *Server) *readFilter {
 	f := &readFilter{
 		s:          s,
@@ -745,8 +747,8 @@ func (f *readFilter) writeAnswer(info sip.TransportReadProps, res *sip.Response)
 
 // recovered holds the raw values of the headers a stateless answer needs.
 type recovered struct {
-	method, ruri            string
-	vias                    []string
+	method, ruri           string
+	vias                   []string
 	from, to, callID, cseq string
 }
 
@@ -1178,7 +1180,7 @@ func scanStartLine(line []byte, r *scanResult) {
 	case eqFold(version, "sip/2.0"):
 		r.suspect() // sipgo takes "SIP" or "sip" only
 	case isSIPVersion(version):
-		// RFC 3261 §8.2.2.1... §21.5.7: 505 Version Not Supported.
+		// RFC 3261 §21.5.7: 505 Version Not Supported.
 		r.reject(505, "SIP version not supported", false)
 		return
 	default:

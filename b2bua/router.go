@@ -89,6 +89,9 @@ func newTrunk(tc config.Trunk) (*Trunk, error) {
 	if err := sip.ParseUri(tc.URI, &t.URI); err != nil {
 		return nil, fmt.Errorf("trunk %s: uri %q: %w", tc.Name, tc.URI, err)
 	}
+	if t.URI.Host == "" {
+		return nil, fmt.Errorf("trunk %s: uri %q has no host", tc.Name, tc.URI)
+	}
 	if tp, ok := t.URI.UriParams.Get("transport"); ok && tp != "" {
 		t.Transport = strings.ToUpper(tp)
 	}

@@ -70,6 +70,10 @@ type Server struct {
 	dialogs map[string]*Call // dialogKey → call
 	calls   map[string]*Call // call id → call
 
+	// callHook, when set (tests only), runs at the start of every call's
+	// goroutine; a panic there exercises per-call panic recovery.
+	callHook func(dialled string)
+
 	draining atomic.Bool
 	callWG   sync.WaitGroup
 	seq      atomic.Uint64
@@ -369,6 +373,16 @@ func (s *Server) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
 				}
 			}
 		}()
+		// RFC 3261 §8.2 checks (scheme, Require, Content-Type, headers)
+		// before any handler; ACK never gets a response.
+		if !req.IsAck() {
+			if res := s.validate(req); res != nil {
+				if err := tx.Respond(res); err != nil {
+					s.log.Debug("respond failed", "code", res.StatusCode, "error", err)
+				}
+				return
+			}
+		}
 		h(req, tx)
 	}
 }

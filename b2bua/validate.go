@@ -22,7 +22,7 @@ const sdpAccept = "application/sdp"
 //
 // Malformed syntax never gets here: the read filter answers it.
 func (s *Server) validate(req *sip.Request) *sip.Response {
-	// RFC 3261 §8.2.2... and §21.5.7: only SIP/2.0 is spoken. The read
+	// RFC 3261 §21.5.7: only SIP/2.0 is spoken (505 otherwise). The read
 	// filter catches this first; the check stays for messages that bypass it.
 	if !strings.EqualFold(req.SipVersion, "SIP/2.0") {
 		res := s.response(req, 505, "", nil)
