@@ -21,8 +21,8 @@ import (
 // The read filter is the first stage every received SIP byte crosses. sipgo
 // drops a message its parser rejects without a word (UDP) or closes the
 // connection (TCP), so the sender retransmits into silence; RFC 3261
-// §21.4.1 and RFC 4475 want a 400 (or 505, 416) instead. The filter answers those
-// itself and passes everything else on untouched:
+// §21.4.1 and RFC 4475 want a 400 (or 505, 416) instead. The filter answers
+// those itself and passes everything else on untouched:
 //
 //	bytes ─► frame ─► scan (one pass, no allocation)
 //	  datagram: the packet      │ clean ──────────────────────────────► sipgo parser

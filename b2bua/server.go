@@ -131,13 +131,21 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("records: %w", err)
 	}
 
+	// sipgo refuses UDP writes over 1300 bytes by default, responses
+	// included: a 407 echoing a long Via list (RFC 4475 longreq) or an
+	// INVITE with a rich SDP would be silently lost. Datagrams up to the
+	// UDP limit go out; IP fragments them when needed.
+	sip.UDPMTUSize = 65535
+	sipLog := log.With("component", "sip")
 	s.ua, err = sipgo.NewUA(
 		sipgo.WithUserAgent(s.userAgent),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse),
+			sip.WithTransactionLayerLogger(sipLog),
 		),
 		sipgo.WithUserAgentTransportLayerOptions(
 			sip.WithTransportLayerReadFilter(newReadFilter(s).filter),
+			sip.WithTransportLayerLogger(sipLog),
 		),
 	)
 	if err != nil {
@@ -374,14 +382,14 @@ func (s *Server) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
 			}
 		}()
 		// RFC 3261 §8.2 checks (scheme, Require, Content-Type, headers)
-		// before any handler; ACK never gets a response.
-		if !req.IsAck() {
-			if res := s.validate(req); res != nil {
+		// before any handler. A bad ACK is dropped: ACK gets no response.
+		if res := s.validate(req); res != nil {
+			if !req.IsAck() {
 				if err := tx.Respond(res); err != nil {
 					s.log.Debug("respond failed", "code", res.StatusCode, "error", err)
 				}
-				return
 			}
+			return
 		}
 		h(req, tx)
 	}

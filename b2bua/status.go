@@ -22,6 +22,8 @@ func reasonPhrase(code int) string {
 		return "Not Found"
 	case 405:
 		return "Method Not Allowed"
+	case 406:
+		return "Not Acceptable"
 	case 407:
 		return "Proxy Authentication Required"
 	case 408:

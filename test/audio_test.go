@@ -130,4 +130,3 @@ func activePart(x []float64, threshold float64) []float64 {
 	}
 	return x[start : end+1]
 }
-

@@ -12,14 +12,26 @@ import (
 // 127.0.0.2) through Switchboard, each with -m 1, and returns the CDR.
 func callCase(t *testing.T, o SBOptions, uas, uac string) CDR {
 	t.Helper()
+	return runCallCase(t, o, uas, uac)
+}
+
+// callCaseEcho is callCase with the callee echoing RTP back.
+func callCaseEcho(t *testing.T, o SBOptions, uas, uac string) CDR {
+	t.Helper()
+	return runCallCase(t, o, uas, uac, "-rtp_echo")
+}
+
+func runCallCase(t *testing.T, o SBOptions, uas, uac string, uasExtra ...string) CDR {
+	t.Helper()
 	requireTool(t, "sipp")
 	dir := t.TempDir()
 	uasPort := 15000 + 10*instance()
 	sb := trunkSetup(t, uasPort, o)
 	uasDone := make(chan Sipp, 1)
 	go func() {
-		uasDone <- runSipp(t, dir, 60*time.Second, "-sf", uas, "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
-			"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-m", "1", "-timeout", "50s", "-timeout_error")
+		args := append([]string{"-sf", uas, "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
+			"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort + 2), "-m", "1", "-timeout", "50s", "-timeout_error"}, uasExtra...)
+		uasDone <- runSipp(t, dir, 60*time.Second, args...)
 	}()
 	waitPort(t, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
 	r := runSipp(t, dir, 60*time.Second, "-sf", uac, sb.Addr(), "-i", "127.0.0.3", "-p", strconv.Itoa(uasPort+4),
@@ -175,4 +187,50 @@ Content-Length: 0
 `)+`</send>`)
 	c := callCase(t, SBOptions{RingTimeout: "2s"}, uas, uac)
 	expectCDR(t, c, 480, "no-answer", "switchboard")
+}
+
+// TestCallEarlyMedia: the callee answers 183 with SDP and never 200; the
+// caller plays PCMA during early media, the callee echoes it, then the
+// caller cancels. Packets both ways before answer prove early media runs
+// through Switchboard's ports; the caller's 183 carries Switchboard's SDP.
+func TestCallEarlyMedia(t *testing.T) {
+	cancel487 := `<send>` + cdata(`SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: 1 INVITE
+Content-Length: 0
+`) + `</send>`
+	uas := writeScenario(t, "uas-early", `<recv request="INVITE"/>`, reply("183", "Session Progress", true, "sendrecv"),
+		`<recv request="CANCEL"/>`, reply("200", "OK", false, ""), cancel487, `<recv request="ACK"/>`)
+	uac := writeScenario(t, "uac-early", uacInvite(),
+		`<recv response="180" optional="true"/>`,
+		`<recv response="183">`+holdCheck("sendrecv")+`</recv>`,
+		`<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>`,
+		`<pause milliseconds="3000"/>`,
+		`<send>`+cdata(`CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-4
+From: <sip:[user]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 2 CANCEL
+Max-Forwards: 70
+Content-Length: 0
+`)+`</send>`,
+		`<recv response="200"/>`, `<recv response="487"/>`,
+		`<send>`+cdata(`ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+CSeq: 2 ACK
+Max-Forwards: 70
+Content-Length: 0
+`)+`</send>`, refs("dsendrecv", "csendrecv"))
+	c := callCaseEcho(t, SBOptions{}, uas, uac)
+	expectCDR(t, c, 487, "cancelled", "caller")
+	if c.AToBPackets < 50 || c.BToAPackets < 30 {
+		t.Errorf("early media: %d packets caller→callee, %d back; want both flowing before answer", c.AToBPackets, c.BToAPackets)
+	}
 }

@@ -172,6 +172,16 @@ func (sb *SB) waitExit(t *testing.T, within time.Duration) int {
 	}
 }
 
+// checkDrainCompleted fails the test when the drain gave up waiting: every
+// call had been ended, so none may still hold the drain open (a call whose
+// goroutine lingers on transaction timers after its final response).
+func checkDrainCompleted(t *testing.T, sb *SB) {
+	t.Helper()
+	if strings.Contains(sb.Output(), "calls still open after shutdown") {
+		t.Errorf("the drain timed out waiting for calls that had all ended (\"calls still open after shutdown\")")
+	}
+}
+
 // TestSigtermDrainsCalls: with shutdown_grace 3s, a call established before
 // SIGTERM stays up through the grace period while new INVITEs get 503; then
 // both legs get BYE, the process exits 0 and the call has exactly one CDR
@@ -246,6 +256,7 @@ func TestSigtermDrainsCalls(t *testing.T) {
 	if code := sb.waitExit(t, 20*time.Second); code != 0 {
 		t.Errorf("exit code %d after drain, want 0", code)
 	}
+	checkDrainCompleted(t, sb)
 	recs := sb.CDRs()
 	if len(recs) != 1 {
 		t.Fatalf("%d CDRs, want exactly 1 (the drained call): %+v", len(recs), recs)
@@ -321,6 +332,7 @@ Content-Length: 0
 	if code := sb.waitExit(t, 20*time.Second); code != 0 {
 		t.Errorf("exit code %d after drain, want 0", code)
 	}
+	checkDrainCompleted(t, sb)
 	recs := sb.CDRs()
 	if len(recs) != 1 {
 		t.Fatalf("%d CDRs, want exactly 1 (the interrupted call): %+v", len(recs), recs)

@@ -17,8 +17,9 @@ o=user1 53655765 [cseq] IN IP[local_ip_type] [local_ip]
 s=-
 c=IN IP[media_ip_type] [media_ip]
 t=0 0
-m=audio [media_port] RTP/AVP 0 101
+m=audio [media_port] RTP/AVP 0 8 101
 a=rtpmap:0 PCMU/8000
+a=rtpmap:8 PCMA/8000
 a=rtpmap:101 telephone-event/8000
 a=` + dir + `
 `

@@ -1,0 +1,659 @@
+//go:build linux
+
+package test
+
+// Load benchmarks of the real binary, driven by sipp (make bench). They
+// measure what DESIGN.md calls the figures of merit: µs of CPU per call
+// (setup + teardown), % of a core per relayed call and RSS per relayed
+// call. They read Switchboard's CPU time and memory from /proc, so they
+// are Linux-only, and they skip unless SB_BENCH=1 so that `make test`
+// never runs them.
+//
+//	sipp UAC 127.0.0.3 ──INVITE/407/INVITE──► Switchboard ──INVITE──► sipp UAS 127.0.0.2
+//	(user 1000, digest)         ◄── RTP ──►  (relay, 2 ports ◄── RTP ──► (trusted trunk,
+//	 play_pcap_audio 20 ms PCMA)               per leg)                  -rtp_echo)
+//
+// The caller is an authenticated user and the callee a trusted trunk:
+// trunk-to-trunk transit is refused by design and a user callee would need
+// a registered sipp, so user → trunk is the realistic route that sipp can
+// drive. The cost per call therefore includes the 407 round trip and the
+// digest check.
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/zaf/g711"
+)
+
+const (
+	// benchClockTick is the unit of utime/stime in /proc/<pid>/stat:
+	// USER_HZ, which Linux fixes at 100 for user space on every
+	// architecture Go supports (sysconf(_SC_CLK_TCK) needs cgo).
+	benchClockTick = 10 * time.Millisecond
+	// benchMediaPorts is wide enough for 2,000 calls/s of 1 s calls: four
+	// ports per call (two endpoints), held for the call and the 2 s
+	// quarantine. Ports someone else holds are skipped by the pool.
+	benchMediaPorts = "30000-60999"
+	// benchPcap is the 20 ms PCMA capture the relay benchmark writes into
+	// sipp's working directory (bench_uac_pcap.xml names it).
+	benchPcap = "bench_pcma_20ms.pcap"
+)
+
+// benchSkip skips a load benchmark unless SB_BENCH=1, and moves this
+// process's instances (SIP ports, see instance) well above the blocks that
+// a concurrent `go test ./test/` in another process starts from.
+func benchSkip(b *testing.B) {
+	b.Helper()
+	if os.Getenv("SB_BENCH") != "1" {
+		b.Skip("load benchmark: set SB_BENCH=1 (make bench)")
+	}
+	requireTool(b, "sipp")
+	for {
+		v := portBlock.Load()
+		if v >= 200 || portBlock.CompareAndSwap(v, 200) {
+			break
+		}
+	}
+}
+
+// benchSetup starts Switchboard (log level warn, so that logging is not
+// part of the cost) with user 1000 and the trusted trunk "carrier" at
+// 127.0.0.2:uasPort reached by 9 + number.
+func benchSetup(b *testing.B, uasPort int) *SB {
+	return startSB(b, SBOptions{
+		Users:      []string{"1000"},
+		Trunks:     fmt.Sprintf(`  - {name: carrier, uri: "sip:127.0.0.2:%d", trusted: [127.0.0.2/32]}`, uasPort),
+		Routes:     `  - {match: '^9(\d+)$', to: trunk:carrier, rewrite: '$1'}`,
+		Log:        "warn",
+		MediaPorts: benchMediaPorts,
+		Inactivity: "60s",
+	})
+}
+
+// benchProcCPU is the user+system CPU time a process has used so far
+// (proc(5): fields 14 and 15 of /proc/<pid>/stat).
+func benchProcCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("cpu of %d: %w", pid, err)
+	}
+	// The command name (field 2) may hold spaces; fields after it are plain.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("cpu of %d: malformed stat %q", pid, data)
+	}
+	f := strings.Fields(string(data[i+1:])) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("cpu of %d: short stat %q", pid, data)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("cpu of %d: utime %q stime %q", pid, f[11], f[12])
+	}
+	return time.Duration(ut+st) * benchClockTick, nil
+}
+
+// benchRSS is a process's resident set in KiB (VmRSS in /proc/<pid>/status).
+func benchRSS(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("rss of %d: %w", pid, err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 0 {
+				break
+			}
+			return strconv.ParseInt(f[0], 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("rss of %d: no VmRSS", pid)
+}
+
+// benchFDs counts a process's open file descriptors: each relayed call
+// holds four sockets (RTP and RTCP on each leg), so it tracks the calls up.
+func benchFDs(pid int) int {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
+// benchMachineBusy is the CPU time all cores spent busy so far (/proc/stat
+// "cpu" line: everything but idle and iowait), to show how much else ran.
+func benchMachineBusy() time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	var busy int64
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return time.Duration(busy) * benchClockTick
+}
+
+// benchCDR is the part of a call record the benchmarks read.
+type benchCDR struct {
+	Start       time.Time `json:"start"`
+	Answer      time.Time `json:"answer"`
+	End         time.Time `json:"end"`
+	Status      int       `json:"status"`
+	Disposition string    `json:"disposition"`
+	AToBPackets uint64    `json:"a_to_b_packets"`
+	BToAPackets uint64    `json:"b_to_a_packets"`
+}
+
+// benchCDRLines counts the records written so far without decoding them.
+func benchCDRLines(sb *SB) int {
+	files, _ := filepath.Glob(filepath.Join(sb.Dir, "records", "*.jsonl"))
+	n := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err == nil {
+			n += bytes.Count(data, []byte("\n"))
+		}
+	}
+	return n
+}
+
+// benchCDRs decodes the records after the first skip ones, waiting
+// (bounded) until want records exist in all.
+func benchCDRs(b *testing.B, sb *SB, skip, want int, within time.Duration) []benchCDR {
+	b.Helper()
+	deadline := time.Now().Add(within)
+	for benchCDRLines(sb) < want && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	files, _ := filepath.Glob(filepath.Join(sb.Dir, "records", "*.jsonl"))
+	slices.Sort(files)
+	var out []benchCDR
+	i := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			i++
+			if i <= skip {
+				continue
+			}
+			var r benchCDR
+			if err := json.Unmarshal(line, &r); err != nil {
+				b.Errorf("bad CDR line %q: %v", line, err)
+				continue
+			}
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// benchSipp is one finished sipp UAC run.
+type benchSipp struct {
+	Stats SippStats
+	CPU   time.Duration // sipp's own user+system time
+	Out   string
+	Err   error
+}
+
+// benchRunSipp runs a sipp UAC to completion (bounded by timeout). Unlike
+// runSipp it does not trace every message (-trace_msg), which would cost
+// sipp more than the calls do at these rates; only errors are traced.
+func benchRunSipp(b *testing.B, dir string, timeout time.Duration, args ...string) benchSipp {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := benchSippCmd(ctx, dir, "uac", args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return benchFinish(cmd, &out, err)
+}
+
+func benchSippCmd(ctx context.Context, dir, role string, args ...string) *exec.Cmd {
+	args = append([]string{"-nostdin", "-trace_err", "-error_file",
+		filepath.Join(dir, fmt.Sprintf("sipp-%s-err-%d.log", role, time.Now().UnixNano()))}, args...)
+	cmd := exec.CommandContext(ctx, "sipp", args...)
+	cmd.Dir = dir
+	return cmd
+}
+
+func benchFinish(cmd *exec.Cmd, out *bytes.Buffer, err error) benchSipp {
+	r := benchSipp{Out: out.String(), Err: err}
+	if ps := cmd.ProcessState; ps != nil {
+		r.CPU = ps.UserTime() + ps.SystemTime()
+	}
+	for _, m := range reCounts.FindAllStringSubmatch(r.Out, -1) {
+		n, _ := strconv.Atoi(m[3])
+		if m[1] == "Successful" {
+			r.Stats.Successful = n
+		} else {
+			r.Stats.Failed = n
+		}
+	}
+	return r
+}
+
+// benchErrLines counts warning and error lines Switchboard logged since
+// offset, and returns a few of them and the new offset.
+func benchErrLines(sb *SB, offset int) (n int, sample []string, next int) {
+	out := sb.Output()
+	if offset > len(out) {
+		offset = len(out)
+	}
+	for _, line := range strings.Split(out[offset:], "\n") {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			n++
+			if len(sample) < 5 {
+				sample = append(sample, line)
+			}
+		}
+	}
+	return n, sample, len(out)
+}
+
+// benchWaitFDs waits (bounded) until pid has at most want descriptors open.
+func benchWaitFDs(pid, want int, within time.Duration) int {
+	deadline := time.Now().Add(within)
+	n := benchFDs(pid)
+	for n > want && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		n = benchFDs(pid)
+	}
+	return n
+}
+
+func benchRates(def []int) []int {
+	s := os.Getenv("SB_BENCH_RATES")
+	if s == "" {
+		return def
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 && n <= 5000 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func benchIntEnv(name string, def, lo, hi int) int {
+	n, err := strconv.Atoi(os.Getenv(name))
+	if err != nil || n < lo || n > hi {
+		return def
+	}
+	return n
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
+
+// BenchmarkSignaling ramps the call rate of 1 s calls without media (the
+// offer has SDP; no RTP is sent) and measures Switchboard's CPU per call,
+// both legs, setup and teardown, 407 round trip included. Each step runs
+// 6 s worth of calls (at most 12,000). SB_BENCH_RATES=200,400 overrides the
+// ramp. It prints one line per step and the highest rate without a failed
+// call.
+func BenchmarkSignaling(b *testing.B) {
+	benchSkip(b)
+	dir := b.TempDir()
+	uasPort := 15000 + 10*instance()
+	uacPort := uasPort + 4
+	sb := benchSetup(b, uasPort)
+	pid := sb.cmd.Process.Pid
+	uas := startSipp(b, dir, "-sf", scenario(b, "bench_uas.xml"), "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
+		"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-recv_timeout", "30000", "-aa")
+	waitPort(b, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
+	baseFDs := benchFDs(pid)
+	logOff := 0
+
+	type step struct {
+		rate, calls, ok, failed int
+		sbPerCall               time.Duration
+	}
+	var steps []step
+	cdrsSoFar := 0
+	for _, rate := range benchRates([]int{200, 400, 800, 1200, 1600, 2000}) {
+		calls := min(rate*6, 12000)
+		// Let the previous step's calls end and their ports leave quarantine.
+		benchWaitFDs(pid, baseFDs, 15*time.Second)
+		time.Sleep(2500 * time.Millisecond)
+
+		cpu0, err := benchProcCPU(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		uas0, _ := benchProcCPU(uas.Process.Pid)
+		busy0, t0 := benchMachineBusy(), time.Now()
+		r := benchRunSipp(b, dir, time.Duration(calls/rate+60)*time.Second,
+			"-sf", scenario(b, "bench_uac.xml"), sb.Addr(),
+			"-i", "127.0.0.3", "-p", strconv.Itoa(uacPort), "-mi", "127.0.0.3", "-mp", strconv.Itoa(uacPort+2),
+			"-s", "95551234", "-key", "user", "1000", "-au", "1000", "-ap", sb.Users["1000"],
+			"-r", strconv.Itoa(rate), "-m", strconv.Itoa(calls), "-l", strconv.Itoa(3*rate+100),
+			"-d", "1000", "-recv_timeout", "10000", "-timeout", strconv.Itoa(calls/rate+45), "-aa")
+		recs := benchCDRs(b, sb, cdrsSoFar, cdrsSoFar+r.Stats.Successful+r.Stats.Failed, 15*time.Second)
+		cdrsSoFar += len(recs)
+		cpu1, err := benchProcCPU(pid)
+		if err != nil {
+			b.Fatalf("switchboard gone after %d calls/s: %v\n%s", rate, err, tail(sb.Output(), 3000))
+		}
+		uas1, _ := benchProcCPU(uas.Process.Pid)
+		busy1, wall := benchMachineBusy(), time.Since(t0)
+
+		disp := map[string]int{}
+		var first, last time.Time
+		var setup []time.Duration
+		for _, c := range recs {
+			disp[c.Disposition]++
+			if first.IsZero() || c.Start.Before(first) {
+				first = c.Start
+			}
+			if c.Start.After(last) {
+				last = c.Start
+			}
+			if !c.Answer.IsZero() {
+				setup = append(setup, c.Answer.Sub(c.Start))
+			}
+		}
+		achieved := 0.0
+		if len(recs) > 1 && last.After(first) {
+			achieved = float64(len(recs)-1) / last.Sub(first).Seconds()
+		}
+		failed := r.Stats.Failed + (calls - r.Stats.Successful - r.Stats.Failed) + (len(recs) - disp["answered"])
+		if r.Err != nil && failed == 0 {
+			failed = calls - r.Stats.Successful // sipp killed or broken: count what did not succeed
+			if failed == 0 {
+				failed = 1
+			}
+		}
+		sbCPU := cpu1 - cpu0
+		per := sbCPU / time.Duration(max(1, r.Stats.Successful+r.Stats.Failed))
+		nerr, sample, next := benchErrLines(sb, logOff)
+		logOff = next
+		fmt.Printf("signaling step: %d calls/s asked, %.0f achieved, %d calls: %d successful, %d failed (sipp err %v), CDR dispositions %v; "+
+			"Switchboard %.0f µs CPU per call (%.0f%% of a core over %.1f s); sipp UAC %.0f µs/call, UAS %.0f µs/call; "+
+			"whole machine busy %.0f%% of 2 cores; setup (407 excluded) p50 %v p99 %v; %d Switchboard warn/error lines\n",
+			rate, achieved, calls, r.Stats.Successful, r.Stats.Failed, r.Err, disp,
+			float64(per.Microseconds()), 100*sbCPU.Seconds()/wall.Seconds(), wall.Seconds(),
+			float64(r.CPU.Microseconds())/float64(max(1, calls)), float64((uas1-uas0).Microseconds())/float64(max(1, calls)),
+			100*(busy1-busy0).Seconds()/wall.Seconds()/2, percentile(setup, 0.5).Round(10*time.Microsecond), percentile(setup, 0.99).Round(10*time.Microsecond), nerr)
+		for _, l := range sample {
+			fmt.Printf("  switchboard: %s\n", l)
+		}
+		if failed > 0 {
+			fmt.Printf("  sipp output:\n%s\n", tail(r.Out, 2500))
+			if errs, _ := filepath.Glob(filepath.Join(dir, "sipp-*-err-*.log")); len(errs) > 0 {
+				for _, f := range errs {
+					if data, err := os.ReadFile(f); err == nil && len(data) > 0 {
+						fmt.Printf("  %s:\n%s\n", filepath.Base(f), tail(string(data), 2000))
+					}
+				}
+			}
+		}
+		steps = append(steps, step{rate: rate, calls: calls, ok: r.Stats.Successful, failed: failed, sbPerCall: per})
+		if !sb.Alive() {
+			b.Fatalf("switchboard exited at %d calls/s:\n%s", rate, tail(sb.Output(), 3000))
+		}
+		if failed > calls/10 {
+			break // far past the knee: higher rates only add timeouts
+		}
+	}
+
+	best := step{}
+	for _, s := range steps {
+		if s.failed == 0 && s.rate > best.rate {
+			best = s
+		}
+	}
+	b.ReportMetric(float64(best.rate), "calls/s_0fail")
+	b.ReportMetric(float64(best.sbPerCall.Microseconds()), "µs_cpu/call")
+	fmt.Printf("signaling: %d calls/s with 0 failed, %d µs CPU per call\n", best.rate, best.sbPerCall.Microseconds())
+}
+
+// BenchmarkRelay holds SB_BENCH_RELAY_CALLS (default 500) G.711 calls up
+// with 20 ms packets both ways (the caller plays a 20 ms PCMA capture; the
+// trunk echoes) and measures, over a 20 s window after the ramp, the CPU
+// per relayed call, the packet rate relayed and the resident memory per
+// call (RSS with the calls up minus RSS idle after a warm-up).
+func BenchmarkRelay(b *testing.B) {
+	benchSkip(b)
+	const (
+		rate   = 100 // calls/s while ramping up
+		settle = 3 * time.Second
+		window = 20 * time.Second
+	)
+	calls := benchIntEnv("SB_BENCH_RELAY_CALLS", 500, 1, 2000)
+	ramp := time.Duration(calls/rate+1) * time.Second
+	hold := ramp + settle + window + 8*time.Second // each call's time after answer
+
+	dir := b.TempDir()
+	if err := writePCMAPcap(filepath.Join(dir, benchPcap), hold, 20*time.Millisecond); err != nil {
+		b.Fatal(err)
+	}
+	uasPort := 15000 + 10*instance()
+	uacPort := uasPort + 4
+	sb := benchSetup(b, uasPort)
+	pid := sb.cmd.Process.Pid
+	uas := startSipp(b, dir, "-sf", scenario(b, "bench_uas.xml"), "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
+		"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-rtp_echo", "-recv_timeout", strconv.Itoa(int((hold + time.Minute).Milliseconds())), "-aa")
+	waitPort(b, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
+	uacArgs := func(scen string, n, r int, d time.Duration) []string {
+		return []string{"-sf", scenario(b, scen), sb.Addr(),
+			"-i", "127.0.0.3", "-p", strconv.Itoa(uacPort), "-mi", "127.0.0.3", "-mp", strconv.Itoa(uacPort + 2),
+			"-s", "95551234", "-key", "user", "1000", "-au", "1000", "-ap", sb.Users["1000"],
+			"-r", strconv.Itoa(r), "-m", strconv.Itoa(n), "-l", strconv.Itoa(n),
+			"-d", strconv.Itoa(int(d.Milliseconds())), "-recv_timeout", "10000", "-aa"}
+	}
+
+	// Warm-up: 200 signaling-only calls, then idle until every port is back.
+	baseFDs := benchFDs(pid)
+	if w := benchRunSipp(b, dir, time.Minute, uacArgs("bench_uac.xml", 200, rate, time.Second)...); w.Stats.Successful != 200 {
+		b.Fatalf("warm-up: %d of 200 calls successful, err %v\n%s", w.Stats.Successful, w.Err, tail(w.Out, 3000))
+	}
+	benchWaitFDs(pid, baseFDs, 10*time.Second)
+	time.Sleep(settle)
+	rss0, err := benchRSS(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cdrs0 := benchCDRLines(sb)
+	_, _, logOff := benchErrLines(sb, 0)
+
+	ctx, cancel := context.WithTimeout(context.Background(), hold+ramp+2*time.Minute)
+	defer cancel()
+	uac := benchSippCmd(ctx, dir, "uac", uacArgs("bench_uac_pcap.xml", calls, rate, hold)...)
+	var uacOut bytes.Buffer
+	uac.Stdout, uac.Stderr = &uacOut, &uacOut
+	if err := uac.Start(); err != nil {
+		b.Fatal(err)
+	}
+	uacDone := make(chan error, 1)
+	go func() { uacDone <- uac.Wait() }()
+
+	// Ramp: four sockets per call up.
+	deadline := time.Now().Add(ramp + 15*time.Second)
+	for benchFDs(pid) < baseFDs+4*calls && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(settle)
+	up := (benchFDs(pid) - baseFDs) / 4
+
+	cpu0, err := benchProcCPU(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	uac0, _ := benchProcCPU(uac.Process.Pid)
+	uas0, _ := benchProcCPU(uas.Process.Pid)
+	busy0, t0 := benchMachineBusy(), time.Now()
+	var rssSum, rssMax int64
+	samples, minUp := 0, up
+	for time.Since(t0) < window {
+		time.Sleep(time.Second)
+		if rss, err := benchRSS(pid); err == nil {
+			rssSum += rss
+			rssMax = max(rssMax, rss)
+			samples++
+		}
+		minUp = min(minUp, (benchFDs(pid)-baseFDs)/4)
+	}
+	cpu1, err := benchProcCPU(pid)
+	if err != nil {
+		b.Fatalf("switchboard gone during the relay window: %v\n%s", err, tail(sb.Output(), 3000))
+	}
+	uac1, _ := benchProcCPU(uac.Process.Pid)
+	uas1, _ := benchProcCPU(uas.Process.Pid)
+	busy1, wall := benchMachineBusy(), time.Since(t0)
+
+	var werr error
+	select {
+	case werr = <-uacDone:
+	case <-time.After(hold + ramp + time.Minute):
+		cancel()
+		werr = <-uacDone
+	}
+	r := benchFinish(uac, &uacOut, werr)
+	recs := benchCDRs(b, sb, cdrs0, cdrs0+calls, 20*time.Second)
+
+	// Relayed packet rate: every call overlapped the whole window, so the
+	// sum of each call's packets per second of talk time is the rate
+	// Switchboard relayed during it.
+	var pps, aToB, bToA float64
+	answered := 0
+	for _, c := range recs {
+		if c.Disposition != "answered" || c.Answer.IsZero() || !c.End.After(c.Answer) {
+			continue
+		}
+		answered++
+		talk := c.End.Sub(c.Answer).Seconds()
+		pps += float64(c.AToBPackets+c.BToAPackets) / talk
+		aToB += float64(c.AToBPackets)
+		bToA += float64(c.BToAPackets)
+	}
+	echo := 0.0
+	if aToB > 0 {
+		echo = 100 * bToA / aToB
+	}
+	sbCPU := cpu1 - cpu0
+	n := float64(max(1, minUp))
+	perCall := 100 * sbCPU.Seconds() / wall.Seconds() / n
+	rssUp := rssMax
+	if samples > 0 {
+		rssUp = rssSum / int64(samples)
+	}
+	rssPerCall := float64(rssUp-rss0) / n
+	nerr, sample, _ := benchErrLines(sb, logOff)
+
+	fmt.Printf("relay: %d calls asked, %d up at window start, at least %d throughout the %.1f s window; sipp %d successful, %d failed (err %v); %d CDRs, %d answered\n",
+		calls, up, minUp, wall.Seconds(), r.Stats.Successful, r.Stats.Failed, r.Err, len(recs), answered)
+	fmt.Printf("relay: Switchboard %.1f%% of a core in all, %.3f%% of one core per call; %.0f packets/s relayed (expected %d: 50/s each way per call), callee echoed %.1f%% of caller packets\n",
+		100*sbCPU.Seconds()/wall.Seconds(), perCall, pps, int(n)*100, echo)
+	fmt.Printf("relay: sipp UAC %.0f%% and UAS %.0f%% of a core; whole machine busy %.0f%% of 2 cores; %d Switchboard warn/error lines\n",
+		100*(uac1-uac0).Seconds()/wall.Seconds(), 100*(uas1-uas0).Seconds()/wall.Seconds(), 100*(busy1-busy0).Seconds()/wall.Seconds()/2, nerr)
+	for _, l := range sample {
+		fmt.Printf("  switchboard: %s\n", l)
+	}
+	fmt.Printf("memory: RSS %d KiB idle after warm-up, %d KiB with %d calls up (max %d): %.1f KiB per call\n",
+		rss0, rssUp, int(n), rssMax, rssPerCall)
+	if r.Stats.Failed > 0 || r.Err != nil || answered < calls {
+		fmt.Printf("  sipp output:\n%s\n", tail(r.Out, 2500))
+	}
+	b.ReportMetric(n, "calls_up")
+	b.ReportMetric(perCall, "%core/call")
+	b.ReportMetric(pps, "pkts/s")
+	b.ReportMetric(rssPerCall, "KiB_rss/call")
+}
+
+// writePCMAPcap writes a libpcap file of RTP/PCMA packets, one every ptime
+// for dur, carrying a 1 kHz tone, as sipp's play_pcap_audio replays them
+// (it keeps the capture's packet timing and rewrites addresses and ports).
+// The Ethernet/IPv4/UDP framing is written by hand: it is three fixed
+// headers, and a packet library (gopacket) would be a new dependency for
+// these 40 lines. RTP comes from pion/rtp and A-law from zaf/g711.
+func writePCMAPcap(path string, dur, ptime time.Duration) error {
+	const rateHz = 8000
+	samples := int(ptime.Seconds() * rateHz)
+	packets := int(dur / ptime)
+	var buf bytes.Buffer
+	// Global header: magic, v2.4, GMT offset 0, accuracy 0, snaplen,
+	// link type 1 (Ethernet).
+	for _, v := range []uint32{0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1} {
+		_ = binary.Write(&buf, binary.LittleEndian, v)
+	}
+	payload := make([]byte, samples)
+	for i := range packets {
+		for j := range payload {
+			s := 0.3 * 32767 * math.Sin(2*math.Pi*1000*float64(i*samples+j)/rateHz)
+			payload[j] = g711.EncodeAlawFrame(int16(s))
+		}
+		pkt := rtp.Packet{Header: rtp.Header{
+			Version: 2, Marker: i == 0, PayloadType: 8,
+			SequenceNumber: uint16(1000 + i), Timestamp: uint32(160000 + i*samples), SSRC: 0x5b0a7d11,
+		}, Payload: payload}
+		body, err := pkt.Marshal()
+		if err != nil {
+			return fmt.Errorf("rtp packet %d: %w", i, err)
+		}
+		frame := make([]byte, 14+20+8, 14+20+8+len(body))
+		// Ethernet: destination, source, EtherType IPv4.
+		copy(frame[0:6], []byte{2, 0, 0, 0, 0, 2})
+		copy(frame[6:12], []byte{2, 0, 0, 0, 0, 1})
+		binary.BigEndian.PutUint16(frame[12:], 0x0800)
+		ip := frame[14:34] // RFC 791 header, no options
+		ip[0], ip[8], ip[9] = 0x45, 64, 17
+		binary.BigEndian.PutUint16(ip[2:], uint16(20+8+len(body)))
+		copy(ip[12:16], []byte{10, 0, 0, 1})
+		copy(ip[16:20], []byte{10, 0, 0, 2})
+		var sum uint32
+		for k := 0; k < 20; k += 2 {
+			sum += uint32(binary.BigEndian.Uint16(ip[k:]))
+		}
+		for sum > 0xffff {
+			sum = sum&0xffff + sum>>16
+		}
+		binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
+		udp := frame[34:42] // RFC 768; checksum 0 (none), sipp computes its own
+		binary.BigEndian.PutUint16(udp[0:], 6000)
+		binary.BigEndian.PutUint16(udp[2:], 6000)
+		binary.BigEndian.PutUint16(udp[4:], uint16(8+len(body)))
+		frame = append(frame, body...)
+		at := time.Duration(i) * ptime
+		for _, v := range []uint32{uint32(1_700_000_000 + at/time.Second), uint32(at % time.Second / time.Microsecond), uint32(len(frame)), uint32(len(frame))} {
+			_ = binary.Write(&buf, binary.LittleEndian, v)
+		}
+		buf.Write(frame)
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}

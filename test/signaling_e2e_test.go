@@ -1,0 +1,528 @@
+package test
+
+// Signaling end to end: calls that enter from a trusted trunk, forks that
+// lose the race (and answer anyway), media inactivity, IPv6, and the small
+// protocol rules a B2BUA must keep (OPTIONS, 481, 482, 483, 488). Peers are
+// sipp, baresip and a raw UDP user agent (sigUA) for exact control.
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// sigUA is a raw UDP SIP client: it sends hand-built requests and reads
+// the responses of one transaction at a time.
+type sigUA struct {
+	t     *testing.T
+	conn  *net.UDPConn
+	dst   *net.UDPAddr
+	Local string // host:port of the socket
+}
+
+// newSigUA binds laddr ("127.0.0.2:0", "127.0.0.1:15031") and talks to dst.
+func newSigUA(t *testing.T, laddr, dst string) *sigUA {
+	t.Helper()
+	la, err := net.ResolveUDPAddr("udp", laddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.ListenUDP("udp", la)
+	if err != nil {
+		t.Fatalf("bind %s: %v", laddr, err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	ra, err := net.ResolveUDPAddr("udp", dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sigUA{t: t, conn: conn, dst: ra, Local: conn.LocalAddr().String()}
+}
+
+// Close releases the socket (so a sipp can take over its port).
+func (u *sigUA) Close() { _ = u.conn.Close() }
+
+// sigReq is one request a sigUA sends.
+type sigReq struct {
+	Method, RURI   string
+	From, To       string // user parts; hosts are 127.0.0.1
+	FromTag, ToTag string
+	CallID         string
+	CSeq           int
+	Branch         string   // generated when empty
+	MaxForwards    string   // "70" when empty
+	Vias           []string // extra Via values below the sender's own
+	Headers        []string // extra header lines, e.g. "Expires: 0"
+	Body           string   // SDP when set
+}
+
+func (r *sigReq) text(local string) string {
+	if r.Branch == "" {
+		r.Branch = "z9hG4bK" + randToken()
+	}
+	mf := r.MaxForwards
+	if mf == "" {
+		mf = "70"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=%s;rport\r\n", r.Method, r.RURI, local, r.Branch)
+	for _, v := range r.Vias {
+		fmt.Fprintf(&b, "Via: %s\r\n", v)
+	}
+	fmt.Fprintf(&b, "Max-Forwards: %s\r\nFrom: <sip:%s@127.0.0.1>;tag=%s\r\nTo: <sip:%s@127.0.0.1>", mf, r.From, r.FromTag, r.To)
+	if r.ToTag != "" {
+		b.WriteString(";tag=" + r.ToTag)
+	}
+	fmt.Fprintf(&b, "\r\nCall-ID: %s\r\nCSeq: %d %s\r\n", r.CallID, r.CSeq, r.Method)
+	for _, h := range r.Headers {
+		b.WriteString(h + "\r\n")
+	}
+	if r.Body != "" {
+		b.WriteString("Content-Type: application/sdp\r\n")
+	}
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(r.Body), r.Body)
+	return b.String()
+}
+
+// newSigReq fills the per-transaction identifiers of a request.
+func newSigReq(method, ruri, from, to string) *sigReq {
+	return &sigReq{Method: method, RURI: ruri, From: from, To: to, FromTag: randToken(), CallID: "sig-" + randToken(), CSeq: 1}
+}
+
+func (u *sigUA) send(msg string) {
+	u.t.Helper()
+	if _, err := u.conn.WriteToUDP([]byte(msg), u.dst); err != nil {
+		u.t.Fatalf("send: %v", err)
+	}
+}
+
+// do sends r and returns its final response and raw text. A non-2xx final
+// response to an INVITE is ACKed with the INVITE's branch (RFC 3261
+// §17.1.1.3). Responses of other transactions (retransmissions) are skipped.
+func (u *sigUA) do(r *sigReq) (*sip.Response, string) {
+	u.t.Helper()
+	u.send(r.text(u.Local))
+	deadline := time.Now().Add(5 * time.Second)
+	buf := make([]byte, 65535)
+	for {
+		_ = u.conn.SetReadDeadline(deadline)
+		n, _, err := u.conn.ReadFromUDP(buf)
+		if err != nil {
+			u.t.Fatalf("%s %s (Call-ID %s): no final response: %v", r.Method, r.RURI, r.CallID, err)
+		}
+		raw := string(buf[:n])
+		m, err := sip.ParseMessage(buf[:n])
+		if err != nil {
+			u.t.Errorf("unparsable message from Switchboard: %v\n%s", err, raw)
+			continue
+		}
+		res, ok := m.(*sip.Response)
+		if !ok || res.CallID() == nil || res.CallID().Value() != r.CallID || res.CSeq() == nil ||
+			int(res.CSeq().SeqNo) != r.CSeq || string(res.CSeq().MethodName) != r.Method || res.StatusCode < 200 {
+			continue
+		}
+		if r.Method == "INVITE" && res.StatusCode >= 300 {
+			ack := *r
+			ack.Method, ack.Body, ack.Headers, ack.Vias = "ACK", "", nil, nil
+			ack.ToTag, _ = res.To().Params.Get("tag")
+			u.send(ack.text(u.Local))
+		}
+		return res, raw
+	}
+}
+
+// doAuth is do, answering one MD5 digest challenge (401 or 407) with the
+// user's credentials in a second request with the next CSeq.
+func (u *sigUA) doAuth(r *sigReq, user, pass string) (*sip.Response, string) {
+	u.t.Helper()
+	res, raw := u.do(r)
+	hdr, authHdr := "WWW-Authenticate", "Authorization"
+	switch res.StatusCode {
+	case 407:
+		hdr, authHdr = "Proxy-Authenticate", "Proxy-Authorization"
+	case 401:
+	default:
+		return res, raw
+	}
+	realm, nonce, opaque := challengeParams(raw, hdr)
+	if nonce == "" {
+		u.t.Fatalf("no MD5 challenge in\n%s", raw)
+	}
+	r.CSeq++
+	r.Branch = ""
+	r.Headers = append(append([]string(nil), r.Headers...),
+		strings.TrimSuffix(digestHeader(authHdr, user, pass, realm, nonce, opaque, r.Method, r.RURI), "\r\n"))
+	return u.do(r)
+}
+
+// sigSDP is an offer from the raw UA: audio on port 4000 with the given
+// m-line formats and attribute lines.
+func sigSDP(fmts string, attrs ...string) string {
+	s := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP " + fmts + "\r\n"
+	for _, a := range attrs {
+		s += a + "\r\n"
+	}
+	return s
+}
+
+// sigSDPPCMA is a sipp offer/answer of PCMA only (what g711a.pcap carries).
+const sigSDPPCMA = `v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a=sendrecv
+`
+
+// sigTrustedInvite is a caller INVITE without credentials (the caller is a
+// trunk, trusted by address), CSeq 1.
+func sigTrustedInvite(body string) string {
+	return `<send retrans="500">` + cdata(`INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+`+uacHdrs+`
+To: <sip:[service]@[remote_ip]:[remote_port]>
+CSeq: 1 INVITE
+Content-Type: application/sdp
+Content-Length: [len]
+
+`+body) + "</send>\n" + `<recv response="100" optional="true"/>
+`
+}
+
+// sigAnswerAfter is a callee that rings, answers after ms milliseconds and
+// waits for the ACK and the BYE.
+func sigAnswerAfter(ms int) []string {
+	return []string{`<recv request="INVITE"/>`, reply("180", "Ringing", false, ""),
+		fmt.Sprintf(`<pause milliseconds="%d"/>`, ms),
+		`<send retrans="500">` + strings.TrimPrefix(reply("200", "OK", true, "sendrecv"), "<send>"),
+		`<recv request="ACK"/>`, `<recv request="BYE"/>`, replyNoTag("200", "OK", false, "")}
+}
+
+// sigTrustedCaller is a caller on 127.0.0.2 (the trusted trunk address)
+// that dials service, talks for ms milliseconds and hangs up.
+func sigTrustedCaller(t *testing.T, ms int) string {
+	return writeScenario(t, "uac-sig-trusted", sigTrustedInvite(sdp("sendrecv")),
+		`<recv response="180" optional="true"/>`, `<recv response="183" optional="true"/>`, `<recv response="200"/>`,
+		uacAck("1"), fmt.Sprintf(`<pause milliseconds="%d"/>`, ms), uacInDialog("BYE", "2", "", ""), `<recv response="200"/>`)
+}
+
+// sigSippUAS runs a one-call sipp callee in the background on ip:port.
+func sigSippUAS(t *testing.T, dir, scen, ip string, port, mport int, extra ...string) chan Sipp {
+	t.Helper()
+	done := make(chan Sipp, 1)
+	args := append([]string{"-sf", scen, "-i", ip, "-p", strconv.Itoa(port), "-mi", ip, "-mp", strconv.Itoa(mport),
+		"-m", "1", "-timeout", "30s", "-timeout_error"}, extra...)
+	go func() { done <- runSipp(t, dir, 40*time.Second, args...) }()
+	waitPort(t, "udp", net.JoinHostPort(ip, strconv.Itoa(port)))
+	return done
+}
+
+// sigCall runs a one-call sipp caller from ip:port to sb dialling service.
+func sigCall(t *testing.T, dir, scen string, sb *SB, ip string, port int, service string, extra ...string) Sipp {
+	t.Helper()
+	args := append([]string{"-sf", scen, sb.Addr(), "-i", ip, "-p", strconv.Itoa(port), "-mi", ip, "-mp", strconv.Itoa(port + 2),
+		"-s", service, "-key", "user", "5551234", "-m", "1", "-timeout", "30s", "-timeout_error"}, extra...)
+	return runSipp(t, dir, 40*time.Second, args...)
+}
+
+func sippOK(t *testing.T, who string, r Sipp) {
+	t.Helper()
+	if r.Err != nil || r.Stats.Successful != 1 {
+		t.Errorf("%s sipp failed: %v\n%s", who, r.Err, tail(r.Out, 3000))
+	}
+}
+
+// oneCDR waits for exactly one record and returns it.
+func oneCDR(t *testing.T, sb *SB) CDR {
+	t.Helper()
+	recs := sb.WaitCDRs(1, 10*time.Second)
+	time.Sleep(300 * time.Millisecond) // a second record would be a bug: give it a moment
+	if recs = sb.CDRs(); len(recs) != 1 {
+		t.Fatalf("%d CDRs, want exactly 1: %+v", len(recs), recs)
+	}
+	return recs[0]
+}
+
+// TestTrunkCallToRegisteredUser: a call from the trunk's trusted address
+// (no digest) to a registered baresip user rings, is answered, and the
+// phone hears the caller's audio (g711a.pcap, PCMA 30 ms, relayed); the
+// CDR records a trunk-originated, answered call. The same INVITE from an
+// untrusted address is challenged (407), and the trunk may not dial a trunk
+// number through Switchboard (403).
+func TestTrunkCallToRegisteredUser(t *testing.T) {
+	requireTool(t, "sipp")
+	dir := t.TempDir()
+	sb := trunkSetup(t, 15000+10*instance(), SBOptions{})
+
+	// Negative cases first: raw INVITEs, no call may result.
+	for _, tc := range []struct {
+		name, ip, dialled string
+		want              int
+	}{
+		{"untrusted without credentials", "127.0.0.3", "1001", 407},
+		{"trunk to trunk", "127.0.0.2", "95551234", 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ua := newSigUA(t, tc.ip+":0", sb.Addr())
+			r := newSigReq("INVITE", "sip:"+tc.dialled+"@127.0.0.1", "5551234", tc.dialled)
+			r.Headers = []string{"Contact: <sip:5551234@" + ua.Local + ">"}
+			r.Body = sigSDP("8", "a=rtpmap:8 PCMA/8000")
+			if res, raw := ua.do(r); res.StatusCode != tc.want {
+				t.Errorf("got %d, want %d\n%s", res.StatusCode, tc.want, raw)
+			}
+		})
+	}
+
+	bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true, Codecs: "PCMA"})
+	port := 15000 + 10*instance()
+	uac := writeScenario(t, "uac-sig-trunk-pcap", sigTrustedInvite(sigSDPPCMA),
+		`<recv response="180"/>`, `<recv response="183" optional="true"/>`, `<recv response="200"/>`, uacAck("1"),
+		`<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>`,
+		`<pause milliseconds="4000"/>`, uacInDialog("BYE", "2", "", ""), `<recv response="200"/>`)
+	r := sigCall(t, dir, uac, sb, "127.0.0.2", port, "1001")
+	sippOK(t, "trunk caller", r)
+	if !bob.WaitEvent("CALL_CLOSED", 5*time.Second) || !bob.HasEvent("CALL_ESTABLISHED") {
+		t.Errorf("baresip: established %v, closed %v", bob.HasEvent("CALL_ESTABLISHED"), bob.HasEvent("CALL_CLOSED"))
+	}
+	// g711a.pcap is speech, not a tone: check that sound of real level
+	// arrived for most of the 4 s the caller played.
+	x, rate := bob.Heard()
+	active := activePart(x, 500)
+	if len(active) < 2*rate || rms(active) < 300 {
+		t.Errorf("baresip heard %.1f s of sound at rms %.0f (of %.1f s): the caller's audio did not arrive",
+			float64(len(active))/float64(rate), rms(active), float64(len(x))/float64(rate))
+	}
+
+	recs := sb.WaitCDRs(2, 10*time.Second)
+	if len(recs) != 2 {
+		t.Fatalf("%d CDRs, want 2 (the 403 and the call; a 407 challenge is no call): %+v", len(recs), recs)
+	}
+	for _, c := range recs {
+		switch c.Dialled {
+		case "95551234":
+			expectCDR(t, c, 403, "failed", "switchboard")
+		case "1001":
+			expectCDR(t, c, 200, "answered", "caller")
+			if !strings.HasPrefix(c.From, "5551234@") || c.Route != `^1\d{3}$` || c.Trunk != "" {
+				t.Errorf("CDR from %q route %q trunk %q: want the trunk caller 5551234 routed to a user", c.From, c.Route, c.Trunk)
+			}
+			if c.CodecA != "PCMA" || c.CodecB != "PCMA" || c.AToBPackets < 100 {
+				t.Errorf("CDR codecs %s/%s, %d packets caller→callee", c.CodecA, c.CodecB, c.AToBPackets)
+			}
+		default:
+			t.Errorf("unexpected CDR %+v", c)
+		}
+	}
+}
+
+// TestForkLate2xxIsAckedAndByed: user 1001 has two contacts (two sipp
+// callees). One answers after 0.5 s; the other ignores the CANCEL it gets
+// and answers after 1.5 s anyway. Switchboard must ACK that late 2xx and
+// end it with BYE (RFC 3261 §13.2.2.4); the caller's call is unaffected.
+func TestForkLate2xxIsAckedAndByed(t *testing.T) {
+	requireTool(t, "sipp")
+	dir := t.TempDir()
+	sb := trunkSetup(t, 15000+10*instance(), SBOptions{})
+	p1, p2 := 15000+10*instance(), 15000+10*instance()
+	for _, p := range []int{p1, p2} {
+		sigRegisterFrom(t, sb, "1001", p, 300)
+	}
+	late := writeScenario(t, "uas-sig-late2xx", `<recv request="INVITE"/>`, reply("180", "Ringing", false, ""),
+		`<recv request="CANCEL"/>`, reply("200", "OK", false, ""), `<pause milliseconds="1000"/>`,
+		`<send retrans="500">`+cdata(`SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: 1 INVITE
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+`+sdp("sendrecv"))+`</send>`,
+		`<recv request="ACK"/>`, `<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))
+	winner := writeScenario(t, "uas-sig-winner", sigAnswerAfter(500)...)
+	wDone := sigSippUAS(t, dir, winner, "127.0.0.1", p1, p1+2)
+	lDone := sigSippUAS(t, dir, late, "127.0.0.1", p2, p2+2)
+	r := sigCall(t, dir, sigTrustedCaller(t, 2500), sb, "127.0.0.2", 15000+10*instance(), "1001")
+	sippOK(t, "caller", r)
+	sippOK(t, "callee answering at 0.5 s", <-wDone)
+	sippOK(t, "callee answering at 1.5 s despite CANCEL (must get ACK and BYE)", <-lDone)
+	c := oneCDR(t, sb)
+	expectCDR(t, c, 200, "answered", "caller")
+}
+
+// TestRTPInactivityEndsCall: an answered call that carries no RTP at all
+// ends after media.inactivity_timeout with BYE to both sides and a CDR
+// saying Switchboard hung up for an RTP timeout.
+func TestRTPInactivityEndsCall(t *testing.T) {
+	uas := writeScenario(t, "uas-sig-silent", `<recv request="INVITE"/>`, reply("180", "Ringing", false, ""),
+		reply("200", "OK", true, "sendrecv"), `<recv request="ACK"/>`,
+		`<recv request="BYE" timeout="15000"/>`, replyNoTag("200", "OK", false, ""))
+	uac := writeScenario(t, "uac-sig-silent", uacInvite(), `<recv response="180" optional="true"/>`, `<recv response="200"/>`,
+		uacAck("2"), `<recv request="BYE" timeout="15000"/>`, replyNoTag("200", "OK", false, ""))
+	start := time.Now()
+	c := callCase(t, SBOptions{Inactivity: "3s"}, uas, uac)
+	expectCDR(t, c, 200, "answered", "switchboard")
+	reason := strings.ToLower(c.HangupReason)
+	if !strings.Contains(reason, "rtp") || !strings.Contains(reason, "timeout") {
+		t.Errorf("hangup reason %q, want an RTP timeout", c.HangupReason)
+	}
+	if c.Billable < 2.5 || c.Billable > 8 {
+		t.Errorf("billable %.1fs for a 3 s inactivity timeout (test took %v)", c.Billable, time.Since(start))
+	}
+}
+
+// TestProtocolChecks: out-of-dialog and malformed-intent requests get the
+// status RFC 3261 asks for. Each is checked against a near miss that must
+// not get it, so the test can tell.
+func TestProtocolChecks(t *testing.T) {
+	sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}})
+	ua := newSigUA(t, "127.0.0.1:0", sb.Addr())
+	contact := "Contact: <sip:1000@" + ua.Local + ">"
+	pcmu := sigSDP("0", "a=rtpmap:0 PCMU/8000")
+	own := fmt.Sprintf("SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-sb0123456789abcdef", sb.SIPPort)
+	for _, tc := range []struct {
+		name string
+		req  func() *sigReq
+		auth bool
+		want int
+		cdr  bool // the request reaches call setup and leaves a record
+	}{
+		{"OPTIONS out of dialog", func() *sigReq { return newSigReq("OPTIONS", "sip:127.0.0.1", "1000", "1001") }, false, 200, false},
+		{"BYE for an unknown dialog", func() *sigReq {
+			r := newSigReq("BYE", "sip:1001@127.0.0.1", "1000", "1001")
+			r.ToTag = randToken()
+			return r
+		}, false, 481, false},
+		{"INVITE with Max-Forwards 0", func() *sigReq {
+			r := newSigReq("INVITE", "sip:1001@127.0.0.1", "1000", "1001")
+			r.MaxForwards, r.Headers, r.Body = "0", []string{contact}, pcmu
+			return r
+		}, false, 483, false},
+		{"INVITE with Max-Forwards 1 (near miss: challenged)", func() *sigReq {
+			r := newSigReq("INVITE", "sip:1001@127.0.0.1", "1000", "1001")
+			r.MaxForwards, r.Headers, r.Body = "1", []string{contact}, pcmu
+			return r
+		}, false, 407, false},
+		{"INVITE that went through Switchboard already", func() *sigReq {
+			r := newSigReq("INVITE", "sip:1001@127.0.0.1", "1000", "1001")
+			r.Vias, r.Headers, r.Body = []string{own}, []string{contact}, pcmu
+			return r
+		}, false, 482, false},
+		{"INVITE with Switchboard's branch from another host (near miss)", func() *sigReq {
+			r := newSigReq("INVITE", "sip:1001@127.0.0.1", "1000", "1001")
+			r.Vias = []string{fmt.Sprintf("SIP/2.0/UDP 127.0.0.9:%d;branch=z9hG4bK-sb0123456789abcdef", sb.SIPPort)}
+			r.Headers, r.Body = []string{contact}, pcmu
+			return r
+		}, false, 407, false},
+		{"authenticated INVITE with bad SDP", func() *sigReq {
+			r := newSigReq("INVITE", "sip:1001@127.0.0.1", "1000", "1001")
+			r.Headers, r.Body = []string{contact}, "v=0\r\nthis is no session description\r\n"
+			return r
+		}, true, 488, true},
+		{"authenticated INVITE offering only G729", func() *sigReq {
+			r := newSigReq("INVITE", "sip:1001@127.0.0.1", "1000", "1001")
+			r.Headers, r.Body = []string{contact}, sigSDP("18", "a=rtpmap:18 G729/8000")
+			return r
+		}, true, 488, true},
+		{"authenticated INVITE offering PCMU (near miss: user not registered)", func() *sigReq {
+			r := newSigReq("INVITE", "sip:1001@127.0.0.1", "1000", "1001")
+			r.Headers, r.Body = []string{contact}, pcmu
+			return r
+		}, true, 480, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(sb.CDRs())
+			r := tc.req()
+			var res *sip.Response
+			var raw string
+			if tc.auth {
+				res, raw = ua.doAuth(r, "1000", sb.Users["1000"])
+			} else {
+				res, raw = ua.do(r)
+			}
+			if res.StatusCode != tc.want {
+				t.Fatalf("got %d, want %d\n%s", res.StatusCode, tc.want, raw)
+			}
+			if r.Method == "OPTIONS" {
+				allow := res.GetHeader("Allow")
+				if allow == nil || !strings.Contains(allow.Value(), "INVITE") || !strings.Contains(allow.Value(), "BYE") {
+					t.Errorf("OPTIONS 200 without a useful Allow:\n%s", raw)
+				}
+			}
+			want := before
+			if tc.cdr {
+				want++
+			}
+			recs := sb.WaitCDRs(want, 3*time.Second)
+			if len(recs) != want {
+				t.Fatalf("%d CDRs after the request, want %d: %+v", len(recs), want, recs)
+			}
+			if tc.cdr {
+				c := recs[len(recs)-1]
+				if c.Status != tc.want || c.Disposition != "failed" || c.ACallID != r.CallID {
+					t.Errorf("CDR %+v, want status %d failed for Call-ID %s", c, tc.want, r.CallID)
+				}
+			}
+		})
+	}
+}
+
+// TestIPv6Call: Switchboard listens on [::1] as well; a caller over IPv6
+// (digest as 1000) reaches a trunk on [::1]. Media stays IPv4 (media.address
+// is 127.0.0.1); only signaling is checked.
+func TestIPv6Call(t *testing.T) {
+	requireTool(t, "sipp")
+	dir := t.TempDir()
+	// Listen on a port block of our own; startSB's default listeners are
+	// replaced, so SIPPort is set to match.
+	base := 15000 + 10*instance()
+	uasPort, uacPort := 15000+10*instance(), 15000+10*instance()
+	sb := startSB(t, SBOptions{
+		Users:  []string{"1000"},
+		Listen: []string{fmt.Sprintf("udp://127.0.0.1:%d", base), fmt.Sprintf("udp://[::1]:%d", base)},
+		Trunks: fmt.Sprintf(`  - {name: v6carrier, uri: "sip:[::1]:%d"}`, uasPort),
+		Routes: `  - {match: '^9(\d+)$', to: trunk:v6carrier, rewrite: '$1'}`,
+	})
+	sb.SIPPort = base
+	if !strings.Contains(sb.Output(), "[::1]:") {
+		t.Fatalf("no IPv6 listener in\n%s", sb.Output())
+	}
+	const calls = 3
+	uas := writeScenario(t, "uas-sig-v6", sigAnswerAfter(100)...)
+	uasDone := make(chan Sipp, 1)
+	go func() {
+		uasDone <- runSipp(t, dir, 40*time.Second, "-sf", uas, "-i", "::1", "-p", strconv.Itoa(uasPort),
+			"-mi", "::1", "-mp", strconv.Itoa(uasPort+2), "-m", strconv.Itoa(calls), "-timeout", "30s", "-timeout_error")
+	}()
+	waitPort(t, "udp", fmt.Sprintf("[::1]:%d", uasPort))
+	uac := writeScenario(t, "uac-sig-v6", uacInvite(), `<recv response="180" optional="true"/>`, `<recv response="200"/>`,
+		uacAck("2"), `<pause milliseconds="300"/>`, uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`)
+	r := runSipp(t, dir, 40*time.Second, "-sf", uac, fmt.Sprintf("[::1]:%d", sb.SIPPort), "-i", "::1", "-p", strconv.Itoa(uacPort),
+		"-mi", "::1", "-mp", strconv.Itoa(uacPort+2), "-s", "95551234", "-key", "user", "1000",
+		"-au", "1000", "-ap", sb.Users["1000"], "-m", strconv.Itoa(calls), "-timeout", "30s", "-timeout_error")
+	if r.Err != nil || r.Stats.Successful != calls {
+		t.Errorf("IPv6 caller: %d/%d successful, err %v\n%s", r.Stats.Successful, calls, r.Err, tail(r.Out, 3000))
+	}
+	if ur := <-uasDone; ur.Err != nil || ur.Stats.Successful != calls {
+		t.Errorf("IPv6 trunk: %d/%d successful, err %v\n%s", ur.Stats.Successful, calls, ur.Err, tail(ur.Out, 3000))
+	}
+	recs := sb.WaitCDRs(calls, 10*time.Second)
+	if len(recs) != calls {
+		t.Fatalf("%d CDRs, want %d", len(recs), calls)
+	}
+	for _, c := range recs {
+		expectCDR(t, c, 200, "answered", "caller")
+		if c.Trunk != "v6carrier" {
+			t.Errorf("CDR trunk %q", c.Trunk)
+		}
+	}
+}
