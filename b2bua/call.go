@@ -123,6 +123,12 @@ type Call struct {
 	epB         *media.Endpoint
 	allowed     []string
 	ptime       int
+	// lateOffer: the caller's INVITE had no SDP (RFC 3261 §13.2.1). We offer
+	// our codecs to the callee, send the callee's choice as the offer in the
+	// 2xx, and take the caller's answer from its ACK.
+	lateOffer   bool
+	ackOffer    []media.Codec // what the 2xx offered the caller (callee's PTs)
+	awaitAckSDP bool
 
 	state       callState
 	cancelled   bool
@@ -316,17 +322,17 @@ func (c *Call) start() {
 		return
 	}
 
-	// Offer from the caller (an INVITE without SDP is answered with 488 for now:
-	// late offer needs the ACK-carried answer path).
+	// The caller's offer, or ours for a late-offer INVITE.
+	offer := &media.Description{Direction: media.SendRecv, Codecs: defaultCodecs(c.allowed)}
 	if len(req.Body()) == 0 {
-		c.fail(488, "no SDP offer", "failed")
-		return
-	}
-	offer, err := media.ParseSDP(req.Body())
-	if err != nil {
-		c.log.Info("bad SDP offer", "error", err)
-		c.fail(488, "bad SDP: "+err.Error(), "failed")
-		return
+		c.lateOffer = true
+	} else {
+		var err error
+		if offer, err = media.ParseSDP(req.Body()); err != nil {
+			c.log.Info("bad SDP offer", "error", err)
+			c.fail(488, "bad SDP: "+err.Error(), "failed")
+			return
+		}
 	}
 	c.ptime = offer.Ptime
 	filtered := media.FilterCodecs(offer.Codecs, c.allowed)
@@ -370,7 +376,9 @@ func (c *Call) start() {
 	}
 	c.a.Endpoint = epA
 	c.a.Direction = offer.Direction
-	epA.SetRemote(offer.RTP())
+	if !c.lateOffer {
+		epA.SetRemote(offer.RTP())
+	}
 	epB, err := s.media.NewEndpoint(c.log.With("leg", "b"))
 	if err != nil {
 		c.log.Error("media endpoint", "error", err)
@@ -403,6 +411,27 @@ func errStatus(err error) int {
 		return 503
 	}
 	return 500
+}
+
+// defaultCodecs is Switchboard's own offer for the configured codec names,
+// with their usual payload types (static, or the common dynamic ones).
+func defaultCodecs(names []string) []media.Codec {
+	var out []media.Codec
+	for _, n := range names {
+		switch strings.ToLower(n) {
+		case "pcmu":
+			out = append(out, media.Codec{PT: 0, Name: "PCMU", Clock: 8000, Channels: 1})
+		case "pcma":
+			out = append(out, media.Codec{PT: 8, Name: "PCMA", Clock: 8000, Channels: 1})
+		case "g722":
+			out = append(out, media.Codec{PT: 9, Name: "G722", Clock: 8000, Channels: 1})
+		case "opus":
+			out = append(out, media.Codec{PT: 111, Name: "opus", Clock: 48000, Channels: 2, Fmtp: "useinbandfec=1"})
+		case "telephone-event":
+			out = append(out, media.Codec{PT: 101, Name: "telephone-event", Clock: 8000, Channels: 1, Fmtp: "0-16"})
+		}
+	}
+	return out
 }
 
 func hasAudio(cs []media.Codec) bool {
@@ -564,7 +593,10 @@ func (c *Call) onForkProvisional(out *outTx, res *sip.Response) {
 		out.leg.RemoteTag = tag
 	}
 	body := []byte(nil)
-	if len(res.Body()) > 0 && !c.bridgeStart {
+	if c.lateOffer {
+		// No early media: the caller has made no offer yet, and an offer
+		// in an unreliable provisional is not allowed (RFC 3261 §13.2.1).
+	} else if len(res.Body()) > 0 && !c.bridgeStart {
 		// Early media (RFC 3960 style): bridge now, through our ports.
 		if b, err := c.applyAnswer(out, res.Body()); err == nil {
 			body = b
@@ -621,6 +653,10 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 		c.sendAck(out, nil)
 		c.b = out.leg
 		c.cancelForks(out)
+		if c.lateOffer {
+			c.answerLateOffer(out, res)
+			return
+		}
 		body, err := c.applyAnswer(out, res.Body())
 		if err != nil {
 			c.log.Info("bad SDP answer from callee", "error", err)
@@ -828,6 +864,57 @@ func (c *Call) onAck(e evAck) {
 	}
 	c.retrans = nil
 	c.disarm(timerRetransmit2xx)
+	if c.awaitAckSDP && r.leg == c.a {
+		c.awaitAckSDP = false
+		c.takeAckAnswer(e.req)
+	}
+}
+
+// answerLateOffer: the callee answered our offer; that answer's codecs
+// become our offer to the caller in the 2xx.
+func (c *Call) answerLateOffer(out *outTx, res *sip.Response) {
+	ans, err := media.ParseSDP(res.Body())
+	if err != nil || !hasAudio(ans.Codecs) {
+		c.log.Info("bad SDP answer from callee", "error", err)
+		c.sendBye(out.leg)
+		c.fail(488, "bad SDP answer", "failed")
+		return
+	}
+	b := out.leg
+	b.Codecs, b.Direction = ans.Codecs, ans.Direction
+	b.Endpoint.SetRemote(ans.RTP())
+	c.ackOffer = ans.Codecs
+	c.awaitAckSDP = true
+	c.state = stateAnswered
+	c.rec.Answer = time.Now()
+	c.disarm(timerRing)
+	c.respondA(200, c.a.Session.Build(c.a.Endpoint.Local(), ans.Codecs, ans.Direction, c.ptime))
+	c.log.Info("answered (late offer)", "codec_b", codecName(ans.Codecs))
+}
+
+// takeAckAnswer completes a late-offer call with the caller's answer.
+func (c *Call) takeAckAnswer(ack *sip.Request) {
+	ans, err := media.ParseSDP(ack.Body())
+	if err != nil {
+		c.log.Info("late offer: no usable answer in ACK", "error", err)
+		c.hangup(nil, "switchboard", "no SDP answer in ACK")
+		return
+	}
+	// Our offer carried the callee's payload types: in MatchAnswer's terms
+	// the callee is the offering side.
+	bToA, aToB, _ := media.MatchAnswer(c.ackOffer, ans.Codecs)
+	if len(bToA) == 0 {
+		c.hangup(nil, "switchboard", "caller's answer has no offered codec")
+		return
+	}
+	c.a.Codecs, c.a.Direction = ans.Codecs, ans.Direction
+	c.a.Endpoint.SetRemote(ans.RTP())
+	c.bridge.SetPayloadMap(c.a.Endpoint, aToB)
+	c.bridge.SetPayloadMap(c.b.Endpoint, bToA)
+	c.rec.CodecA, c.rec.CodecB = codecName(ans.Codecs), codecName(c.b.Codecs)
+	c.bridgeStart = true
+	c.bridge.Start(func(reason string) { c.post(evMediaTimeout{reason: reason}) })
+	c.bridge.Pause(isHold(c.a.Direction) || isHold(c.b.Direction))
 }
 
 func (c *Call) onCancel() {

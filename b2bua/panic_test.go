@@ -41,16 +41,17 @@ func (l *lockedBuffer) String() string {
 
 // panicServer runs a Server with a trusted trunk on 127.0.0.2, user 1000
 // and routes ^1\d{3}$ → user, ^666$ → user (the number the hook panics on),
-// ^9(\d+)$ → trunk. It returns the server, its UDP address, the records
-// directory and the captured log.
-func panicServer(t *testing.T) (*Server, string, string, *lockedBuffer) {
+// ^9(\d+)$ → trunk. hook is installed before the server listens. It returns
+// the server, its UDP address, the records directory and the captured log.
+func panicServer(t *testing.T, hook func(dialled string)) (*Server, string, string, *lockedBuffer) {
 	t.Helper()
 	cfg := &config.Config{}
 	cfg.SIP.Listen = []string{"udp://127.0.0.1:5060"} // validated only; Listen below binds port 0
 	cfg.SIP.Domain = "127.0.0.1"
 	cfg.SIP.DigestAlgorithms = []string{"MD5"}
 	cfg.Media.Address = "127.0.0.1"
-	cfg.Media.Ports = "31000-31099"
+	// A wide range: the engine skips ports other tests hold.
+	cfg.Media.Ports = "44000-44999"
 	cfg.State.Dir = t.TempDir()
 	cfg.Records.Dir = t.TempDir()
 	cfg.Users = []config.User{{Name: "1000", Password: "panic-test-secret"}}
@@ -69,6 +70,7 @@ func panicServer(t *testing.T) (*Server, string, string, *lockedBuffer) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	s.callHook = hook
 	if err := s.Listen(context.Background(), []string{"udp://127.0.0.1:0"}); err != nil {
 		_ = s.Close()
 		t.Fatalf("Listen: %v", err)
@@ -217,12 +219,11 @@ func waitRecord(t *testing.T, dir, aCallID string) (cdr.Record, int) {
 // ends that call with 500 and a CDR, is logged with its value, and leaves
 // the server answering OPTIONS and processing other calls.
 func TestPanicInCallIsContained(t *testing.T) {
-	s, addr, recDir, logs := panicServer(t)
-	s.callHook = func(dialled string) {
+	s, addr, recDir, logs := panicServer(t, func(dialled string) {
 		if dialled == "666" {
 			panic("boom: injected by TestPanicInCallIsContained")
 		}
-	}
+	})
 	peer := newTrunkPeer(t, addr)
 
 	// The panicking call, twice: the second proves the first left nothing

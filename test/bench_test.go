@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,23 +137,15 @@ func benchFDs(pid int) int {
 	return len(ents)
 }
 
-// benchMachineBusy is the CPU time all cores spent busy so far (/proc/stat
-// "cpu" line: everything but idle and iowait), to show how much else ran.
-func benchMachineBusy() time.Duration {
-	data, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
+// benchLoadAvg is the 1-minute load average, to show how busy the
+// shared machine was (everyone's processes, ours included).
+func benchLoadAvg() string {
+	data, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return "?"
 	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	f := strings.Fields(line)
-	var busy int64
-	for i, v := range f[1:] {
-		n, _ := strconv.ParseInt(v, 10, 64)
-		if i != 3 && i != 4 { // idle, iowait
-			busy += n
-		}
-	}
-	return time.Duration(busy) * benchClockTick
+	return f[0]
 }
 
 // benchCDR is the part of a call record the benchmarks read.
@@ -217,10 +210,68 @@ func benchCDRs(b *testing.B, sb *SB, skip, want int, within time.Duration) []ben
 
 // benchSipp is one finished sipp UAC run.
 type benchSipp struct {
-	Stats SippStats
-	CPU   time.Duration // sipp's own user+system time
-	Out   string
-	Err   error
+	Stats   SippStats
+	CPU     time.Duration // sipp's own user+system time
+	Out     string
+	Err     error
+	ErrFile string // sipp's -error_file
+}
+
+var (
+	reSippTimeout    = regexp.MustCompile(`receive timeout on message (.+?) without`)
+	reSippUnexpected = regexp.MustCompile(`while expecting '([^']+)' \(index (\d+)\), received '([^\r\n]*)`)
+	reSippDead       = regexp.MustCompile(`Dead call \S+ \(([^)]*)\), received '([^\r\n]*)`)
+)
+
+// benchSippErrors summarises a sipp error log from offset: how many calls
+// timed out waiting at which message, and which unexpected messages came.
+func benchSippErrors(path string, offset int64) string {
+	data, err := os.ReadFile(path)
+	if err != nil || int64(len(data)) <= offset {
+		return "none"
+	}
+	data = data[offset:]
+	counts := map[string]int{}
+	for _, m := range reSippTimeout.FindAllSubmatch(data, -1) {
+		counts["timeout waiting at "+string(m[1])]++
+	}
+	for _, m := range reSippUnexpected.FindAllSubmatch(data, -1) {
+		counts[fmt.Sprintf("expected %s (index %s), got %q", m[1], m[2], m[3])]++
+	}
+	for _, m := range reSippDead.FindAllSubmatch(data, -1) {
+		counts[fmt.Sprintf("dead call (%s) got %q", m[1], m[2])]++
+	}
+	if len(counts) == 0 {
+		return tail(string(data), 600)
+	}
+	return fmt.Sprint(counts)
+}
+
+// benchScreen is the statistics and scenario part of sipp's final screen.
+func benchScreen(out string) string {
+	if i := strings.LastIndex(out, "Messages  Retrans"); i > 0 {
+		if j := strings.LastIndex(out[:i], "\n"); j > 0 {
+			return tail(out[j:], 2500)
+		}
+	}
+	return tail(out, 2500)
+}
+
+func benchFileSize(path string) int64 {
+	if fi, err := os.Stat(path); err == nil {
+		return fi.Size()
+	}
+	return 0
+}
+
+// benchErrFile is the -error_file argument a sipp command was started with.
+func benchErrFile(cmd *exec.Cmd) string {
+	for i, a := range cmd.Args {
+		if a == "-error_file" && i+1 < len(cmd.Args) {
+			return cmd.Args[i+1]
+		}
+	}
+	return ""
 }
 
 // benchRunSipp runs a sipp UAC to completion (bounded by timeout). Unlike
@@ -246,7 +297,7 @@ func benchSippCmd(ctx context.Context, dir, role string, args ...string) *exec.C
 }
 
 func benchFinish(cmd *exec.Cmd, out *bytes.Buffer, err error) benchSipp {
-	r := benchSipp{Out: out.String(), Err: err}
+	r := benchSipp{Out: out.String(), Err: err, ErrFile: benchErrFile(cmd)}
 	if ps := cmd.ProcessState; ps != nil {
 		r.CPU = ps.UserTime() + ps.SystemTime()
 	}
@@ -321,6 +372,23 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	return s[min(len(s)-1, int(p*float64(len(s))))]
 }
 
+// benchIdle is the share of a core Switchboard uses with no call up,
+// measured over 3 s.
+func benchIdle(b *testing.B, pid int) float64 {
+	b.Helper()
+	c0, err := benchProcCPU(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	time.Sleep(3 * time.Second)
+	c1, err := benchProcCPU(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return (c1 - c0).Seconds() / time.Since(t0).Seconds()
+}
+
 // BenchmarkSignaling ramps the call rate of 1 s calls without media (the
 // offer has SDP; no RTP is sent) and measures Switchboard's CPU per call,
 // both legs, setup and teardown, 407 round trip included. Each step runs
@@ -337,8 +405,12 @@ func BenchmarkSignaling(b *testing.B) {
 	uas := startSipp(b, dir, "-sf", scenario(b, "bench_uas.xml"), "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
 		"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-recv_timeout", "30000", "-aa")
 	waitPort(b, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
+	uasErr := benchErrFile(uas)
+	uasErrOff := int64(0)
 	baseFDs := benchFDs(pid)
 	logOff := 0
+	idle := benchIdle(b, pid)
+	fmt.Printf("signaling: Switchboard idle uses %.2f%% of a core\n", 100*idle)
 
 	type step struct {
 		rate, calls, ok, failed int
@@ -357,7 +429,8 @@ func BenchmarkSignaling(b *testing.B) {
 			b.Fatal(err)
 		}
 		uas0, _ := benchProcCPU(uas.Process.Pid)
-		busy0, t0 := benchMachineBusy(), time.Now()
+		load := benchLoadAvg()
+		t0 := time.Now()
 		r := benchRunSipp(b, dir, time.Duration(calls/rate+60)*time.Second,
 			"-sf", scenario(b, "bench_uac.xml"), sb.Addr(),
 			"-i", "127.0.0.3", "-p", strconv.Itoa(uacPort), "-mi", "127.0.0.3", "-mp", strconv.Itoa(uacPort+2),
@@ -371,7 +444,7 @@ func BenchmarkSignaling(b *testing.B) {
 			b.Fatalf("switchboard gone after %d calls/s: %v\n%s", rate, err, tail(sb.Output(), 3000))
 		}
 		uas1, _ := benchProcCPU(uas.Process.Pid)
-		busy1, wall := benchMachineBusy(), time.Since(t0)
+		wall := time.Since(t0)
 
 		disp := map[string]int{}
 		var first, last time.Time
@@ -403,26 +476,23 @@ func BenchmarkSignaling(b *testing.B) {
 		per := sbCPU / time.Duration(max(1, r.Stats.Successful+r.Stats.Failed))
 		nerr, sample, next := benchErrLines(sb, logOff)
 		logOff = next
+		aboveIdle := (sbCPU - time.Duration(idle*float64(wall))) / time.Duration(max(1, r.Stats.Successful+r.Stats.Failed))
 		fmt.Printf("signaling step: %d calls/s asked, %.0f achieved, %d calls: %d successful, %d failed (sipp err %v), CDR dispositions %v; "+
-			"Switchboard %.0f µs CPU per call (%.0f%% of a core over %.1f s); sipp UAC %.0f µs/call, UAS %.0f µs/call; "+
-			"whole machine busy %.0f%% of 2 cores; setup (407 excluded) p50 %v p99 %v; %d Switchboard warn/error lines\n",
+			"Switchboard %.0f µs CPU per call (%.0f above idle; %.0f%% of a core over %.1f s); sipp UAC %.0f µs/call, UAS %.0f µs/call; "+
+			"load average %s at start; setup (407 excluded) p50 %v p99 %v; %d Switchboard warn/error lines\n",
 			rate, achieved, calls, r.Stats.Successful, r.Stats.Failed, r.Err, disp,
-			float64(per.Microseconds()), 100*sbCPU.Seconds()/wall.Seconds(), wall.Seconds(),
+			float64(per.Microseconds()), float64(aboveIdle.Microseconds()), 100*sbCPU.Seconds()/wall.Seconds(), wall.Seconds(),
 			float64(r.CPU.Microseconds())/float64(max(1, calls)), float64((uas1-uas0).Microseconds())/float64(max(1, calls)),
-			100*(busy1-busy0).Seconds()/wall.Seconds()/2, percentile(setup, 0.5).Round(10*time.Microsecond), percentile(setup, 0.99).Round(10*time.Microsecond), nerr)
+			load, percentile(setup, 0.5), percentile(setup, 0.99), nerr)
 		for _, l := range sample {
 			fmt.Printf("  switchboard: %s\n", l)
 		}
 		if failed > 0 {
-			fmt.Printf("  sipp output:\n%s\n", tail(r.Out, 2500))
-			if errs, _ := filepath.Glob(filepath.Join(dir, "sipp-*-err-*.log")); len(errs) > 0 {
-				for _, f := range errs {
-					if data, err := os.ReadFile(f); err == nil && len(data) > 0 {
-						fmt.Printf("  %s:\n%s\n", filepath.Base(f), tail(string(data), 2000))
-					}
-				}
-			}
+			fmt.Printf("  sipp UAC errors: %s\n", benchSippErrors(r.ErrFile, 0))
+			fmt.Printf("  sipp UAS errors: %s\n", benchSippErrors(uasErr, uasErrOff))
+			fmt.Printf("  sipp UAC screen:\n%s\n", benchScreen(r.Out))
 		}
+		uasErrOff = benchFileSize(uasErr)
 		steps = append(steps, step{rate: rate, calls: calls, ok: r.Stats.Successful, failed: failed, sbPerCall: per})
 		if !sb.Alive() {
 			b.Fatalf("switchboard exited at %d calls/s:\n%s", rate, tail(sb.Output(), 3000))
@@ -517,7 +587,8 @@ func BenchmarkRelay(b *testing.B) {
 	}
 	uac0, _ := benchProcCPU(uac.Process.Pid)
 	uas0, _ := benchProcCPU(uas.Process.Pid)
-	busy0, t0 := benchMachineBusy(), time.Now()
+	load := benchLoadAvg()
+	t0 := time.Now()
 	var rssSum, rssMax int64
 	samples, minUp := 0, up
 	for time.Since(t0) < window {
@@ -535,7 +606,7 @@ func BenchmarkRelay(b *testing.B) {
 	}
 	uac1, _ := benchProcCPU(uac.Process.Pid)
 	uas1, _ := benchProcCPU(uas.Process.Pid)
-	busy1, wall := benchMachineBusy(), time.Since(t0)
+	wall := time.Since(t0)
 
 	var werr error
 	select {
@@ -580,15 +651,17 @@ func BenchmarkRelay(b *testing.B) {
 		calls, up, minUp, wall.Seconds(), r.Stats.Successful, r.Stats.Failed, r.Err, len(recs), answered)
 	fmt.Printf("relay: Switchboard %.1f%% of a core in all, %.3f%% of one core per call; %.0f packets/s relayed (expected %d: 50/s each way per call), callee echoed %.1f%% of caller packets\n",
 		100*sbCPU.Seconds()/wall.Seconds(), perCall, pps, int(n)*100, echo)
-	fmt.Printf("relay: sipp UAC %.0f%% and UAS %.0f%% of a core; whole machine busy %.0f%% of 2 cores; %d Switchboard warn/error lines\n",
-		100*(uac1-uac0).Seconds()/wall.Seconds(), 100*(uas1-uas0).Seconds()/wall.Seconds(), 100*(busy1-busy0).Seconds()/wall.Seconds()/2, nerr)
+	fmt.Printf("relay: sipp UAC %.0f%% and UAS %.0f%% of a core; load average %s at window start; %d Switchboard warn/error lines\n",
+		100*(uac1-uac0).Seconds()/wall.Seconds(), 100*(uas1-uas0).Seconds()/wall.Seconds(), load, nerr)
 	for _, l := range sample {
 		fmt.Printf("  switchboard: %s\n", l)
 	}
 	fmt.Printf("memory: RSS %d KiB idle after warm-up, %d KiB with %d calls up (max %d): %.1f KiB per call\n",
 		rss0, rssUp, int(n), rssMax, rssPerCall)
 	if r.Stats.Failed > 0 || r.Err != nil || answered < calls {
-		fmt.Printf("  sipp output:\n%s\n", tail(r.Out, 2500))
+		fmt.Printf("  sipp UAC errors: %s\n", benchSippErrors(r.ErrFile, 0))
+		fmt.Printf("  sipp UAS errors: %s\n", benchSippErrors(benchErrFile(uas), 0))
+		fmt.Printf("  sipp UAC screen:\n%s\n", benchScreen(r.Out))
 	}
 	b.ReportMetric(n, "calls_up")
 	b.ReportMetric(perCall, "%core/call")

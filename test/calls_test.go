@@ -234,3 +234,33 @@ Content-Length: 0
 		t.Errorf("early media: %d packets caller→callee, %d back; want both flowing before answer", c.AToBPackets, c.BToAPackets)
 	}
 }
+
+// TestCallLateOffer: the caller's INVITE has no SDP. Switchboard offers its
+// codecs to the callee, puts the callee's answer as its offer in the 200,
+// and takes the caller's answer from the ACK; audio then flows both ways.
+func TestCallLateOffer(t *testing.T) {
+	uas := writeScenario(t, "uas-late", `<recv request="INVITE"><action>
+<ereg regexp="m=audio [0-9]+ RTP/AVP 0 8" search_in="body" check_it="true" assign_to="ouroffer"/>
+<ereg regexp="c=IN IP4 127\.0\.0\.1" search_in="body" check_it="true" assign_to="ouraddr"/>
+</action></recv>`,
+		reply("180", "Ringing", false, ""), reply("200", "OK", true, "sendrecv"),
+		`<recv request="ACK"/>`, `<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""), refs("ouroffer", "ouraddr"))
+	uac := writeScenario(t, "uac-late", uacInviteWith(""), `<recv response="180" optional="true"/>`,
+		`<recv response="200">`+holdCheck("sendrecv")+`</recv>`,
+		`<send>`+cdata(`ACK [next_url] SIP/2.0
+`+uacHdrs+`
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+[routes]
+CSeq: 2 ACK
+Content-Type: application/sdp
+Content-Length: [len]
+
+`+sdp("sendrecv"))+`</send>`,
+		`<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>`,
+		`<pause milliseconds="3000"/>`, uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`, refs("dsendrecv", "csendrecv"))
+	c := callCaseEcho(t, SBOptions{}, uas, uac)
+	expectCDR(t, c, 200, "answered", "caller")
+	if c.AToBPackets < 50 || c.BToAPackets < 30 {
+		t.Errorf("late offer: %d packets caller→callee, %d back", c.AToBPackets, c.BToAPackets)
+	}
+}

@@ -49,6 +49,10 @@ type rawTx struct {
 	method, ruri, user, toUser string
 	callID, fromTag, branch    string
 	cseq                       int
+	// refused is a final response to the first request that was no
+	// challenge (start returns it instead of answering a challenge).
+	refused *sip.Response
+	raw     string
 }
 
 func (u *rawUA) build(tx *rawTx, method, extra string) string {
@@ -101,6 +105,9 @@ func (u *rawUA) next(tx *rawTx, within time.Duration) (*sip.Response, string) {
 // (RFC 3261 §17.1.1.3: the ACK of a non-2xx shares the INVITE's branch).
 func (u *rawUA) final(tx *rawTx, within time.Duration) (*sip.Response, string) {
 	u.t.Helper()
+	if tx.refused != nil {
+		return tx.refused, tx.raw
+	}
 	deadline := time.Now().Add(within)
 	for {
 		res, raw := u.next(tx, time.Until(deadline))
@@ -122,7 +129,8 @@ func (u *rawUA) final(tx *rawTx, within time.Duration) (*sip.Response, string) {
 // start sends method as user (To toUser, Request-URI ruri). When pass is
 // set and Switchboard challenges, it answers the MD5 challenge with a
 // second request (CSeq 2), whose responses the caller then reads with
-// next/final. Without pass, the first transaction is returned unread.
+// next/final; a final response other than a challenge is kept and
+// returned by final. Without pass, the first transaction is returned unread.
 func (u *rawUA) start(method, ruri, user, toUser, pass string) *rawTx {
 	u.t.Helper()
 	tx := &rawTx{method: method, ruri: ruri, user: user, toUser: toUser,
@@ -136,7 +144,8 @@ func (u *rawUA) start(method, ruri, user, toUser, pass string) *rawTx {
 	if res.StatusCode == 407 {
 		hdr, authHdr = "Proxy-Authenticate", "Proxy-Authorization"
 	} else if res.StatusCode != 401 {
-		u.t.Fatalf("%s %s without credentials: got %d, want a challenge", method, ruri, res.StatusCode)
+		tx.refused, tx.raw = res, raw // refused before authentication
+		return tx
 	}
 	realm, nonce, opaque := challengeParams(raw, hdr)
 	if nonce == "" {
@@ -461,6 +470,102 @@ func TestSighupReload(t *testing.T) {
 	for _, c := range recs {
 		if c.Dialled == "8123" && c.Status == 410 && c.Route != `^8(\d+)$` {
 			t.Errorf("410 call's CDR names route %q, want the reloaded ^8(\\d+)$", c.Route)
+		}
+	}
+}
+
+// TestMaxCallsCountsOnlyLiveCalls: calls.max_calls, set by a SIGHUP reload,
+// bounds calls in progress. A call the callee refused is over: it must not
+// hold a slot while the transaction layer keeps its finished INVITE
+// transaction around (Timer D, 32 s over UDP), so back-to-back refused
+// calls with max_calls 1 each reach the callee.
+func TestMaxCallsCountsOnlyLiveCalls(t *testing.T) {
+	requireTool(t, "sipp")
+	dir := t.TempDir()
+	uasPort := 15000 + 10*instance()
+	sb := trunkSetup(t, uasPort, SBOptions{})
+	cfgPath := filepath.Join(sb.Dir, "switchboard.yaml")
+	orig, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := strings.Replace(string(orig), "calls:\n", "calls:\n  max_calls: 1\n", 1)
+	if limited == string(orig) {
+		t.Fatalf("harness config has no calls section:\n%s", orig)
+	}
+	if err := os.WriteFile(cfgPath, []byte(limited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// One round trip first, so this test is about max_calls, not about a
+	// SIGHUP racing start-up (TestSighupRightAfterReady).
+	probe := newRawUA(t, "127.0.0.1", sb.Addr())
+	_, _ = probe.final(probe.start("OPTIONS", "sip:127.0.0.1", "1000", "1000", ""), 5*time.Second)
+	sb.Signal(syscall.SIGHUP)
+	if !sb.waitOutput("configuration reloaded", 5*time.Second) {
+		t.Fatalf("max_calls config not reloaded within 5s (process alive: %v)", sb.Alive())
+	}
+
+	const calls = 3
+	uas := writeScenario(t, "uas-busy-limit", `<recv request="INVITE"/>`, reply("486", "Busy Here", false, ""), `<recv request="ACK"/>`)
+	uasDone := make(chan Sipp, 1)
+	go func() {
+		uasDone <- runSipp(t, dir, 60*time.Second, "-sf", uas, "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
+			"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-m", strconv.Itoa(calls), "-timeout", "30s", "-timeout_error")
+	}()
+	waitPort(t, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
+
+	ua := newRawUA(t, "127.0.0.3", sb.Addr())
+	for i := range calls {
+		// The previous call's goroutine may still be finishing in the
+		// instant after its final response went out: a 503 is retried for
+		// up to 0.5 s, far below the 32 s a finished transaction lingers.
+		var res *sip.Response
+		for try := 0; ; try++ {
+			tx := ua.start("INVITE", "sip:95551234@127.0.0.1", "1000", "95551234", sb.Users["1000"])
+			res, _ = ua.final(tx, 10*time.Second)
+			if res.StatusCode != 503 || try == 5 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if res.StatusCode != 486 {
+			t.Fatalf("call %d of %d (one at a time, max_calls 1): got %d %s, want the callee's 486", i+1, calls, res.StatusCode, res.Reason)
+		}
+	}
+	select {
+	case ur := <-uasDone:
+		if ur.Stats.Successful != calls || ur.Err != nil {
+			t.Errorf("callee sipp: %d successful, err %v\n%s", ur.Stats.Successful, ur.Err, tail(ur.Out, 2500))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("callee sipp still running")
+	}
+	recs := sb.WaitCDRs(calls, 5*time.Second)
+	if len(recs) != calls {
+		t.Fatalf("%d CDRs for %d calls", len(recs), calls)
+	}
+	for _, c := range recs {
+		expectCDR(t, c, 486, "busy", "callee")
+	}
+}
+
+// TestSighupRightAfterReady: once the process has said "ready", a SIGHUP
+// reloads; it must not kill the process (Go's default action for SIGHUP
+// until signal.Notify is in place). The race window is small, so the test
+// tries a few fresh processes.
+func TestSighupRightAfterReady(t *testing.T) {
+	for i := range 3 {
+		sb := startSB(t, SBOptions{Users: []string{"1000"}})
+		sb.Signal(syscall.SIGHUP)
+		if !sb.waitOutput("configuration reloaded", 5*time.Second) {
+			if !sb.Alive() {
+				t.Fatalf("start %d: switchboard died of a SIGHUP sent after it printed ready (%v)", i+1, sb.cmd.ProcessState)
+			}
+			t.Fatalf("start %d: SIGHUP right after ready not handled within 5s", i+1)
+		}
+		sb.Stop()
+		if code := sb.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("start %d: exit code %d after SIGTERM, want 0", i+1, code)
 		}
 	}
 }

@@ -34,16 +34,22 @@ Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
 Max-Forwards: 70`
 
 // uacInvite: INVITE, 407, ACK, INVITE with credentials (CSeq 1 and 2).
-func uacInvite() string {
+func uacInvite() string { return uacInviteWith(sdp("sendrecv")) }
+
+// uacInviteWith is uacInvite with a given body ("" = late offer, no SDP).
+func uacInviteWith(body string) string {
+	ct := "Content-Type: application/sdp\n"
+	if body == "" {
+		ct = ""
+	}
 	inv := func(cseq, auth string) string {
 		return `<send retrans="500">` + cdata(`INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 `+uacHdrs+`
 To: <sip:[service]@[remote_ip]:[remote_port]>
 CSeq: `+cseq+` INVITE
-`+auth+`Content-Type: application/sdp
-Content-Length: [len]
+`+auth+ct+`Content-Length: [len]
 
-`+sdp("sendrecv")) + "</send>\n"
+`+body) + "</send>\n"
 	}
 	return inv("1", "") + `<recv response="100" optional="true"/>
 <recv response="407" auth="true"/>

@@ -1,0 +1,37 @@
+// Package b2bua is Switchboard's signaling half: a back-to-back user agent
+// that terminates the caller's dialog (leg A), originates the callee's
+// (leg B, forked to every registered contact or sent to a trunk) and joins
+// them with a media bridge.
+//
+//	socket ─► readFilter ─► sipgo parser ─► transactions ─► guard(validate) ─► handler
+//	                                                                             │
+//	  INVITE (new) ─► identify (trusted trunk │ digest 407) ─► Call goroutine ◄──┤ in-dialog
+//	                                               │  events: requests, ACKs,     │ requests,
+//	                                               │  responses, timers, media    │ ACK, CANCEL
+//	                                               ▼  timeouts, shutdown          │
+//	      route ─► media endpoints + bridge ─► fork INVITEs ─► first 2xx wins ─► CDR at end
+//
+// Files by role:
+//   - server.go: listeners, handler table, dialog table, drain and reload.
+//   - call.go: one call's state machine (one goroutine per call, fed by an
+//     event channel, so call state needs no locks).
+//   - leg.go: dialog state of one leg (RFC 3261 §12): tags, CSeq counted
+//     separately for each direction, route set, remote target, and where
+//     in-dialog requests go (the address the dialog came from: NAT and TCP
+//     safe).
+//   - router.go: ordered regex rules to user, trunk or reject.
+//   - readfilter.go: raw-byte stage before sipgo's parser: answers what the
+//     parser would drop (400/505/416 for RFC 4475 torture cases), frames TCP.
+//   - validate.go: RFC 3261 §8.2 request checks (416, 420, 415, 400...).
+//   - status.go: every status text and the failure mappings, in one place.
+//
+// Topology hiding is inherent: leg B's requests are built from scratch
+// (own Call-ID, tags, CSeq, Via, Contact, User-Agent); nothing from one
+// leg's Via, Contact, Record-Route, Call-ID or User-Agent reaches the other.
+// SDP is rebuilt for each leg by media.Session with Switchboard's address.
+//
+// Lock order: Server.mu guards only the dialog and call tables and is never
+// held while calling into a Call; Call state is owned by its goroutine.
+// A panic in a request handler becomes a 500; a panic in a call's goroutine
+// ends that call (500 or BYE, one CDR) and the process keeps serving.
+package b2bua
