@@ -80,6 +80,8 @@ type outTx struct {
 	answered  bool
 	cancelled bool
 	early     bool
+	// settled: counted out of Call.live (final response or end of transaction).
+	settled bool
 	// origin is the request on the other leg this one relays (re-INVITE, INFO).
 	origin *evRequest
 	// offer is the codec list offered on leg (origin leg's payload types).
@@ -477,6 +479,10 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 	localTag := randHex(8)
 	c.rec.BCallID = callID
 	fromURI := sip.Uri{Scheme: "sip", User: c.aReq.From().Address.User, Host: s.domain}
+	display := c.aReq.From().DisplayName
+	if u, ok := s.policy.Load().users[c.caller]; ok && u.DisplayName != "" {
+		display = u.DisplayName // the operator's caller ID wins over the phone's
+	}
 	maxFwd := 70
 	if mf := c.aReq.MaxForwards(); mf != nil {
 		maxFwd = int(mf.Val()) - 1
@@ -491,7 +497,7 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 			CallID:       callID,
 			LocalTag:     localTag,
 			LocalURI:     fromURI,
-			LocalDisplay: c.aReq.From().DisplayName,
+			LocalDisplay: display,
 			RemoteURI:    toURI,
 			RemoteTarget: d.target,
 			Contact:      contactFor(l),
@@ -554,7 +560,7 @@ func prebuilt(*sipgo.Client, *sip.Request) error { return nil }
 // ---- responses to what we sent ----
 
 func (c *Call) onTxEnd(out *outTx, err error) {
-	c.live--
+	c.settle(out)
 	if out.final != 0 {
 		return
 	}
@@ -582,7 +588,18 @@ func (c *Call) onResponse(out *outTx, res *sip.Response) {
 		}
 		return
 	}
+	c.settle(out)
 	c.onFinal(out, code, res)
+}
+
+// settle counts a transaction out of live once it has its final response:
+// the transaction layer keeps it for Timer D/K (32 s over UDP) after that,
+// but the call needs nothing more from it.
+func (c *Call) settle(out *outTx) {
+	if !out.settled {
+		out.settled = true
+		c.live--
+	}
 }
 
 func (c *Call) onForkProvisional(out *outTx, res *sip.Response) {
@@ -1196,6 +1213,7 @@ func (c *Call) end(status int, side, reason, disposition string) {
 		disposition = cdr.Disposition(status, c.cancelled)
 	}
 	c.writeCDR(status, side, reason, disposition)
+	c.s.releaseCall(c)
 	c.log.Info("call ended", "status", status, "disposition", disposition, "hangup_side", side, "reason", reason)
 }
 

@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +14,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/test/sipcorpus"
 )
 
 // answerLog records what the filter would have written to the wire.
@@ -477,17 +477,12 @@ func TestHasTagParam(t *testing.T) {
 // fuzzSeeds are the corpus messages, for the fuzz targets.
 func fuzzSeeds(f *testing.F) {
 	f.Add([]byte(normalInvite))
-	for _, dir := range []string{"testdata/torture/rfc4475", "testdata/torture/rfc5118"} {
-		files, _ := filepath.Glob(filepath.Join(dir, "*"))
-		for _, p := range files {
-			if strings.HasSuffix(p, ".tsv") {
-				continue
-			}
-			b, err := os.ReadFile(p)
-			if err == nil {
-				f.Add(b)
-			}
-		}
+	cases, err := sipcorpus.Load(tortureDir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range cases {
+		f.Add(c.Data)
 	}
 }
 

@@ -120,7 +120,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		MinExpires:     cfg.SIP.MinExpires,
 		MaxExpires:     cfg.SIP.MaxExpires,
 		DefaultExpires: cfg.SIP.DefaultExpires,
-	}, s.auth, time.Now, log.With("component", "registrar"))
+	}, s.auth, time.Now, log)
 	if err != nil {
 		s.media.Close()
 		return nil, fmt.Errorf("registrar: %w", err)
@@ -635,16 +635,25 @@ func (s *Server) addDialog(key string, c *Call) {
 	s.mu.Unlock()
 }
 
+// releaseCall frees the call's slot (max_calls, drain) once it has ended;
+// its dialogs stay matched while it lingers for late responses.
+func (s *Server) releaseCall(c *Call) {
+	s.mu.Lock()
+	if _, ok := s.calls[c.id]; ok {
+		delete(s.calls, c.id)
+		s.callWG.Done()
+	}
+	s.mu.Unlock()
+}
+
+// removeCall forgets a call entirely: slot and dialogs.
 func (s *Server) removeCall(c *Call, keys []string) {
+	s.releaseCall(c)
 	s.mu.Lock()
 	for _, k := range keys {
 		if s.dialogs[k] == c {
 			delete(s.dialogs, k)
 		}
-	}
-	if _, ok := s.calls[c.id]; ok {
-		delete(s.calls, c.id)
-		s.callWG.Done()
 	}
 	s.mu.Unlock()
 }

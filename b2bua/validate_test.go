@@ -1,25 +1,20 @@
 package b2bua
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/test/sipcorpus"
 )
 
 func parseReq(t *testing.T, msg string) *sip.Request {
@@ -112,85 +107,18 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// tortureCase is one row of testdata/torture/expect.tsv.
-type tortureCase struct {
-	file, udp, tcp, server, note string
-	data                         []byte
-}
+// tortureDir holds the RFC 4475 and RFC 5118 messages and expect.tsv.
+const tortureDir = "testdata/torture"
 
-// codeRE finds status codes in the RFC's expectation text.
-var codeRE = regexp.MustCompile(`\b[1-6][0-9][0-9]\b`)
-
-// loadTorture reads our expectations and checks them against the corpus'
-// own EXPECTATIONS.tsv: every message has a row, and where the RFC text
-// names status codes ours is one of them.
-func loadTorture(t *testing.T) []tortureCase {
+// loadTorture reads testdata/torture/expect.tsv and the messages, checked
+// against the corpus' own EXPECTATIONS.tsv (see sipcorpus.Load).
+func loadTorture(t *testing.T) []sipcorpus.Case {
 	t.Helper()
-	rfcText := map[string]string{}
-	for _, dir := range []string{"rfc4475", "rfc5118"} {
-		for _, row := range readTSV(t, filepath.Join("testdata/torture", dir, "EXPECTATIONS.tsv")) {
-			rfcText[dir+"/"+row[0]] = row[len(row)-1]
-		}
-	}
-	var cases []tortureCase
-	for _, row := range readTSV(t, "testdata/torture/expect.tsv") {
-		if len(row) != 5 {
-			t.Fatalf("expect.tsv row %v: want 5 columns", row)
-		}
-		c := tortureCase{file: row[0], udp: row[1], tcp: row[2], server: row[3], note: row[4]}
-		text, ok := rfcText[c.file]
-		if !ok {
-			t.Fatalf("expect.tsv names %s, which no EXPECTATIONS.tsv lists", c.file)
-		}
-		delete(rfcText, c.file)
-		// Rejections must be what the RFC names (the server column holds
-		// what handlers answer to accepted messages: not checked).
-		if codes := codeRE.FindAllString(text, -1); len(codes) > 0 {
-			for _, got := range []string{c.udp, c.tcp} {
-				for _, tok := range strings.Split(got, "+") {
-					if _, err := strconv.Atoi(tok); err == nil && !slices.Contains(codes, tok) {
-						t.Errorf("%s: expect.tsv says %s, RFC expects %v (%q)", c.file, tok, codes, text)
-					}
-				}
-			}
-		}
-		var err error
-		if c.data, err = os.ReadFile(filepath.Join("testdata/torture", c.file)); err != nil {
-			t.Fatal(err)
-		}
-		cases = append(cases, c)
-	}
-	for f := range rfcText {
-		t.Errorf("%s has no row in expect.tsv", f)
-	}
-	return cases
-}
-
-func readTSV(t *testing.T, path string) [][]string {
-	t.Helper()
-	fh, err := os.Open(path)
+	cases, err := sipcorpus.Load(tortureDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fh.Close()
-	var rows [][]string
-	sc := bufio.NewScanner(fh)
-	header := true
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if header { // column names
-			header = false
-			continue
-		}
-		rows = append(rows, strings.Split(line, "\t"))
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows
+	return cases
 }
 
 // sipgoRejects mirrors sipgo's transaction layer (makeServerTxKey), which
@@ -316,30 +244,30 @@ func TestTortureOffline(t *testing.T) {
 	fmt.Fprintf(&table, "%-42s %-8s %-8s %-12s %-12s\n", "file", "udp-want", "udp-got", "tcp-want", "tcp-got")
 	for _, c := range loadTorture(t) {
 		f, log, _ := newTestFilter()
-		udp := offlineDatagram(s, f, log, c.data)
+		udp := offlineDatagram(s, f, log, c.Data)
 		f, log, _ = newTestFilter()
-		tcp := offlineStream(s, f, log, [][]byte{c.data})
-		fmt.Fprintf(&table, "%-42s %-8s %-8s %-12s %-12s\n", c.file, c.udp, udp, c.tcp, tcp)
-		if udp != c.udp {
-			t.Errorf("%s over UDP: got %s, want %s (%s)", c.file, udp, c.udp, c.note)
+		tcp := offlineStream(s, f, log, [][]byte{c.Data})
+		fmt.Fprintf(&table, "%-42s %-8s %-8s %-12s %-12s\n", c.File, c.UDP, udp, c.TCP, tcp)
+		if udp != c.UDP {
+			t.Errorf("%s over UDP: got %s, want %s (%s)", c.File, udp, c.UDP, c.Note)
 		}
-		if tcp != c.tcp {
-			t.Errorf("%s over TCP: got %s, want %s (%s)", c.file, tcp, c.tcp, c.note)
+		if tcp != c.TCP {
+			t.Errorf("%s over TCP: got %s, want %s (%s)", c.File, tcp, c.TCP, c.Note)
 		}
-		for i := 1; i < len(c.data); i++ {
+		for i := 1; i < len(c.Data); i++ {
 			f, log, _ = newTestFilter()
-			if got := offlineStream(s, f, log, [][]byte{c.data[:i], c.data[i:]}); got != tcp {
-				t.Errorf("%s over TCP cut at %d: got %s, whole gives %s", c.file, i, got, tcp)
+			if got := offlineStream(s, f, log, [][]byte{c.Data[:i], c.Data[i:]}); got != tcp {
+				t.Errorf("%s over TCP cut at %d: got %s, whole gives %s", c.File, i, got, tcp)
 				break
 			}
 		}
 		var bytewise [][]byte
-		for i := range c.data {
-			bytewise = append(bytewise, c.data[i:i+1])
+		for i := range c.Data {
+			bytewise = append(bytewise, c.Data[i:i+1])
 		}
 		f, log, _ = newTestFilter()
 		if got := offlineStream(s, f, log, bytewise); got != tcp {
-			t.Errorf("%s over TCP byte by byte: got %s, whole gives %s", c.file, got, tcp)
+			t.Errorf("%s over TCP byte by byte: got %s, whole gives %s", c.File, got, tcp)
 		}
 	}
 	t.Logf("outcomes:\n%s", table.String())
@@ -350,83 +278,30 @@ func TestTortureOffline(t *testing.T) {
 // TestTortureServer sends every RFC 4475 and RFC 5118 message to a running
 // Server, over UDP and over TCP, and compares the answers with
 // testdata/torture/expect.tsv; then it checks every server still answers
-// OPTIONS with 200.
+// OPTIONS with 200. test/torture_e2e_test.go runs the same against the
+// binary.
 //
 // Messages are byte-exact, so several share a transaction key (branch,
 // sent-by, method): sipgo would treat a second one as a retransmission of
-// the first. Each message therefore goes to a server that has not yet seen
-// its key; a few servers are started for that.
+// the first. sipcorpus.Plan therefore sends each message to a server that
+// has not yet seen its key; a few servers are started for that.
 func TestTortureServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts SIP servers")
 	}
-	cases := loadTorture(t)
-	pool := &tortureServers{t: t, used: map[*Server]map[string]bool{}}
-	var table strings.Builder
-	fmt.Fprintf(&table, "%-42s %-4s %-14s %-14s\n", "file", "tp", "want", "got")
-	for _, transport := range []string{"udp", "tcp"} {
-		for _, c := range cases {
-			want := c.udp
-			if transport == "tcp" {
-				want = c.tcp
-			}
-			if c.server != "-" {
-				want = c.server
-			}
-			s := pool.serverFor(txKeyOf(c.data))
-			got := exchange(t, transport, serverAddr(t, s, transport), c.data, want)
-			ok := outcomeMatches(want, got)
-			mark := ""
-			if !ok {
-				mark = "  MISMATCH"
-				t.Errorf("%s over %s: got %s, want %s (%s)", c.file, transport, got, want, c.note)
-			}
-			fmt.Fprintf(&table, "%-42s %-4s %-14s %-14s%s\n", c.file, transport, want, got, mark)
+	sends, n := sipcorpus.Plan(loadTorture(t))
+	servers := make([]*Server, n)
+	for i := range servers {
+		servers[i] = startTestServer(t, i)
+	}
+	addr := func(i int, transport string) string { return serverAddr(t, servers[i], transport) }
+	results := sipcorpus.Client{}.Run(append(sends, sipcorpus.Probes(n)...), addr)
+	for _, r := range results {
+		if !r.OK() {
+			t.Error(r)
 		}
 	}
-	for i, s := range pool.servers {
-		for _, transport := range []string{"udp", "tcp"} {
-			opt := sipMsg(
-				"OPTIONS sip:ping@example.com SIP/2.0",
-				fmt.Sprintf("Via: SIP/2.0/%s 127.0.0.1:9;branch=z9hG4bK-alive-%d-%s;rport", strings.ToUpper(transport), i, transport),
-				"From: <sip:probe@example.com>;tag=alive",
-				"To: <sip:ping@example.com>",
-				fmt.Sprintf("Call-ID: alive-%d-%s", i, transport),
-				"CSeq: 1 OPTIONS",
-				"Max-Forwards: 70",
-				"Content-Length: 0",
-			)
-			if got := exchange(t, transport, serverAddr(t, s, transport), []byte(opt), "200"); got != "200" {
-				t.Errorf("server %d over %s after the torture run: OPTIONS got %s, want 200", i, transport, got)
-			}
-		}
-	}
-	t.Logf("%d servers; outcomes:\n%s", len(pool.servers), table.String())
-}
-
-// tortureServers starts Servers on demand, one per transaction-key clash.
-type tortureServers struct {
-	t       *testing.T
-	servers []*Server
-	used    map[*Server]map[string]bool
-}
-
-func (p *tortureServers) serverFor(key string) *Server {
-	for _, s := range p.servers {
-		if key == "" || !p.used[s][key] {
-			if key != "" {
-				p.used[s][key] = true
-			}
-			return s
-		}
-	}
-	s := startTestServer(p.t, len(p.servers))
-	p.servers = append(p.servers, s)
-	p.used[s] = map[string]bool{}
-	if key != "" {
-		p.used[s][key] = true
-	}
-	return s
+	t.Logf("%d servers; outcomes:\n%s", n, sipcorpus.Table(results))
 }
 
 // startTestServer runs a Server on loopback with a throw-away state.
@@ -465,142 +340,4 @@ func serverAddr(t *testing.T, s *Server, transport string) string {
 	}
 	t.Fatalf("server has no %s listener: %v", transport, s.Addrs())
 	return ""
-}
-
-// txKeyOf approximates sipgo's server transaction key of a message (branch,
-// sent-by and method, or Call-ID and CSeq without a magic-cookie branch);
-// "" when sipgo will not create a transaction for it.
-func txKeyOf(data []byte) string {
-	m, err := sip.ParseMessage(data)
-	if err != nil {
-		return ""
-	}
-	req, ok := m.(*sip.Request)
-	if !ok || req.Via() == nil || req.CSeq() == nil {
-		return ""
-	}
-	method := req.CSeq().MethodName
-	if method == sip.ACK || method == sip.CANCEL {
-		method = sip.INVITE
-	}
-	via := req.Via()
-	if b, _ := via.Params.Get("branch"); strings.HasPrefix(b, sip.RFC3261BranchMagicCookie) && len(b) > len(sip.RFC3261BranchMagicCookie) {
-		return fmt.Sprintf("b|%s|%s|%d|%s", b, via.Host, via.Port, method)
-	}
-	cid := ""
-	if req.CallID() != nil {
-		cid = req.CallID().Value()
-	}
-	return fmt.Sprintf("c|%s|%d", cid, req.CSeq().SeqNo)
-}
-
-// rejections are the codes that mean "your request is malformed or asks for
-// what is not supported"; an accepted message must not get one. 500 means
-// the server broke.
-var rejections = map[string]bool{
-	"400": true, "406": true, "413": true, "414": true, "415": true, "416": true,
-	"420": true, "421": true, "500": true, "501": true, "505": true, "513": true,
-}
-
-// outcomeMatches compares a server outcome ("401", "400+close", "drop") with
-// an expectation; "accept" stands for any answer that is not a rejection,
-// and on TCP "wait" and "drop" both mean nothing came back.
-func outcomeMatches(want, got string) bool {
-	norm := func(s string) string {
-		if s == "wait" || s == "" {
-			return "drop"
-		}
-		return s
-	}
-	wt, gt := strings.Split(norm(want), "+"), strings.Split(norm(got), "+")
-	if len(wt) != len(gt) {
-		return false
-	}
-	for i := range wt {
-		switch {
-		case wt[i] == gt[i]:
-		case wt[i] == "accept" && gt[i] != "drop" && gt[i] != "close" && !rejections[gt[i]]:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// exchange sends data over a fresh UDP socket or TCP connection and returns
-// what came back: the final status codes (a provisional alone counts as
-// "1xx"), "+close" when the server closed the connection, or "drop".
-func exchange(t *testing.T, transport, addr string, data []byte, want string) string {
-	t.Helper()
-	quiet := 500 * time.Millisecond // how long silence takes to count as no answer
-	answers := 0
-	for _, w := range strings.Split(want, "+") {
-		if w != "drop" && w != "wait" && w != "close" {
-			answers++
-		}
-	}
-	deadline := time.Now().Add(3 * time.Second)
-	if answers == 0 {
-		deadline = time.Now().Add(quiet)
-	}
-	conn, err := net.Dial(transport, addr)
-	if err != nil {
-		t.Fatalf("dial %s %s: %v", transport, addr, err)
-	}
-	defer conn.Close()
-	if _, err := conn.Write(data); err != nil {
-		t.Fatalf("write: %v", err)
-	}
-
-	var finals []string
-	provisional, closed := false, false
-	ps := sip.NewParser().NewSIPStream()
-	buf := make([]byte, 65536)
-	for time.Now().Before(deadline) {
-		_ = conn.SetReadDeadline(deadline)
-		n, err := conn.Read(buf)
-		if n > 0 {
-			handle := func(m sip.Message) {
-				if r, ok := m.(*sip.Response); ok {
-					if r.StatusCode < 200 {
-						provisional = true
-					} else {
-						finals = append(finals, strconv.Itoa(r.StatusCode))
-					}
-				}
-			}
-			if transport == "udp" {
-				if m, err := sip.ParseMessage(buf[:n]); err == nil {
-					handle(m)
-				}
-			} else if err := ps.ParseSIPStream(buf[:n], handle); err != nil && !errors.Is(err, sip.ErrParseSipPartial) {
-				t.Errorf("unparsable answer from %s: %v", transport, err)
-			}
-		}
-		if err != nil {
-			var ne net.Error
-			if transport == "tcp" && !(errors.As(err, &ne) && ne.Timeout()) {
-				closed = true
-			}
-			break
-		}
-		if answers > 0 && len(finals) >= answers && !strings.HasSuffix(want, "close") {
-			break
-		}
-		if len(finals) >= answers && strings.HasSuffix(want, "close") && answers > 0 {
-			deadline = time.Now().Add(quiet) // the close should follow promptly
-		}
-	}
-	slices.Sort(finals)
-	out := finals
-	if len(out) == 0 && provisional {
-		out = []string{"1xx"}
-	}
-	if closed {
-		out = append(out, "close")
-	}
-	if len(out) == 0 {
-		return "drop"
-	}
-	return strings.Join(out, "+")
 }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/google/renameio/v2"
+
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -113,46 +115,11 @@ func writePasswords(path string, pw map[string]string) error {
 		return fmt.Errorf("config: %w", err)
 	}
 	// encoding/json sorts map keys, so the file is stable across runs.
-	if err := writeFileAtomic(path, append(data, '\n'), 0o600); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("config: storing generated passwords: %w", err)
 	}
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path, syncs it and
-// renames it over path, so a crash leaves either the old or the new file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // best effort: persist the rename
-		d.Close()
+	if err := renameio.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("config: storing generated passwords: %w", err)
 	}
 	return nil
 }

@@ -54,6 +54,7 @@ func startBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	if err := writeTone(tone, 8000, o.ToneHz, 60, 0.3); err != nil {
 		t.Fatal(err)
 	}
+	rtpLo, _ := mediaRange()
 	ctrlPort := b.Port + 5 // baresip takes UDP/TCP Port and TLS Port+1
 	if o.Codecs == "" {
 		o.Codecs = "PCMU"
@@ -79,7 +80,7 @@ module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:%d
 snd_path %s
-`, b.Port, tone, b.Port, b.Port, 20000+1200*idx, 20000+1200*idx+100, ctrlPort, b.Dump)
+`, b.Port, tone, b.Port, b.Port, rtpLo, rtpLo+100, ctrlPort, b.Dump)
 	regint := 0
 	if o.Register {
 		regint = 600

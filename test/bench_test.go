@@ -420,9 +420,28 @@ func BenchmarkSignaling(b *testing.B) {
 	cdrsSoFar := 0
 	for _, rate := range benchRates([]int{200, 400, 800, 1200, 1600, 2000}) {
 		calls := min(rate*6, 12000)
-		// Let the previous step's calls end and their ports leave quarantine.
-		benchWaitFDs(pid, baseFDs, 15*time.Second)
+		// Let the previous step's calls release their sockets and their
+		// ports leave quarantine.
+		if n := benchWaitFDs(pid, baseFDs, 45*time.Second); n > baseFDs {
+			fmt.Printf("  %d descriptors still open 45 s after the previous step (%d idle)\n", n, baseFDs)
+		}
 		time.Sleep(2500 * time.Millisecond)
+		stopPeak := make(chan struct{})
+		peakFDs := make(chan int, 1)
+		go func() {
+			peak := 0
+			tick := time.NewTicker(200 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stopPeak:
+					peakFDs <- peak
+					return
+				case <-tick.C:
+					peak = max(peak, benchFDs(pid))
+				}
+			}
+		}()
 
 		cpu0, err := benchProcCPU(pid)
 		if err != nil {
@@ -445,6 +464,8 @@ func BenchmarkSignaling(b *testing.B) {
 		}
 		uas1, _ := benchProcCPU(uas.Process.Pid)
 		wall := time.Since(t0)
+		close(stopPeak)
+		peak := <-peakFDs
 
 		disp := map[string]int{}
 		var first, last time.Time
@@ -479,11 +500,11 @@ func BenchmarkSignaling(b *testing.B) {
 		aboveIdle := (sbCPU - time.Duration(idle*float64(wall))) / time.Duration(max(1, r.Stats.Successful+r.Stats.Failed))
 		fmt.Printf("signaling step: %d calls/s asked, %.0f achieved, %d calls: %d successful, %d failed (sipp err %v), CDR dispositions %v; "+
 			"Switchboard %.0f µs CPU per call (%.0f above idle; %.0f%% of a core over %.1f s); sipp UAC %.0f µs/call, UAS %.0f µs/call; "+
-			"load average %s at start; setup (407 excluded) p50 %v p99 %v; %d Switchboard warn/error lines\n",
+			"load average %s at start; setup (407 excluded) p50 %v p99 %v; peak %d open descriptors; %d Switchboard warn/error lines\n",
 			rate, achieved, calls, r.Stats.Successful, r.Stats.Failed, r.Err, disp,
 			float64(per.Microseconds()), float64(aboveIdle.Microseconds()), 100*sbCPU.Seconds()/wall.Seconds(), wall.Seconds(),
 			float64(r.CPU.Microseconds())/float64(max(1, calls)), float64((uas1-uas0).Microseconds())/float64(max(1, calls)),
-			load, percentile(setup, 0.5), percentile(setup, 0.99), nerr)
+			load, percentile(setup, 0.5), percentile(setup, 0.99), peak, nerr)
 		for _, l := range sample {
 			fmt.Printf("  switchboard: %s\n", l)
 		}
@@ -553,7 +574,9 @@ func BenchmarkRelay(b *testing.B) {
 	if w := benchRunSipp(b, dir, time.Minute, uacArgs("bench_uac.xml", 200, rate, time.Second)...); w.Stats.Successful != 200 {
 		b.Fatalf("warm-up: %d of 200 calls successful, err %v\n%s", w.Stats.Successful, w.Err, tail(w.Out, 3000))
 	}
-	benchWaitFDs(pid, baseFDs, 10*time.Second)
+	if n := benchWaitFDs(pid, baseFDs, 45*time.Second); n > baseFDs {
+		fmt.Printf("  %d descriptors still open 45 s after the warm-up (%d before it)\n", n, baseFDs)
+	}
 	time.Sleep(settle)
 	rss0, err := benchRSS(pid)
 	if err != nil {

@@ -62,14 +62,7 @@ func TestCallCancelBeforeAnswer(t *testing.T) {
 	uas := writeScenario(t, "uas-cancel",
 		`<recv request="INVITE"/>`, reply("180", "Ringing", false, ""),
 		`<recv request="CANCEL"/>`, reply("200", "OK", false, ""),
-		`<send>`+cdata(`SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq: 1 INVITE
-Content-Length: 0
-`)+`</send>`,
+		uas487(),
 		`<recv request="ACK"/>`)
 	uac := writeScenario(t, "uac-cancel", uacInvite(), `<recv response="180"/>`, `<pause milliseconds="300"/>`,
 		`<send>`+cdata(`CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -82,15 +75,7 @@ Max-Forwards: 70
 Content-Length: 0
 `)+`</send>`,
 		`<recv response="200"/>`, `<recv response="487"/>`,
-		`<send>`+cdata(`ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-CSeq: 2 ACK
-Max-Forwards: 70
-Content-Length: 0
-`)+`</send>`)
+		uacAckFinal())
 	c := callCase(t, SBOptions{}, uas, uac)
 	expectCDR(t, c, 487, "cancelled", "caller")
 }
@@ -98,15 +83,7 @@ Content-Length: 0
 func TestCallCalleeBusy(t *testing.T) {
 	uas := writeScenario(t, "uas-busy", `<recv request="INVITE"/>`, reply("486", "Busy Here", false, ""), `<recv request="ACK"/>`)
 	uac := writeScenario(t, "uac-busy", uacInvite(), `<recv response="486"/>`,
-		`<send>`+cdata(`ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-CSeq: 2 ACK
-Max-Forwards: 70
-Content-Length: 0
-`)+`</send>`)
+		uacAckFinal())
 	c := callCase(t, SBOptions{}, uas, uac)
 	expectCDR(t, c, 486, "busy", "callee")
 }
@@ -167,24 +144,9 @@ func TestCallReinviteFromCallee(t *testing.T) {
 func TestCallNoAnswer(t *testing.T) {
 	uas := writeScenario(t, "uas-noanswer", `<recv request="INVITE"/>`, reply("180", "Ringing", false, ""),
 		`<recv request="CANCEL"/>`, reply("200", "OK", false, ""),
-		`<send>`+cdata(`SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq: 1 INVITE
-Content-Length: 0
-`)+`</send>`, `<recv request="ACK"/>`)
+		uas487(), `<recv request="ACK"/>`)
 	uac := writeScenario(t, "uac-noanswer", uacInvite(), `<recv response="180"/>`, `<recv response="480"/>`,
-		`<send>`+cdata(`ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-CSeq: 2 ACK
-Max-Forwards: 70
-Content-Length: 0
-`)+`</send>`)
+		uacAckFinal())
 	c := callCase(t, SBOptions{RingTimeout: "2s"}, uas, uac)
 	expectCDR(t, c, 480, "no-answer", "switchboard")
 }
@@ -194,14 +156,7 @@ Content-Length: 0
 // caller cancels. Packets both ways before answer prove early media runs
 // through Switchboard's ports; the caller's 183 carries Switchboard's SDP.
 func TestCallEarlyMedia(t *testing.T) {
-	cancel487 := `<send>` + cdata(`SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq: 1 INVITE
-Content-Length: 0
-`) + `</send>`
+	cancel487 := uas487()
 	uas := writeScenario(t, "uas-early", `<recv request="INVITE"/>`, reply("183", "Session Progress", true, "sendrecv"),
 		`<recv request="CANCEL"/>`, reply("200", "OK", false, ""), cancel487, `<recv request="ACK"/>`)
 	uac := writeScenario(t, "uac-early", uacInvite(),
@@ -219,15 +174,7 @@ Max-Forwards: 70
 Content-Length: 0
 `)+`</send>`,
 		`<recv response="200"/>`, `<recv response="487"/>`,
-		`<send>`+cdata(`ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-CSeq: 2 ACK
-Max-Forwards: 70
-Content-Length: 0
-`)+`</send>`, refs("dsendrecv", "csendrecv"))
+		uacAckFinal(), refs("dsendrecv", "csendrecv"))
 	c := callCaseEcho(t, SBOptions{}, uas, uac)
 	expectCDR(t, c, 487, "cancelled", "caller")
 	if c.AToBPackets < 50 || c.BToAPackets < 30 {

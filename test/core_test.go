@@ -27,7 +27,8 @@ func TestSippLoadThroughTrunk(t *testing.T) {
 	requireTool(t, "sipp")
 	dir := t.TempDir()
 	uasPort := 15000 + 10*instance()
-	sb := trunkSetup(t, uasPort, SBOptions{})
+	// ~150 calls up at once, 4 ports each, plus quarantine: a large range.
+	sb := trunkSetup(t, uasPort, SBOptions{MediaPorts: "50000-54999"})
 	startSipp(t, dir, "-sf", scenario(t, "uas_trunk_echo.xml"), "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
 		"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-rtp_echo")
 	waitPort(t, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))

@@ -58,13 +58,35 @@ func requireTool(t testing.TB, name string) string {
 	return p
 }
 
-// portBlock hands out distinct port ranges so tests never collide.
-var portBlock atomic.Int32
+// portBlock hands out distinct port ranges so tests never collide. Each
+// test process starts at its own pid-derived offset so two runs on one
+// machine (a developer's and a benchmark) rarely meet.
+var portBlock = func() *atomic.Int32 {
+	var n atomic.Int32
+	n.Store(int32(os.Getpid()%40) * 10)
+	return &n
+}()
 
 // instance returns a fresh index for a test instance: SIP ports
-// 15000+10·i .. +9 and media ports 20000+1200·i .. +1199 are its own.
+// 15000+10·i .. +9 are its own.
 func instance() int {
 	return int(portBlock.Add(1))
+}
+
+// mediaBlocks hands out 400-port media ranges cycling through 20000-49999
+// (75 blocks; by the time one comes round again its sockets are long
+// closed). 50000-59999 is left for the load tests' large ranges.
+var mediaBlocks = func() *atomic.Int32 {
+	var n atomic.Int32
+	n.Store(int32(os.Getpid()%15) * 5)
+	return &n
+}()
+
+// mediaRange returns a fresh "min-max" media port block.
+func mediaRange() (int, int) {
+	n := int(mediaBlocks.Add(1)) % 75
+	lo := 20000 + 400*n
+	return lo, lo + 399
 }
 
 // SB is a running switchboard process.
@@ -132,7 +154,8 @@ func startSB(t testing.TB, o SBOptions) *SB {
 		o.Digest = "MD5" // sipp 3.6 and baresip 1.0 (libre) know only MD5; see configs/README.md
 	}
 	if o.MediaPorts == "" {
-		o.MediaPorts = fmt.Sprintf("%d-%d", 20000+1200*idx, 20000+1200*idx+1199)
+		lo, hi := mediaRange()
+		o.MediaPorts = fmt.Sprintf("%d-%d", lo, hi)
 	}
 	if o.Log == "" {
 		o.Log = os.Getenv("SBTEST_LOG")

@@ -70,7 +70,7 @@ func sigBindings(t *testing.T, res *sip.Response) []string {
 // lists the bindings; expires=0 removes one, "*" with Expires: 0 removes all,
 // after which a call to the user finds no one (480).
 func TestRegistrarBindings(t *testing.T) {
-	sb := trunkSetup(t, sigPeerPort(), SBOptions{})
+	sb := sigStart(t, sigPeerPort(), SBOptions{}, sigPeerPort())
 	ua := newSigUA(t, "127.0.0.1:0", sb.Addr())
 	callID, cseq := "sig-reg-"+randToken(), 1
 	a, b := "sip:1001@127.0.0.1:25001", "sip:1001@127.0.0.1:25002"
@@ -138,8 +138,8 @@ func TestRegistrarBindings(t *testing.T) {
 func TestForkToAllContacts(t *testing.T) {
 	requireTool(t, "sipp")
 	dir := t.TempDir()
-	sb := trunkSetup(t, sigPeerPort(), SBOptions{})
-	phone := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true})
+	sb := sigStart(t, sigPeerPort(), SBOptions{}, sigPeerPort())
+	phone := sigBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true})
 	lp := sigPeerPort()
 	sigRegisterFrom(t, sb, "1001", lp, 300)
 
@@ -154,7 +154,7 @@ CSeq: 1 INVITE
 Content-Length: 0
 `)+`</send>`, `<recv request="ACK"/>`)
 	lDone := sigSippUAS(t, dir, loser, "127.0.0.1", lp, lp+2)
-	r := sigCall(t, dir, sigTrustedCaller(t, 1500), sb, "127.0.0.2", sigPeerPort(), "1001")
+	r := sigCall(t, dir, sigTrustedCaller(t, 1500), sb, "127.0.0.2", sigPeerPort(), "5551234", "1001")
 	sippOK(t, "caller", r)
 	sippOK(t, "ringing contact (must get CANCEL)", <-lDone)
 	if !phone.HasEvent("CALL_ESTABLISHED") || !phone.WaitEvent("CALL_CLOSED", 5*time.Second) {
@@ -183,7 +183,7 @@ func restartSB(t *testing.T, sb *SB) {
 func TestBindingsSurviveRestart(t *testing.T) {
 	requireTool(t, "sipp")
 	dir := t.TempDir()
-	sb := trunkSetup(t, sigPeerPort(), SBOptions{})
+	sb := sigStart(t, sigPeerPort(), SBOptions{}, sigPeerPort())
 	p := sigPeerPort()
 	sigRegisterFrom(t, sb, "1001", p, 300)
 	restartSB(t, sb)
@@ -197,7 +197,7 @@ func TestBindingsSurviveRestart(t *testing.T) {
 
 	uas := writeScenario(t, "uas-sig-restart", sigAnswerAfter(200)...)
 	uDone := sigSippUAS(t, dir, uas, "127.0.0.1", p, p+2)
-	r := sigCall(t, dir, sigTrustedCaller(t, 500), sb, "127.0.0.2", sigPeerPort(), "1001")
+	r := sigCall(t, dir, sigTrustedCaller(t, 500), sb, "127.0.0.2", sigPeerPort(), "5551234", "1001")
 	sippOK(t, "caller", r)
 	sippOK(t, "callee registered before the restart", <-uDone)
 	c := oneCDR(t, sb)

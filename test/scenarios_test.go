@@ -190,3 +190,31 @@ func writeScenario(t *testing.T, name string, steps ...string) string {
 	}
 	return p
 }
+
+// uas487 ends the callee's INVITE transaction after a CANCEL (the CANCEL
+// was just received, so [last_*] are its headers; Switchboard's INVITE
+// always has CSeq 1).
+func uas487() string {
+	return `<send>` + cdata(`SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: 1 INVITE
+Content-Length: 0
+`) + `</send>`
+}
+
+// uacAckFinal acknowledges a non-2xx final to the caller's INVITE (CSeq 2):
+// same branch as the INVITE, taken from the response (RFC 3261 §17.1.1.3).
+func uacAckFinal() string {
+	return `<send>` + cdata(`ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+CSeq: 2 ACK
+Max-Forwards: 70
+Content-Length: 0
+`) + `</send>`
+}

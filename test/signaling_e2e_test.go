@@ -6,7 +6,9 @@ package test
 // sipp, baresip and a raw UDP user agent (sigUA) for exact control.
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -27,16 +29,62 @@ var sigPortBlock atomic.Int32
 // port p uses p+2 and p+3 for media.
 func sigPeerPort() int { return 18000 + 10*int(sigPortBlock.Add(1)) }
 
-// sigUA is a raw UDP SIP client: it sends hand-built requests and reads
-// the responses of one transaction at a time.
-type sigUA struct {
-	t     *testing.T
-	conn  *net.UDPConn
-	dst   *net.UDPAddr
-	Local string // host:port of the socket
+// sigMediaBlock numbers the media port ranges of the Switchboards these
+// tests start: 55000+200·(n mod 25) .. +199, the top of the range the
+// harness leaves to load tests (whose ranges start at 50000).
+var sigMediaBlock atomic.Int32
+
+// sigBaresip starts a baresip agent (startBaresip) on an instance() block
+// of at least 60: test processes of the same harness running beside this
+// one on the machine take blocks from 1 up.
+func sigBaresip(t *testing.T, o BaresipOptions) *Baresip {
+	t.Helper()
+	for {
+		cur := portBlock.Load()
+		if cur >= 60 || portBlock.CompareAndSwap(cur, 60) {
+			break
+		}
+	}
+	return startBaresip(t, o)
 }
 
-// newSigUA binds laddr ("127.0.0.2:0", "127.0.0.1:15031") and talks to dst.
+// sigStart starts Switchboard listening on UDP and TCP at 127.0.0.1:port
+// (o.Listen, when set, must use port) with a media range of its own, so the
+// test shares no port with instance() blocks. With trunkPort > 0 it is
+// trunkSetup's configuration (users 1000 and 1001, trunk "carrier" at
+// 127.0.0.2:trunkPort, trusted from 127.0.0.2).
+func sigStart(t *testing.T, port int, o SBOptions, trunkPort int) *SB {
+	t.Helper()
+	if len(o.Listen) == 0 {
+		o.Listen = []string{fmt.Sprintf("udp://127.0.0.1:%d", port), fmt.Sprintf("tcp://127.0.0.1:%d", port)}
+	}
+	lo := 55000 + 200*(int(sigMediaBlock.Add(1))%25)
+	o.MediaPorts = fmt.Sprintf("%d-%d", lo, lo+199)
+	var sb *SB
+	if trunkPort > 0 {
+		sb = trunkSetup(t, trunkPort, o)
+	} else {
+		sb = startSB(t, o)
+	}
+	sb.SIPPort = port
+	return sb
+}
+
+// sigUA is a raw SIP user agent over UDP or TCP: it sends hand-built
+// requests, reads the responses of one transaction at a time, and answers
+// requests Switchboard sends it.
+type sigUA struct {
+	t         *testing.T
+	transport string // "UDP" or "TCP"
+	udp       *net.UDPConn
+	dst       *net.UDPAddr
+	tcp       net.Conn
+	rd        *bufio.Reader
+	Local     string         // host:port of the socket
+	requests  []*sip.Request // requests read while waiting for a response
+}
+
+// newSigUA binds laddr ("127.0.0.2:0", "127.0.0.1:15031") and talks UDP to dst.
 func newSigUA(t *testing.T, laddr, dst string) *sigUA {
 	t.Helper()
 	la, err := net.ResolveUDPAddr("udp", laddr)
@@ -52,11 +100,102 @@ func newSigUA(t *testing.T, laddr, dst string) *sigUA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &sigUA{t: t, conn: conn, dst: ra, Local: conn.LocalAddr().String()}
+	return &sigUA{t: t, transport: "UDP", udp: conn, dst: ra, Local: conn.LocalAddr().String()}
+}
+
+// newSigTCPUA connects from ip to dst over TCP. Nothing listens on its
+// local port: Switchboard can reach it only over this connection.
+func newSigTCPUA(t *testing.T, ip, dst string) *sigUA {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 3 * time.Second}
+	conn, err := d.Dial("tcp", dst)
+	if err != nil {
+		t.Fatalf("connect %s: %v", dst, err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return &sigUA{t: t, transport: "TCP", tcp: conn, rd: bufio.NewReader(conn), Local: conn.LocalAddr().String()}
 }
 
 // Close releases the socket (so a sipp can take over its port).
-func (u *sigUA) Close() { _ = u.conn.Close() }
+func (u *sigUA) Close() {
+	if u.udp != nil {
+		_ = u.udp.Close()
+	}
+	if u.tcp != nil {
+		_ = u.tcp.Close()
+	}
+}
+
+// read returns the next message received before deadline.
+func (u *sigUA) read(deadline time.Time) (sip.Message, string, error) {
+	var data []byte
+	if u.udp != nil {
+		buf := make([]byte, 65535)
+		_ = u.udp.SetReadDeadline(deadline)
+		n, _, err := u.udp.ReadFromUDP(buf)
+		if err != nil {
+			return nil, "", err
+		}
+		data = buf[:n]
+	} else {
+		// A stream: headers up to the empty line, then Content-Length bytes.
+		_ = u.tcp.SetReadDeadline(deadline)
+		length := 0
+		for {
+			line, err := u.rd.ReadString('\n')
+			if err != nil {
+				return nil, "", err
+			}
+			if len(data) == 0 && strings.TrimSpace(line) == "" {
+				continue // keep-alive CRLF between messages
+			}
+			data = append(data, line...)
+			if strings.TrimSpace(line) == "" {
+				break
+			}
+			if name, v, ok := strings.Cut(line, ":"); ok && (strings.EqualFold(strings.TrimSpace(name), "Content-Length") || strings.TrimSpace(name) == "l") {
+				length, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+		}
+		body := make([]byte, length)
+		if _, err := io.ReadFull(u.rd, body); err != nil {
+			return nil, "", err
+		}
+		data = append(data, body...)
+	}
+	m, err := sip.ParseMessage(data)
+	if err != nil {
+		return nil, string(data), fmt.Errorf("unparsable message from Switchboard: %w", err)
+	}
+	return m, string(data), nil
+}
+
+// awaitRequest waits for a request of method from Switchboard.
+func (u *sigUA) awaitRequest(method string, within time.Duration) (*sip.Request, string) {
+	u.t.Helper()
+	for i, r := range u.requests {
+		if string(r.Method) == method {
+			u.requests = append(u.requests[:i], u.requests[i+1:]...)
+			return r, r.String()
+		}
+	}
+	deadline := time.Now().Add(within)
+	for {
+		m, raw, err := u.read(deadline)
+		if err != nil {
+			u.t.Fatalf("no %s within %v: %v %s", method, within, err, raw)
+		}
+		if r, ok := m.(*sip.Request); ok && string(r.Method) == method {
+			return r, raw
+		}
+	}
+}
+
+// respond answers a request from Switchboard.
+func (u *sigUA) respond(req *sip.Request, code int, reason string) {
+	u.t.Helper()
+	u.send(sip.NewResponseFromRequest(req, code, reason, nil).String())
+}
 
 // sigReq is one request a sigUA sends.
 type sigReq struct {
@@ -72,7 +211,7 @@ type sigReq struct {
 	Body           string   // SDP when set
 }
 
-func (r *sigReq) text(local string) string {
+func (r *sigReq) text(transport, local string) string {
 	if r.Branch == "" {
 		r.Branch = "z9hG4bK" + randToken()
 	}
@@ -81,7 +220,7 @@ func (r *sigReq) text(local string) string {
 		mf = "70"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=%s;rport\r\n", r.Method, r.RURI, local, r.Branch)
+	fmt.Fprintf(&b, "%s %s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=%s;rport\r\n", r.Method, r.RURI, transport, local, r.Branch)
 	for _, v := range r.Vias {
 		fmt.Fprintf(&b, "Via: %s\r\n", v)
 	}
@@ -107,7 +246,13 @@ func newSigReq(method, ruri, from, to string) *sigReq {
 
 func (u *sigUA) send(msg string) {
 	u.t.Helper()
-	if _, err := u.conn.WriteToUDP([]byte(msg), u.dst); err != nil {
+	var err error
+	if u.udp != nil {
+		_, err = u.udp.WriteToUDP([]byte(msg), u.dst)
+	} else {
+		_, err = u.tcp.Write([]byte(msg))
+	}
+	if err != nil {
 		u.t.Fatalf("send: %v", err)
 	}
 }
@@ -117,19 +262,19 @@ func (u *sigUA) send(msg string) {
 // §17.1.1.3). Responses of other transactions (retransmissions) are skipped.
 func (u *sigUA) do(r *sigReq) (*sip.Response, string) {
 	u.t.Helper()
-	u.send(r.text(u.Local))
+	u.send(r.text(u.transport, u.Local))
 	deadline := time.Now().Add(5 * time.Second)
-	buf := make([]byte, 65535)
 	for {
-		_ = u.conn.SetReadDeadline(deadline)
-		n, _, err := u.conn.ReadFromUDP(buf)
+		m, raw, err := u.read(deadline)
+		if m == nil && raw != "" {
+			u.t.Errorf("%v\n%s", err, raw)
+			continue
+		}
 		if err != nil {
 			u.t.Fatalf("%s %s (Call-ID %s): no final response: %v", r.Method, r.RURI, r.CallID, err)
 		}
-		raw := string(buf[:n])
-		m, err := sip.ParseMessage(buf[:n])
-		if err != nil {
-			u.t.Errorf("unparsable message from Switchboard: %v\n%s", err, raw)
+		if req, ok := m.(*sip.Request); ok {
+			u.requests = append(u.requests, req)
 			continue
 		}
 		res, ok := m.(*sip.Response)
@@ -141,7 +286,7 @@ func (u *sigUA) do(r *sigReq) (*sip.Response, string) {
 			ack := *r
 			ack.Method, ack.Body, ack.Headers, ack.Vias = "ACK", "", nil, nil
 			ack.ToTag, _ = res.To().Params.Get("tag")
-			u.send(ack.text(u.Local))
+			u.send(ack.text(u.transport, u.Local))
 		}
 		return res, raw
 	}
@@ -171,10 +316,10 @@ func (u *sigUA) doAuth(r *sigReq, user, pass string) (*sip.Response, string) {
 	return u.do(r)
 }
 
-// ackAndBye confirms the dialog a 2xx to invite created (ACK to the
-// remote target, RFC 3261 §13.2.2.4) and ends it with BYE, returning the
-// BYE's final response.
-func (u *sigUA) ackAndBye(invite *sigReq, ok *sip.Response) (*sip.Response, string) {
+// ack confirms the dialog a 2xx to invite created (ACK to the remote
+// target, RFC 3261 §13.2.2.4) and returns the dialog's next request
+// template.
+func (u *sigUA) ack(invite *sigReq, ok *sip.Response) *sigReq {
 	u.t.Helper()
 	d := *invite
 	d.ToTag, _ = ok.To().Params.Get("tag")
@@ -183,10 +328,19 @@ func (u *sigUA) ackAndBye(invite *sigReq, ok *sip.Response) (*sip.Response, stri
 	}
 	d.Body, d.Headers, d.Vias, d.Branch = "", nil, nil, ""
 	d.Method = "ACK"
-	u.send(d.text(u.Local))
-	d.Method, d.Branch = "BYE", ""
+	u.send(d.text(u.transport, u.Local))
+	d.Branch = ""
 	d.CSeq++
-	return u.do(&d)
+	return &d
+}
+
+// ackAndBye confirms the dialog and ends it with BYE, returning the BYE's
+// final response.
+func (u *sigUA) ackAndBye(invite *sigReq, ok *sip.Response) (*sip.Response, string) {
+	u.t.Helper()
+	d := u.ack(invite, ok)
+	d.Method = "BYE"
+	return u.do(d)
 }
 
 // sigSDP is an offer from the raw UA: audio on port 4000 with the given
@@ -253,11 +407,11 @@ func sigSippUAS(t *testing.T, dir, scen, ip string, port, mport int, extra ...st
 	return done
 }
 
-// sigCall runs a one-call sipp caller from ip:port to sb dialling service.
-func sigCall(t *testing.T, dir, scen string, sb *SB, ip string, port int, service string, extra ...string) Sipp {
+// sigCall runs a one-call sipp caller from ip:port to sb: user dials service.
+func sigCall(t *testing.T, dir, scen string, sb *SB, ip string, port int, user, service string, extra ...string) Sipp {
 	t.Helper()
 	args := append([]string{"-sf", scen, sb.Addr(), "-i", ip, "-p", strconv.Itoa(port), "-mi", ip, "-mp", strconv.Itoa(port + 2),
-		"-s", service, "-key", "user", "5551234", "-m", "1", "-timeout", "30s", "-timeout_error"}, extra...)
+		"-s", service, "-key", "user", user, "-m", "1", "-timeout", "30s", "-timeout_error"}, extra...)
 	return runSipp(t, dir, 40*time.Second, args...)
 }
 
@@ -288,7 +442,7 @@ func oneCDR(t *testing.T, sb *SB) CDR {
 func TestTrunkCallToRegisteredUser(t *testing.T) {
 	requireTool(t, "sipp")
 	dir := t.TempDir()
-	sb := trunkSetup(t, sigPeerPort(), SBOptions{})
+	sb := sigStart(t, sigPeerPort(), SBOptions{}, sigPeerPort())
 
 	// Negative cases first: raw INVITEs, no call may result.
 	for _, tc := range []struct {
@@ -309,13 +463,13 @@ func TestTrunkCallToRegisteredUser(t *testing.T) {
 		})
 	}
 
-	bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true, Codecs: "PCMA"})
+	bob := sigBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true, Codecs: "PCMA"})
 	port := sigPeerPort()
 	uac := writeScenario(t, "uac-sig-trunk-pcap", sigTrustedInvite(sigSDPPCMA),
 		`<recv response="180"/>`, `<recv response="183" optional="true"/>`, `<recv response="200"/>`, uacAck("1"),
 		`<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>`,
 		`<pause milliseconds="4000"/>`, uacInDialog("BYE", "2", "", ""), `<recv response="200"/>`)
-	r := sigCall(t, dir, uac, sb, "127.0.0.2", port, "1001")
+	r := sigCall(t, dir, uac, sb, "127.0.0.2", port, "5551234", "1001")
 	sippOK(t, "trunk caller", r)
 	if !bob.WaitEvent("CALL_CLOSED", 5*time.Second) || !bob.HasEvent("CALL_ESTABLISHED") {
 		t.Errorf("baresip: established %v, closed %v", bob.HasEvent("CALL_ESTABLISHED"), bob.HasEvent("CALL_CLOSED"))
@@ -364,7 +518,7 @@ func TestTrunkCallToRegisteredUser(t *testing.T) {
 func TestForkLate2xxIsAckedAndByed(t *testing.T) {
 	requireTool(t, "sipp")
 	dir := t.TempDir()
-	sb := trunkSetup(t, sigPeerPort(), SBOptions{})
+	sb := sigStart(t, sigPeerPort(), SBOptions{}, sigPeerPort())
 	p1, p2 := sigPeerPort(), sigPeerPort()
 	for _, p := range []int{p1, p2} {
 		sigRegisterFrom(t, sb, "1001", p, 300)
@@ -386,7 +540,7 @@ Content-Length: [len]
 	winner := writeScenario(t, "uas-sig-winner", sigAnswerAfter(500)...)
 	wDone := sigSippUAS(t, dir, winner, "127.0.0.1", p1, p1+2)
 	lDone := sigSippUAS(t, dir, late, "127.0.0.1", p2, p2+2)
-	r := sigCall(t, dir, sigTrustedCaller(t, 2500), sb, "127.0.0.2", sigPeerPort(), "1001")
+	r := sigCall(t, dir, sigTrustedCaller(t, 2500), sb, "127.0.0.2", sigPeerPort(), "5551234", "1001")
 	sippOK(t, "caller", r)
 	sippOK(t, "callee answering at 0.5 s", <-wDone)
 	sippOK(t, "callee answering at 1.5 s despite CANCEL (must get ACK and BYE)", <-lDone)
@@ -398,20 +552,30 @@ Content-Length: [len]
 // ends after media.inactivity_timeout with BYE to both sides and a CDR
 // saying Switchboard hung up for an RTP timeout.
 func TestRTPInactivityEndsCall(t *testing.T) {
+	requireTool(t, "sipp")
+	dir := t.TempDir()
 	uas := writeScenario(t, "uas-sig-silent", `<recv request="INVITE"/>`, reply("180", "Ringing", false, ""),
 		reply("200", "OK", true, "sendrecv"), `<recv request="ACK"/>`,
 		`<recv request="BYE" timeout="15000"/>`, replyNoTag("200", "OK", false, ""))
 	uac := writeScenario(t, "uac-sig-silent", uacInvite(), `<recv response="180" optional="true"/>`, `<recv response="200"/>`,
 		uacAck("2"), `<recv request="BYE" timeout="15000"/>`, replyNoTag("200", "OK", false, ""))
-	start := time.Now()
-	c := callCase(t, SBOptions{Inactivity: "3s"}, uas, uac)
+	uasPort := sigPeerPort()
+	sb := sigStart(t, sigPeerPort(), SBOptions{Inactivity: "3s"}, uasPort)
+	uDone := sigSippUAS(t, dir, uas, "127.0.0.2", uasPort, uasPort+2)
+	r := sigCall(t, dir, uac, sb, "127.0.0.3", sigPeerPort(), "1000", "95551234", "-au", "1000", "-ap", sb.Users["1000"])
+	sippOK(t, "caller (must get BYE)", r)
+	sippOK(t, "callee (must get BYE)", <-uDone)
+	c := oneCDR(t, sb)
 	expectCDR(t, c, 200, "answered", "switchboard")
 	reason := strings.ToLower(c.HangupReason)
 	if !strings.Contains(reason, "rtp") || !strings.Contains(reason, "timeout") {
 		t.Errorf("hangup reason %q, want an RTP timeout", c.HangupReason)
 	}
 	if c.Billable < 2.5 || c.Billable > 8 {
-		t.Errorf("billable %.1fs for a 3 s inactivity timeout (test took %v)", c.Billable, time.Since(start))
+		t.Errorf("billable %.1fs for a 3 s inactivity timeout", c.Billable)
+	}
+	if c.AToBPackets != 0 || c.BToAPackets != 0 {
+		t.Errorf("%d/%d packets counted on a call without media", c.AToBPackets, c.BToAPackets)
 	}
 }
 
@@ -419,7 +583,7 @@ func TestRTPInactivityEndsCall(t *testing.T) {
 // status RFC 3261 asks for. Each is checked against a near miss that must
 // not get it, so the test can tell.
 func TestProtocolChecks(t *testing.T) {
-	sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}})
+	sb := sigStart(t, sigPeerPort(), SBOptions{Users: []string{"1000", "1001"}}, 0)
 	ua := newSigUA(t, "127.0.0.1:0", sb.Addr())
 	contact := "Contact: <sip:1000@" + ua.Local + ">"
 	pcmu := sigSDP("0", "a=rtpmap:0 PCMU/8000")
@@ -519,16 +683,14 @@ func TestProtocolChecks(t *testing.T) {
 func TestIPv6Call(t *testing.T) {
 	requireTool(t, "sipp")
 	dir := t.TempDir()
-	// Listen on a port block of our own; startSB's default listeners are
-	// replaced, so SIPPort is set to match.
 	base, uasPort := sigPeerPort(), sigPeerPort()
-	sb := startSB(t, SBOptions{
-		Users:  []string{"1000"},
+	sb := sigStart(t, base, SBOptions{
+		Users: []string{"1000"},
+		// Quoted: a bare [::1] would end the YAML flow sequence.
 		Listen: []string{fmt.Sprintf("\"udp://127.0.0.1:%d\"", base), fmt.Sprintf("\"udp://[::1]:%d\"", base)},
 		Trunks: fmt.Sprintf(`  - {name: v6carrier, uri: "sip:[::1]:%d"}`, uasPort),
 		Routes: `  - {match: '^9(\d+)$', to: trunk:v6carrier, rewrite: '$1'}`,
-	})
-	sb.SIPPort = base
+	}, 0)
 	const calls = 3
 	uas := writeScenario(t, "uas-sig-v6", sigAnswerAfter(100)...)
 	uasDone := make(chan Sipp, 1)
@@ -567,4 +729,38 @@ func TestIPv6Call(t *testing.T) {
 			t.Errorf("CDR trunk %q dialled %q", c.Trunk, c.Dialled)
 		}
 	}
+}
+
+// TestTCPCallerGetsByeOnItsConnection: a caller on TCP whose Contact
+// nobody listens on (its connection's own local port) is answered, and when
+// the callee hangs up, Switchboard's BYE reaches it over the connection it
+// opened (RFC 3261 §18.2.2 and the dialog's remote target; sipgo issue:
+// in-dialog requests over the accepted connection).
+func TestTCPCallerGetsByeOnItsConnection(t *testing.T) {
+	requireTool(t, "sipp")
+	dir := t.TempDir()
+	uasPort := sigPeerPort()
+	sb := sigStart(t, sigPeerPort(), SBOptions{}, uasPort)
+	uas := writeScenario(t, "uas-sig-tcp-bye", `<recv request="INVITE">`+captureFrom+`</recv>`,
+		reply("180", "Ringing", false, ""), reply("200", "OK", true, "sendrecv"), `<recv request="ACK"/>`,
+		`<pause milliseconds="500"/>`, uasInDialog("BYE", "1", ""), `<recv response="200"/>`)
+	uDone := sigSippUAS(t, dir, uas, "127.0.0.2", uasPort, uasPort+2)
+
+	ua := newSigTCPUA(t, "127.0.0.3", sb.Addr())
+	r := newSigReq("INVITE", fmt.Sprintf("sip:95551234@%s;transport=tcp", sb.Addr()), "1000", "95551234")
+	r.Headers = []string{"Contact: <sip:1000@" + ua.Local + ";transport=tcp>"}
+	r.Body = sigSDP("0", "a=rtpmap:0 PCMU/8000")
+	res, raw := ua.doAuth(r, "1000", sb.Users["1000"])
+	if res.StatusCode != 200 {
+		t.Fatalf("INVITE over TCP: got %d\n%s", res.StatusCode, raw)
+	}
+	ua.ack(r, res)
+	bye, _ := ua.awaitRequest("BYE", 10*time.Second)
+	if bye.CallID() == nil || bye.CallID().Value() != r.CallID {
+		t.Errorf("BYE for Call-ID %v, want %s", bye.CallID(), r.CallID)
+	}
+	ua.respond(bye, 200, "OK")
+	sippOK(t, "callee hanging up", <-uDone)
+	c := oneCDR(t, sb)
+	expectCDR(t, c, 200, "answered", "callee")
 }

@@ -60,6 +60,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	// Handle signals before announcing readiness: a SIGHUP that arrives
+	// after "ready" must reload, not kill the process (Go's default).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+
 	srv, err := b2bua.New(cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "switchboard:", err)
@@ -72,8 +77,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "switchboard %s ready on %s\n", version, strings.Join(srv.Addrs(), " "))
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			reload(srv, *path, log, stdout)
