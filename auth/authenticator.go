@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -282,7 +283,14 @@ func (a *Authenticator) verify(req *sip.Request, c *credentials, now time.Time) 
 func uriMatches(digestURI string, ruri *sip.Uri) bool {
 	var u sip.Uri
 	if err := sip.ParseUri(digestURI, &u); err != nil {
-		return digestURI == ruri.String()
+		// sipp 3.6 writes IPv6 digest-uris without brackets ("sip:::1:5060");
+		// accept a bare host[:port] naming the Request-URI's host.
+		bare, ok := strings.CutPrefix(digestURI, "sip:")
+		if !ok || strings.Contains(bare, "@") {
+			return digestURI == ruri.String()
+		}
+		host := strings.Trim(ruri.Host, "[]")
+		return strings.EqualFold(bare, host) || strings.EqualFold(bare, host+":"+strconv.Itoa(ruri.Port))
 	}
 	// Some clients (sipp 3.6 among them) leave the user part out of the
 	// digest-uri; the host must still be ours as the Request-URI names it.

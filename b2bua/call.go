@@ -141,6 +141,7 @@ type Call struct {
 	recWritten  bool
 	dialogKeys  []string
 	lingerUntil time.Time
+	removed     bool // guarded by Server.mu: counted out of Server.callWG
 }
 
 func newCall(s *Server, req *sip.Request, tx sip.ServerTransaction) *Call {
@@ -319,6 +320,10 @@ func (c *Call) start() {
 	c.respondA(100, nil)
 
 	// Who is calling: a trusted trunk or an authenticated user.
+	c.rec.Caller = c.caller
+	if c.fromTrunk != nil {
+		c.rec.SourceTrunk = c.fromTrunk.Name
+	}
 	if c.caller == "" {
 		c.fail(403, "caller not identified", "failed")
 		return

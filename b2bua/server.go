@@ -635,27 +635,31 @@ func (s *Server) addDialog(key string, c *Call) {
 	s.mu.Unlock()
 }
 
-// releaseCall frees the call's slot (max_calls, drain) once it has ended;
-// its dialogs stay matched while it lingers for late responses.
+// releaseCall frees the call's slot (max_calls) once it has ended; its
+// dialogs stay matched while it lingers for late responses.
 func (s *Server) releaseCall(c *Call) {
 	s.mu.Lock()
-	if _, ok := s.calls[c.id]; ok {
-		delete(s.calls, c.id)
-		s.callWG.Done()
-	}
+	delete(s.calls, c.id)
 	s.mu.Unlock()
 }
 
-// removeCall forgets a call entirely: slot and dialogs.
+// removeCall forgets a call entirely when its goroutine exits: slot,
+// dialogs, and its count in callWG (which Drain waits on, so shutdown lets
+// a cancelled call finish its CANCEL/487/ACK exchange).
 func (s *Server) removeCall(c *Call, keys []string) {
-	s.releaseCall(c)
 	s.mu.Lock()
+	delete(s.calls, c.id)
 	for _, k := range keys {
 		if s.dialogs[k] == c {
 			delete(s.dialogs, k)
 		}
 	}
+	done := !c.removed
+	c.removed = true
 	s.mu.Unlock()
+	if done {
+		s.callWG.Done()
+	}
 }
 
 func (s *Server) newCallID() string {

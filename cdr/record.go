@@ -39,7 +39,13 @@ type Record struct {
 	// Dialled is the Request-URI user as dialled; after rewriting the number
 	// sent on may differ (see Route).
 	Dialled string `json:"dialled"`
-	// Route is the matched route's match expression; Trunk the trunk used.
+	// Caller is who placed the call as Switchboard identified them: the
+	// authenticated user name, or "trunk:NAME" for a trusted trunk.
+	Caller string `json:"caller"`
+	// SourceTrunk names the trunk an inbound call came from (empty for users).
+	SourceTrunk string `json:"source_trunk,omitempty"`
+	// Route is the matched route's match expression; Trunk the trunk the
+	// call went out to.
 	Route string `json:"route"`
 	Trunk string `json:"trunk"`
 	// Start is when the INVITE arrived, Answer when it was answered (zero if

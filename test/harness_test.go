@@ -284,6 +284,8 @@ type CDR struct {
 	From         string  `json:"from"`
 	To           string  `json:"to"`
 	Dialled      string  `json:"dialled"`
+	Caller       string  `json:"caller"`
+	SourceTrunk  string  `json:"source_trunk"`
 	Route        string  `json:"route"`
 	Trunk        string  `json:"trunk"`
 	Status       int     `json:"status"`

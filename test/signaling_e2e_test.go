@@ -3,7 +3,12 @@ package test
 // Signaling end to end: calls that enter from a trusted trunk, forks that
 // lose the race (and answer anyway), media inactivity, IPv6, and the small
 // protocol rules a B2BUA must keep (OPTIONS, 481, 482, 483, 488). Peers are
-// sipp, baresip and a raw UDP user agent (sigUA) for exact control.
+// sipp, baresip and a raw UDP/TCP user agent (sigUA) for exact control.
+//
+// Ports: these tests take their SIP ports from blocks of their own
+// (sigPeerPort, 18000 up) and their media ranges from 55000 up, apart from
+// the harness's instance() blocks, which other test processes on the same
+// machine use from 1 up.
 
 import (
 	"bufio"
@@ -19,10 +24,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// sigPortBlock numbers the port blocks of the SIP peers these tests start
-// (sipp, raw user agents): 18000+10·n .. +9, apart from instance() blocks
-// so that only Switchboard and baresip use those (their media ranges end
-// at 65535).
+// sigPortBlock numbers the SIP port blocks these tests use (Switchboard,
+// sipp, raw user agents): 18000+10·n .. +9.
 var sigPortBlock atomic.Int32
 
 // sigPeerPort returns the first port of a fresh block of ten; a sipp on
@@ -415,6 +418,7 @@ func sigCall(t *testing.T, dir, scen string, sb *SB, ip string, port int, user, 
 	return runSipp(t, dir, 40*time.Second, args...)
 }
 
+// sippOK fails the test unless a one-call sipp run succeeded.
 func sippOK(t *testing.T, who string, r Sipp) {
 	t.Helper()
 	if r.Err != nil || r.Stats.Successful != 1 {
@@ -499,8 +503,8 @@ func TestTrunkCallToRegisteredUser(t *testing.T) {
 			expectCDR(t, c, 403, "failed", "switchboard")
 		case "1001":
 			expectCDR(t, c, 200, "answered", "caller")
-			if !strings.HasPrefix(c.From, "5551234@") || c.Route != `^1\d{3}$` || c.Trunk != "" {
-				t.Errorf("CDR from %q route %q trunk %q: want the trunk caller 5551234 routed to a user", c.From, c.Route, c.Trunk)
+			if !strings.HasPrefix(c.From, "5551234@") || c.Route != `^1\d{3}$` || c.Trunk != "" || c.SourceTrunk != "carrier" || c.Caller != "trunk:carrier" {
+				t.Errorf("CDR from %q caller %q source_trunk %q route %q trunk %q: want the trunk caller 5551234 from carrier routed to a user", c.From, c.Caller, c.SourceTrunk, c.Route, c.Trunk)
 			}
 			if c.CodecA != "PCMA" || c.CodecB != "PCMA" || c.AToBPackets < 100 {
 				t.Errorf("CDR codecs %s/%s, %d packets caller→callee", c.CodecA, c.CodecB, c.AToBPackets)
@@ -732,7 +736,7 @@ func TestIPv6Call(t *testing.T) {
 }
 
 // TestTCPCallerGetsByeOnItsConnection: a caller on TCP whose Contact
-// nobody listens on (its connection's own local port) is answered, and when
+// nobody listens on (as behind NAT) is answered, and when
 // the callee hangs up, Switchboard's BYE reaches it over the connection it
 // opened (RFC 3261 §18.2.2 and the dialog's remote target; sipgo issue:
 // in-dialog requests over the accepted connection).
@@ -748,7 +752,9 @@ func TestTCPCallerGetsByeOnItsConnection(t *testing.T) {
 
 	ua := newSigTCPUA(t, "127.0.0.3", sb.Addr())
 	r := newSigReq("INVITE", fmt.Sprintf("sip:95551234@%s;transport=tcp", sb.Addr()), "1000", "95551234")
-	r.Headers = []string{"Contact: <sip:1000@" + ua.Local + ";transport=tcp>"}
+	// The Contact names a port nobody listens on (a phone behind NAT):
+	// only the connection reaches the caller.
+	r.Headers = []string{fmt.Sprintf("Contact: <sip:1000@127.0.0.3:%d;transport=tcp>", sigPeerPort()+9)}
 	r.Body = sigSDP("0", "a=rtpmap:0 PCMU/8000")
 	res, raw := ua.doAuth(r, "1000", sb.Users["1000"])
 	if res.StatusCode != 200 {
