@@ -139,7 +139,7 @@ func TestForkToAllContacts(t *testing.T) {
 	requireTool(t, "sipp")
 	dir := t.TempDir()
 	sb := sigStart(t, sigPeerPort(), SBOptions{}, sigPeerPort())
-	phone := sigBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true})
+	phone := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true})
 	lp := sigPeerPort()
 	sigRegisterFrom(t, sb, "1001", lp, 300)
 

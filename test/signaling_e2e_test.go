@@ -5,10 +5,7 @@ package test
 // protocol rules a B2BUA must keep (OPTIONS, 481, 482, 483, 488). Peers are
 // sipp, baresip and a raw UDP/TCP user agent (sigUA) for exact control.
 //
-// Ports: these tests take their SIP ports from blocks of their own
-// (sigPeerPort, 18000 up) and their media ranges from 55000 up, apart from
-// the harness's instance() blocks, which other test processes on the same
-// machine use from 1 up.
+// Ports come from the harness's allocators (instance(), mediaRange()).
 
 import (
 	"bufio"
@@ -17,43 +14,18 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
 
-// sigPortBlock numbers the SIP port blocks these tests use (Switchboard,
-// sipp, raw user agents): 18000+10·n .. +9.
-var sigPortBlock atomic.Int32
-
 // sigPeerPort returns the first port of a fresh block of ten; a sipp on
 // port p uses p+2 and p+3 for media.
-func sigPeerPort() int { return 18000 + 10*int(sigPortBlock.Add(1)) }
-
-// sigMediaBlock numbers the media port ranges of the Switchboards these
-// tests start: 55000+200·(n mod 25) .. +199, the top of the range the
-// harness leaves to load tests (whose ranges start at 50000).
-var sigMediaBlock atomic.Int32
-
-// sigBaresip starts a baresip agent (startBaresip) on an instance() block
-// of at least 60: test processes of the same harness running beside this
-// one on the machine take blocks from 1 up.
-func sigBaresip(t *testing.T, o BaresipOptions) *Baresip {
-	t.Helper()
-	for {
-		cur := portBlock.Load()
-		if cur >= 60 || portBlock.CompareAndSwap(cur, 60) {
-			break
-		}
-	}
-	return startBaresip(t, o)
-}
+func sigPeerPort() int { return 15000 + 10*instance() }
 
 // sigStart starts Switchboard listening on UDP and TCP at 127.0.0.1:port
-// (o.Listen, when set, must use port) with a media range of its own, so the
-// test shares no port with instance() blocks. With trunkPort > 0 it is
+// (o.Listen, when set, must use port). With trunkPort > 0 it is
 // trunkSetup's configuration (users 1000 and 1001, trunk "carrier" at
 // 127.0.0.2:trunkPort, trusted from 127.0.0.2).
 func sigStart(t *testing.T, port int, o SBOptions, trunkPort int) *SB {
@@ -61,8 +33,6 @@ func sigStart(t *testing.T, port int, o SBOptions, trunkPort int) *SB {
 	if len(o.Listen) == 0 {
 		o.Listen = []string{fmt.Sprintf("udp://127.0.0.1:%d", port), fmt.Sprintf("tcp://127.0.0.1:%d", port)}
 	}
-	lo := 55000 + 200*(int(sigMediaBlock.Add(1))%25)
-	o.MediaPorts = fmt.Sprintf("%d-%d", lo, lo+199)
 	var sb *SB
 	if trunkPort > 0 {
 		sb = trunkSetup(t, trunkPort, o)
@@ -467,7 +437,7 @@ func TestTrunkCallToRegisteredUser(t *testing.T) {
 		})
 	}
 
-	bob := sigBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true, Codecs: "PCMA"})
+	bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true, Codecs: "PCMA"})
 	port := sigPeerPort()
 	uac := writeScenario(t, "uac-sig-trunk-pcap", sigTrustedInvite(sigSDPPCMA),
 		`<recv response="180"/>`, `<recv response="183" optional="true"/>`, `<recv response="200"/>`, uacAck("1"),
