@@ -186,7 +186,7 @@ func (c *Call) run() {
 	defer close(c.done)
 	defer func() {
 		if r := recover(); r != nil {
-			c.log.Error("panic in call; ending it", "panic", r, "stack", string(debug.Stack()))
+			c.log.Error("panic in call; ending it", "leg", "both", "panic", r, "stack", string(debug.Stack()))
 			c.safely(func() { c.abort(500, "internal error") })
 		}
 		c.safely(c.cleanup)
@@ -210,7 +210,7 @@ func (c *Call) run() {
 func (c *Call) safely(f func()) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.log.Error("panic while ending call", "panic", r)
+			c.log.Error("panic while ending call", "leg", "both", "panic", r)
 			if !c.aFinalSent {
 				c.aFinalSent = true
 				close(c.aFinal)
@@ -258,7 +258,7 @@ func (c *Call) handle(ev any) {
 		c.onTimer(e.kind)
 	case evMediaTimeout:
 		if c.state != stateEnded {
-			c.log.Info("media timeout", "reason", e.reason)
+			c.log.Info("media timeout", "leg", "both", "reason", e.reason)
 			c.hangup(nil, "switchboard", e.reason)
 		}
 	case evShutdown:
@@ -336,7 +336,7 @@ func (c *Call) start() {
 	} else {
 		var err error
 		if offer, err = media.ParseSDP(req.Body()); err != nil {
-			c.log.Info("bad SDP offer", "error", err)
+			c.log.Info("bad SDP offer", "leg", "a", "error", err)
 			c.fail(488, "bad SDP: "+err.Error(), "failed")
 			return
 		}
@@ -377,7 +377,7 @@ func (c *Call) start() {
 	// Media: one endpoint facing each side, bridged.
 	epA, err := s.media.NewEndpoint(c.log.With("leg", "a"))
 	if err != nil {
-		c.log.Error("media endpoint", "error", err)
+		c.log.Error("media endpoint", "leg", "a", "error", err)
 		c.fail(503, "no media ports", "failed")
 		return
 	}
@@ -388,7 +388,7 @@ func (c *Call) start() {
 	}
 	epB, err := s.media.NewEndpoint(c.log.With("leg", "b"))
 	if err != nil {
-		c.log.Error("media endpoint", "error", err)
+		c.log.Error("media endpoint", "leg", "b", "error", err)
 		c.fail(503, "no media ports", "failed")
 		return
 	}
@@ -521,7 +521,7 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 		req.SetBody(body)
 		out := &outTx{method: sip.INVITE, leg: leg, req: req, fork: true, offer: offer}
 		if err := c.send(out); err != nil {
-			c.log.Warn("fork failed", "dest", d.addr, "error", err)
+			c.log.Warn("fork failed", "leg", "b", "dest", d.addr, "error", err)
 			continue
 		}
 	}
@@ -574,7 +574,7 @@ func (c *Call) onTxEnd(out *outTx, err error) {
 	if errors.Is(err, sip.ErrTransactionTransport) {
 		code = 503
 	}
-	c.log.Debug("transaction ended without final response", "method", out.method, "error", err)
+	c.log.Debug("transaction ended without final response", "leg", out.leg.Name, "method", out.method, "error", err)
 	c.onFinal(out, code, nil)
 }
 
@@ -624,7 +624,7 @@ func (c *Call) onForkProvisional(out *outTx, res *sip.Response) {
 			body = b
 			out.early = true
 		} else {
-			c.log.Info("bad early SDP ignored", "error", err)
+			c.log.Info("bad early SDP ignored", "leg", "b", "error", err)
 		}
 	} else if c.bridgeStart && len(res.Body()) > 0 {
 		body = c.a.Session.Build(c.a.Endpoint.Local(), c.a.Codecs, c.aAnswerDir(), c.ptime)
@@ -681,7 +681,7 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 		}
 		body, err := c.applyAnswer(out, res.Body())
 		if err != nil {
-			c.log.Info("bad SDP answer from callee", "error", err)
+			c.log.Info("bad SDP answer from callee", "leg", "b", "error", err)
 			c.sendBye(out.leg)
 			c.fail(488, "bad SDP answer", "failed")
 			return
@@ -690,7 +690,7 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 		c.rec.Answer = time.Now()
 		c.disarm(timerRing)
 		c.respondA(200, body)
-		c.log.Info("answered", "codec_a", codecName(c.a.Codecs), "codec_b", codecName(c.b.Codecs))
+		c.log.Info("answered", "leg", "both", "codec_a", codecName(c.a.Codecs), "codec_b", codecName(c.b.Codecs))
 		return
 	}
 	// A failure: wait for the other forks, then relay the best one.
@@ -785,7 +785,7 @@ func (c *Call) cancelForks(keep *outTx) {
 		o.leg.address(cancel)
 		tx, err := c.s.client.TransactionRequest(context.Background(), cancel, prebuilt)
 		if err != nil {
-			c.log.Debug("CANCEL failed", "error", err)
+			c.log.Debug("CANCEL failed", "leg", "b", "error", err)
 			continue
 		}
 		go func() { <-tx.Done() }()
@@ -829,7 +829,7 @@ func (c *Call) respondA(code int, body []byte) {
 		res.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	}
 	if err := c.aTx.Respond(res); err != nil {
-		c.log.Debug("respond to caller failed", "code", code, "error", err)
+		c.log.Debug("respond to caller failed", "leg", "a", "code", code, "error", err)
 	}
 	if code >= 200 {
 		c.aFinalSent = true
@@ -856,7 +856,7 @@ func (c *Call) onTimer(kind timerKind) {
 	switch kind {
 	case timerRing:
 		if c.state == stateEarly {
-			c.log.Info("no answer", "ring_timeout", c.s.policy.Load().cfg.Calls.RingTimeout)
+			c.log.Info("no answer", "leg", "both", "ring_timeout", c.s.policy.Load().cfg.Calls.RingTimeout)
 			c.cancelForks(nil)
 			c.fail(480, "ring timeout", "no-answer")
 		}
@@ -872,7 +872,7 @@ func (c *Call) onTimer(kind timerKind) {
 			return
 		}
 		if err := c.s.ua.TransportLayer().WriteMsg(r.res); err != nil {
-			c.log.Debug("2xx retransmit failed", "error", err)
+			c.log.Debug("2xx retransmit failed", "leg", r.leg.Name, "error", err)
 		}
 		r.interval = min(2*r.interval, sip.T2)
 		c.arm(timerRetransmit2xx, r.interval)
@@ -897,7 +897,7 @@ func (c *Call) onAck(e evAck) {
 func (c *Call) answerLateOffer(out *outTx, res *sip.Response) {
 	ans, err := media.ParseSDP(res.Body())
 	if err != nil || !hasAudio(ans.Codecs) {
-		c.log.Info("bad SDP answer from callee", "error", err)
+		c.log.Info("bad SDP answer from callee", "leg", "b", "error", err)
 		c.sendBye(out.leg)
 		c.fail(488, "bad SDP answer", "failed")
 		return
@@ -911,14 +911,14 @@ func (c *Call) answerLateOffer(out *outTx, res *sip.Response) {
 	c.rec.Answer = time.Now()
 	c.disarm(timerRing)
 	c.respondA(200, c.a.Session.Build(c.a.Endpoint.Local(), ans.Codecs, ans.Direction, c.ptime))
-	c.log.Info("answered (late offer)", "codec_b", codecName(ans.Codecs))
+	c.log.Info("answered (late offer)", "leg", "both", "codec_b", codecName(ans.Codecs))
 }
 
 // takeAckAnswer completes a late-offer call with the caller's answer.
 func (c *Call) takeAckAnswer(ack *sip.Request) {
 	ans, err := media.ParseSDP(ack.Body())
 	if err != nil {
-		c.log.Info("late offer: no usable answer in ACK", "error", err)
+		c.log.Info("late offer: no usable answer in ACK", "leg", "a", "error", err)
 		c.hangup(nil, "switchboard", "no SDP answer in ACK")
 		return
 	}
@@ -995,6 +995,14 @@ func (c *Call) other(l *Leg) *Leg {
 	return c.a
 }
 
+// legName names the leg an in-dialog request arrived on, for logs.
+func (c *Call) legName(e *evRequest) string {
+	if l := c.legFor(e.key, e.req); l != nil {
+		return l.Name
+	}
+	return "?"
+}
+
 // answer responds to an in-dialog request and releases its handler.
 func (c *Call) answer(e *evRequest, code int, body []byte) *sip.Response {
 	res := c.s.response(e.req, code, "", body)
@@ -1005,7 +1013,7 @@ func (c *Call) answer(e *evRequest, code int, body []byte) *sip.Response {
 		}
 	}
 	if err := e.tx.Respond(res); err != nil {
-		c.log.Debug("respond failed", "method", e.req.Method, "error", err)
+		c.log.Debug("respond failed", "leg", c.legName(e), "method", e.req.Method, "error", err)
 	}
 	if code >= 200 {
 		close(e.done)
@@ -1164,7 +1172,7 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 // fail ends a call that was never answered: final status to the caller,
 // CANCEL to pending forks.
 func (c *Call) fail(code int, reason, disposition string) {
-	c.log.Info("call failed", "status", code, "reason", reason)
+	c.log.Info("call failed", "leg", "both", "status", code, "reason", reason)
 	c.respondA(code, nil)
 	c.cancelForks(nil)
 	side := "callee"
@@ -1219,7 +1227,7 @@ func (c *Call) end(status int, side, reason, disposition string) {
 	}
 	c.writeCDR(status, side, reason, disposition)
 	c.s.releaseCall(c)
-	c.log.Info("call ended", "status", status, "disposition", disposition, "hangup_side", side, "reason", reason)
+	c.log.Info("call ended", "leg", "both", "status", status, "disposition", disposition, "hangup_side", side, "reason", reason)
 }
 
 func (c *Call) writeCDR(status int, side, reason, disposition string) {
