@@ -32,6 +32,10 @@ import (
 // B2BUA applies it).
 const branchPrefix = "z9hG4bK-sb"
 
+// sipSocketBuffer is the receive/send buffer asked for on UDP SIP sockets
+// (the kernel caps it at net.core.rmem_max/wmem_max).
+const sipSocketBuffer = 4 << 20
+
 // policy is the part of the configuration SIGHUP can swap atomically.
 type policy struct {
 	router *Router
@@ -250,6 +254,13 @@ func (s *Server) Listen(ctx context.Context, urls []string) error {
 			pc, err := net.ListenPacket("udp", ap.String())
 			if err != nil {
 				return fmt.Errorf("sip.listen %q: %w", raw, err)
+			}
+			// A burst of calls must not overflow the kernel's default
+			// ~200 KB queue while the parser catches up (drops become
+			// retransmissions and seconds of setup delay).
+			if uc, ok := pc.(*net.UDPConn); ok {
+				_ = uc.SetReadBuffer(sipSocketBuffer)
+				_ = uc.SetWriteBuffer(sipSocketBuffer)
 			}
 			bound := pc.LocalAddr().(*net.UDPAddr).AddrPort()
 			s.listeners = append(s.listeners, listener{network: "UDP", addr: bound, closer: pc.Close})

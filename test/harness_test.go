@@ -115,6 +115,7 @@ type SBOptions struct {
 	Log         string
 	MediaPorts  string // "min-max"; defaults to the instance's own block
 	Digest      string // sip.digest_algorithms list, default "MD5"
+	Quarantine  string // media.quarantine, default 2s
 }
 
 type syncBuffer struct {
@@ -150,6 +151,9 @@ func startSB(t testing.TB, o SBOptions) *SB {
 	if o.Grace == "" {
 		o.Grace = "2s"
 	}
+	if o.Quarantine == "" {
+		o.Quarantine = "2s"
+	}
 	if o.Digest == "" {
 		o.Digest = "MD5" // sipp 3.6 and baresip 1.0 (libre) know only MD5; see configs/README.md
 	}
@@ -168,7 +172,7 @@ func startSB(t testing.TB, o SBOptions) *SB {
 	}
 	var y strings.Builder
 	fmt.Fprintf(&y, "sip:\n  listen: [%s]\n  domain: 127.0.0.1\n  min_expires: 10\n  digest_algorithms: [%s]\n", strings.Join(o.Listen, ", "), o.Digest)
-	fmt.Fprintf(&y, "media:\n  address: 127.0.0.1\n  advertise: 127.0.0.1\n  ports: %s\n  codecs: [PCMU, PCMA, G722, opus, telephone-event]\n  inactivity_timeout: %s\n  quarantine: 2s\n", o.MediaPorts, o.Inactivity)
+	fmt.Fprintf(&y, "media:\n  address: 127.0.0.1\n  advertise: 127.0.0.1\n  ports: %s\n  codecs: [PCMU, PCMA, G722, opus, telephone-event]\n  inactivity_timeout: %s\n  quarantine: %s\n", o.MediaPorts, o.Inactivity, o.Quarantine)
 	env := os.Environ()
 	if len(o.Users) > 0 {
 		y.WriteString("users:\n")
