@@ -1,6 +1,7 @@
 package codecs
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -94,5 +95,8 @@ func benchTranscodeCall(b *testing.B, complexity int) {
 	b.ReportMetric(float64(ptime)/float64(wall), "calls/core")
 	if cpu > 0 {
 		b.ReportMetric(float64(ptime)/float64(cpu), "cpu-calls/core")
+		if b.N > 1 {
+			fmt.Printf("transcoding PCMU<->Opus (16 kHz, complexity %d): %.0f calls per core\n", complexity, float64(ptime)/float64(cpu))
+		}
 	}
 }
