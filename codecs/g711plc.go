@@ -34,6 +34,7 @@ package codecs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 )
 
@@ -356,4 +357,50 @@ func clampF64(t float64) float64 {
 		return -32768
 	}
 	return t
+}
+
+// plcDecoder gives a G.711 decoder ITU-T G.711 Appendix I concealment
+// through the Concealer interface: every decoded frame feeds the history,
+// and a lost frame is synthesised from it. Its output is delayed by
+// G711PLCDelay samples (the overlap-add the Appendix needs).
+type plcDecoder struct {
+	Decoder
+	plc *G711PLC
+}
+
+var _ Concealer = (*plcDecoder)(nil)
+
+// WithG711PLC wraps an 8 kHz decoder (PCMU or PCMA) with Appendix I
+// concealment for frames of frameSamples samples (a multiple of 80, e.g.
+// 160 for 20 ms). Plain decoding stays bit-exact without it; the processing
+// path uses the wrapper.
+func WithG711PLC(d Decoder, frameSamples int) (Decoder, error) {
+	if d.SampleRate() != 8000 {
+		return nil, fmt.Errorf("g711 plc: decoder at %d Hz, want 8000: %w", d.SampleRate(), ErrUnsupported)
+	}
+	plc, err := NewG711PLC(frameSamples)
+	if err != nil {
+		return nil, err
+	}
+	return &plcDecoder{Decoder: d, plc: plc}, nil
+}
+
+// Decode implements Decoder and records the frame for concealment.
+func (d *plcDecoder) Decode(payload []byte, pcm []int16) (int, error) {
+	n, err := d.Decoder.Decode(payload, pcm)
+	if err != nil {
+		return n, err
+	}
+	d.plc.AddToHistory(pcm[:n])
+	return n, nil
+}
+
+// Conceal implements Concealer: one frame of Appendix I concealment.
+func (d *plcDecoder) Conceal(pcm []int16) (int, error) {
+	n := d.plc.FrameSamples()
+	if len(pcm) < n {
+		return 0, fmt.Errorf("g711 plc: %d samples for a %d-sample frame: %w", len(pcm), n, io.ErrShortBuffer)
+	}
+	d.plc.Conceal(pcm[:n])
+	return n, nil
 }
