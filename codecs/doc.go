@@ -72,6 +72,29 @@
 //
 // L16: encoding/binary, big-endian (RFC 3551 4.5.11); nothing to choose.
 //
+// # Signal helpers
+//
+// Between decode and encode sit the signal helpers. Resampler converts
+// between 8/12/16/24/32/48 kHz with libspeexdsp's polyphase filter (quality
+// 4): exactly len*to/from samples per frame, a fixed 4-5 ms delay, no
+// allocation; Close frees its C memory. It was chosen over libsoxr (three
+// times faster but silent for the first frames, then bursty: unusable on a
+// frame clock) and a pure-Go resampler (allocates per call); aliasing of a
+// tone above the target Nyquist is over 85 dB down. G711PLC is ITU-T G.711
+// Appendix I concealment, bit-exact with the STL reference, delaying the
+// signal by 3.75 ms; WithG711PLC puts it behind the Concealer interface of
+// a PCMU/PCMA decoder. VAD, CNEncoder, CNDecoder and ParseSID implement
+// silence suppression and comfort noise per RFC 3389; ClassifyGap tells a
+// DTX pause (timestamp jump with consecutive sequence numbers) from loss, so
+// the decode path picks comfort noise or concealment:
+//
+//	rtp ─► ClassifyGap ─► loss: Concealer.Conceal (G711PLC, G.722, Opus PLC/FEC)
+//	                   └► dtx:  CNDecoder.Generate (after Update(SID))
+//	pcm ─► VAD ─► speech: Encoder ─► rtp      silence: CNEncoder ─► SID
+//	pcm ─► Resampler(from,to) ─► mixer / recorder / other leg
+//
+// No type in this package is safe for concurrent use; none takes a lock.
+//
 // # Cost
 //
 // BenchmarkTranscodePCMUOpusCall runs both directions of a PCMU⇄Opus 16 kHz
