@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -57,6 +58,7 @@ const (
 	timerRing timerKind = iota
 	timerRetransmit2xx
 	timerLinger
+	numTimers
 )
 
 type callState int
@@ -134,7 +136,8 @@ type Call struct {
 
 	state       callState
 	cancelled   bool
-	timerGen    map[timerKind]int
+	timerGen    [numTimers]int
+	timers      [numTimers]*time.Timer // the armed timer of each kind, stopped when disarmed
 	retrans     *pending2xx
 	reinvite    *outTx // the re-INVITE in flight, if any
 	rec         cdr.Record
@@ -142,21 +145,26 @@ type Call struct {
 	dialogKeys  []string
 	lingerUntil time.Time
 	removed     bool // guarded by Server.mu: counted out of Server.callWG
+	// ref reaches the call from callbacks kept by transactions that outlive
+	// it (CANCEL, 2xx retransmissions): it holds the call while it runs and
+	// nil after, so those callbacks never keep an ended call in memory.
+	ref *atomic.Pointer[Call]
 }
 
 func newCall(s *Server, req *sip.Request, tx sip.ServerTransaction) *Call {
 	id := s.newCallID()
 	c := &Call{
-		id:       id,
-		s:        s,
-		log:      s.log.With("call_id", id),
-		events:   make(chan any, 64),
-		done:     make(chan struct{}),
-		aFinal:   make(chan struct{}),
-		aReq:     req,
-		aTx:      tx,
-		timerGen: map[timerKind]int{},
+		id:     id,
+		s:      s,
+		log:    slog.New(&lazyAttrs{h: s.log.Handler()}).With("call_id", id),
+		events: make(chan any, 64),
+		done:   make(chan struct{}),
+		aFinal: make(chan struct{}),
+		aReq:   req,
+		aTx:    tx,
+		ref:    new(atomic.Pointer[Call]),
 	}
+	c.ref.Store(c)
 	c.rec = cdr.Record{
 		CallID:  id,
 		ACallID: callIDOf(req),
@@ -192,14 +200,27 @@ func (c *Call) run() {
 		c.safely(c.cleanup)
 	}()
 	c.start()
+	// linger fires at lingerUntil once the call has ended; before that the
+	// loop waits for events only (no timer per event).
+	var linger *time.Timer
+	defer func() {
+		if linger != nil {
+			linger.Stop()
+		}
+	}()
 	for !c.finished() {
+		var lingerC <-chan time.Time
+		if c.state == stateEnded {
+			if linger == nil {
+				linger = time.NewTimer(time.Until(c.lingerUntil))
+			}
+			lingerC = linger.C
+		}
 		select {
 		case ev := <-c.events:
 			c.handle(ev)
-		case <-time.After(time.Until(c.lingerDeadline())):
-			if c.state == stateEnded {
-				return
-			}
+		case <-lingerC:
+			return
 		}
 	}
 }
@@ -228,13 +249,6 @@ func (c *Call) finished() bool {
 		return false
 	}
 	return c.live == 0 || time.Now().After(c.lingerUntil)
-}
-
-func (c *Call) lingerDeadline() time.Time {
-	if c.state == stateEnded {
-		return c.lingerUntil
-	}
-	return time.Now().Add(time.Hour)
 }
 
 func (c *Call) handle(ev any) {
@@ -268,14 +282,25 @@ func (c *Call) handle(ev any) {
 	}
 }
 
-// arm (re)starts a timer of a kind; older timers of that kind are ignored.
+// arm (re)starts a timer of a kind; older timers of that kind are stopped,
+// and ignored if they fired already.
 func (c *Call) arm(kind timerKind, d time.Duration) {
-	c.timerGen[kind]++
+	c.disarm(kind)
 	gen := c.timerGen[kind]
-	time.AfterFunc(d, func() { c.post(evTimer{kind: kind, gen: gen}) })
+	c.timers[kind] = time.AfterFunc(d, func() { c.post(evTimer{kind: kind, gen: gen}) })
 }
 
-func (c *Call) disarm(kind timerKind) { c.timerGen[kind]++ }
+// disarm stops a kind's timer. Stopping matters beyond the event it saves:
+// a pending timer keeps the whole call reachable (the ring timer for
+// ring_timeout after a short call ends), which the garbage collector would
+// scan on every cycle.
+func (c *Call) disarm(kind timerKind) {
+	c.timerGen[kind]++
+	if t := c.timers[kind]; t != nil {
+		t.Stop()
+		c.timers[kind] = nil
+	}
+}
 
 // ---- start: caller leg, routing, media, forks ----
 
@@ -297,7 +322,7 @@ func (c *Call) start() {
 	c.a = &Leg{
 		Name:      "a",
 		CallID:    callIDOf(req),
-		LocalTag:  randHex(8),
+		LocalTag:  s.ids.hex(8),
 		RemoteTag: tagOf(req.From().Params),
 		LocalURI:  *req.To().Address.Clone(),
 		RemoteURI: *req.From().Address.Clone(),
@@ -316,7 +341,14 @@ func (c *Call) start() {
 	s.addDialog(c.a.matchKey(), c)
 	c.log = c.log.With("from", c.rec.From, "dialled", c.rec.Dialled)
 
-	_ = c.aTx.OnCancel(func(*sip.Request) { go c.post(evCancel{}) })
+	// The transaction outlives the call (Timer L, 32 s after a 2xx): its
+	// callback reaches the call through ref, cleared at the end.
+	ref := c.ref
+	_ = c.aTx.OnCancel(func(*sip.Request) {
+		if c := ref.Load(); c != nil {
+			go c.post(evCancel{})
+		}
+	})
 	c.respondA(100, nil)
 
 	// Who is calling: a trusted trunk or an authenticated user.
@@ -481,7 +513,7 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 	}
 
 	callID := s.newCallID() + "@" + s.domain
-	localTag := randHex(8)
+	localTag := s.ids.hex(8)
 	c.rec.BCallID = callID
 	fromURI := sip.Uri{Scheme: "sip", User: c.aReq.From().Address.User, Host: s.domain}
 	display := c.aReq.From().DisplayName
@@ -535,6 +567,11 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 }
 
 // send starts a client transaction and pumps its responses into the call.
+// The pump ends with the first final response: sipgo passes nothing more
+// up (retransmitted finals are absorbed by the transaction, RFC 6026), and
+// once the call has a final response the end of the transaction changes
+// nothing (onTxEnd). Waiting for it would keep a goroutine and the whole
+// call alive for Timer M/D/K (up to 32 s) after every call.
 func (c *Call) send(out *outTx) error {
 	tx, err := c.s.client.TransactionRequest(context.Background(), out.req, prebuilt)
 	if err != nil {
@@ -543,11 +580,21 @@ func (c *Call) send(out *outTx) error {
 	out.tx = tx
 	c.outs = append(c.outs, out)
 	c.live++
+	if out.method == sip.INVITE {
+		// A retransmitted 2xx means our ACK was lost: sipgo hands it only
+		// to this hook (RFC 6026 Accepted state); onResponse ACKs it again.
+		ref := c.ref
+		tx.OnRetransmission(func(res *sip.Response) {
+			if c := ref.Load(); c != nil && res.IsSuccess() {
+				go c.post(evResponse{out: out, res: res})
+			}
+		})
+	}
 	go func() {
 		for {
 			select {
 			case res := <-tx.Responses():
-				if !c.post(evResponse{out: out, res: res}) {
+				if !c.post(evResponse{out: out, res: res}) || res.StatusCode >= 200 {
 					return
 				}
 			case <-tx.Done():
@@ -1257,12 +1304,16 @@ func (c *Call) writeCDR(status int, side, reason, disposition string) {
 
 // cleanup runs when the goroutine exits: media released, dialogs removed.
 func (c *Call) cleanup() {
+	c.ref.Store(nil)
 	if c.state != stateEnded {
 		c.end(c.rec.Status, "switchboard", "call goroutine ended", "failed")
 	}
 	if !c.aFinalSent {
 		c.aFinalSent = true
 		close(c.aFinal)
+	}
+	for k := range c.timers {
+		c.disarm(timerKind(k))
 	}
 	if c.a != nil && c.a.Endpoint != nil {
 		_ = c.a.Endpoint.Close()
@@ -1271,4 +1322,49 @@ func (c *Call) cleanup() {
 		_ = c.epB.Close()
 	}
 	c.s.removeCall(c, c.dialogKeys)
+}
+
+// lazyAttrs is a slog.Handler that keeps the attributes of Logger.With
+// aside and hands them to the real handler only when a record is logged.
+// A call's logger gains call_id, from, dialled and leg per call; the text
+// and JSON handlers format such attributes eagerly in WithAttrs, which
+// would cost every call even at a level where it logs nothing. The output
+// is the same: h.WithAttrs(attrs) is applied before each Handle.
+type lazyAttrs struct {
+	h     slog.Handler
+	attrs []slog.Attr
+}
+
+var _ slog.Handler = (*lazyAttrs)(nil)
+
+// Enabled reports whether the real handler logs at level.
+func (l *lazyAttrs) Enabled(ctx context.Context, level slog.Level) bool {
+	return l.h.Enabled(ctx, level)
+}
+
+// Handle logs r through the real handler with the kept attributes.
+func (l *lazyAttrs) Handle(ctx context.Context, r slog.Record) error {
+	h := l.h
+	if len(l.attrs) > 0 {
+		h = h.WithAttrs(l.attrs)
+	}
+	return h.Handle(ctx, r)
+}
+
+// WithAttrs keeps attrs for later.
+func (l *lazyAttrs) WithAttrs(attrs []slog.Attr) slog.Handler {
+	if len(attrs) == 0 {
+		return l
+	}
+	return &lazyAttrs{h: l.h, attrs: append(l.attrs[:len(l.attrs):len(l.attrs)], attrs...)}
+}
+
+// WithGroup applies the kept attributes, then opens the group: attributes
+// before a group stay outside it.
+func (l *lazyAttrs) WithGroup(name string) slog.Handler {
+	h := l.h
+	if len(l.attrs) > 0 {
+		h = h.WithAttrs(l.attrs)
+	}
+	return h.WithGroup(name)
 }

@@ -2,11 +2,12 @@ package b2bua
 
 import (
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"net/url"
@@ -81,6 +82,7 @@ type Server struct {
 	draining atomic.Bool
 	callWG   sync.WaitGroup
 	seq      atomic.Uint64
+	ids      *idSource
 	started  time.Time
 }
 
@@ -93,6 +95,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		domain:    cfg.SIP.Domain,
 		dialogs:   map[string]*Call{},
 		calls:     map[string]*Call{},
+		ids:       newIDSource(),
 		started:   time.Now(),
 	}
 	if s.userAgent == "" {
@@ -139,7 +142,12 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	// included: a 407 echoing a long Via list (RFC 4475 longreq) or an
 	// INVITE with a rich SDP would be silently lost. Datagrams up to the
 	// UDP limit go out; IP fragments them when needed.
-	sip.UDPMTUSize = 65535
+	// It is a sipgo package variable: written only when it differs, so
+	// that a second Server (tests run several) does not race with the
+	// first one's writes.
+	if sip.UDPMTUSize != 65535 {
+		sip.UDPMTUSize = 65535
+	}
 	sipLog := log.With("component", "sip")
 	s.ua, err = sipgo.NewUA(
 		sipgo.WithUserAgent(s.userAgent),
@@ -341,7 +349,7 @@ func (s *Server) newVia(transport string, laddr sip.Addr) *sip.ViaHeader {
 		Transport: strings.ToUpper(transport), Host: host, Port: laddr.Port,
 		Params: sip.NewParams(),
 	}
-	v.Params.Add("branch", branchPrefix+randHex(10))
+	v.Params.Add("branch", branchPrefix+s.ids.hex(10))
 	v.Params.Add("rport", "")
 	return v
 }
@@ -355,10 +363,37 @@ func contactFor(l listener) sip.Uri {
 	return u
 }
 
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+// idSource makes the random parts of tags, branches and call ids
+// (RFC 3261 §19.3: tags and branches must be unique and unguessable). It is
+// ChaCha8 from math/rand/v2, a cryptographically secure generator, seeded
+// from crypto/rand: reading crypto/rand for every few bytes would cost a
+// getrandom system call each, several per call.
+type idSource struct {
+	mu  sync.Mutex
+	rng *rand.ChaCha8
+}
+
+func newIDSource() *idSource {
+	var seed [32]byte
+	_, _ = crand.Read(seed[:]) // never fails on Linux (crypto/rand doc)
+	return &idSource{rng: rand.NewChaCha8(seed)}
+}
+
+// hex returns n random bytes (at most 32) as 2n hex digits. A nil source
+// (a Server built without New, in tests) reads crypto/rand directly.
+func (r *idSource) hex(n int) string {
+	var b [32]byte
+	var out [64]byte
+	n = min(n, len(b))
+	if r == nil {
+		_, _ = crand.Read(b[:n])
+	} else {
+		r.mu.Lock()
+		_, _ = r.rng.Read(b[:n])
+		r.mu.Unlock()
+	}
+	hex.Encode(out[:], b[:n])
+	return string(out[:2*n])
 }
 
 // routes registers the request handlers.
@@ -674,7 +709,7 @@ func (s *Server) removeCall(c *Call, keys []string) {
 }
 
 func (s *Server) newCallID() string {
-	return fmt.Sprintf("sb-%s-%d", randHex(8), s.seq.Add(1))
+	return "sb-" + s.ids.hex(8) + "-" + strconv.FormatUint(s.seq.Add(1), 10)
 }
 
 // Drain stops taking new calls (INVITE gets 503), lets calls in progress

@@ -5,7 +5,7 @@
 //	                │ full for 2 s                        │ batch ≤ 256
 //	                ▼                                     ▼
 //	       Dropped()++ and the record        <dir>/cdr-YYYY-MM-DD.jsonl
-//	       logged at error level             append, then fsync per batch
+//	       logged at error level             append, then fsync at most every 200 ms
 //
 // Times are RFC 3339 in UTC with milliseconds; a record goes in the file of
 // its End date. Disposition maps the final status to answered, busy,

@@ -100,6 +100,9 @@ func BenchmarkBridgeMemory(b *testing.B) {
 			ep.Close()
 		}
 		eps, brs = eps[:0], brs[:0]
+		// Close the released pairs too: each batch binds its own and
+		// counts their readers and buffers.
+		e.closeCold(e.cfg.Now().Add(time.Hour), 0)
 	}
 	measure := func() {
 		runtime.GC()
@@ -157,4 +160,31 @@ func newBenchCall(b *testing.B, e *Engine, addr netip.Addr) *call {
 	c.br.Start(nil)
 	b.Cleanup(c.br.Stop)
 	return c
+}
+
+// BenchmarkEndpointOpenClose is the media cost of a call leg's set-up and
+// tear-down: NewEndpoint then Close. warm reuses the released pair (the
+// steady state of a busy engine); cold closes it every time, so each
+// iteration binds two sockets and starts two readers.
+func BenchmarkEndpointOpenClose(b *testing.B) {
+	for _, warm := range []bool{true, false} {
+		name := "cold"
+		if warm {
+			name = "warm"
+		}
+		b.Run(name, func(b *testing.B) {
+			e := newTestEngine(b, netip.MustParseAddr("127.0.0.1"), 4, nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				ep, err := e.NewEndpoint(nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ep.Close()
+				if !warm {
+					e.closeCold(e.cfg.Now().Add(time.Hour), 0)
+				}
+			}
+		})
+	}
 }

@@ -38,8 +38,11 @@ type Config struct {
 	// RTP+1 (RFC 3550 §11), and both must lie in [PortMin, PortMax].
 	PortMin, PortMax int
 	// Quarantine is how long a released port pair is kept out of use so that
-	// late packets of the old call do not reach a new one. Zero means
-	// DefaultQuarantine, a negative value disables quarantine.
+	// late packets of the old call do not reach a new one. The pair stays
+	// bound meanwhile, discarding what arrives, and for a few seconds after
+	// (doc.go, Port pairs), so every port in [PortMin, PortMax] may hold an
+	// open socket. Zero means DefaultQuarantine, a negative value disables
+	// quarantine.
 	Quarantine time.Duration
 	// Inactivity ends a started, unpaused bridge that has received no RTP in
 	// either direction for this long. Zero disables the timeout; the

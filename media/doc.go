@@ -21,8 +21,9 @@
 //	Endpoint A: RTCP socket ── reader goroutine → count → RTCPHandler hook
 //	                                                    (never forwarded)
 //
-//	Engine: port pool (even ports, quarantine) + one sweeper goroutine
-//	        (inactivity of every started bridge, quarantine expiry)
+//	Engine: port pool (even ports, quarantine, warm pairs) + one sweeper
+//	        goroutine (inactivity of every started bridge, quarantine
+//	        expiry, closing pairs left warm for warmKeep)
 //
 // Each socket has exactly one reader goroutine; a packet goes socket →
 // parse → rewrite → socket on that goroutine, in place in a preallocated
@@ -31,6 +32,25 @@
 // an atomic pointer so that a processing path can replace the relay per
 // direction without stopping the reader; the outgoing stream state
 // (outStream) belongs to the direction and survives such a swap.
+//
+// # Port pairs
+//
+// The sockets and their reader goroutines belong to a port pair, not to the
+// endpoint: an endpoint attaches to a pair, and the readers hand packets to
+// whichever endpoint is attached (an atomic pointer). Endpoint.Close
+// detaches it (waiting until no packet is inside it) and releases the pair
+// into quarantine still bound: its readers keep reading and discard what
+// arrives, so late packets of the old call drain instead of drawing ICMP
+// port-unreachable errors, and no other process can take the port. After
+// the quarantine the pair is warm: the next NewEndpoint reuses it as it is
+// (warm pairs are taken before cold ports, oldest first), saving the
+// close, bind and reader start-up of every call. A pair left warm for
+// warmKeep (5 s) is closed by the sweeper, so an idle engine holds no
+// sockets.
+//
+//	cold ──bind──► in use ──Close──► quarantine ──► warm ──warmKeep──► cold
+//	                 ▲                 (bound,        │   (closed)
+//	                 └──── NewEndpoint ── draining) ◄─┘
 //
 // # Output continuity
 //
@@ -82,6 +102,6 @@
 //
 // Lock order: Bridge.mu → Engine.mu. Endpoint.remoteMu is a leaf. No lock is
 // held on the packet path (atomics only), none is held while a timeout
-// callback runs, and Endpoint.Close takes Engine.mu only after its readers
-// have stopped.
+// callback runs or while a pair's sockets close, and Endpoint.Close takes
+// Engine.mu only after its pair's readers have let go of it.
 package media

@@ -1,28 +1,29 @@
 package media
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // Endpoint is one call leg's media sockets: an RTP socket on an even port and
-// an RTCP socket on the next odd port, each read by one goroutine. It learns
-// where to send by symmetric latching (see doc.go) and hands every accepted
-// RTP packet to the bridge direction installed on it.
+// an RTCP socket on the next odd port, each read by one goroutine (the
+// port pair's, which the engine reuses across endpoints). It learns where to
+// send by symmetric latching (see doc.go) and hands every accepted RTP
+// packet to the bridge direction installed on it.
 type Endpoint struct {
-	engine *Engine
-	log    *slog.Logger
-	port   int
-	local  netip.AddrPort
-	rtp    *net.UDPConn
-	rtcp   *net.UDPConn
-	latchN int
+	engine  *Engine
+	baseLog *slog.Logger // without rtp_port: see logger
+	port    int
+	local   netip.AddrPort
+	pair    *pair
+	rtp     *net.UDPConn // pair.rtp
+	latchN  int
+	closed  atomic.Bool
 
 	// remote is the SDP address; latched the learned one. gen changes when
 	// SetRemote moves the SDP address, which invalidates older latches.
@@ -45,8 +46,6 @@ type Endpoint struct {
 	candGen uint64
 
 	closeOnce sync.Once
-	closeErr  error
-	wg        sync.WaitGroup
 }
 
 // RTCPHandler receives each RTCP packet read on an endpoint's RTCP socket.
@@ -86,36 +85,39 @@ type endpointCounters struct {
 	sourceChanges                            atomic.Uint64
 }
 
-// NewEndpoint binds an RTP/RTCP port pair from the pool and starts their
-// readers. Ports that fail to bind (used by another process) are skipped.
+// NewEndpoint takes an RTP/RTCP port pair from the pool: a warm one (still
+// bound since an earlier endpoint released it, quarantine served) if there
+// is one, else it binds a new pair and starts its readers. Ports that fail
+// to bind (used by another process) are skipped.
 func (e *Engine) NewEndpoint(log *slog.Logger) (*Endpoint, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	rtp, rtcp, port, err := e.bindPair()
+	p, err := e.takePair()
 	if err != nil {
 		return nil, err
 	}
 	ep := &Endpoint{
-		engine: e,
-		port:   port,
-		local:  netip.AddrPortFrom(e.cfg.Advertise, uint16(port)),
-		rtp:    rtp,
-		rtcp:   rtcp,
-		latchN: e.cfg.LatchPackets,
+		engine:  e,
+		baseLog: log,
+		port:    p.port,
+		local:   netip.AddrPortFrom(e.cfg.Advertise, uint16(p.port)),
+		pair:    p,
+		rtp:     p.rtp,
+		latchN:  e.cfg.LatchPackets,
 	}
-	ep.log = log.With("rtp_port", port)
 	if !e.register(ep) {
-		_ = rtp.Close()
-		_ = rtcp.Close()
-		e.releasePort(port)
+		e.releasePair(p)
 		return nil, ErrClosed
 	}
-	ep.wg.Add(2)
-	go ep.readRTP()
-	go ep.readRTCP()
+	p.attach(ep)
 	return ep, nil
 }
+
+// logger is the endpoint's logger with its rtp_port. It is built when a
+// line is logged, not per endpoint: slog's With formats its attributes at
+// once, which would cost every call even when nothing is logged.
+func (ep *Endpoint) logger() *slog.Logger { return ep.baseLog.With("rtp_port", ep.port) }
 
 // Local returns the advertised address and RTP port, for SDP.
 func (ep *Endpoint) Local() netip.AddrPort { return ep.local }
@@ -173,16 +175,19 @@ func (ep *Endpoint) Stats() EndpointStats {
 	}
 }
 
-// Close stops the readers and releases the port pair into quarantine. It is
-// safe to call more than once.
+// Close detaches the endpoint from its port pair and releases the pair into
+// quarantine; no packet reaches the endpoint after Close returns, and
+// nothing is sent from it. The pair's sockets stay bound, draining late
+// packets, until the engine reuses or closes them. It is safe to call more
+// than once.
 func (ep *Endpoint) Close() error {
 	ep.closeOnce.Do(func() {
-		ep.closeErr = errors.Join(ep.rtp.Close(), ep.rtcp.Close())
-		ep.wg.Wait()
+		ep.closed.Store(true)
+		ep.pair.release(ep)
 		ep.engine.unregister(ep)
-		ep.engine.releasePort(ep.port)
+		ep.engine.releasePair(ep.pair)
 	})
-	return ep.closeErr
+	return nil
 }
 
 // destination is where RTP for the peer goes: the latched address when one
@@ -200,6 +205,10 @@ func (ep *Endpoint) destination() (netip.AddrPort, bool) {
 
 // write sends an RTP packet to the peer and counts it.
 func (ep *Endpoint) write(pkt []byte) {
+	if ep.closed.Load() {
+		ep.stats.sendErrors.Add(1) // as a write on a closed socket
+		return
+	}
 	dst, ok := ep.destination()
 	if !ok {
 		ep.stats.noDest.Add(1)
@@ -214,26 +223,8 @@ func (ep *Endpoint) write(pkt []byte) {
 	ep.stats.bytesOut.Add(uint64(n))
 }
 
-// readRTP is the RTP reader: socket → validate → latch → direction handler,
-// all on this goroutine with one preallocated buffer.
-func (ep *Endpoint) readRTP() {
-	defer ep.wg.Done()
-	buf := make([]byte, rtpBufferSize)
-	now := ep.engine.cfg.Now
-	for {
-		n, src, err := ep.rtp.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			ep.readError("rtp", err)
-			continue
-		}
-		ep.receive(buf[:n], src, now().UnixNano())
-	}
-}
-
-// receive handles one datagram from the RTP socket.
+// receive handles one datagram from the RTP socket, on the pair's RTP
+// reader goroutine: validate → latch → direction handler.
 func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
 	h, ok := parseRTP(pkt)
 	if !ok {
@@ -286,69 +277,57 @@ func (ep *Endpoint) admit(src netip.AddrPort, known bool) bool {
 	ep.stats.latches.Add(1)
 	ep.candN = 0
 	if haveLatch {
-		ep.log.Info("rtp source re-latched", "from", cur, "to", src)
-	} else {
-		ep.log.Debug("rtp source latched", "addr", src)
+		ep.logger().Info("rtp source re-latched", "from", cur, "to", src)
+	} else if ep.baseLog.Enabled(context.Background(), slog.LevelDebug) {
+		ep.logger().Debug("rtp source latched", "addr", src)
 	}
 	return true
 }
 
-// readRTCP reads and counts RTCP packets and passes them to the hook. RTCP is
-// never forwarded: the B2BUA terminates it per leg.
-func (ep *Endpoint) readRTCP() {
-	defer ep.wg.Done()
-	buf := make([]byte, rtcpBufferSize)
-	for {
-		n, src, err := ep.rtcp.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			ep.readError("rtcp", err)
-			continue
-		}
-		ep.stats.rtcpIn.Add(1)
-		ep.stats.rtcpBytesIn.Add(uint64(n))
-		if h := ep.rtcpHook.Load(); h != nil {
-			(*h)(buf[:n], netip.AddrPortFrom(src.Addr().Unmap(), src.Port()))
-		}
+// receiveRTCP counts an RTCP packet and passes it to the hook, on the
+// pair's RTCP reader goroutine.
+func (ep *Endpoint) receiveRTCP(pkt []byte, src netip.AddrPort) {
+	ep.stats.rtcpIn.Add(1)
+	ep.stats.rtcpBytesIn.Add(uint64(len(pkt)))
+	if h := ep.rtcpHook.Load(); h != nil {
+		(*h)(pkt, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()))
 	}
 }
 
-// readError logs a read error other than close and pauses briefly so that a
-// persistent error cannot spin the reader.
-func (ep *Endpoint) readError(socket string, err error) {
-	ep.log.Debug("read error", "socket", socket, "err", err)
-	time.Sleep(readErrorPause)
-}
-
-// bindPair takes ports from the pool until an RTP/RTCP pair binds.
-func (e *Engine) bindPair() (rtp, rtcp *net.UDPConn, port int, err error) {
+// takePair takes a port pair from the pool: a warm one as it is, else a
+// cold port bound now; ports that fail to bind are skipped.
+func (e *Engine) takePair() (*pair, error) {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		return nil, nil, 0, ErrClosed
+		return nil, ErrClosed
 	}
 	tries := e.ports.size()
 	e.mu.Unlock()
 	var lastErr error
 	for range tries {
 		e.mu.Lock()
-		port, err = e.ports.take(e.cfg.Now())
+		port, warm, err := e.ports.take(e.cfg.Now())
+		var p *pair
+		if warm {
+			p = e.pairs[port]
+		}
 		e.mu.Unlock()
 		if err != nil {
 			if lastErr != nil {
-				return nil, nil, 0, fmt.Errorf("%w (last bind error: %w)", err, lastErr)
+				return nil, fmt.Errorf("%w (last bind error: %w)", err, lastErr)
 			}
-			return nil, nil, 0, err
+			return nil, err
 		}
-		rtp, err = e.listen(port)
+		if p != nil {
+			return p, nil
+		}
+		p, err = e.openPair(port)
 		if err == nil {
-			rtcp, err = e.listen(port + 1)
-			if err == nil {
-				return rtp, rtcp, port, nil
-			}
-			_ = rtp.Close()
+			e.mu.Lock()
+			e.pairs[port] = p
+			e.mu.Unlock()
+			return p, nil
 		}
 		lastErr = err
 		e.log.Debug("rtp port unavailable, skipping", "port", port, "err", err)
@@ -356,14 +335,6 @@ func (e *Engine) bindPair() (rtp, rtcp *net.UDPConn, port int, err error) {
 		e.ports.putBack(port)
 		e.mu.Unlock()
 	}
-	return nil, nil, 0, fmt.Errorf("%w in %d-%d: every free port failed to bind: %w",
+	return nil, fmt.Errorf("%w in %d-%d: every free port failed to bind: %w",
 		ErrPortsExhausted, e.cfg.PortMin, e.cfg.PortMax, lastErr)
-}
-
-func (e *Engine) listen(port int) (*net.UDPConn, error) {
-	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.Bind, uint16(port))))
-	if err != nil {
-		return nil, fmt.Errorf("media: bind %s: %w", netip.AddrPortFrom(e.cfg.Bind, uint16(port)), err)
-	}
-	return c, nil
 }

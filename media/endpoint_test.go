@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 )
@@ -142,7 +143,10 @@ func TestPortPool(t *testing.T) {
 	type op struct {
 		take    bool // else release
 		port    int  // taken (0: want exhaustion) or released
+		open    bool // release: the sockets stay open; take: want a warm port
 		advance time.Duration
+		cool    time.Duration // > 0: cool ports warm for longer, wantCooled of them
+		cooled  []int
 	}
 	tests := []struct {
 		name       string
@@ -159,8 +163,26 @@ func TestPortPool(t *testing.T) {
 			{advance: 999 * time.Millisecond, take: true, port: 0},
 			{advance: time.Millisecond, take: true, port: 1000},
 		}},
+		{"quarantine holds an open port back", 1000, 1003, time.Second, []op{
+			{take: true, port: 1000}, {take: true, port: 1002},
+			{port: 1000, open: true}, {take: true, port: 0},
+			{advance: 999 * time.Millisecond, take: true, port: 0},
+			{advance: time.Millisecond, take: true, port: 1000, open: true},
+		}},
 		{"FIFO reuse", 1000, 1005, 0, []op{
 			{take: true, port: 1000}, {port: 1000}, {take: true, port: 1002}, {take: true, port: 1004}, {take: true, port: 1000},
+		}},
+		{"warm ports first, FIFO among them", 1000, 1009, time.Second, []op{
+			{take: true, port: 1000}, {take: true, port: 1002}, {take: true, port: 1004},
+			{port: 1002, open: true}, {port: 1000, open: true}, {port: 1004},
+			{advance: time.Second, take: true, port: 1002, open: true},
+			{take: true, port: 1000, open: true}, {take: true, port: 1006}, {take: true, port: 1008}, {take: true, port: 1004},
+		}},
+		{"cooling closes warm ports in order", 1000, 1007, time.Second, []op{
+			{take: true, port: 1000}, {take: true, port: 1002}, {take: true, port: 1004},
+			{port: 1002, open: true}, {advance: time.Second, port: 1000, open: true}, {port: 1004},
+			{advance: time.Second, cool: 500 * time.Millisecond, cooled: []int{1002}},
+			{take: true, port: 1000, open: true}, {take: true, port: 1006}, {take: true, port: 1004}, {take: true, port: 1002},
 		}},
 	}
 	for _, tt := range tests {
@@ -169,20 +191,30 @@ func TestPortPool(t *testing.T) {
 			now := t0
 			for i, o := range tt.ops {
 				now = now.Add(o.advance)
-				if !o.take {
-					p.release(o.port, now)
+				if o.cool > 0 {
+					p.expire(now)
+					if got := p.cool(now.Add(-o.cool)); !slices.Equal(got, o.cooled) {
+						t.Fatalf("op %d: cooled %v, want %v", i, got, o.cooled)
+					}
 					continue
 				}
-				got, err := p.take(now)
+				if !o.take {
+					p.release(o.port, o.open, now)
+					continue
+				}
+				got, warm, err := p.take(now)
 				if o.port == 0 {
 					if !errors.Is(err, ErrPortsExhausted) {
 						t.Fatalf("op %d: got %d, %v; want exhaustion", i, got, err)
 					}
 					continue
 				}
-				if err != nil || got != o.port {
-					t.Fatalf("op %d: got %d, %v; want %d", i, got, err, o.port)
+				if err != nil || got != o.port || warm != o.open {
+					t.Fatalf("op %d: got %d (warm %v), %v; want %d (warm %v)", i, got, warm, err, o.port, o.open)
 				}
+			}
+			if n := p.size(); n != (tt.hi-tt.lo+1)/2 {
+				t.Errorf("size %d, want %d", n, (tt.hi-tt.lo+1)/2)
 			}
 		})
 	}
@@ -236,12 +268,19 @@ func TestEnginePorts(t *testing.T) {
 	if e.Active() != 2 {
 		t.Errorf("Active = %d after close, want 2", e.Active())
 	}
-	for _, p := range []int{lo + 2, lo + 3} { // the sockets are really gone
-		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(p))))
-		if err != nil {
-			t.Fatalf("port %d still bound after Close: %v", p, err)
+	// During quarantine the pair stays bound and drains: a late packet
+	// reaches nobody, and no other process can take the port.
+	late := newPeer(t, addr)
+	late.send(netip.AddrPortFrom(addr, uint16(lo+2)), rtpPacket(0, 1, 160, 0x1234, false))
+	eventually(t, func() bool { return ep1.pair.drained.Load() > 0 })
+	if st := ep1.Stats(); st.PacketsIn != 0 || st.Invalid != 0 || ep1.pair.drained.Load() != 1 {
+		t.Errorf("late packet: closed endpoint %+v, %d drained; want it drained", st, ep1.pair.drained.Load())
+	}
+	for _, p := range []int{lo + 2, lo + 3} {
+		if c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(p)))); err == nil {
+			c.Close()
+			t.Fatalf("port %d free during quarantine, want it held", p)
 		}
-		c.Close()
 	}
 	if _, err := e.NewEndpoint(nil); !errors.Is(err, ErrPortsExhausted) {
 		t.Fatalf("during quarantine: %v, want ErrPortsExhausted", err)
@@ -250,6 +289,34 @@ func TestEnginePorts(t *testing.T) {
 	ep4, err := e.NewEndpoint(nil)
 	if err != nil || int(ep4.Local().Port()) != lo+2 {
 		t.Fatalf("after quarantine: %v, %v", ep4, err)
+	}
+	if ep4.pair != ep1.pair {
+		t.Errorf("after quarantine: a new pair, want the warm one reused")
+	}
+
+	// A pair left warm for longer than warmKeep is closed: the sockets
+	// are really gone.
+	if err := ep4.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(10 * time.Second)
+	e.closeCold(clock.Now(), warmKeep) // quarantine just ended: still warm
+	if c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(lo+2)))); err == nil {
+		c.Close()
+		t.Fatal("warm pair closed at once, want it kept for warmKeep")
+	}
+	clock.Advance(warmKeep + time.Millisecond)
+	e.closeCold(clock.Now(), warmKeep)
+	for _, p := range []int{lo + 2, lo + 3} {
+		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(p))))
+		if err != nil {
+			t.Fatalf("port %d still bound after warmKeep: %v", p, err)
+		}
+		c.Close()
+	}
+	ep5, err := e.NewEndpoint(nil) // binds the cold pair again
+	if err != nil || int(ep5.Local().Port()) != lo+2 || ep5.pair == ep1.pair {
+		t.Fatalf("after cooling: %v, %v", ep5, err)
 	}
 
 	if err := e.Close(); err != nil {

@@ -11,15 +11,16 @@ import (
 // ErrClosed is returned when the Engine has been closed.
 var ErrClosed = errors.New("media: engine closed")
 
-// Engine owns the RTP port pool, the open endpoints and one sweeper
-// goroutine that runs the inactivity checks of every started bridge and
-// ends port quarantines.
+// Engine owns the RTP port pool, the bound port pairs, the open endpoints
+// and one sweeper goroutine that runs the inactivity checks of every
+// started bridge, ends port quarantines and closes pairs left unused.
 type Engine struct {
 	cfg Config
 	log *slog.Logger
 
 	mu        sync.Mutex // guards the fields below; see doc.go for lock order
 	ports     *portPool
+	pairs     map[int]*pair // every bound pair (in use, quarantined, warm) by RTP port
 	endpoints map[*Endpoint]struct{}
 	bridges   map[*Bridge]struct{} // started bridges with a timeout to watch
 	closed    bool
@@ -41,6 +42,7 @@ func NewEngine(cfg Config, log *slog.Logger) (*Engine, error) {
 		cfg:       cfg,
 		log:       log,
 		ports:     newPortPool(cfg.PortMin, cfg.PortMax, cfg.Quarantine),
+		pairs:     make(map[int]*pair),
 		endpoints: make(map[*Endpoint]struct{}),
 		bridges:   make(map[*Bridge]struct{}),
 		stop:      make(chan struct{}),
@@ -72,6 +74,18 @@ func (e *Engine) Close() error {
 	for _, ep := range eps {
 		errs = append(errs, ep.Close())
 	}
+	// Endpoints closed after e.closed close their own pairs
+	// (releasePair); what is left is quarantined or warm.
+	e.mu.Lock()
+	pairs := make([]*pair, 0, len(e.pairs))
+	for _, p := range e.pairs {
+		pairs = append(pairs, p)
+	}
+	clear(e.pairs)
+	e.mu.Unlock()
+	for _, p := range pairs {
+		errs = append(errs, p.close())
+	}
 	return errors.Join(errs...)
 }
 
@@ -101,10 +115,38 @@ func (e *Engine) unregister(ep *Endpoint) {
 	e.mu.Unlock()
 }
 
-func (e *Engine) releasePort(port int) {
+// releasePair returns a pair no endpoint uses any more to the pool, still
+// bound, or closes it once the engine is closed.
+func (e *Engine) releasePair(p *pair) {
 	e.mu.Lock()
-	e.ports.release(port, e.cfg.Now())
+	if e.closed {
+		e.ports.release(p.port, false, e.cfg.Now())
+		delete(e.pairs, p.port)
+		e.mu.Unlock()
+		_ = p.close()
+		return
+	}
+	e.ports.release(p.port, true, e.cfg.Now())
 	e.mu.Unlock()
+}
+
+// closeCold closes the pairs that have been warm (quarantine served, no
+// endpoint) for longer than keep at now.
+func (e *Engine) closeCold(now time.Time, keep time.Duration) {
+	e.mu.Lock()
+	e.ports.expire(now)
+	ports := e.ports.cool(now.Add(-keep))
+	pairs := make([]*pair, 0, len(ports))
+	for _, port := range ports {
+		if p := e.pairs[port]; p != nil {
+			pairs = append(pairs, p)
+			delete(e.pairs, port)
+		}
+	}
+	e.mu.Unlock()
+	for _, p := range pairs {
+		_ = p.close()
+	}
 }
 
 func (e *Engine) watch(br *Bridge) {
@@ -134,7 +176,9 @@ func (e *Engine) sweeper(interval time.Duration) {
 		case <-e.stop:
 			return
 		case <-t.C:
-			e.sweep(e.cfg.Now())
+			now := e.cfg.Now()
+			e.sweep(now)
+			e.closeCold(now, warmKeep)
 		}
 	}
 }

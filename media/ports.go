@@ -10,13 +10,17 @@ import (
 // port pair is free.
 var ErrPortsExhausted = errors.New("media: no free RTP port pair")
 
-// portPool hands out even RTP ports (RTCP = RTP+1) from a range. Free ports
-// are used in FIFO order so that a released port is reused as late as
-// possible; released ports first wait out a quarantine. It is guarded by
-// Engine.mu.
+// portPool hands out even RTP ports (RTCP = RTP+1) from a range. A port is
+// in exactly one of four states: cold (free, no socket), in use, in
+// quarantine (released; its sockets may still be open and draining) or warm
+// (quarantine served, sockets still open). take prefers warm ports, so that
+// a busy engine reuses bound sockets instead of closing and binding new
+// ones; within each list ports are used in FIFO order, so that a released
+// port is reused as late as possible. It is guarded by Engine.mu.
 type portPool struct {
 	min, max   int
-	free       []int // FIFO: take from the front, return to the back
+	free       []int // cold, FIFO: take from the front, return to the back
+	warm       []warmPort
 	quarantine []quarantined
 	quarDur    time.Duration
 	inUse      int
@@ -25,6 +29,12 @@ type portPool struct {
 type quarantined struct {
 	port  int
 	until time.Time
+	open  bool // the pair's sockets stay open: warm after quarantine
+}
+
+type warmPort struct {
+	port  int
+	since time.Time // when it became warm
 }
 
 func newPortPool(lo, hi int, quarantine time.Duration) *portPool {
@@ -35,13 +45,18 @@ func newPortPool(lo, hi int, quarantine time.Duration) *portPool {
 	return p
 }
 
-// expire moves ports whose quarantine has ended back to the free list.
+// expire moves ports whose quarantine has ended to the warm or free list.
 // Quarantine entries are appended in release order with one fixed duration,
 // so they expire in order.
 func (p *portPool) expire(now time.Time) {
 	n := 0
 	for n < len(p.quarantine) && !now.Before(p.quarantine[n].until) {
-		p.free = append(p.free, p.quarantine[n].port)
+		q := p.quarantine[n]
+		if q.open {
+			p.warm = append(p.warm, warmPort{port: q.port, since: q.until})
+		} else {
+			p.free = append(p.free, q.port)
+		}
 		n++
 	}
 	if n > 0 {
@@ -49,17 +64,24 @@ func (p *portPool) expire(now time.Time) {
 	}
 }
 
-// take removes the next free port, or reports exhaustion.
-func (p *portPool) take(now time.Time) (int, error) {
+// take removes the next free port, warm ones first, or reports exhaustion.
+// warm tells whether the port's sockets are still open.
+func (p *portPool) take(now time.Time) (port int, warm bool, err error) {
 	p.expire(now)
+	if len(p.warm) > 0 {
+		port = p.warm[0].port
+		p.warm = p.warm[1:]
+		p.inUse++
+		return port, true, nil
+	}
 	if len(p.free) == 0 {
-		return 0, fmt.Errorf("%w in %d-%d (%d in use, %d quarantined)",
+		return 0, false, fmt.Errorf("%w in %d-%d (%d in use, %d quarantined)",
 			ErrPortsExhausted, p.min, p.max, p.inUse, len(p.quarantine))
 	}
-	port := p.free[0]
+	port = p.free[0]
 	p.free = p.free[1:]
 	p.inUse++
-	return port, nil
+	return port, false, nil
 }
 
 // putBack returns a port that could not be bound to the back of the free
@@ -69,15 +91,39 @@ func (p *portPool) putBack(port int) {
 	p.free = append(p.free, port)
 }
 
-// release quarantines a port that was in use.
-func (p *portPool) release(port int, now time.Time) {
+// release quarantines a port that was in use. open says its sockets stay
+// open (the engine keeps the pair to reuse it).
+func (p *portPool) release(port int, open bool, now time.Time) {
 	p.inUse--
 	if p.quarDur <= 0 {
-		p.free = append(p.free, port)
+		if open {
+			p.warm = append(p.warm, warmPort{port: port, since: now})
+		} else {
+			p.free = append(p.free, port)
+		}
 		return
 	}
-	p.quarantine = append(p.quarantine, quarantined{port: port, until: now.Add(p.quarDur)})
+	p.quarantine = append(p.quarantine, quarantined{port: port, until: now.Add(p.quarDur), open: open})
+}
+
+// cool moves warm ports that have been warm since before cutoff to the free
+// list and returns them: their sockets are to be closed.
+func (p *portPool) cool(cutoff time.Time) []int {
+	n := 0
+	for n < len(p.warm) && p.warm[n].since.Before(cutoff) {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	ports := make([]int, n)
+	for i := range n {
+		ports[i] = p.warm[i].port
+	}
+	p.free = append(p.free, ports...)
+	p.warm = append(p.warm[:0], p.warm[n:]...)
+	return ports
 }
 
 // size is the number of port pairs in the range.
-func (p *portPool) size() int { return len(p.free) + len(p.quarantine) + p.inUse }
+func (p *portPool) size() int { return len(p.free) + len(p.warm) + len(p.quarantine) + p.inUse }
