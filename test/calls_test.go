@@ -65,15 +65,7 @@ func TestCallCancelBeforeAnswer(t *testing.T) {
 		uas487(),
 		`<recv request="ACK"/>`)
 	uac := writeScenario(t, "uac-cancel", uacInvite(), `<recv response="180"/>`, `<pause milliseconds="300"/>`,
-		`<send>`+cdata(`CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-[last_Via:]
-From: <sip:[user]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 2 CANCEL
-Max-Forwards: 70
-Content-Length: 0
-`)+`</send>`,
+		uacCancel("[last_Via:]"),
 		`<recv response="200"/>`, `<recv response="487"/>`,
 		uacAckFinal())
 	c := callCase(t, SBOptions{}, uas, uac)
@@ -164,15 +156,7 @@ func TestCallEarlyMedia(t *testing.T) {
 		`<recv response="183">`+holdCheck("sendrecv")+`</recv>`,
 		`<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>`,
 		`<pause milliseconds="3000"/>`,
-		`<send>`+cdata(`CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-4
-From: <sip:[user]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 2 CANCEL
-Max-Forwards: 70
-Content-Length: 0
-`)+`</send>`,
+		uacCancel("Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-4"),
 		`<recv response="200"/>`, `<recv response="487"/>`,
 		uacAckFinal(), refs("dsendrecv", "csendrecv"))
 	c := callCaseEcho(t, SBOptions{}, uas, uac)

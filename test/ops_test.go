@@ -292,14 +292,7 @@ func TestSigtermWhileRinging(t *testing.T) {
 	// The callee rings until cancelled.
 	uas := writeScenario(t, "uas-ring-drain", `<recv request="INVITE"/>`, reply("180", "Ringing", false, ""),
 		`<recv request="CANCEL"/>`, reply("200", "OK", false, ""),
-		`<send>`+cdata(`SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq: 1 INVITE
-Content-Length: 0
-`)+`</send>`, `<recv request="ACK"/>`)
+		uas487(), `<recv request="ACK"/>`)
 	uasDone := make(chan Sipp, 1)
 	go func() {
 		uasDone <- runSipp(t, dir, 60*time.Second, "-sf", uas, "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),

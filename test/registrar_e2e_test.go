@@ -145,14 +145,7 @@ func TestForkToAllContacts(t *testing.T) {
 
 	loser := writeScenario(t, "uas-sig-loser", `<recv request="INVITE"/>`, reply("180", "Ringing", false, ""),
 		`<recv request="CANCEL"/>`, reply("200", "OK", false, ""),
-		`<send>`+cdata(`SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq: 1 INVITE
-Content-Length: 0
-`)+`</send>`, `<recv request="ACK"/>`)
+		uas487(), `<recv request="ACK"/>`)
 	lDone := sigSippUAS(t, dir, loser, "127.0.0.1", lp, lp+2)
 	r := sigCall(t, dir, sigTrustedCaller(t, 1500), sb, "127.0.0.2", sigPeerPort(), "5551234", "1001")
 	sippOK(t, "caller", r)

@@ -218,3 +218,18 @@ Max-Forwards: 70
 Content-Length: 0
 `) + `</send>`
 }
+
+// uacCancel cancels the caller's INVITE (CSeq 2). via must repeat the
+// INVITE's Via (RFC 3261 §9.1): "[last_Via:]" right after a provisional,
+// or the INVITE's branch written out.
+func uacCancel(via string) string {
+	return `<send>` + cdata(`CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+`+via+`
+From: <sip:[user]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 2 CANCEL
+Max-Forwards: 70
+Content-Length: 0
+`) + `</send>`
+}
