@@ -121,13 +121,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("sip.digest_algorithms: %w", err)
 	}
 
-	s.reg, err = registrar.New(registrar.Config{
-		StateDir:       cfg.State.Dir,
-		Domain:         cfg.SIP.Domain,
-		MinExpires:     cfg.SIP.MinExpires,
-		MaxExpires:     cfg.SIP.MaxExpires,
-		DefaultExpires: cfg.SIP.DefaultExpires,
-	}, s.auth, time.Now, log)
+	s.reg, err = registrar.New(s.registrarConfig(cfg), s.auth, time.Now, log)
 	if err != nil {
 		s.media.Close()
 		return nil, fmt.Errorf("registrar: %w", err)
@@ -230,10 +224,27 @@ func (s *Server) setPolicy(cfg *config.Config) error {
 // Reload swaps users and routes atomically. The new configuration must be
 // valid; on error the old one stays in force.
 func (s *Server) Reload(cfg *config.Config) error {
+	// Check everything before changing anything.
+	if _, err := NewRouter(cfg); err != nil {
+		return err
+	}
 	if err := s.auth.SetAlgorithms(cfg.SIP.DigestAlgorithms); err != nil {
 		return fmt.Errorf("sip.digest_algorithms: %w", err)
 	}
+	if err := s.reg.SetLimits(s.registrarConfig(cfg)); err != nil {
+		return err
+	}
 	return s.setPolicy(cfg)
+}
+
+func (s *Server) registrarConfig(cfg *config.Config) registrar.Config {
+	return registrar.Config{
+		StateDir:       cfg.State.Dir,
+		Domain:         cfg.SIP.Domain,
+		MinExpires:     cfg.SIP.MinExpires,
+		MaxExpires:     cfg.SIP.MaxExpires,
+		DefaultExpires: cfg.SIP.DefaultExpires,
+	}
 }
 
 // password is the digest lookup: it reads the current policy, so a reload
