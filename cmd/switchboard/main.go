@@ -3,6 +3,7 @@
 //	switchboard -config configs/switchboard.yaml   run
 //	switchboard -config FILE -check                validate the configuration and exit
 //	switchboard -version                           print the version and exit
+//	switchboard -pprof 127.0.0.1:6060 ...           also serve Go profiling (off by default)
 //
 // SIGTERM or SIGINT drain (new calls get 503; calls in progress go on for
 // shutdown_grace, then get BYE). SIGHUP reloads users and routes; an invalid
@@ -15,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only with -pprof
 	"os"
 	"os/signal"
 	"strings"
@@ -37,6 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	path := fs.String("config", "configs/switchboard.yaml", "configuration file")
 	check := fs.Bool("check", false, "validate the configuration and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	pprofAddr := fs.String("pprof", "", "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off by default")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -64,6 +68,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// after "ready" must reload, not kill the process (Go's default).
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+
+	if *pprofAddr != "" {
+		// Profiling exposes internals: bind it to loopback in production.
+		go func() {
+			if err := http.ListenAndServe(*pprofAddr, nil); err != nil {
+				log.Error("pprof listener", "addr", *pprofAddr, "error", err)
+			}
+		}()
+	}
 
 	srv, err := b2bua.New(cfg, log)
 	if err != nil {
