@@ -309,42 +309,63 @@ func TestReadFilterRFC2543Branch(t *testing.T) {
 // the connection.
 func streamOutcome(t testing.TB, f *readFilter, log *answerLog, chunks [][]byte) []string {
 	t.Helper()
-	ps := sip.NewParser().NewSIPStream()
 	var got []string
-	for i := 0; ; i++ {
-		if i == len(chunks) {
-			chunks = append(chunks, laterRead(f)...)
-			if i == len(chunks) {
-				break
-			}
-		}
-		c := chunks[i]
-		buf := append(make([]byte, 0, len(c)+64), c...)
-		out, err := f.filter(testTCP, buf)
-		for _, r := range log.take() {
-			got = append(got, fmt.Sprint(r.StatusCode))
-		}
-		if err != nil {
-			slices.Sort(got)
-			return append(got, "close")
-		}
-		if len(out) == 0 || (len(out) <= 4 && len(bytes.Trim(out, "\r\n")) == 0) {
-			continue
-		}
-		perr := ps.ParseSIPStream(out, func(m sip.Message) {
+	closeErr, parseErr := feedStream(f, log, chunks,
+		func(r *sip.Response) { got = append(got, fmt.Sprint(r.StatusCode)) },
+		func(m sip.Message) {
 			switch m := m.(type) {
 			case *sip.Request:
 				got = append(got, "msg:"+string(m.Method))
 			case *sip.Response:
 				got = append(got, fmt.Sprintf("res:%d", m.StatusCode))
 			}
-		})
-		if perr != nil && !errors.Is(perr, sip.ErrParseSipPartial) {
-			return append(got, "sipgo-error:"+perr.Error())
-		}
+		}, nil)
+	if parseErr != nil {
+		return append(got, "sipgo-error:"+parseErr.Error())
 	}
 	slices.Sort(got)
+	if closeErr != nil {
+		got = append(got, "close")
+	}
 	return got
+}
+
+// feedStream pushes TCP chunks (and whatever the filter hands out on later
+// reads) through the filter into a sipgo stream parser: answer sees each
+// response the filter wrote back, msg each message sipgo parsed, drop (if
+// set) each message the filter dropped. It stops at the filter's error
+// (connection closed) or a sipgo parse error, and returns them.
+func feedStream(f *readFilter, log *answerLog, chunks [][]byte, answer func(*sip.Response), msg func(sip.Message), drop func()) (closeErr, parseErr error) {
+	ps := sip.NewParser().NewSIPStream()
+	for i := 0; ; i++ {
+		if i == len(chunks) {
+			chunks = append(chunks, laterRead(f)...)
+			if i == len(chunks) {
+				return nil, nil
+			}
+		}
+		c := chunks[i]
+		buf := append(make([]byte, 0, len(c)+64), c...)
+		dropped := f.stats().Dropped
+		out, err := f.filter(testTCP, buf)
+		for _, r := range log.take() {
+			answer(r)
+		}
+		if drop != nil {
+			for range f.stats().Dropped - dropped {
+				drop()
+			}
+		}
+		if err != nil {
+			return err, nil
+		}
+		if len(out) == 0 || (len(out) <= 4 && len(bytes.Trim(out, "\r\n")) == 0) {
+			continue
+		}
+		if perr := ps.ParseSIPStream(out, msg); perr != nil && !errors.Is(perr, sip.ErrParseSipPartial) {
+			return nil, perr
+		}
+	}
 }
 
 // laterRead returns a keep-alive to feed when the filter has decided to

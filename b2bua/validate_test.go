@@ -2,7 +2,6 @@ package b2bua
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -191,41 +190,16 @@ func offlineDatagram(s *Server, f *readFilter, log *answerLog, data []byte) stri
 // offlineStream runs chunks of one TCP connection through filter, sipgo's
 // stream parser and validate.
 func offlineStream(s *Server, f *readFilter, log *answerLog, chunks [][]byte) string {
-	ps := sip.NewParser().NewSIPStream()
 	var got []string
-	closed := false
-	for i := 0; ; i++ {
-		if i == len(chunks) {
-			chunks = append(chunks, laterRead(f)...)
-			if i == len(chunks) {
-				break
-			}
-		}
-		c := chunks[i]
-		buf := append(make([]byte, 0, len(c)+64), c...)
-		dropped := f.stats().Dropped
-		out, err := f.filter(testTCP, buf)
-		for _, r := range log.take() {
-			got = append(got, answerOutcome(r))
-		}
-		for range f.stats().Dropped - dropped {
-			got = append(got, "drop")
-		}
-		if err != nil {
-			closed = true
-			break
-		}
-		if len(out) == 0 || (len(out) <= 4 && strings.Trim(string(out), "\r\n") == "") {
-			continue
-		}
-		if perr := ps.ParseSIPStream(out, func(m sip.Message) { got = append(got, stageOutcome(s, m)) }); perr != nil && !errors.Is(perr, sip.ErrParseSipPartial) {
-			got = append(got, "sipgo-closes")
-			closed = true
-			break
-		}
+	closeErr, parseErr := feedStream(f, log, chunks,
+		func(r *sip.Response) { got = append(got, answerOutcome(r)) },
+		func(m sip.Message) { got = append(got, stageOutcome(s, m)) },
+		func() { got = append(got, "drop") })
+	if parseErr != nil {
+		got = append(got, "sipgo-closes")
 	}
 	slices.Sort(got)
-	if closed {
+	if closeErr != nil || parseErr != nil {
 		got = append(got, "close")
 	}
 	if len(got) == 0 {

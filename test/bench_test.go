@@ -24,7 +24,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -144,17 +143,6 @@ func benchLoadAvg() string {
 	return f[0]
 }
 
-// benchCDR is the part of a call record the benchmarks read.
-type benchCDR struct {
-	Start       time.Time `json:"start"`
-	Answer      time.Time `json:"answer"`
-	End         time.Time `json:"end"`
-	Status      int       `json:"status"`
-	Disposition string    `json:"disposition"`
-	AToBPackets uint64    `json:"a_to_b_packets"`
-	BToAPackets uint64    `json:"b_to_a_packets"`
-}
-
 // benchCDRLines counts the records written so far without decoding them.
 func benchCDRLines(sb *SB) int {
 	files, _ := filepath.Glob(filepath.Join(sb.Dir, "records", "*.jsonl"))
@@ -168,40 +156,19 @@ func benchCDRLines(sb *SB) int {
 	return n
 }
 
-// benchCDRs decodes the records after the first skip ones, waiting
+// benchCDRs returns the records after the first skip ones, waiting
 // (bounded) until want records exist in all.
-func benchCDRs(b *testing.B, sb *SB, skip, want int, within time.Duration) []benchCDR {
+func benchCDRs(b *testing.B, sb *SB, skip, want int, within time.Duration) []CDR {
 	b.Helper()
 	deadline := time.Now().Add(within)
 	for benchCDRLines(sb) < want && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
-	files, _ := filepath.Glob(filepath.Join(sb.Dir, "records", "*.jsonl"))
-	slices.Sort(files)
-	var out []benchCDR
-	i := 0
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		for _, line := range bytes.Split(data, []byte("\n")) {
-			if len(bytes.TrimSpace(line)) == 0 {
-				continue
-			}
-			i++
-			if i <= skip {
-				continue
-			}
-			var r benchCDR
-			if err := json.Unmarshal(line, &r); err != nil {
-				b.Errorf("bad CDR line %q: %v", line, err)
-				continue
-			}
-			out = append(out, r)
-		}
+	recs := sb.CDRs()
+	if skip >= len(recs) {
+		return nil
 	}
-	return out
+	return recs[skip:]
 }
 
 // benchSipp is one finished sipp UAC run.

@@ -262,15 +262,7 @@ func TestSigtermDrainsCalls(t *testing.T) {
 		}
 	}
 
-	if code := sb.waitExit(t, 20*time.Second); code != 0 {
-		t.Errorf("exit code %d after drain, want 0", code)
-	}
-	checkDrainCompleted(t, sb)
-	recs := sb.CDRs()
-	if len(recs) != 1 {
-		t.Fatalf("%d CDRs, want exactly 1 (the drained call): %+v", len(recs), recs)
-	}
-	c := recs[0]
+	c := drainedCDR(t, sb, "the drained call")
 	expectCDR(t, c, 200, "answered", "switchboard")
 	if c.Dialled != "95551234" || c.HangupReason != "shutdown" {
 		t.Errorf("CDR dialled=%q reason=%q, want 95551234/shutdown", c.Dialled, c.HangupReason)
@@ -331,15 +323,7 @@ func TestSigtermWhileRinging(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("callee sipp still running 30s after SIGTERM")
 	}
-	if code := sb.waitExit(t, 20*time.Second); code != 0 {
-		t.Errorf("exit code %d after drain, want 0", code)
-	}
-	checkDrainCompleted(t, sb)
-	recs := sb.CDRs()
-	if len(recs) != 1 {
-		t.Fatalf("%d CDRs, want exactly 1 (the interrupted call): %+v", len(recs), recs)
-	}
-	c := recs[0]
+	c := drainedCDR(t, sb, "the interrupted call")
 	expectCDR(t, c, 503, "failed", "switchboard")
 	if c.ACallID != tx.callID || c.HangupReason != "shutdown" || c.Trunk != "carrier" {
 		t.Errorf("CDR a_call_id=%q reason=%q trunk=%q, want %q/shutdown/carrier", c.ACallID, c.HangupReason, c.Trunk, tx.callID)
@@ -561,4 +545,20 @@ func TestSighupRightAfterReady(t *testing.T) {
 			t.Errorf("start %d: exit code %d after SIGTERM, want 0", i+1, code)
 		}
 	}
+}
+
+// drainedCDR waits for a drained process to exit 0 having finished its
+// drain, and returns the one call record it must have written (what names
+// the call in failure messages).
+func drainedCDR(t *testing.T, sb *SB, what string) CDR {
+	t.Helper()
+	if code := sb.waitExit(t, 20*time.Second); code != 0 {
+		t.Errorf("exit code %d after drain, want 0", code)
+	}
+	checkDrainCompleted(t, sb)
+	recs := sb.CDRs()
+	if len(recs) != 1 {
+		t.Fatalf("%d CDRs, want exactly 1 (%s): %+v", len(recs), what, recs)
+	}
+	return recs[0]
 }
