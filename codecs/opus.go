@@ -80,8 +80,8 @@ func opusDefaultBitrate(rate int, fec bool) int {
 	return b
 }
 
-// opusBandwidth maps a maxplaybackrate to the widest audio bandwidth the
-// peer can render (RFC 7587 3.1.1, RFC 6716 2).
+// opusBandwidth maps a sample rate (a maxplaybackrate, or a source's rate)
+// to the widest Opus audio bandwidth it carries (RFC 7587 3.1.1, RFC 6716 2).
 func opusBandwidth(maxPlayback int) opus.Bandwidth {
 	switch {
 	case maxPlayback <= 8000:
@@ -99,7 +99,7 @@ func opusBandwidth(maxPlayback int) opus.Bandwidth {
 // NewEncoder implements Codec. It honours p.SampleRate, Ptime (10, 20, 40
 // or 60 ms; Opus has no 30 ms frame, RFC 6716 2.1.4), Complexity,
 // MaxAverageBitrate (clamped to 6000..510000, RFC 7587 6.1),
-// MaxPlaybackRate (as the encoder's maximum bandwidth), UseInbandFEC (with
+// MaxPlaybackRate and SourceRate (as the encoder's maximum bandwidth), UseInbandFEC (with
 // PacketLossPercent) and UseDTX. With DTX, payloads of 2 bytes or fewer are
 // DTX frames the sender may leave unsent (RFC 7587 3.1.3).
 func (c opusCodec) NewEncoder(p Params) (Encoder, error) {
@@ -122,9 +122,17 @@ func (c opusCodec) NewEncoder(p Params) (Encoder, error) {
 	if complexity == 0 {
 		complexity = opusDefaultComplexity
 	}
+	// The band worth coding: the peer renders no more than maxplaybackrate
+	// and the source carries no more than its own rate.
+	band := rate
+	for _, limit := range []int{p.MaxPlaybackRate, p.SourceRate} {
+		if limit > 0 {
+			band = min(band, limit)
+		}
+	}
 	bitrate := p.MaxAverageBitrate
 	if bitrate == 0 {
-		bitrate = opusDefaultBitrate(rate, p.UseInbandFEC)
+		bitrate = opusDefaultBitrate(band, p.UseInbandFEC)
 	}
 	bitrate = min(max(bitrate, 6000), 510000)
 	if err := enc.SetComplexity(complexity); err != nil {
@@ -133,8 +141,8 @@ func (c opusCodec) NewEncoder(p Params) (Encoder, error) {
 	if err := enc.SetBitrate(bitrate); err != nil {
 		return nil, fmt.Errorf("opus bitrate %d: %w", bitrate, err)
 	}
-	if p.MaxPlaybackRate > 0 {
-		if err := enc.SetMaxBandwidth(opusBandwidth(p.MaxPlaybackRate)); err != nil {
+	if band < rate {
+		if err := enc.SetMaxBandwidth(opusBandwidth(band)); err != nil {
 			return nil, fmt.Errorf("opus max bandwidth: %w", err)
 		}
 	}

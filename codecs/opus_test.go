@@ -209,6 +209,30 @@ func TestOpusFmtpHonoured(t *testing.T) {
 		}
 	})
 
+	t.Run("sourcerate", func(t *testing.T) {
+		// Audio from a G.711 leg carries nothing above 4 kHz: with
+		// SourceRate 8000 the encoder codes narrowband (TOC bandwidth,
+		// RFC 6716 3.1) and a 1 kHz tone still comes through cleanly at
+		// the 16 kHz API rate; without it, wideband.
+		x := sigTone(16000*2, 16000, 1000, 8000)
+		for _, tc := range []struct {
+			source int
+			want   string
+		}{{0, "WB"}, {8000, "NB"}} {
+			enc, dec := sigNew(t, Opus(), Params{SampleRate: 16000, SourceRate: tc.source})
+			payloads := sigEncodeAll(t, enc, x)
+			for i, pl := range payloads[5:] {
+				if got := opusTOCBandwidth(pl[0]); got != tc.want {
+					t.Fatalf("source %d: packet %d codes %s, want %s", tc.source, i+5, got, tc.want)
+				}
+			}
+			y := sigRoundTrip(t, enc, dec, x)[3200:]
+			if f := sigDominant(y, 16000); math.Abs(f-1000) > 20 {
+				t.Errorf("source %d: dominant %.0f Hz, want 1000", tc.source, f)
+			}
+		}
+	})
+
 	t.Run("ptime", func(t *testing.T) {
 		for _, ms := range []int{10, 20, 40, 60} {
 			p := ParseFmtp("ptime=" + strconv.Itoa(ms))
@@ -231,4 +255,18 @@ func TestOpusFmtpHonoured(t *testing.T) {
 			t.Errorf("ptime 30: err %v, want ErrUnsupported", err)
 		}
 	})
+}
+
+// opusTOCBandwidth names the audio bandwidth an Opus packet's TOC byte
+// announces (RFC 6716 3.1, Table 2).
+func opusTOCBandwidth(toc byte) string {
+	config := toc >> 3
+	switch {
+	case config < 12: // SILK-only
+		return [...]string{"NB", "MB", "WB"}[config/4]
+	case config < 16: // hybrid
+		return [...]string{"SWB", "FB"}[(config-12)/2]
+	default: // CELT-only
+		return [...]string{"NB", "WB", "SWB", "FB"}[(config-16)/4]
+	}
 }

@@ -40,6 +40,13 @@ type Params struct {
 	// SpropMaxCaptureRate is the highest rate the peer captures (fmtp
 	// "sprop-maxcapturerate", RFC 7587 6.1); informative.
 	SpropMaxCaptureRate int
+	// SourceRate is the sample rate the audio was last band-limited to
+	// before it reached this encoder: 8000 for audio decoded from G.711 on
+	// the other leg of a transcoded call. The Opus encoder codes no wider a
+	// band than the source carries (what libopus' own bandwidth detector
+	// would choose, at a fraction of the cost). Local, never in SDP; zero
+	// means full band.
+	SourceRate int
 	// Stereo and SpropStereo carry the fmtp "stereo" and "sprop-stereo"
 	// flags (RFC 7587 6.1); this package always codes mono, which every
 	// Opus peer must accept.
