@@ -124,7 +124,7 @@ func (br *Bridge) idle(now int64) int64 {
 // encode) will be another, installed with direction.setHandler.
 type packetHandler interface {
 	// handleRTP consumes pkt (header h, arrival time now in unix ns), which
-	// arrived on d.from. It runs on d.from's reader goroutine and may
+	// arrived on d.from. It runs on d.from's reactor goroutine and may
 	// modify pkt in place; pkt is reused after it returns.
 	// h is passed by value: a pointer through an interface call would
 	// escape and cost an allocation per packet.

@@ -9,42 +9,47 @@
 //	phone A                                                          phone B
 //	   │ RTP                                                            ▲
 //	   ▼                                                                │
-//	Endpoint A: RTP socket ── reader goroutine ─┐      ┌── Endpoint B: RTP socket
-//	   parseRTP (RFC 3550 §5.1) → admit (latch) │      │   WriteToUDPAddrPort(latched
-//	   → stats, lastRx                          ▼      │   address, else SDP address)
+//	Endpoint A: RTP socket ── reactor (epoll) ──┐      ┌── Endpoint B: RTP socket
+//	   parseRTP (RFC 3550 §5.1) → admit (latch) │      │   sendto(latched address,
+//	   → stats, lastRx                          ▼      │   else SDP address)
 //	                         Bridge direction a→b      │
 //	                         handler (atomic swap) ────┘
 //	                          relay: PT map → outStream.rewrite
 //	                                 (own SSRC, seq, ts; marker on change)
 //	                          later: jitter → decode → taps → encode
 //
-//	Endpoint A: RTCP socket ── reader goroutine → count → RTCPHandler hook
+//	Endpoint A: RTCP socket ── reactor → count → RTCPHandler hook
 //	                                                    (never forwarded)
 //
-//	Engine: port pool (even ports, quarantine, warm pairs) + one sweeper
-//	        goroutine (inactivity of every started bridge, quarantine
-//	        expiry, closing pairs left warm for warmKeep)
+//	Engine: port pool (even ports, quarantine, warm pairs), GOMAXPROCS
+//	        reactors, and one sweeper goroutine (inactivity of every
+//	        started bridge, quarantine expiry, closing pairs left warm for
+//	        warmKeep)
 //
-// Each socket has exactly one reader goroutine; a packet goes socket →
-// parse → rewrite → socket on that goroutine, in place in a preallocated
-// buffer, with no channel and no allocation (BenchmarkRelayPacket). The
-// same happens for b→a on B's reader. Each direction's handler sits behind
-// an atomic pointer so that a processing path can replace the relay per
-// direction without stopping the reader; the outgoing stream state
-// (outStream) belongs to the direction and survives such a swap.
+// Sockets are raw non-blocking descriptors, not net.UDPConn, each served by
+// one reactor (socket_linux.go): a goroutine that collects the ready
+// sockets of its level-triggered epoll set and reads each once, parking in
+// the Go netpoller when none is ready. A packet goes socket → parse →
+// rewrite → socket on that goroutine, in place in the reactor's buffer,
+// with no channel and no allocation (BenchmarkRelayPacket); one wake-up
+// serves every socket that became ready meanwhile. The relay is therefore
+// Linux-only. Each direction's handler sits behind an atomic pointer so
+// that a processing path can replace the relay per direction without
+// stopping the reactor; the outgoing stream state (outStream) belongs to
+// the direction and survives such a swap.
 //
 // # Port pairs
 //
-// The sockets and their reader goroutines belong to a port pair, not to the
-// endpoint: an endpoint attaches to a pair, and the readers hand packets to
+// The sockets belong to a port pair, not to the endpoint: an endpoint
+// attaches to a pair, and the reactor hands packets to
 // whichever endpoint is attached (an atomic pointer). Endpoint.Close
 // detaches it (waiting until no packet is inside it) and releases the pair
-// into quarantine still bound: its readers keep reading and discard what
-// arrives, so late packets of the old call drain instead of drawing ICMP
+// into quarantine still bound: its sockets are still read, and what
+// arrives is discarded, so late packets of the old call drain instead of drawing ICMP
 // port-unreachable errors, and no other process can take the port. After
 // the quarantine the pair is warm: the next NewEndpoint reuses it as it is
 // (warm pairs are taken before cold ports, oldest first), saving the
-// close, bind and reader start-up of every call. A pair left warm for
+// close, bind and epoll registration of every call. A pair left warm for
 // warmKeep (5 s) is closed by the sweeper, so an idle engine holds no
 // sockets.
 //
@@ -103,5 +108,5 @@
 // Lock order: Bridge.mu → Engine.mu. Endpoint.remoteMu is a leaf. No lock is
 // held on the packet path (atomics only), none is held while a timeout
 // callback runs or while a pair's sockets close, and Endpoint.Close takes
-// Engine.mu only after its pair's readers have let go of it.
+// Engine.mu only after its pair's reactor has let go of it.
 package media

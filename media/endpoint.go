@@ -4,15 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 )
 
 // Endpoint is one call leg's media sockets: an RTP socket on an even port and
-// an RTCP socket on the next odd port, each read by one goroutine (the
-// port pair's, which the engine reuses across endpoints). It learns where to
+// an RTCP socket on the next odd port (a port pair, which the engine reuses
+// across endpoints), both read by one reactor goroutine. It learns where to
 // send by symmetric latching (see doc.go) and hands every accepted RTP
 // packet to the bridge direction installed on it.
 type Endpoint struct {
@@ -21,7 +20,7 @@ type Endpoint struct {
 	port    int
 	local   netip.AddrPort
 	pair    *pair
-	rtp     *net.UDPConn // pair.rtp
+	rtp     *udpSocket // pair.rtp
 	latchN  int
 	closed  atomic.Bool
 
@@ -32,7 +31,7 @@ type Endpoint struct {
 	latched  atomic.Pointer[latch]
 	gen      atomic.Uint64
 
-	// rx is the bridge direction fed by this endpoint's RTP reader.
+	// rx is the bridge direction fed by this endpoint's RTP socket.
 	rx atomic.Pointer[direction]
 	// rtcpHook receives RTCP packets (nil: count and drop).
 	rtcpHook atomic.Pointer[RTCPHandler]
@@ -40,7 +39,7 @@ type Endpoint struct {
 	lastRx atomic.Int64 // unix ns of the last accepted RTP packet, 0 if none
 	stats  endpointCounters
 
-	// Candidate state, owned by the RTP reader goroutine.
+	// Candidate state, owned by the reactor serving the RTP socket.
 	cand    netip.AddrPort
 	candN   int
 	candGen uint64
@@ -49,7 +48,7 @@ type Endpoint struct {
 }
 
 // RTCPHandler receives each RTCP packet read on an endpoint's RTCP socket.
-// pkt is only valid during the call; the handler runs on the reader
+// pkt is only valid during the call; the handler runs on the reactor
 // goroutine and must not block.
 type RTCPHandler func(pkt []byte, from netip.AddrPort)
 
@@ -87,7 +86,7 @@ type endpointCounters struct {
 
 // NewEndpoint takes an RTP/RTCP port pair from the pool: a warm one (still
 // bound since an earlier endpoint released it, quarantine served) if there
-// is one, else it binds a new pair and starts its readers. Ports that fail
+// is one, else it binds a new pair and adds it to a reactor. Ports that fail
 // to bind (used by another process) are skipped.
 func (e *Engine) NewEndpoint(log *slog.Logger) (*Endpoint, error) {
 	if log == nil {
@@ -140,7 +139,7 @@ func (ep *Endpoint) SetRemote(rtp netip.AddrPort) {
 	if r.send {
 		r.spec = rtp
 		if prev.IsValid() && prev != rtp {
-			ep.gen.Add(1) // invalidates the latch and the reader's candidate
+			ep.gen.Add(1) // invalidates the latch and the reactor's candidate
 		}
 	}
 	ep.remote.Store(r)
@@ -214,7 +213,7 @@ func (ep *Endpoint) write(pkt []byte) {
 		ep.stats.noDest.Add(1)
 		return
 	}
-	n, err := ep.rtp.WriteToUDPAddrPort(pkt, dst)
+	n, err := ep.rtp.sendTo(pkt, dst)
 	if err != nil {
 		ep.stats.sendErrors.Add(1)
 		return
@@ -224,7 +223,7 @@ func (ep *Endpoint) write(pkt []byte) {
 }
 
 // receive handles one datagram from the RTP socket, on the pair's RTP
-// reader goroutine: validate → latch → direction handler.
+// reactor goroutine: validate → latch → direction handler.
 func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
 	h, ok := parseRTP(pkt)
 	if !ok {
@@ -285,7 +284,7 @@ func (ep *Endpoint) admit(src netip.AddrPort, known bool) bool {
 }
 
 // receiveRTCP counts an RTCP packet and passes it to the hook, on the
-// pair's RTCP reader goroutine.
+// pair's reactor goroutine.
 func (ep *Endpoint) receiveRTCP(pkt []byte, src netip.AddrPort) {
 	ep.stats.rtcpIn.Add(1)
 	ep.stats.rtcpBytesIn.Add(uint64(len(pkt)))

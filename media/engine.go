@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -24,6 +25,10 @@ type Engine struct {
 	endpoints map[*Endpoint]struct{}
 	bridges   map[*Bridge]struct{} // started bridges with a timeout to watch
 	closed    bool
+
+	// reactors serve every pair's sockets, one goroutine each, as many as
+	// GOMAXPROCS; a pair stays on the one openPair chose.
+	reactors []*reactor
 
 	stop chan struct{}
 	done chan struct{}
@@ -47,6 +52,16 @@ func NewEngine(cfg Config, log *slog.Logger) (*Engine, error) {
 		bridges:   make(map[*Bridge]struct{}),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
+	}
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		r, err := newReactor()
+		if err != nil {
+			for _, r := range e.reactors {
+				r.close()
+			}
+			return nil, err
+		}
+		e.reactors = append(e.reactors, r)
 	}
 	go e.sweeper(cfg.sweepInterval())
 	return e, nil
@@ -85,6 +100,9 @@ func (e *Engine) Close() error {
 	e.mu.Unlock()
 	for _, p := range pairs {
 		errs = append(errs, p.close())
+	}
+	for _, r := range e.reactors {
+		r.close()
 	}
 	return errors.Join(errs...)
 }

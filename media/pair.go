@@ -4,29 +4,31 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
-// pair is one bound RTP/RTCP port pair and its two reader goroutines. A
-// pair outlives the endpoints that use it: when an endpoint closes, its
-// pair stays bound through the port's quarantine and for warmKeep after it,
-// its readers reading and discarding whatever still arrives (late packets
-// of the old call never reach a new one), and the next endpoint reuses it
-// without closing, binding and starting readers again. The sweeper closes
-// pairs that stay unused longer (Engine.sweep).
+// pair is one bound RTP/RTCP port pair, served by one of the engine's
+// reactors. A pair outlives the endpoints that use it: when an endpoint
+// closes, its pair stays bound through the port's quarantine and for
+// warmKeep after it, its sockets still read and whatever still arrives
+// discarded (late packets of the old call never reach a new one), and the
+// next endpoint reuses it without closing, binding and registering it
+// again. The sweeper closes pairs that stay unused longer (Engine.sweep).
 type pair struct {
 	port      int
-	rtp, rtcp *net.UDPConn
+	rtp, rtcp *udpSocket
+	reactor   *reactor
+	now       func() time.Time
 	log       *slog.Logger // the engine's
 
-	// owner is the endpoint the readers hand packets to (nil: discard).
+	// owner is the endpoint the reactor hands packets to (nil: discard).
 	owner atomic.Pointer[Endpoint]
-	// busy is set by a reader around each hand-over to owner, so that
+	// busy is set by the reactor around each hand-over to owner, so that
 	// release can wait until no packet is inside the old owner (see
 	// release).
 	busy [2]atomic.Bool
@@ -34,15 +36,15 @@ type pair struct {
 	drained atomic.Uint64
 
 	closeOnce sync.Once
-	wg        sync.WaitGroup
 }
 
 // warmKeep is how long a pair stays bound after its quarantine, waiting to
-// be reused, before the sweeper closes it. It bounds the sockets and reader
-// goroutines an idle engine keeps.
+// be reused, before the sweeper closes it. It bounds the sockets an idle
+// engine keeps.
 const warmKeep = 5 * time.Second
 
-// openPair binds an RTP/RTCP pair on port and port+1 and starts its readers.
+// openPair binds an RTP/RTCP pair on port and port+1 and adds both sockets
+// to a reactor (chosen by port, so that pairs spread over them).
 func (e *Engine) openPair(port int) (*pair, error) {
 	rtp, err := e.listen(port)
 	if err != nil {
@@ -50,25 +52,30 @@ func (e *Engine) openPair(port int) (*pair, error) {
 	}
 	rtcp, err := e.listen(port + 1)
 	if err != nil {
-		_ = rtp.Close()
+		_ = rtp.close()
 		return nil, err
 	}
-	p := &pair{port: port, rtp: rtp, rtcp: rtcp, log: e.log}
-	p.wg.Add(2)
-	go p.readRTP(e.cfg.Now)
-	go p.readRTCP()
+	p := &pair{port: port, rtp: rtp, rtcp: rtcp, now: e.cfg.Now, log: e.log,
+		reactor: e.reactors[(port/2)%len(e.reactors)]}
+	if err := p.reactor.add(rtp, p.serveRTP); err != nil {
+		return nil, errors.Join(err, rtp.close(), rtcp.close())
+	}
+	if err := p.reactor.add(rtcp, p.serveRTCP); err != nil {
+		p.reactor.remove(rtp)
+		return nil, errors.Join(err, rtp.close(), rtcp.close())
+	}
 	return p, nil
 }
 
 // attach makes ep the receiver of the pair's packets.
 func (p *pair) attach(ep *Endpoint) { p.owner.Store(ep) }
 
-// release detaches ep and returns once neither reader is handing a packet
-// to it any more. A reader marks itself busy before it loads owner and
-// clears the mark after the hand-over; release clears owner before it
-// checks the marks. With sequentially consistent atomics either the reader
-// sees the nil owner or release sees the mark, so no packet reaches ep
-// after release returns.
+// release detaches ep and returns once the reactor is not handing a packet
+// to it any more. The reactor marks the socket busy before it loads owner
+// and clears the mark after the hand-over; release clears owner before it
+// checks the marks. With sequentially consistent atomics either the
+// reactor sees the nil owner or release sees the mark, so no packet
+// reaches ep after release returns.
 func (p *pair) release(ep *Endpoint) {
 	p.owner.CompareAndSwap(ep, nil)
 	for i := range p.busy {
@@ -78,77 +85,69 @@ func (p *pair) release(ep *Endpoint) {
 	}
 }
 
-// close closes both sockets and waits for the readers to stop.
+// close takes both sockets out of the reactor and closes them.
 func (p *pair) close() error {
 	var err error
 	p.closeOnce.Do(func() {
-		err = errors.Join(p.rtp.Close(), p.rtcp.Close())
-		p.wg.Wait()
+		p.reactor.remove(p.rtp)
+		p.reactor.remove(p.rtcp)
+		err = errors.Join(p.rtp.close(), p.rtcp.close())
 	})
 	return err
 }
 
-// readRTP is the RTP reader: socket → owner's receive (validate → latch →
-// direction handler), all on this goroutine with one preallocated buffer.
-func (p *pair) readRTP(now func() time.Time) {
-	defer p.wg.Done()
-	buf := make([]byte, rtpBufferSize)
-	for {
-		n, src, err := p.rtp.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			p.readError("rtp", err)
-			continue
-		}
-		p.busy[0].Store(true)
-		if ep := p.owner.Load(); ep != nil {
-			ep.receive(buf[:n], src, now().UnixNano())
-		} else {
-			p.drained.Add(1)
-		}
-		p.busy[0].Store(false)
+// serveRTP reads one datagram from the RTP socket and hands it to the
+// owner's receive (validate → latch → direction handler), on the reactor's
+// goroutine, in the reactor's buffer.
+func (p *pair) serveRTP(buf []byte) {
+	n, src, err := p.rtp.recvFrom(buf)
+	if err != nil {
+		p.readError("rtp", err)
+		return
 	}
+	p.busy[0].Store(true)
+	if ep := p.owner.Load(); ep != nil {
+		ep.receive(buf[:n], src, p.now().UnixNano())
+	} else {
+		p.drained.Add(1)
+	}
+	p.busy[0].Store(false)
 }
 
-// readRTCP reads RTCP packets and hands them to the owner, which counts them
-// and passes them to its hook. RTCP is never forwarded: the B2BUA
+// serveRTCP reads one RTCP packet and hands it to the owner, which counts
+// it and passes it to its hook. RTCP is never forwarded: the B2BUA
 // terminates it per leg.
-func (p *pair) readRTCP() {
-	defer p.wg.Done()
-	buf := make([]byte, rtcpBufferSize)
-	for {
-		n, src, err := p.rtcp.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			p.readError("rtcp", err)
-			continue
-		}
-		p.busy[1].Store(true)
-		if ep := p.owner.Load(); ep != nil {
-			ep.receiveRTCP(buf[:n], src)
-		} else {
-			p.drained.Add(1)
-		}
-		p.busy[1].Store(false)
+func (p *pair) serveRTCP(buf []byte) {
+	n, src, err := p.rtcp.recvFrom(buf[:min(len(buf), rtcpBufferSize)])
+	if err != nil {
+		p.readError("rtcp", err)
+		return
 	}
+	p.busy[1].Store(true)
+	if ep := p.owner.Load(); ep != nil {
+		ep.receiveRTCP(buf[:n], src)
+	} else {
+		p.drained.Add(1)
+	}
+	p.busy[1].Store(false)
 }
 
-// readError logs a read error other than close and pauses briefly so that a
-// persistent error cannot spin the reader.
+// readError logs a read error other than "nothing queued" (a stale
+// readiness). Level-triggered epoll reports the socket again only when it
+// has something to read, so an error cannot spin the reactor.
 func (p *pair) readError(socket string, err error) {
+	if err == syscall.EAGAIN || err == syscall.EINTR {
+		return
+	}
 	p.log.Debug("read error", "socket", socket, "rtp_port", p.port, "err", err)
-	time.Sleep(readErrorPause)
 }
 
 // listen binds one UDP socket of a pair.
-func (e *Engine) listen(port int) (*net.UDPConn, error) {
-	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.Bind, uint16(port))))
+func (e *Engine) listen(port int) (*udpSocket, error) {
+	addr := netip.AddrPortFrom(e.cfg.Bind, uint16(port))
+	s, err := bindUDP(addr)
 	if err != nil {
-		return nil, fmt.Errorf("media: bind %s: %w", netip.AddrPortFrom(e.cfg.Bind, uint16(port)), err)
+		return nil, fmt.Errorf("media: bind %s: %w", addr, err)
 	}
-	return c, nil
+	return s, nil
 }

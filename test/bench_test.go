@@ -11,7 +11,7 @@ package test
 //
 //	sipp UAC 127.0.0.3 ──INVITE/407/INVITE──► Switchboard ──INVITE──► sipp UAS 127.0.0.2
 //	(user 1000, digest)         ◄── RTP ──►  (relay, 2 ports ◄── RTP ──► (trusted trunk,
-//	 play_pcap_audio 20 ms PCMA)               per leg)                  -rtp_echo)
+//	 rtp_stream 20 ms PCMA)                    per leg)                  -rtp_echo)
 //
 // The caller is an authenticated user and the callee a trusted trunk:
 // trunk-to-trunk transit is refused by design and a user callee would need
@@ -54,6 +54,8 @@ const (
 	// benchPcap is the 20 ms PCMA capture the relay benchmark writes into
 	// sipp's working directory (bench_uac_pcap.xml names it).
 	benchPcap = "bench_pcma_20ms.pcap"
+	// benchALaw is the raw A-law tone bench_uac_stream.xml streams.
+	benchALaw = "bench_pcma_tone.alaw"
 )
 
 // benchSkip skips a load benchmark unless SB_BENCH=1.
@@ -549,10 +551,17 @@ func BenchmarkSignaling(b *testing.B) {
 }
 
 // BenchmarkRelay holds SB_BENCH_RELAY_CALLS (default 500) G.711 calls up
-// with 20 ms packets both ways (the caller plays a 20 ms PCMA capture; the
+// with 20 ms packets both ways (the caller streams a 1 kHz PCMA tone; the
 // trunk echoes) and measures, over a 20 s window after the ramp, the CPU
 // per relayed call, the packet rate relayed and the resident memory per
 // call (RSS with the calls up minus RSS idle after a warm-up).
+//
+// The caller streams with sipp's rtp_stream: one ordinary UDP socket per
+// call. sipp's play_pcap_audio (SB_BENCH_RELAY_PCAP=1) opens one raw
+// IPPROTO_UDP socket per call instead, and the kernel then offers every UDP
+// datagram on the host to each of them (raw_local_deliver): with 500 calls
+// that is a quarter of Switchboard's CPU in perf, a cost of the load tool
+// that no production host pays. The line "raw UDP sockets" shows it.
 func BenchmarkRelay(b *testing.B) {
 	benchSkip(b)
 	const (
@@ -565,7 +574,13 @@ func BenchmarkRelay(b *testing.B) {
 	hold := ramp + settle + window + 8*time.Second // each call's time after answer
 
 	dir := b.TempDir()
-	if err := writePCMAPcap(filepath.Join(dir, benchPcap), hold, 20*time.Millisecond); err != nil {
+	uacScenario := "bench_uac_stream.xml"
+	if os.Getenv("SB_BENCH_RELAY_PCAP") == "1" {
+		uacScenario = "bench_uac_pcap.xml"
+		if err := writePCMAPcap(filepath.Join(dir, benchPcap), hold, 20*time.Millisecond); err != nil {
+			b.Fatal(err)
+		}
+	} else if err := writeALawTone(filepath.Join(dir, benchALaw), time.Second); err != nil {
 		b.Fatal(err)
 	}
 	uasPort := 15000 + 10*instance()
@@ -602,7 +617,7 @@ func BenchmarkRelay(b *testing.B) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), hold+ramp+2*time.Minute)
 	defer cancel()
-	uac := benchSippCmd(ctx, dir, "uac", uacArgs("bench_uac_pcap.xml", calls, rate, hold)...)
+	uac := benchSippCmd(ctx, dir, "uac", uacArgs(uacScenario, calls, rate, hold)...)
 	var uacOut bytes.Buffer
 	uac.Stdout, uac.Stderr = &uacOut, &uacOut
 	if err := uac.Start(); err != nil {
@@ -626,6 +641,7 @@ func BenchmarkRelay(b *testing.B) {
 	uac0, _ := benchProcCPU(uac.Process.Pid)
 	uas0, _ := benchProcCPU(uas.Process.Pid)
 	load := benchLoadAvg()
+	rawSockets := benchRawUDPSockets()
 	echoDrops0 := benchUDPDrops(uasPort + 2)
 	t0 := time.Now()
 	var rssSum, rssMax int64
@@ -691,8 +707,8 @@ func BenchmarkRelay(b *testing.B) {
 		calls, up, minUp, wall.Seconds(), r.Stats.Successful, r.Stats.Failed, r.Err, len(recs), answered)
 	fmt.Printf("relay: Switchboard %.1f%% of a core in all, %.3f%% of one core per call; %.0f packets/s relayed (expected %d: 50/s each way per call), callee echoed %.1f%% of caller packets (its echo socket dropped %d in the window)\n",
 		100*sbCPU.Seconds()/wall.Seconds(), perCall, pps, int(n)*100, echo, echoDrops)
-	fmt.Printf("relay: sipp UAC %.0f%% and UAS %.0f%% of a core; load average %s at window start; %d Switchboard warn/error lines\n",
-		100*(uac1-uac0).Seconds()/wall.Seconds(), 100*(uas1-uas0).Seconds()/wall.Seconds(), load, nerr)
+	fmt.Printf("relay: sipp UAC (%s) %.0f%% and UAS %.0f%% of a core; load average %s at window start; %d raw UDP sockets on the host; %d Switchboard warn/error lines\n",
+		uacScenario, 100*(uac1-uac0).Seconds()/wall.Seconds(), 100*(uas1-uas0).Seconds()/wall.Seconds(), load, rawSockets, nerr)
 	for _, l := range sample {
 		fmt.Printf("  switchboard: %s\n", l)
 	}
@@ -707,6 +723,33 @@ func BenchmarkRelay(b *testing.B) {
 	b.ReportMetric(perCall, "%core/call")
 	b.ReportMetric(pps, "pkts/s")
 	b.ReportMetric(rssPerCall, "KiB_rss/call")
+}
+
+// writeALawTone writes dur of a 1 kHz tone as raw A-law bytes, the file
+// format sipp's rtp_stream plays (it loops the file).
+func writeALawTone(path string, dur time.Duration) error {
+	const rateHz = 8000
+	out := make([]byte, int(dur.Seconds()*rateHz))
+	for i := range out {
+		out[i] = g711.EncodeAlawFrame(int16(0.3 * 32767 * math.Sin(2*math.Pi*1000*float64(i)/rateHz)))
+	}
+	return os.WriteFile(path, out, 0o644)
+}
+
+// benchRawUDPSockets counts the host's raw IPv4 sockets of protocol UDP
+// (/proc/net/raw), each of which the kernel offers every UDP datagram to.
+func benchRawUDPSockets() int {
+	data, err := os.ReadFile("/proc/net/raw")
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasSuffix(f[1], ":0011") {
+			n++
+		}
+	}
+	return n
 }
 
 // writePCMAPcap writes a libpcap file of RTP/PCMA packets, one every ptime
