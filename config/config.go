@@ -24,6 +24,7 @@ type Config struct {
 	Records       Records       `yaml:"records"`
 	State         State         `yaml:"state"`
 	Log           Log           `yaml:"log"`
+	Runtime       Runtime       `yaml:"runtime"`
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).
@@ -144,6 +145,22 @@ type Records struct {
 // State configures persistent state (registrations, generated passwords).
 type State struct {
 	Dir string `yaml:"dir"`
+}
+
+// Runtime tunes the Go runtime. It is read at start only (not on SIGHUP),
+// and the GOGC, GOMEMLIMIT and GOMAXPROCS environment variables, when set,
+// take precedence over it.
+type Runtime struct {
+	// GCPercent is the garbage collector's heap growth target (GOGC).
+	GCPercent int `yaml:"gc_percent"`
+	// MemoryLimit is a soft heap limit (GOMEMLIMIT) such as "1GiB"; the
+	// collector works harder as the heap approaches it. Empty: none.
+	MemoryLimit string `yaml:"memory_limit"`
+	// MaxProcs bounds the cores Switchboard runs on (GOMAXPROCS); 0: all.
+	MaxProcs int `yaml:"max_procs"`
+
+	// MemoryLimitBytes is MemoryLimit parsed (0: none); filled by Validate.
+	MemoryLimitBytes int64 `yaml:"-"`
 }
 
 // Log configures logging.

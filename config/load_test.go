@@ -49,6 +49,12 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`x.yaml:11: unknown key "urii" in trunks[0] (did you mean "uri"?)`}},
 		{name: "no suggestion when far", from: `uri: sip:127.0.0.2:5080`, to: "uri: sip:127.0.0.2:5080\n    register: {}",
 			want: []string{`x.yaml:11: unknown key "register" in trunks[0]`}, notWant: "did you mean"},
+		{name: "gc percent range", from: "media:", to: "runtime:\n  gc_percent: 5\nmedia:",
+			want: []string{`x.yaml:5: runtime.gc_percent: must be 10..10000, got 5`}},
+		{name: "memory limit unit", from: "media:", to: "runtime:\n  memory_limit: 1 gigabyte\nmedia:",
+			want: []string{`x.yaml:5: runtime.memory_limit: want a positive size such as 512MiB or 2GiB, got "1 gigabyte"`}},
+		{name: "negative max procs", from: "media:", to: "runtime:\n  max_procs: -1\nmedia:",
+			want: []string{`x.yaml:5: runtime.max_procs: must be 0 (all cores) or more, got -1`}},
 		{name: "bad regex", from: `'^1\d{3}$'`, to: `'^1(\d{3}$'`,
 			want: []string{`x.yaml:13: routes[0].match: bad regular expression`}},
 		{name: "unknown trunk", from: "to: trunk:carrier", to: "to: trunk:nope",
@@ -163,6 +169,9 @@ func TestLoadDefaults(t *testing.T) {
 		{"codecs", c.Media.Codecs, []string{"PCMU", "PCMA", "G722", "opus", "telephone-event"}},
 		{"log level", c.Log.Level, "info"},
 		{"log format", c.Log.Format, "text"},
+		{"gc percent", c.Runtime.GCPercent, 400},
+		{"memory limit", c.Runtime.MemoryLimitBytes, int64(0)},
+		{"max procs", c.Runtime.MaxProcs, 0},
 		{"password stays empty", c.Users[0].Password, ""},
 		{"listeners", c.SIP.Listeners, []Listener{{"udp", netip.MustParseAddrPort("127.0.0.1:5060")}}},
 		{"trusted nets", c.Trunks[0].TrustedNets, []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}},
@@ -333,6 +342,25 @@ func TestExampleRoutes(t *testing.T) {
 }
 
 // Every key of Config must be documented in configs/README.md.
+func TestParseBytes(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+	}{{"512MiB", 512 << 20}, {"2GiB", 2 << 30}, {"64MB", 64e6}, {"1000000", 1e6}, {"10 KiB", 10 << 10}, {"7B", 7},
+		{"", -1}, {"0MiB", -1}, {"-1GiB", -1}, {"1.5GiB", -1}, {"9999999999TiB", -1}} {
+		got, err := parseBytes(tc.in)
+		if tc.want < 0 {
+			if err == nil {
+				t.Errorf("%q: no error, got %d", tc.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%q = %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+	}
+}
+
 func TestReadmeDocumentsEveryKey(t *testing.T) {
 	data, err := os.ReadFile("../configs/README.md")
 	if err != nil {

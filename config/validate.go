@@ -41,8 +41,48 @@ func (c *Config) Validate() error {
 	v.nonEmpty("state.dir", c.State.Dir)
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
+	v.runtime()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)
+}
+
+func (v *validator) runtime() {
+	r := &v.c.Runtime
+	if r.GCPercent < 10 || r.GCPercent > 10000 {
+		v.errf("runtime.gc_percent", "must be 10..10000, got %d", r.GCPercent)
+	}
+	if r.MaxProcs < 0 {
+		v.errf("runtime.max_procs", "must be 0 (all cores) or more, got %d", r.MaxProcs)
+	}
+	r.MemoryLimitBytes = 0
+	if r.MemoryLimit != "" {
+		n, err := parseBytes(r.MemoryLimit)
+		if err != nil {
+			v.errf("runtime.memory_limit", "%v", err)
+		}
+		r.MemoryLimitBytes = n
+	}
+}
+
+// parseBytes reads a size such as 512MiB, 1GiB, 2000000 (bytes) or 64MB.
+func parseBytes(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	num, mult := strings.TrimSpace(s), int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("want a positive size such as 512MiB or 2GiB, got %q", s)
+	}
+	return n * mult, nil
 }
 
 type validator struct {

@@ -209,7 +209,11 @@ func startSB(t testing.TB, o SBOptions) *SB {
 
 func (sb *SB) start(cfgPath string, env []string) {
 	t := sb.t
-	sb.cmd = exec.Command(binPath, "-config", cfgPath)
+	args := []string{"-config", cfgPath}
+	if addr := os.Getenv("SB_PPROF"); addr != "" {
+		args = append(args, "-pprof", addr) // profiling a test or benchmark run by hand
+	}
+	sb.cmd = exec.Command(binPath, args...)
 	sb.cmd.Env = env
 	sb.cmd.Dir = sb.Dir
 	pr, pw, _ := os.Pipe()

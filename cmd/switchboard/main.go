@@ -20,6 +20,8 @@ import (
 	_ "net/http/pprof" // served only with -pprof
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -59,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	log := newLogger(cfg, stderr)
+	applyRuntime(cfg.Runtime, log)
 	if err := config.ResolvePasswords(cfg, log, stdout); err != nil {
 		fmt.Fprintln(stderr, "switchboard:", err)
 		return 1
@@ -104,6 +107,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// applyRuntime sets the Go runtime's knobs from the runtime section; an
+// environment variable the runtime reads itself (GOGC, GOMEMLIMIT,
+// GOMAXPROCS) wins over the file.
+func applyRuntime(r config.Runtime, log *slog.Logger) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(r.GCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && r.MemoryLimitBytes > 0 {
+		debug.SetMemoryLimit(r.MemoryLimitBytes)
+	}
+	if os.Getenv("GOMAXPROCS") == "" && r.MaxProcs > 0 {
+		runtime.GOMAXPROCS(r.MaxProcs)
+	}
+	log.Debug("go runtime", "gomaxprocs", runtime.GOMAXPROCS(0), "GOGC", os.Getenv("GOGC"), "gc_percent", r.GCPercent)
 }
 
 // reload provisions the new configuration fully before swapping it in.
