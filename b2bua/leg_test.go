@@ -8,23 +8,23 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-func parseLegReq(t *testing.T, raw string) *sip.Request {
+// parseMsg parses a message written with \n line ends as M (*sip.Request
+// or *sip.Response).
+func parseMsg[M sip.Message](t *testing.T, raw string) M {
 	t.Helper()
 	msg, err := sip.ParseMessage([]byte(strings.ReplaceAll(raw, "\n", "\r\n")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return msg.(*sip.Request)
+	m, ok := msg.(M)
+	if !ok {
+		t.Fatalf("parsed a %T", msg)
+	}
+	return m
 }
 
-func parseRes(t *testing.T, raw string) *sip.Response {
-	t.Helper()
-	msg, err := sip.ParseMessage([]byte(strings.ReplaceAll(raw, "\n", "\r\n")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return msg.(*sip.Response)
-}
+func parseLegReq(t *testing.T, raw string) *sip.Request { return parseMsg[*sip.Request](t, raw) }
+func parseRes(t *testing.T, raw string) *sip.Response   { return parseMsg[*sip.Response](t, raw) }
 
 func testLeg() (*Server, *Leg) {
 	s := &Server{userAgent: "Switchboard-test"}

@@ -18,12 +18,11 @@ const (
 	// source address move the latch.
 	DefaultLatchPackets = 3
 
-	defaultClock   = 8000
-	maxSweep       = time.Second
-	minSweep       = 5 * time.Millisecond
-	rtpBufferSize  = 2048
-	rtcpBufferSize = 1500
-	readErrorPause = time.Millisecond
+	defaultClock = 8000
+	maxSweep     = time.Second
+	minSweep     = 5 * time.Millisecond
+	// readBufferSize is a reactor's read buffer, for RTP and RTCP alike.
+	readBufferSize = 2048
 )
 
 // Config configures an Engine.

@@ -118,7 +118,7 @@ func (p *pair) serveRTP(buf []byte) {
 // it and passes it to its hook. RTCP is never forwarded: the B2BUA
 // terminates it per leg.
 func (p *pair) serveRTCP(buf []byte) {
-	n, src, err := p.rtcp.recvFrom(buf[:min(len(buf), rtcpBufferSize)])
+	n, src, err := p.rtcp.recvFrom(buf)
 	if err != nil {
 		p.readError("rtcp", err)
 		return

@@ -160,18 +160,14 @@ type reactor struct {
 	epfd *os.File
 	conn syscall.RawConn
 
-	// mu guards regs. The loop holds it for reading while it looks sockets
-	// up and serves them; remove takes it for writing, so once remove
-	// returns the loop is not inside that socket and never will be again.
-	mu   sync.RWMutex
-	regs map[int32]*registration
-	done chan struct{}
-}
-
-// registration is what a reactor does with one ready socket.
-type registration struct {
-	sock  *udpSocket
-	serve func(buf []byte) // reads the socket once and handles the datagram
+	// mu guards serve, which maps a socket's descriptor to what the loop
+	// does when it is ready: read it once and handle the datagram. The
+	// loop holds mu for reading while it looks sockets up and serves them;
+	// remove takes it for writing, so once remove returns the loop is not
+	// inside that socket and never will be again.
+	mu    sync.RWMutex
+	serve map[int32]func(buf []byte)
+	done  chan struct{}
 }
 
 // reactorEvents is how many ready sockets one epoll_wait can return.
@@ -192,7 +188,7 @@ func newReactor() (*reactor, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("media: epoll set: %w", err)
 	}
-	r := &reactor{epfd: f, conn: conn, regs: make(map[int32]*registration), done: make(chan struct{})}
+	r := &reactor{epfd: f, conn: conn, serve: make(map[int32]func([]byte)), done: make(chan struct{})}
 	go r.run()
 	return r, nil
 }
@@ -211,11 +207,11 @@ func (r *reactor) ctl(op int, s *udpSocket) error {
 // has a datagram queued.
 func (r *reactor) add(s *udpSocket, serve func(buf []byte)) error {
 	r.mu.Lock()
-	r.regs[int32(s.fd)] = &registration{sock: s, serve: serve}
+	r.serve[int32(s.fd)] = serve
 	r.mu.Unlock()
 	if err := r.ctl(syscall.EPOLL_CTL_ADD, s); err != nil {
 		r.mu.Lock()
-		delete(r.regs, int32(s.fd))
+		delete(r.serve, int32(s.fd))
 		r.mu.Unlock()
 		return fmt.Errorf("media: epoll_ctl add: %w", err)
 	}
@@ -226,7 +222,7 @@ func (r *reactor) add(s *udpSocket, serve func(buf []byte)) error {
 func (r *reactor) remove(s *udpSocket) {
 	_ = r.ctl(syscall.EPOLL_CTL_DEL, s)
 	r.mu.Lock()
-	delete(r.regs, int32(s.fd))
+	delete(r.serve, int32(s.fd))
 	r.mu.Unlock()
 }
 
@@ -244,7 +240,7 @@ func (r *reactor) close() {
 func (r *reactor) run() {
 	defer close(r.done)
 	events := make([]syscall.EpollEvent, reactorEvents)
-	buf := make([]byte, rtpBufferSize)
+	buf := make([]byte, readBufferSize)
 	var n int
 	collect := func(epfd uintptr) bool {
 		var err error
@@ -257,8 +253,8 @@ func (r *reactor) run() {
 		}
 		r.mu.RLock()
 		for i := range max(n, 0) {
-			if reg := r.regs[events[i].Fd]; reg != nil {
-				reg.serve(buf)
+			if serve := r.serve[events[i].Fd]; serve != nil {
+				serve(buf)
 			}
 		}
 		r.mu.RUnlock()

@@ -725,15 +725,19 @@ func BenchmarkRelay(b *testing.B) {
 	b.ReportMetric(rssPerCall, "KiB_rss/call")
 }
 
-// writeALawTone writes dur of a 1 kHz tone as raw A-law bytes, the file
-// format sipp's rtp_stream plays (it loops the file).
-func writeALawTone(path string, dur time.Duration) error {
-	const rateHz = 8000
-	out := make([]byte, int(dur.Seconds()*rateHz))
+// aLawTone is n samples of a 1 kHz tone at 8 kHz, A-law coded.
+func aLawTone(n int) []byte {
+	out := make([]byte, n)
 	for i := range out {
-		out[i] = g711.EncodeAlawFrame(int16(0.3 * 32767 * math.Sin(2*math.Pi*1000*float64(i)/rateHz)))
+		out[i] = g711.EncodeAlawFrame(int16(0.3 * 32767 * math.Sin(2*math.Pi*1000*float64(i)/8000)))
 	}
-	return os.WriteFile(path, out, 0o644)
+	return out
+}
+
+// writeALawTone writes dur of aLawTone as raw bytes, the file format
+// sipp's rtp_stream plays (it loops the file).
+func writeALawTone(path string, dur time.Duration) error {
+	return os.WriteFile(path, aLawTone(int(dur.Seconds()*8000)), 0o644)
 }
 
 // benchRawUDPSockets counts the host's raw IPv4 sockets of protocol UDP
@@ -768,12 +772,9 @@ func writePCMAPcap(path string, dur, ptime time.Duration) error {
 	for _, v := range []uint32{0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1} {
 		_ = binary.Write(&buf, binary.LittleEndian, v)
 	}
-	payload := make([]byte, samples)
+	tone := aLawTone(packets * samples)
 	for i := range packets {
-		for j := range payload {
-			s := 0.3 * 32767 * math.Sin(2*math.Pi*1000*float64(i*samples+j)/rateHz)
-			payload[j] = g711.EncodeAlawFrame(int16(s))
-		}
+		payload := tone[i*samples : (i+1)*samples]
 		pkt := rtp.Packet{Header: rtp.Header{
 			Version: 2, Marker: i == 0, PayloadType: 8,
 			SequenceNumber: uint16(1000 + i), Timestamp: uint32(160000 + i*samples), SSRC: 0x5b0a7d11,
