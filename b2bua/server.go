@@ -283,7 +283,7 @@ func (s *Server) Listen(ctx context.Context, urls []string) error {
 			}
 			bound := pc.LocalAddr().(*net.UDPAddr).AddrPort()
 			s.listeners = append(s.listeners, listener{network: "UDP", addr: bound, closer: pc.Close})
-			go func() { _ = s.srv.ServeUDP(pc) }()
+			go func() { _ = s.srv.ServeUDP(newRawUDPConn(pc)) }()
 		case "tcp":
 			l, err := net.Listen("tcp", ap.String())
 			if err != nil {

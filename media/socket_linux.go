@@ -39,7 +39,10 @@ type udpSocket struct {
 }
 
 // bindUDP opens a non-blocking UDP socket bound to addr. An IPv6 address
-// (including ::) gives a dual-stack socket, as net.ListenUDP does.
+// (including ::) gives a dual-stack socket, as net.ListenUDP does. Socket,
+// bind and close are raw system calls: they never block, and a call through the
+// runtime's syscall path wakes sysmon into its 20 µs polling whenever the
+// process was idle (see rawUDPConn in package b2bua).
 func bindUDP(addr netip.AddrPort) (*udpSocket, error) {
 	family := syscall.AF_INET
 	if addr.Addr().Is6() && !addr.Addr().Is4In6() {
@@ -49,19 +52,21 @@ func bindUDP(addr netip.AddrPort) (*udpSocket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("socket: %w", err)
 	}
-	var sa syscall.Sockaddr
+	var errno syscall.Errno
 	if family == syscall.AF_INET {
-		sa = &syscall.SockaddrInet4{Port: int(addr.Port()), Addr: addr.Addr().Unmap().As4()}
+		sa := syscall.RawSockaddrInet4{Family: syscall.AF_INET, Port: ntohs(addr.Port()), Addr: addr.Addr().Unmap().As4()}
+		_, _, errno = syscall.RawSyscall(syscall.SYS_BIND, uintptr(fd), uintptr(unsafe.Pointer(&sa)), syscall.SizeofSockaddrInet4)
 	} else {
 		if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, 0); err != nil {
-			_ = syscall.Close(fd)
+			closeFD(fd)
 			return nil, fmt.Errorf("IPV6_V6ONLY: %w", err)
 		}
-		sa = &syscall.SockaddrInet6{Port: int(addr.Port()), Addr: addr.Addr().As16()}
+		sa := syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Port: ntohs(addr.Port()), Addr: addr.Addr().As16()}
+		_, _, errno = syscall.RawSyscall(syscall.SYS_BIND, uintptr(fd), uintptr(unsafe.Pointer(&sa)), syscall.SizeofSockaddrInet6)
 	}
-	if err := syscall.Bind(fd, sa); err != nil {
-		_ = syscall.Close(fd)
-		return nil, err
+	if errno != 0 {
+		closeFD(fd)
+		return nil, errno
 	}
 	return &udpSocket{fd: fd, family: family, local: addr}, nil
 }
@@ -93,6 +98,9 @@ func rawToAddrPort(rsa *syscall.RawSockaddrAny) netip.AddrPort {
 	}
 	return netip.AddrPort{}
 }
+
+// closeFD closes a descriptor without the runtime's syscall path.
+func closeFD(fd int) { _, _, _ = syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0) }
 
 func ntohs(p uint16) uint16 { return p>>8 | p<<8 }
 
@@ -141,7 +149,9 @@ func (s *udpSocket) close() error {
 		for s.inflight.Load() != 0 {
 			runtime.Gosched()
 		}
-		err = syscall.Close(s.fd)
+		if _, _, errno := syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(s.fd), 0, 0); errno != 0 {
+			err = errno
+		}
 	})
 	return err
 }
