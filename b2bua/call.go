@@ -337,8 +337,9 @@ func (c *Call) start() {
 	c.a.RemoteDisplay = req.From().DisplayName
 	c.a.RemoteCSeq = req.CSeq().SeqNo
 	c.a.setRemoteTargetFrom(req)
-	c.dialogKeys = append(c.dialogKeys, c.a.matchKey())
+	c.dialogKeys = append(c.dialogKeys, c.a.matchKey(), initialKey(req))
 	s.addDialog(c.a.matchKey(), c)
+	s.addDialog(initialKey(req), c)
 	c.log = c.log.With("from", c.rec.From, "dialled", c.rec.Dialled)
 
 	// The transaction outlives the call (Timer L, 32 s after a 2xx): its
@@ -642,6 +643,25 @@ func (c *Call) onResponse(out *outTx, res *sip.Response) {
 	}
 	c.settle(out)
 	c.onFinal(out, code, res)
+	c.release(out, code)
+}
+
+// release ends a client transaction once its final response leaves the
+// call nothing more to take from it, instead of letting it linger for
+// Timer K or M holding its request and responses (at a few thousand calls
+// a second that memory, and the collector's work on it, was most of the
+// heap). A non-INVITE transaction only absorbs retransmitted finals, which
+// may as well be dropped; an answered fork's INVITE has been ACKed, and a
+// retransmitted 2xx (our ACK got lost) still finds the call as a stray
+// response and is ACKed again (onStray). A re-INVITE's 2xx is ACKed only
+// once the other leg ACKs, so its transaction stays.
+func (c *Call) release(out *outTx, code int) {
+	if out.tx == nil {
+		return
+	}
+	if out.method != sip.INVITE || (out.fork && out.answered && code < 300) {
+		out.tx.Terminate()
+	}
 }
 
 // settle counts a transaction out of live once it has its final response:
@@ -933,6 +953,12 @@ func (c *Call) onAck(e evAck) {
 	}
 	c.retrans = nil
 	c.disarm(timerRetransmit2xx)
+	if r.leg == c.a && c.aTx != nil && r.cseq == c.aReq.CSeq().SeqNo {
+		// The caller has our answer: its INVITE transaction has nothing
+		// left to do. A retransmitted INVITE from now on is absorbed by
+		// Server.isRetransmittedInvite while the call lasts.
+		c.aTx.Terminate()
+	}
 	if c.awaitAckSDP && r.leg == c.a {
 		c.awaitAckSDP = false
 		c.takeAckAnswer(e.req)

@@ -568,6 +568,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.onInDialog(req, tx)
 		return
 	}
+	if s.isRetransmittedInvite(req) {
+		return // absorbed: the call it started answers on its own
+	}
 	if s.draining.Load() {
 		s.reply(req, tx, 503, "")
 		return
@@ -602,6 +605,39 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
+// SetTransactionLinger sets how long completed transactions absorb
+// retransmissions (sip.transaction_linger): RFC 3261 Timer J and RFC 6026
+// Timers L and M. sipgo keeps its timers in package variables, so this is
+// process-wide; call it once before serving.
+func SetTransactionLinger(d time.Duration) {
+	sip.Timer_J, sip.Timer_L, sip.Timer_M = d, d, d
+}
+
+// initialKey names a call by the INVITE that started it: a retransmission
+// of that INVITE has the same Call-ID, From tag and CSeq.
+func initialKey(req *sip.Request) string {
+	key := "invite|" + callIDOf(req) + "|"
+	if f := req.From(); f != nil {
+		key += tagOf(f.Params)
+	}
+	if cs := req.CSeq(); cs != nil {
+		key += "|" + strconv.FormatUint(uint64(cs.SeqNo), 10)
+	}
+	return key
+}
+
+// isRetransmittedInvite: an initial INVITE that already started a call
+// still in progress. Its server transaction absorbs retransmissions only
+// for sip.transaction_linger after the answer; later ones must not start a
+// second call.
+func (s *Server) isRetransmittedInvite(req *sip.Request) bool {
+	key := initialKey(req)
+	s.mu.Lock()
+	c := s.dialogs[key]
+	s.mu.Unlock()
+	return c != nil
+}
+
 // identify decides who is calling: a trunk by its trusted source address,
 // or a user by digest (407 challenge otherwise). Unknown users and wrong
 // passwords get the same challenge. ok is false when a response was sent.
@@ -613,7 +649,14 @@ func (s *Server) identify(req *sip.Request, tx sip.ServerTransaction) (caller st
 	}
 	user, challenge := s.auth.Authenticate(req, auth.Proxy)
 	if challenge != nil {
-		if err := tx.Respond(challenge); err != nil {
+		// Challenged statelessly, as Kamailio's sl module does: a
+		// transaction would wait for the ACK and then keep request,
+		// challenge and a goroutine holding the ACK for Timer I (5 s),
+		// for every call. A lost challenge costs the caller one INVITE
+		// retransmission, which gets a fresh one; the ACK for it finds no
+		// dialog and is dropped, as RFC 3261 §17.2.3 allows for a stray ACK.
+		tx.Terminate()
+		if err := s.srv.WriteResponse(challenge); err != nil {
 			s.log.Debug("challenge failed", "call_id", callIDOf(req), "error", err)
 		}
 		return "", nil, false

@@ -55,6 +55,9 @@ type SIP struct {
 	// first (RFC 8760 §2.4): SHA-256, MD5. Clients that take the topmost
 	// challenge and know only MD5 need MD5 first.
 	DigestAlgorithms []string `yaml:"digest_algorithms"`
+	// TransactionLinger is how long a completed transaction stays to
+	// absorb retransmissions (RFC 3261 Timer J, RFC 6026 Timers L and M).
+	TransactionLinger time.Duration `yaml:"transaction_linger"`
 
 	// Listeners is Listen parsed (filled by Validate).
 	Listeners []Listener `yaml:"-"`

@@ -13,6 +13,9 @@ const (
 	DefaultMaxExpires        = 3600
 	DefaultRegisterExpires   = 600
 	DefaultNonceLifetime     = 5 * time.Minute
+	// DefaultTransactionLinger is Kamailio tm's wait timer, not RFC 3261's
+	// 64×T1 = 32 s: see configs/README.md, sip.transaction_linger.
+	DefaultTransactionLinger = 5 * time.Second
 	DefaultRecordsDir        = "var/records"
 	DefaultStateDir          = "var/state"
 	DefaultPorts             = "20000-29999"
@@ -47,6 +50,7 @@ func (c *Config) ApplyDefaults() {
 	setInt(&s.MaxExpires, DefaultMaxExpires)
 	setInt(&s.DefaultExpires, DefaultRegisterExpires)
 	setDur(&s.NonceLifetime, DefaultNonceLifetime)
+	setDur(&s.TransactionLinger, DefaultTransactionLinger)
 	if len(s.DigestAlgorithms) == 0 {
 		s.DigestAlgorithms = []string{"SHA-256", "MD5"}
 	}

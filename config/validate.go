@@ -155,6 +155,9 @@ func (v *validator) sip() {
 			s.MinExpires, s.MaxExpires, s.DefaultExpires)
 	}
 	v.positive("sip.nonce_lifetime", s.NonceLifetime)
+	if s.TransactionLinger < time.Second || s.TransactionLinger > 32*time.Second {
+		v.errf("sip.transaction_linger", "must lie between 1s and 32s (64×T1), got %s", s.TransactionLinger)
+	}
 	algSeen := map[string]bool{}
 	for i, a := range s.DigestAlgorithms {
 		key := fmt.Sprintf("sip.digest_algorithms[%d]", i)

@@ -81,6 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}()
 	}
 
+	b2bua.SetTransactionLinger(cfg.SIP.TransactionLinger)
 	srv, err := b2bua.New(cfg, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "switchboard:", err)
