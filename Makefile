@@ -93,6 +93,7 @@ vet:
 # tests that start the real binary against sipp and baresip.
 test: build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test$$)
+	cd third_party/sipgo && $(GO) test -count=1 ./sip/   # our patches to sipgo (PATCHES.md)
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./test/
 
 unit: build
