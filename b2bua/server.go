@@ -75,8 +75,8 @@ type Server struct {
 	dialogs map[string]*Call // dialogKey → call
 	calls   map[string]*Call // call id → call
 
-	// callHook, when set (tests only), runs at the start of every call's
-	// goroutine; a panic there exercises per-call panic recovery.
+	// callHook, when set (tests only), runs as every call starts; a panic
+	// there exercises per-call panic recovery.
 	callHook func(dialled string)
 
 	draining atomic.Bool
@@ -597,7 +597,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, 503, "")
 		return
 	}
-	go c.run()
+	c.begin()
 	// Hold the INVITE transaction until the call has sent its final answer.
 	select {
 	case <-c.aFinal:
