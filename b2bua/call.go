@@ -372,7 +372,10 @@ func (c *Call) start() {
 			go c.post(evCancel{})
 		}
 	})
-	c.respondA(100, nil)
+	// No 100 Trying here: the INVITE's server transaction sends one if
+	// nothing else has gone out 200 ms after the INVITE arrived (RFC 3261
+	// §17.2.1). A callee that answers or rings sooner saves the caller,
+	// and us, a datagram.
 
 	// Who is calling: a trusted trunk or an authenticated user.
 	c.rec.Caller = c.caller

@@ -143,6 +143,27 @@ func TestCallNoAnswer(t *testing.T) {
 	expectCDR(t, c, 480, "no-answer", "switchboard")
 }
 
+// TestCallSlowCalleeGetsTrying: Switchboard sends no 100 Trying of its own
+// but leaves it to the INVITE's server transaction, which must send one
+// 200 ms after the INVITE when nothing else went out (RFC 3261 §17.2.1).
+// The callee rings only after a second; the caller must have its 100 well
+// before that (and before the 180), or sipp fails the call.
+func TestCallSlowCalleeGetsTrying(t *testing.T) {
+	uas := writeScenario(t, "uas-slow", `<recv request="INVITE"/>`, `<pause milliseconds="1000"/>`,
+		reply("180", "Ringing", false, ""),
+		`<recv request="CANCEL"/>`, reply("200", "OK", false, ""),
+		uas487(), `<recv request="ACK"/>`)
+	const optional100 = `<recv response="100" optional="true"/>` + "\n"
+	inv := uacInvite()
+	if !strings.HasSuffix(inv, optional100) {
+		t.Fatalf("uacInvite no longer ends with an optional 100:\n%s", inv)
+	}
+	uac := writeScenario(t, "uac-slow", strings.TrimSuffix(inv, optional100),
+		`<recv response="100" timeout="700"/>`, `<recv response="180"/>`, `<recv response="480"/>`, uacAckFinal())
+	c := callCase(t, SBOptions{RingTimeout: "2s"}, uas, uac)
+	expectCDR(t, c, 480, "no-answer", "switchboard")
+}
+
 // TestCallEarlyMedia: the callee answers 183 with SDP and never 200; the
 // caller plays PCMA during early media, the callee echoes it, then the
 // caller cancels. Packets both ways before answer prove early media runs

@@ -257,6 +257,13 @@ func (tx *ServerTx) delete(err error) bool {
 		tx.timer_1xx.Stop()
 		tx.timer_1xx = nil
 	}
+	// Switchboard patch: a terminated transaction stops Timer L too; a
+	// pending timer keeps the transaction, request and response reachable
+	// until it fires.
+	if tx.timer_l != nil {
+		tx.timer_l.Stop()
+		tx.timer_l = nil
+	}
 
 	key := tx.key
 	onterm := tx.onTerminate
