@@ -116,6 +116,7 @@ type SBOptions struct {
 	MediaPorts  string // "min-max"; defaults to the instance's own block
 	Digest      string // sip.digest_algorithms list, default "MD5"
 	Quarantine  string // media.quarantine, default 2s
+	Linger      string // sip.transaction_linger, default (5s) when empty
 }
 
 type syncBuffer struct {
@@ -172,6 +173,9 @@ func startSB(t testing.TB, o SBOptions) *SB {
 	}
 	var y strings.Builder
 	fmt.Fprintf(&y, "sip:\n  listen: [%s]\n  domain: 127.0.0.1\n  min_expires: 10\n  digest_algorithms: [%s]\n", strings.Join(o.Listen, ", "), o.Digest)
+	if o.Linger != "" {
+		fmt.Fprintf(&y, "  transaction_linger: %s\n", o.Linger)
+	}
 	fmt.Fprintf(&y, "media:\n  address: 127.0.0.1\n  advertise: 127.0.0.1\n  ports: %s\n  codecs: [PCMU, PCMA, G722, opus, telephone-event]\n  inactivity_timeout: %s\n  quarantine: %s\n", o.MediaPorts, o.Inactivity, o.Quarantine)
 	env := os.Environ()
 	if len(o.Users) > 0 {

@@ -740,3 +740,80 @@ func TestTCPCallerGetsByeOnItsConnection(t *testing.T) {
 	c := oneCDR(t, sb)
 	expectCDR(t, c, 200, "answered", "callee")
 }
+
+// TestRetransmissionsAroundTransactionLinger: with sip.transaction_linger
+// at 1 s, what the RFCs' longer timers would have absorbed is still
+// handled right once the transactions are gone:
+//   - the callee's 2xx, repeated after its INVITE transaction was released,
+//     is ACKed again;
+//   - the caller's INVITE, repeated after its transaction ended, does not
+//     start a second call;
+//   - the caller's BYE, repeated within the linger, gets its 200 again from
+//     the transaction; repeated after the call is gone, it gets 481.
+//
+// Exactly one CDR comes out of it.
+func TestRetransmissionsAroundTransactionLinger(t *testing.T) {
+	// The caller is the trusted trunk: no digest, whose nonce count would
+	// reject a repeated INVITE on its own. The callee is user 1001.
+	sb := sigStart(t, sigPeerPort(), SBOptions{Linger: "1s"}, sigPeerPort())
+	calleePort := sigPeerPort()
+	sigRegisterFrom(t, sb, "1001", calleePort, 300)
+	callee := newSigUA(t, fmt.Sprintf("127.0.0.1:%d", calleePort), sb.Addr())
+	caller := newSigUA(t, "127.0.0.2:0", sb.Addr())
+
+	inv := newSigReq("INVITE", "sip:1001@"+sb.Addr(), "carrier", "1001")
+	inv.Body = sigSDP("0 8")
+	type final struct {
+		res *sip.Response
+		raw string
+	}
+	answered := make(chan final, 1)
+	go func() {
+		res, raw := caller.do(inv)
+		answered <- final{res, raw}
+	}()
+
+	// The callee answers; the 2xx goes out again after the ACK, as if the
+	// ACK had been lost.
+	req, _ := callee.awaitRequest("INVITE", 5*time.Second)
+	ok := sip.NewResponseFromRequest(req, 200, "OK", []byte(sigSDP("0")))
+	ok.To().Params.Add("tag", "callee"+randToken())
+	ok.AppendHeader(sip.NewHeader("Contact", "<sip:"+callee.Local+">"))
+	ok.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	callee.send(ok.String())
+	a := <-answered
+	if a.res.StatusCode != 200 {
+		t.Fatalf("caller got %d, want 200:\n%s", a.res.StatusCode, a.raw)
+	}
+	callee.awaitRequest("ACK", 3*time.Second)
+	time.Sleep(1500 * time.Millisecond) // the callee's INVITE transaction is long gone
+	callee.send(ok.String())
+	callee.awaitRequest("ACK", 3*time.Second)
+
+	// The caller's INVITE again, byte for byte, after its transaction ended.
+	dialog := caller.ack(inv, a.res)
+	time.Sleep(1500 * time.Millisecond)
+	caller.send(inv.text(caller.transport, caller.Local))
+	if m, raw, err := callee.read(time.Now().Add(1500 * time.Millisecond)); err == nil {
+		t.Fatalf("the repeated INVITE reached the callee side: %T\n%s", m, raw)
+	}
+
+	// BYE, its repetition within the linger, and one after.
+	dialog.Method = "BYE"
+	byeDone := make(chan *sip.Response, 1)
+	go func() { res, _ := caller.do(dialog); byeDone <- res }()
+	bye, _ := callee.awaitRequest("BYE", 5*time.Second)
+	callee.respond(bye, 200, "OK")
+	if res := <-byeDone; res.StatusCode != 200 {
+		t.Fatalf("BYE got %d, want 200", res.StatusCode)
+	}
+	if res, _ := caller.do(dialog); res.StatusCode != 200 {
+		t.Errorf("BYE repeated within the linger got %d, want the transaction's 200", res.StatusCode)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if res, _ := caller.do(dialog); res.StatusCode != 481 {
+		t.Errorf("BYE repeated after the call got %d, want 481", res.StatusCode)
+	}
+
+	expectCDR(t, oneCDR(t, sb), 200, "answered", "caller")
+}
