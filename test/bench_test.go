@@ -465,7 +465,7 @@ func BenchmarkSignaling(b *testing.B) {
 	}
 	var steps []step
 	cdrsSoFar := 0
-	for _, rate := range benchRates([]int{200, 400, 800, 1200, 1600, 2000}) {
+	for _, rate := range benchRates([]int{200, 400, 800, 1200, 1600, 2000, 2400, 3000}) {
 		calls := min(rate*benchSignalingSeconds(), 40000)
 		// Let the previous step's calls release their sockets and their
 		// ports leave quarantine.
