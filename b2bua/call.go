@@ -105,11 +105,11 @@ type pending2xx struct {
 // Call owns one caller leg, the callee-side forks and one media bridge.
 // Its events run one at a time under mu, on whichever goroutine delivers
 // them: the SIP message's, a transaction's response pump, a timer's. An
-// earlier design gave each call a goroutine fed by a channel; the hand-offs
-// between goroutines (and so between cores) cost a sixth of the signaling
-// CPU. Code running an event must never wait for another event of the same
-// call; callbacks from media and from transactions post from goroutines of
-// their own.
+// earlier design gave each call a goroutine fed by a channel; each event
+// was then two hand-offs between goroutines (and often between cores),
+// and the goroutine's stack grew for every call. Code running an event
+// must never wait for another event of the same call; callbacks from
+// media and from transactions post from goroutines of their own.
 type Call struct {
 	id  string
 	s   *Server
@@ -153,6 +153,7 @@ type Call struct {
 	rec         cdr.Record
 	recWritten  bool
 	dialogKeys  []string
+	invite      string // initialKey of the caller's INVITE
 	lingerUntil time.Time
 	removed     bool // guarded by Server.mu: counted out of Server.callWG
 	// ref reaches the call from callbacks kept by transactions that outlive
@@ -359,13 +360,15 @@ func (c *Call) start() {
 	c.a.RemoteDisplay = req.From().DisplayName
 	c.a.RemoteCSeq = req.CSeq().SeqNo
 	c.a.setRemoteTargetFrom(req)
-	c.dialogKeys = append(c.dialogKeys, c.a.matchKey(), initialKey(req))
+	c.dialogKeys = append(c.dialogKeys, c.a.matchKey())
 	s.addDialog(c.a.matchKey(), c)
-	s.addDialog(initialKey(req), c)
+	c.invite = initialKey(req)
+	s.addInvite(c.invite, c)
 	c.log = c.log.With("from", c.rec.From, "dialled", c.rec.Dialled)
 
-	// The transaction outlives the call (Timer L, 32 s after a 2xx): its
-	// callback reaches the call through ref, cleared at the end.
+	// The transaction may outlive the call (a 2xx never ACKed keeps it for
+	// sip.transaction_linger): its callback reaches the call through ref,
+	// cleared at the end.
 	ref := c.ref
 	_ = c.aTx.OnCancel(func(*sip.Request) {
 		if c := ref.Load(); c != nil {

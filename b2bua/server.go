@@ -74,6 +74,7 @@ type Server struct {
 	mu      sync.Mutex
 	dialogs map[string]*Call // dialogKey → call
 	calls   map[string]*Call // call id → call
+	invites map[string]*Call // initialKey of the INVITE that started it → call
 
 	// callHook, when set (tests only), runs as every call starts; a panic
 	// there exercises per-call panic recovery.
@@ -94,6 +95,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		userAgent: cfg.SIP.UserAgent,
 		domain:    cfg.SIP.Domain,
 		dialogs:   map[string]*Call{},
+		invites:   map[string]*Call{},
 		calls:     map[string]*Call{},
 		ids:       newIDSource(),
 		started:   time.Now(),
@@ -633,7 +635,7 @@ func initialKey(req *sip.Request) string {
 func (s *Server) isRetransmittedInvite(req *sip.Request) bool {
 	key := initialKey(req)
 	s.mu.Lock()
-	c := s.dialogs[key]
+	c := s.invites[key]
 	s.mu.Unlock()
 	return c != nil
 }
@@ -729,6 +731,13 @@ func (s *Server) addCall(c *Call) bool {
 	return true
 }
 
+// addInvite records the INVITE a call started from (isRetransmittedInvite).
+func (s *Server) addInvite(key string, c *Call) {
+	s.mu.Lock()
+	s.invites[key] = c
+	s.mu.Unlock()
+}
+
 func (s *Server) addDialog(key string, c *Call) {
 	s.mu.Lock()
 	s.dialogs[key] = c
@@ -753,6 +762,9 @@ func (s *Server) removeCall(c *Call, keys []string) {
 		if s.dialogs[k] == c {
 			delete(s.dialogs, k)
 		}
+	}
+	if s.invites[c.invite] == c {
+		delete(s.invites, c.invite)
 	}
 	done := !c.removed
 	c.removed = true
