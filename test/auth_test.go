@@ -4,44 +4,10 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
-
-// rawSIP sends one datagram to addr from conn and returns the first final
-// (non-1xx) response text.
-func rawSIP(t *testing.T, conn *net.UDPConn, addr, msg string) string {
-	t.Helper()
-	ua, _ := net.ResolveUDPAddr("udp", addr)
-	if _, err := conn.WriteToUDP([]byte(msg), ua); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 65535)
-	for {
-		_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
-		n, _, err := conn.ReadFromUDP(buf)
-		if err != nil {
-			t.Fatalf("no response to:\n%s\nerror: %v", msg, err)
-		}
-		res := string(buf[:n])
-		if !strings.HasPrefix(res, "SIP/2.0 1") {
-			return res
-		}
-	}
-}
-
-func sipRequest(method, ruri, from, to, callID string, cseq int, local string, extra string) string {
-	body := ""
-	if method == "INVITE" {
-		body = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
-		extra += "Content-Type: application/sdp\r\n"
-	}
-	return fmt.Sprintf("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\nFrom: <sip:%s@127.0.0.1>;tag=%s\r\nTo: <sip:%s@127.0.0.1>\r\nCall-ID: %s\r\nCSeq: %d %s\r\nContact: <sip:%s@%s>\r\n%sContent-Length: %d\r\n\r\n%s",
-		method, ruri, local, randToken(), from, randToken(), to, callID, cseq, method, from, local, extra, len(body), body)
-}
 
 var reParam = func(name string) *regexp.Regexp { return regexp.MustCompile(name + `="[^"]*"`) }
 
@@ -92,12 +58,7 @@ func normalise(res string) string {
 func TestUnknownUserLooksLikeWrongPassword(t *testing.T) {
 	// The RFC 8760 order: SHA-256 then MD5 challenges; this client answers MD5.
 	sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}, Digest: "SHA-256, MD5"})
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	local := conn.LocalAddr().String()
+	ua := newSigUA(t, "127.0.0.1:0", sb.Addr())
 
 	for _, tc := range []struct {
 		method, ruri, header, authHeader string
@@ -107,21 +68,28 @@ func TestUnknownUserLooksLikeWrongPassword(t *testing.T) {
 		{"REGISTER", "sip:127.0.0.1", "WWW-Authenticate", "Authorization", "401"},
 	} {
 		attempt := func(user, pass string) string {
-			callID := "authtest-" + randToken()
 			to := user
 			if tc.method == "INVITE" {
 				to = "1001"
 			}
-			first := rawSIP(t, conn, sb.Addr(), sipRequest(tc.method, tc.ruri, user, to, callID, 1, local, ""))
-			if !strings.HasPrefix(first, "SIP/2.0 "+tc.code) {
-				t.Fatalf("%s without credentials: got\n%s", tc.method, first)
+			r := newSigReq(tc.method, tc.ruri, user, to)
+			r.Headers = []string{fmt.Sprintf("Contact: <sip:%s@%s>", user, ua.Local)}
+			if tc.method == "INVITE" {
+				r.Body = sigSDP("0")
 			}
-			realm, nonce, opaque := challengeParams(first, tc.header)
+			_, raw := ua.do(r)
+			if !strings.HasPrefix(raw, "SIP/2.0 "+tc.code) {
+				t.Fatalf("%s without credentials: got\n%s", tc.method, raw)
+			}
+			realm, nonce, opaque := challengeParams(raw, tc.header)
 			if nonce == "" {
-				t.Fatalf("no MD5 challenge in\n%s", first)
+				t.Fatalf("no MD5 challenge in\n%s", raw)
 			}
-			auth := digestHeader(tc.authHeader, user, pass, realm, nonce, opaque, tc.method, tc.ruri)
-			return rawSIP(t, conn, sb.Addr(), sipRequest(tc.method, tc.ruri, user, to, callID, 2, local, auth))
+			r.CSeq++
+			r.Branch = ""
+			r.Headers = append(r.Headers, strings.TrimSuffix(digestHeader(tc.authHeader, user, pass, realm, nonce, opaque, tc.method, tc.ruri), "\r\n"))
+			_, raw = ua.do(r)
+			return raw
 		}
 		wrong := attempt("1000", "not-the-password")
 		unknown := attempt("7777", "whatever")

@@ -8,7 +8,6 @@ package test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,140 +19,19 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// rawUA is a minimal UDP user agent for exact control over timing: it
-// sends hand-built requests and reads the responses to them.
-type rawUA struct {
-	t     *testing.T
-	conn  *net.UDPConn
-	srv   *net.UDPAddr
-	local string
-}
-
-func newRawUA(t *testing.T, ip, srvAddr string) *rawUA {
-	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)})
-	if err != nil {
-		t.Fatalf("bind %s: %v", ip, err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ra, err := net.ResolveUDPAddr("udp", srvAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &rawUA{t: t, conn: conn, srv: ra, local: conn.LocalAddr().String()}
-}
-
-// rawTx is one client transaction of a rawUA (and the dialog-forming
-// values an ACK for its final response needs).
-type rawTx struct {
-	method, ruri, user, toUser string
-	callID, fromTag, branch    string
-	cseq                       int
-	// refused is a final response to the first request that was no
-	// challenge (start returns it instead of answering a challenge).
-	refused *sip.Response
-	raw     string
-}
-
-func (u *rawUA) build(tx *rawTx, method, extra string) string {
-	body := ""
+// opsStart sends a request from user (To toUser, Request-URI ruri) on
+// ua, answering a digest challenge when pass is set (sigUA.start), and
+// returns it for next and final. An INVITE carries a PCMU offer; the
+// Contact lets Switchboard reach the caller within the dialog.
+func opsStart(ua *sigUA, method, ruri, user, toUser, pass string) *sigReq {
+	ua.t.Helper()
+	r := newSigReq(method, ruri, user, toUser)
+	r.Headers = []string{fmt.Sprintf("Contact: <sip:%s@%s>", user, ua.Local)}
 	if method == "INVITE" {
-		host, _, _ := net.SplitHostPort(u.local)
-		body = "v=0\r\no=- 1 1 IN IP4 " + host + "\r\ns=-\r\nc=IN IP4 " + host + "\r\nt=0 0\r\n" +
-			"m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
-		extra += "Content-Type: application/sdp\r\n"
+		r.Body = sigSDP("0", "a=rtpmap:0 PCMU/8000", "a=sendrecv")
 	}
-	to := fmt.Sprintf("<sip:%s@127.0.0.1>", tx.toUser)
-	return fmt.Sprintf("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=%s;rport\r\nMax-Forwards: 70\r\nFrom: <sip:%s@127.0.0.1>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\nContact: <sip:%s@%s>\r\n%sContent-Length: %d\r\n\r\n%s",
-		method, tx.ruri, u.local, tx.branch, tx.user, tx.fromTag, to, tx.callID, tx.cseq, method, tx.user, u.local, extra, len(body), body)
-}
-
-func (u *rawUA) send(msg string) {
-	u.t.Helper()
-	if _, err := u.conn.WriteToUDP([]byte(msg), u.srv); err != nil {
-		u.t.Fatalf("send: %v", err)
-	}
-}
-
-// next returns the next response of tx (provisional or final), its raw
-// text, or nil after within.
-func (u *rawUA) next(tx *rawTx, within time.Duration) (*sip.Response, string) {
-	deadline := time.Now().Add(within)
-	buf := make([]byte, 65535)
-	for time.Now().Before(deadline) {
-		_ = u.conn.SetReadDeadline(deadline)
-		n, _, err := u.conn.ReadFromUDP(buf)
-		if err != nil {
-			return nil, ""
-		}
-		raw := string(buf[:n])
-		m, err := sip.ParseMessage([]byte(raw))
-		if err != nil {
-			u.t.Errorf("unparsable message from Switchboard: %v\n%s", err, raw)
-			continue
-		}
-		res, ok := m.(*sip.Response)
-		if !ok || res.CallID() == nil || res.CallID().Value() != tx.callID || res.CSeq() == nil || int(res.CSeq().SeqNo) != tx.cseq {
-			continue // a retransmission for an earlier transaction, or a request
-		}
-		return res, raw
-	}
-	return nil, ""
-}
-
-// final waits for tx's final response, ACKing it when tx is an INVITE
-// (RFC 3261 §17.1.1.3: the ACK of a non-2xx shares the INVITE's branch).
-func (u *rawUA) final(tx *rawTx, within time.Duration) (*sip.Response, string) {
-	u.t.Helper()
-	if tx.refused != nil {
-		return tx.refused, tx.raw
-	}
-	deadline := time.Now().Add(within)
-	for {
-		res, raw := u.next(tx, time.Until(deadline))
-		if res == nil {
-			u.t.Fatalf("%s %s (Call-ID %s): no final response within %v", tx.method, tx.ruri, tx.callID, within)
-		}
-		if res.StatusCode < 200 {
-			continue
-		}
-		if tx.method == "INVITE" && res.StatusCode >= 300 {
-			ack := fmt.Sprintf("ACK %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=%s;rport\r\nMax-Forwards: 70\r\nFrom: <sip:%s@127.0.0.1>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d ACK\r\nContent-Length: 0\r\n\r\n",
-				tx.ruri, u.local, tx.branch, tx.user, tx.fromTag, res.To().Value(), tx.callID, tx.cseq)
-			u.send(ack)
-		}
-		return res, raw
-	}
-}
-
-// start sends method as user (To toUser, Request-URI ruri). When pass is
-// set and Switchboard challenges, it answers the MD5 challenge with a
-// second request (CSeq 2), whose responses the caller then reads with
-// next/final; a final response other than a challenge is kept and
-// returned by final. Without pass, the first transaction is returned unread.
-func (u *rawUA) start(method, ruri, user, toUser, pass string) *rawTx {
-	u.t.Helper()
-	tx := &rawTx{method: method, ruri: ruri, user: user, toUser: toUser,
-		callID: "ops-" + randToken(), fromTag: randToken(), branch: "z9hG4bK" + randToken(), cseq: 1}
-	u.send(u.build(tx, method, ""))
-	if pass == "" {
-		return tx
-	}
-	res, raw := u.final(tx, 5*time.Second)
-	hdr, authHdr := "WWW-Authenticate", "Authorization"
-	if res.StatusCode == 407 {
-		hdr, authHdr = "Proxy-Authenticate", "Proxy-Authorization"
-	} else if res.StatusCode != 401 {
-		tx.refused, tx.raw = res, raw // refused before authentication
-		return tx
-	}
-	realm, nonce, opaque := challengeParams(raw, hdr)
-	if nonce == "" {
-		u.t.Fatalf("no MD5 challenge in\n%s", raw)
-	}
-	tx.cseq, tx.branch = 2, "z9hG4bK"+randToken()
-	u.send(u.build(tx, method, digestHeader(authHdr, user, pass, realm, nonce, opaque, method, ruri)))
-	return tx
+	ua.start(r, user, pass)
+	return r
 }
 
 // waitOutput waits (bounded) until the process printed s.
@@ -235,8 +113,8 @@ func TestSigtermDrainsCalls(t *testing.T) {
 		t.Fatal("no drain logged within 2s of SIGTERM")
 	}
 	// A new call during the grace period is refused, before any challenge.
-	ua := newRawUA(t, "127.0.0.1", sb.Addr())
-	tx := ua.start("INVITE", "sip:95550000@127.0.0.1", "1000", "95550000", "")
+	ua := newSigUA(t, "127.0.0.1:0", sb.Addr())
+	tx := opsStart(ua, "INVITE", "sip:95550000@127.0.0.1", "1000", "95550000", "")
 	if res, _ := ua.final(tx, 2*time.Second); res.StatusCode != 503 {
 		t.Errorf("INVITE while draining: got %d %s, want 503", res.StatusCode, res.Reason)
 	}
@@ -292,8 +170,8 @@ func TestSigtermWhileRinging(t *testing.T) {
 	}()
 	waitPort(t, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
 
-	ua := newRawUA(t, "127.0.0.3", sb.Addr())
-	tx := ua.start("INVITE", "sip:95551234@127.0.0.1", "1000", "95551234", sb.Users["1000"])
+	ua := newSigUA(t, "127.0.0.3:0", sb.Addr())
+	tx := opsStart(ua, "INVITE", "sip:95551234@127.0.0.1", "1000", "95551234", sb.Users["1000"])
 	for {
 		res, _ := ua.next(tx, 10*time.Second)
 		if res == nil {
@@ -325,8 +203,8 @@ func TestSigtermWhileRinging(t *testing.T) {
 	}
 	c := drainedCDR(t, sb, "the interrupted call")
 	expectCDR(t, c, 503, "failed", "switchboard")
-	if c.ACallID != tx.callID || c.HangupReason != "shutdown" || c.Trunk != "carrier" {
-		t.Errorf("CDR a_call_id=%q reason=%q trunk=%q, want %q/shutdown/carrier", c.ACallID, c.HangupReason, c.Trunk, tx.callID)
+	if c.ACallID != tx.CallID || c.HangupReason != "shutdown" || c.Trunk != "carrier" {
+		t.Errorf("CDR a_call_id=%q reason=%q trunk=%q, want %q/shutdown/carrier", c.ACallID, c.HangupReason, c.Trunk, tx.CallID)
 	}
 }
 
@@ -346,14 +224,14 @@ func TestSighupReload(t *testing.T) {
 	// The checks, run before and after reloads. Each is one transaction
 	// (after a challenge) from a fresh socket.
 	call8 := func() int {
-		ua := newRawUA(t, "127.0.0.1", sb.Addr())
-		tx := ua.start("INVITE", "sip:8123@127.0.0.1", "1000", "8123", sb.Users["1000"])
+		ua := newSigUA(t, "127.0.0.1:0", sb.Addr())
+		tx := opsStart(ua, "INVITE", "sip:8123@127.0.0.1", "1000", "8123", sb.Users["1000"])
 		res, _ := ua.final(tx, 5*time.Second)
 		return res.StatusCode
 	}
 	register1002 := func() int {
-		ua := newRawUA(t, "127.0.0.1", sb.Addr())
-		tx := ua.start("REGISTER", "sip:127.0.0.1", "1002", "1002", pw1002)
+		ua := newSigUA(t, "127.0.0.1:0", sb.Addr())
+		tx := opsStart(ua, "REGISTER", "sip:127.0.0.1", "1002", "1002", pw1002)
 		res, _ := ua.final(tx, 5*time.Second)
 		return res.StatusCode
 	}
@@ -433,8 +311,8 @@ func TestSighupReload(t *testing.T) {
 	// User 1000 still authenticates and the old route still applies: 1001
 	// matches ^1\d{3}$ but is no user, so 404 (a challenge would mean the
 	// user table was lost).
-	ua := newRawUA(t, "127.0.0.1", sb.Addr())
-	tx := ua.start("INVITE", "sip:1001@127.0.0.1", "1000", "1001", sb.Users["1000"])
+	ua := newSigUA(t, "127.0.0.1:0", sb.Addr())
+	tx := opsStart(ua, "INVITE", "sip:1001@127.0.0.1", "1000", "1001", sb.Users["1000"])
 	if res, _ := ua.final(tx, 5*time.Second); res.StatusCode != 404 {
 		t.Errorf("after refused reload: 1000 calling 1001 got %d, want 404 (unknown user)", res.StatusCode)
 	}
@@ -475,8 +353,8 @@ func TestMaxCallsCountsOnlyLiveCalls(t *testing.T) {
 	}
 	// One round trip first, so this test is about max_calls, not about a
 	// SIGHUP racing start-up (TestSighupRightAfterReady).
-	probe := newRawUA(t, "127.0.0.1", sb.Addr())
-	_, _ = probe.final(probe.start("OPTIONS", "sip:127.0.0.1", "1000", "1000", ""), 5*time.Second)
+	probe := newSigUA(t, "127.0.0.1:0", sb.Addr())
+	_, _ = probe.final(opsStart(probe, "OPTIONS", "sip:127.0.0.1", "1000", "1000", ""), 5*time.Second)
 	sb.Signal(syscall.SIGHUP)
 	if !sb.waitOutput("configuration reloaded", 5*time.Second) {
 		t.Fatalf("max_calls config not reloaded within 5s (process alive: %v)", sb.Alive())
@@ -491,14 +369,14 @@ func TestMaxCallsCountsOnlyLiveCalls(t *testing.T) {
 	}()
 	waitPort(t, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
 
-	ua := newRawUA(t, "127.0.0.3", sb.Addr())
+	ua := newSigUA(t, "127.0.0.3:0", sb.Addr())
 	for i := range calls {
 		// The previous call's goroutine may still be finishing in the
 		// instant after its final response went out: a 503 is retried for
 		// up to 0.5 s, far below the 32 s a finished transaction lingers.
 		var res *sip.Response
 		for try := 0; ; try++ {
-			tx := ua.start("INVITE", "sip:95551234@127.0.0.1", "1000", "95551234", sb.Users["1000"])
+			tx := opsStart(ua, "INVITE", "sip:95551234@127.0.0.1", "1000", "95551234", sb.Users["1000"])
 			res, _ = ua.final(tx, 10*time.Second)
 			if res.StatusCode != 503 || try == 5 {
 				break

@@ -182,6 +182,11 @@ type sigReq struct {
 	Vias           []string // extra Via values below the sender's own
 	Headers        []string // extra header lines, e.g. "Expires: 0"
 	Body           string   // SDP when set
+
+	// refused is a final response to the first request that was no
+	// challenge: start keeps it, final returns it.
+	refused    *sip.Response
+	refusedRaw string
 }
 
 func (r *sigReq) text(transport, local string) string {
@@ -230,13 +235,13 @@ func (u *sigUA) send(msg string) {
 	}
 }
 
-// do sends r and returns its final response and raw text. A non-2xx final
-// response to an INVITE is ACKed with the INVITE's branch (RFC 3261
-// §17.1.1.3). Responses of other transactions (retransmissions) are skipped.
-func (u *sigUA) do(r *sigReq) (*sip.Response, string) {
+// next returns the next response of r's transaction, provisional or
+// final, and its raw text; nil when none comes within. Requests read
+// meanwhile are kept for awaitRequest; responses of other transactions
+// (retransmissions) are skipped.
+func (u *sigUA) next(r *sigReq, within time.Duration) (*sip.Response, string) {
 	u.t.Helper()
-	u.send(r.text(u.transport, u.Local))
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(within)
 	for {
 		m, raw, err := u.read(deadline)
 		if m == nil && raw != "" {
@@ -244,7 +249,7 @@ func (u *sigUA) do(r *sigReq) (*sip.Response, string) {
 			continue
 		}
 		if err != nil {
-			u.t.Fatalf("%s %s (Call-ID %s): no final response: %v", r.Method, r.RURI, r.CallID, err)
+			return nil, ""
 		}
 		if req, ok := m.(*sip.Request); ok {
 			u.requests = append(u.requests, req)
@@ -252,7 +257,28 @@ func (u *sigUA) do(r *sigReq) (*sip.Response, string) {
 		}
 		res, ok := m.(*sip.Response)
 		if !ok || res.CallID() == nil || res.CallID().Value() != r.CallID || res.CSeq() == nil ||
-			int(res.CSeq().SeqNo) != r.CSeq || string(res.CSeq().MethodName) != r.Method || res.StatusCode < 200 {
+			int(res.CSeq().SeqNo) != r.CSeq || string(res.CSeq().MethodName) != r.Method {
+			continue
+		}
+		return res, raw
+	}
+}
+
+// final waits for the final response of r's transaction (or returns the
+// one start kept). A non-2xx final response to an INVITE is ACKed with the
+// INVITE's branch (RFC 3261 §17.1.1.3).
+func (u *sigUA) final(r *sigReq, within time.Duration) (*sip.Response, string) {
+	u.t.Helper()
+	if r.refused != nil {
+		return r.refused, r.refusedRaw
+	}
+	deadline := time.Now().Add(within)
+	for {
+		res, raw := u.next(r, time.Until(deadline))
+		if res == nil {
+			u.t.Fatalf("%s %s (Call-ID %s): no final response within %v", r.Method, r.RURI, r.CallID, within)
+		}
+		if res.StatusCode < 200 {
 			continue
 		}
 		if r.Method == "INVITE" && res.StatusCode >= 300 {
@@ -265,18 +291,33 @@ func (u *sigUA) do(r *sigReq) (*sip.Response, string) {
 	}
 }
 
-// doAuth is do, answering one MD5 digest challenge (401 or 407) with the
-// user's credentials in a second request with the next CSeq.
-func (u *sigUA) doAuth(r *sigReq, user, pass string) (*sip.Response, string) {
+// do sends r and returns its final response and raw text.
+func (u *sigUA) do(r *sigReq) (*sip.Response, string) {
 	u.t.Helper()
-	res, raw := u.do(r)
+	u.send(r.text(u.transport, u.Local))
+	return u.final(r, 5*time.Second)
+}
+
+// start sends r and, when pass is set and Switchboard challenges it,
+// answers one MD5 digest challenge (401 or 407) with a second request
+// (next CSeq, new branch) as user, leaving its responses to next and
+// final. A final response to the first request that is no challenge is
+// kept in r for final.
+func (u *sigUA) start(r *sigReq, user, pass string) {
+	u.t.Helper()
+	u.send(r.text(u.transport, u.Local))
+	if pass == "" {
+		return
+	}
+	res, raw := u.final(r, 5*time.Second)
 	hdr, authHdr := "WWW-Authenticate", "Authorization"
 	switch res.StatusCode {
 	case 407:
 		hdr, authHdr = "Proxy-Authenticate", "Proxy-Authorization"
 	case 401:
 	default:
-		return res, raw
+		r.refused, r.refusedRaw = res, raw
+		return
 	}
 	realm, nonce, opaque := challengeParams(raw, hdr)
 	if nonce == "" {
@@ -286,7 +327,14 @@ func (u *sigUA) doAuth(r *sigReq, user, pass string) (*sip.Response, string) {
 	r.Branch = ""
 	r.Headers = append(append([]string(nil), r.Headers...),
 		strings.TrimSuffix(digestHeader(authHdr, user, pass, realm, nonce, opaque, r.Method, r.RURI), "\r\n"))
-	return u.do(r)
+	u.send(r.text(u.transport, u.Local))
+}
+
+// doAuth is do, answering one digest challenge as user (start).
+func (u *sigUA) doAuth(r *sigReq, user, pass string) (*sip.Response, string) {
+	u.t.Helper()
+	u.start(r, user, pass)
+	return u.final(r, 5*time.Second)
 }
 
 // ack confirms the dialog a 2xx to invite created (ACK to the remote
