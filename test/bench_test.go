@@ -68,14 +68,14 @@ func benchSkip(b *testing.B) {
 }
 
 // benchSetup starts Switchboard (log level warn, so that logging is not
-// part of the cost) with user 1000 and the trusted trunk "carrier" at
+// part of the cost; SB_BENCH_LOG=info measures with it) with user 1000 and the trusted trunk "carrier" at
 // 127.0.0.2:uasPort reached by 9 + number.
 func benchSetup(b *testing.B, uasPort int) *SB {
 	return startSB(b, SBOptions{
 		Users:      []string{"1000"},
 		Trunks:     fmt.Sprintf(`  - {name: carrier, uri: "sip:127.0.0.2:%d", trusted: [127.0.0.2/32]}`, uasPort),
 		Routes:     `  - {match: '^9(\d+)$', to: trunk:carrier, rewrite: '$1'}`,
-		Log:        "warn",
+		Log:        cmp.Or(os.Getenv("SB_BENCH_LOG"), "warn"),
 		MediaPorts: cmp.Or(os.Getenv("SB_BENCH_MEDIA_PORTS"), benchMediaPorts),
 		Quarantine: "500ms",
 		Inactivity: "60s",
