@@ -86,6 +86,9 @@ type outTx struct {
 	early     bool
 	// settled: counted out of Call.live (final response or end of transaction).
 	settled bool
+	// finalSeen: a final response reached the response hook (read by the
+	// transaction's end callback, which runs outside the call's lock).
+	finalSeen atomic.Bool
 	// origin is the request on the other leg this one relays (re-INVITE, INFO).
 	origin *evRequest
 	// offer is the codec list offered on leg (origin leg's payload types).
@@ -595,14 +598,20 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 	return nil
 }
 
-// send starts a client transaction and pumps its responses into the call.
-// The pump ends with the first final response: sipgo passes nothing more
-// up (retransmitted finals are absorbed by the transaction, RFC 6026), and
-// once the call has a final response the end of the transaction changes
-// nothing (onTxEnd). Waiting for it would keep a goroutine and the whole
-// call alive for Timer M/D/K (up to 32 s) after every call.
+// send starts a client transaction whose responses become events of the
+// call, run on the goroutine that received them (sip.WithResponseHook, our
+// patch to sipgo): no goroutine per transaction waits on its channel and
+// hands each response over. Only the end of a transaction that never had
+// a final response (timeout, transport error) is posted, from a goroutine
+// of its own: sipgo reports it with its locks held.
 func (c *Call) send(out *outTx) error {
-	tx, err := c.s.client.TransactionRequest(context.Background(), out.req, prebuilt)
+	ctx := sip.WithResponseHook(context.Background(), func(res *sip.Response) {
+		if res.StatusCode >= 200 {
+			out.finalSeen.Store(true)
+		}
+		c.post(evResponse{out: out, res: res})
+	})
+	tx, err := c.s.client.TransactionRequest(ctx, out.req, prebuilt)
 	if err != nil {
 		return err
 	}
@@ -619,19 +628,14 @@ func (c *Call) send(out *outTx) error {
 			}
 		})
 	}
-	go func() {
-		for {
-			select {
-			case res := <-tx.Responses():
-				if !c.post(evResponse{out: out, res: res}) || res.StatusCode >= 200 {
-					return
-				}
-			case <-tx.Done():
-				c.post(evTxEnd{out: out, err: tx.Err()})
-				return
-			}
+	ended := func(_ string, err error) {
+		if !out.finalSeen.Load() {
+			go c.post(evTxEnd{out: out, err: err})
 		}
-	}()
+	}
+	if !tx.OnTerminate(ended) {
+		ended("", tx.Err()) // ended before we could ask
+	}
 	return nil
 }
 

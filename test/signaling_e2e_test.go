@@ -865,3 +865,31 @@ func TestRetransmissionsAroundTransactionLinger(t *testing.T) {
 
 	expectCDR(t, oneCDR(t, sb), 200, "answered", "caller")
 }
+
+// TestSilentCalleeTimesOut: a callee whose contact never answers at all
+// (not even 100 Trying) ends the call when the B-leg INVITE transaction
+// times out (Timer B, 64×T1 = 32 s): the caller gets 408 and the call one
+// CDR (no-answer). This is the one way a client transaction ends without a final
+// response reaching the call, so it proves that end is still reported.
+func TestSilentCalleeTimesOut(t *testing.T) {
+	sb := sigStart(t, sigPeerPort(), SBOptions{RingTimeout: "60s"}, sigPeerPort())
+	calleePort := sigPeerPort()
+	sigRegisterFrom(t, sb, "1001", calleePort, 300)
+	silent := newSigUA(t, fmt.Sprintf("127.0.0.1:%d", calleePort), sb.Addr()) // bound, never answers
+	caller := newSigUA(t, "127.0.0.2:0", sb.Addr())                            // the trusted trunk
+
+	inv := newSigReq("INVITE", "sip:1001@"+sb.Addr(), "carrier", "1001")
+	inv.Body = sigSDP("0 8")
+	caller.send(inv.text(caller.transport, caller.Local))
+	res, raw := caller.final(inv, 45*time.Second)
+	if res.StatusCode != 408 {
+		t.Fatalf("caller got %d, want 408:\n%s", res.StatusCode, raw)
+	}
+	if _, raw := silent.awaitRequest("INVITE", time.Second); !strings.Contains(raw, "INVITE sip:") {
+		t.Errorf("the callee never saw the INVITE:\n%s", raw)
+	}
+	c := oneCDR(t, sb)
+	if c.Status != 408 || c.Disposition != "no-answer" {
+		t.Errorf("CDR status=%d disposition=%s, want 408/no-answer", c.Status, c.Disposition)
+	}
+}

@@ -17,6 +17,9 @@ type ClientTx struct {
 	timer_m      *time.Timer
 
 	onRetransmission FnTxResponse
+	// onResponse, when set (WithResponseHook), receives what Responses()
+	// would. Set before Init and never changed.
+	onResponse FnTxResponse
 }
 
 func NewClientTx(key string, origin *Request, conn Connection, logger *slog.Logger) *ClientTx {

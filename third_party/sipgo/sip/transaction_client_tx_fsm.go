@@ -287,9 +287,11 @@ func (tx *ClientTx) actInviteFinal() fsmInput {
 		tx.timer_b = nil
 	}
 
-	tx.timer_d = time.AfterFunc(tx.timer_d_time, func() {
-		tx.spinFsm(client_input_timer_d)
-	})
+	if !tx.closed { // Switchboard patch: not when the response hook ended it
+		tx.timer_d = time.AfterFunc(tx.timer_d_time, func() {
+			tx.spinFsm(client_input_timer_d)
+		})
+	}
 
 	tx.mu.Unlock()
 
@@ -313,6 +315,9 @@ func (tx *ClientTx) actFinal() fsmInput {
 		tx.timer_b = nil
 	}
 
+	if tx.closed { // Switchboard patch: the response hook ended it
+		return FsmInputNone
+	}
 	// tx.Log().Tracef("timer_d set to %v", tx.timer_d_time)
 	if tx.timer_d_time > 0 {
 		tx.timer_d = time.AfterFunc(tx.timer_d_time, func() {
@@ -414,9 +419,11 @@ func (tx *ClientTx) actPassupAccept() fsmInput {
 		tx.timer_b = nil
 	}
 
-	tx.timer_m = time.AfterFunc(Timer_M, func() {
-		tx.spinFsm(client_input_timer_m)
-	})
+	if !tx.closed { // Switchboard patch: not when the response hook ended it
+		tx.timer_m = time.AfterFunc(Timer_M, func() {
+			tx.spinFsm(client_input_timer_m)
+		})
+	}
 	tx.mu.Unlock()
 
 	return FsmInputNone
@@ -443,6 +450,15 @@ func (tx *ClientTx) fsmPassUp() {
 	lastResp := tx.fsmResp
 
 	if lastResp == nil {
+		return
+	}
+
+	// Switchboard patch: a response hook is called without the FSM lock,
+	// like OnRetransmission's, so it may terminate the transaction.
+	if tx.onResponse != nil {
+		tx.fsmMu.Unlock()
+		tx.onResponse(lastResp)
+		tx.fsmMu.Lock()
 		return
 	}
 

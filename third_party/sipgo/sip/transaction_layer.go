@@ -344,10 +344,28 @@ func (txl *TransactionLayer) handleResponse(res *Response) error {
 	return nil
 }
 
+// responseHookKey carries WithResponseHook's function in a context.
+type responseHookKey struct{}
+
+// WithResponseHook returns a context that makes TransactionLayer.Request
+// (and so Client.TransactionRequest) hand each response the new client
+// transaction passes up to f, on the goroutine that received it, instead
+// of to Responses(): no goroutine needs to wait on the channel. f runs
+// without the transaction's FSM lock (it may call Terminate) and must not
+// wait for another response of the same transaction.
+//
+// Switchboard patch (PATCHES.md).
+func WithResponseHook(ctx context.Context, f FnTxResponse) context.Context {
+	return context.WithValue(ctx, responseHookKey{}, f)
+}
+
 func (txl *TransactionLayer) Request(ctx context.Context, req *Request) (*ClientTx, error) {
 	tx, err := txl.NewClientTransaction(ctx, req)
 	if err != nil {
 		return nil, err
+	}
+	if f, ok := ctx.Value(responseHookKey{}).(FnTxResponse); ok {
+		tx.onResponse = f
 	}
 
 	if err := tx.Init(); err != nil {
