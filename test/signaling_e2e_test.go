@@ -876,7 +876,7 @@ func TestSilentCalleeTimesOut(t *testing.T) {
 	calleePort := sigPeerPort()
 	sigRegisterFrom(t, sb, "1001", calleePort, 300)
 	silent := newSigUA(t, fmt.Sprintf("127.0.0.1:%d", calleePort), sb.Addr()) // bound, never answers
-	caller := newSigUA(t, "127.0.0.2:0", sb.Addr())                            // the trusted trunk
+	caller := newSigUA(t, "127.0.0.2:0", sb.Addr())                           // the trusted trunk
 
 	inv := newSigReq("INVITE", "sip:1001@"+sb.Addr(), "carrier", "1001")
 	inv.Body = sigSDP("0 8")
