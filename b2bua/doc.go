@@ -5,7 +5,7 @@
 //
 //	socket ─► readFilter ─► sipgo parser ─► transactions ─► guard(validate) ─► handler
 //	                                                                             │
-//	  INVITE (new) ─► identify (trusted trunk │ digest 407) ─► Call goroutine ◄──┤ in-dialog
+//	  INVITE (new) ─► identify (trusted trunk │ digest 407) ─► Call (locked) ◄───┤ in-dialog
 //	                                               │  events: requests, ACKs,     │ requests,
 //	                                               │  responses, timers, media    │ ACK, CANCEL
 //	                                               ▼  timeouts, shutdown          │
@@ -13,8 +13,10 @@
 //
 // Files by role:
 //   - server.go: listeners, handler table, dialog table, drain and reload.
-//   - call.go: one call's state machine (one goroutine per call, fed by an
-//     event channel, so call state needs no locks).
+//   - call.go: one call's state machine. Its events (requests, ACKs,
+//     responses through sipgo's response hook, timers) run one at a time
+//     under the call's lock on the goroutine that delivers them.
+//   - udpconn_linux.go: the SIP UDP socket with raw system calls.
 //   - leg.go: dialog state of one leg (RFC 3261 §12): tags, CSeq counted
 //     separately for each direction, route set, remote target, and where
 //     in-dialog requests go (the address the dialog came from: NAT and TCP
@@ -30,8 +32,11 @@
 // leg's Via, Contact, Record-Route, Call-ID or User-Agent reaches the other.
 // SDP is rebuilt for each leg by media.Session with Switchboard's address.
 //
-// Lock order: Server.mu guards only the dialog and call tables and is never
-// held while calling into a Call; Call state is owned by its goroutine.
-// A panic in a request handler becomes a 500; a panic in a call's goroutine
-// ends that call (500 or BYE, one CDR) and the process keeps serving.
+// Lock order: Call.mu before Server.mu. Server.mu guards only the dialog,
+// call and initial-INVITE tables and is never held while calling into a
+// Call. An event never waits for another event of its call; callbacks that
+// may run under sipgo's or the media engine's locks post from a goroutine
+// of their own. A panic in a request handler becomes a 500; a panic in a
+// call's event ends that call (500 or BYE, one CDR) and the process keeps
+// serving.
 package b2bua

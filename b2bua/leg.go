@@ -13,8 +13,8 @@ import (
 // it. Dialog state is Switchboard's own (RFC 3261 §12): sipgo only moves
 // messages and runs transactions.
 //
-// A Leg is owned by its call's goroutine; nothing else touches it after the
-// call starts.
+// A Leg belongs to its call: only the call's events (under Call.mu) touch
+// it after the call starts.
 type Leg struct {
 	// Name is "a" (the caller's side) or "b" (the callee's side); it labels logs.
 	Name string
