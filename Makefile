@@ -21,7 +21,9 @@ TEST_TIMEOUT ?= 20m
 # libopusfile half (tag nolibopusfile), which Switchboard does not use.
 OPUS_VERSION := 1.5.2
 OPUS_SHA256  := 65c1d2f78b9f2fb20082c38cbe47c951ad5839345876e46941612ee87f9a7ce1
-OPUS_URL     := http://deb.debian.org/debian/pool/main/o/opus/opus_$(OPUS_VERSION).orig.tar.gz
+# The Debian mirror is the one apt is configured with (its first archive
+# that is not debian-security); the Makefile names no host of its own.
+OPUS_POOL    := pool/main/o/opus/opus_$(OPUS_VERSION).orig.tar.gz
 OPUS_PREFIX  := $(CURDIR)/.deps/opus-$(OPUS_VERSION)
 OPUS_LIB     := $(OPUS_PREFIX)/lib/libopus.a
 export PKG_CONFIG_PATH := $(OPUS_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
@@ -53,7 +55,9 @@ debs:
 $(OPUS_LIB): | debs
 	@echo "deps: building libopus $(OPUS_VERSION) into $(OPUS_PREFIX)"
 	rm -rf .deps/build && mkdir -p .deps/build
-	curl -fsSL --retry 3 -o .deps/build/opus.tar.gz $(OPUS_URL)
+	mirror=$$(apt-get indextargets --format '$$(REPO_URI)' | grep -v -- '-security/' | grep -m1 '/debian/$$'); \
+	  test -n "$$mirror" || { echo "deps: no Debian archive in apt's sources"; exit 1; }; \
+	  curl -fsSL --retry 3 -o .deps/build/opus.tar.gz "$${mirror}$(OPUS_POOL)"
 	echo "$(OPUS_SHA256)  .deps/build/opus.tar.gz" | sha256sum -c --quiet
 	tar -xzf .deps/build/opus.tar.gz -C .deps/build
 	# Let the AVX2 noise-shaping quantizer take 2 delayed-decision states
