@@ -37,8 +37,8 @@ type Reason struct {
 	// Text is the text parameter, unescaped; "" when absent.
 	Text string
 	// Params holds the other parameters (reason-extension, such as the
-	// "location" that 3GPP TS 24.229 adds to Q.850 Reasons) in order, so
-	// that a relayed Reason keeps them.
+	// cause location some mobile networks add to Q.850 Reasons) in
+	// order, so that a relayed Reason keeps them.
 	Params []Param
 }
 
