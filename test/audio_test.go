@@ -10,23 +10,32 @@ import (
 
 // writeTone writes a 16-bit mono WAV with a sine of freq Hz.
 func writeTone(path string, rate, freq int, seconds float64, amp float64) error {
+	return writeToneChannels(path, rate, 1, freq, seconds, amp)
+}
+
+// writeToneChannels writes a 16-bit WAV of channels identical channels
+// with a sine of freq Hz.
+func writeToneChannels(path string, rate, channels, freq int, seconds float64, amp float64) error {
 	n := int(float64(rate) * seconds)
-	data := make([]byte, 44+2*n)
+	frame := 2 * channels
+	data := make([]byte, 44+frame*n)
 	copy(data[0:], "RIFF")
-	binary.LittleEndian.PutUint32(data[4:], uint32(36+2*n))
+	binary.LittleEndian.PutUint32(data[4:], uint32(36+frame*n))
 	copy(data[8:], "WAVEfmt ")
 	binary.LittleEndian.PutUint32(data[16:], 16)
 	binary.LittleEndian.PutUint16(data[20:], 1)
-	binary.LittleEndian.PutUint16(data[22:], 1)
+	binary.LittleEndian.PutUint16(data[22:], uint16(channels))
 	binary.LittleEndian.PutUint32(data[24:], uint32(rate))
-	binary.LittleEndian.PutUint32(data[28:], uint32(rate*2))
-	binary.LittleEndian.PutUint16(data[32:], 2)
+	binary.LittleEndian.PutUint32(data[28:], uint32(rate*frame))
+	binary.LittleEndian.PutUint16(data[32:], uint16(frame))
 	binary.LittleEndian.PutUint16(data[34:], 16)
 	copy(data[36:], "data")
-	binary.LittleEndian.PutUint32(data[40:], uint32(2*n))
+	binary.LittleEndian.PutUint32(data[40:], uint32(frame*n))
 	for i := 0; i < n; i++ {
-		v := amp * 32767 * math.Sin(2*math.Pi*float64(freq)*float64(i)/float64(rate))
-		binary.LittleEndian.PutUint16(data[44+2*i:], uint16(int16(v)))
+		v := uint16(int16(amp * 32767 * math.Sin(2*math.Pi*float64(freq)*float64(i)/float64(rate))))
+		for c := range channels {
+			binary.LittleEndian.PutUint16(data[44+frame*i+2*c:], v)
+		}
 	}
 	return os.WriteFile(path, data, 0o644)
 }

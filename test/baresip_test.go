@@ -39,6 +39,9 @@ type BaresipOptions struct {
 	Codecs         string // audio_codecs, default PCMU
 	Extra          string // extra account parameters
 	Register       bool
+	// Modules are the codec modules loaded (default g711, g722, opus). As
+	// a callee baresip answers with any loaded codec, whatever Codecs says.
+	Modules []string
 }
 
 // startBaresip starts an agent that registers (optionally) to sb and plays
@@ -51,7 +54,16 @@ func startBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	b.Dump = filepath.Join(b.Dir, "dump")
 	_ = os.MkdirAll(b.Dump, 0o755)
 	tone := filepath.Join(b.Dir, "tone.wav")
-	if err := writeTone(tone, 8000, o.ToneHz, 60, 0.3); err != nil {
+	// baresip 1.0 has no resampler: aufile's WAV must have the rate and
+	// channels of the codec in use (the first of Codecs).
+	rate, channels := 8000, 1
+	switch first, _, _ := strings.Cut(o.Codecs, ","); {
+	case strings.HasPrefix(first, "opus"):
+		rate, channels = 48000, 2
+	case strings.HasPrefix(first, "G722"):
+		rate = 16000
+	}
+	if err := writeToneChannels(tone, rate, channels, o.ToneHz, 60, 0.3); err != nil {
 		t.Fatal(err)
 	}
 	rtpLo, _ := mediaRange()
@@ -62,6 +74,13 @@ func startBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	if o.Transport == "" {
 		o.Transport = "udp"
 	}
+	if len(o.Modules) == 0 {
+		o.Modules = []string{"g711", "g722", "opus"}
+	}
+	var mods strings.Builder
+	for _, m := range o.Modules {
+		fmt.Fprintf(&mods, "module %s.so\n", m)
+	}
 	cfg := fmt.Sprintf(`module_path /usr/lib/baresip/modules
 sip_listen 127.0.0.1:%d
 net_interface 127.0.0.1
@@ -69,10 +88,7 @@ audio_source aufile,%s
 audio_player aubridge,nowhere%d
 audio_alert aubridge,nowhere%d
 rtp_ports %d-%d
-module g711.so
-module g722.so
-module opus.so
-module aufile.so
+%smodule aufile.so
 module aubridge.so
 module sndfile.so
 module_tmp account.so
@@ -80,7 +96,7 @@ module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:%d
 snd_path %s
-`, b.Port, tone, b.Port, b.Port, rtpLo, rtpLo+100, ctrlPort, b.Dump)
+`, b.Port, tone, b.Port, b.Port, rtpLo, rtpLo+100, mods.String(), ctrlPort, b.Dump)
 	regint := 0
 	if o.Register {
 		regint = 600

@@ -82,6 +82,29 @@ func benchSetup(b *testing.B, uasPort int) *SB {
 	})
 }
 
+// benchSetupMedia is benchSetup for a media run: the trunk route forced
+// through the processing path, or a chosen Opus complexity, as mb asks.
+func benchSetupMedia(b *testing.B, uasPort int, mb mediaBench) *SB {
+	route := `  - {match: '^9(\d+)$', to: trunk:carrier, rewrite: '$1'`
+	if mb.process {
+		route += ", media_mode: process"
+	}
+	extra := ""
+	if mb.opusComplexity > 0 {
+		extra = fmt.Sprintf("  opus_complexity: %d\n", mb.opusComplexity)
+	}
+	return startSB(b, SBOptions{
+		Users:      []string{"1000"},
+		Trunks:     fmt.Sprintf(`  - {name: carrier, uri: "sip:127.0.0.2:%d", trusted: [127.0.0.2/32]}`, uasPort),
+		Routes:     route + "}",
+		Log:        cmp.Or(os.Getenv("SB_BENCH_LOG"), "warn"),
+		MediaPorts: cmp.Or(os.Getenv("SB_BENCH_MEDIA_PORTS"), benchMediaPorts),
+		Quarantine: "500ms",
+		Inactivity: "60s",
+		MediaExtra: extra,
+	})
+}
+
 // benchProcCPU is the user+system CPU time a process has used so far
 // (proc(5): fields 14 and 15 of /proc/<pid>/stat).
 func benchProcCPU(pid int) (time.Duration, error) {
@@ -615,13 +638,51 @@ func BenchmarkSignaling(b *testing.B) {
 // that is a quarter of Switchboard's CPU in perf, a cost of the load tool
 // that no production host pays. The line "raw UDP sockets" shows it.
 func BenchmarkRelay(b *testing.B) {
+	benchMediaCalls(b, mediaBench{name: "relay", uas: "bench_uas.xml", calls: benchIntEnv("SB_BENCH_RELAY_CALLS", 500, 1, 2000)})
+}
+
+// BenchmarkTranscode is BenchmarkRelay with a callee that answers Opus
+// only: Switchboard decodes the caller's PCMA, encodes Opus towards the
+// callee, and decodes the Opus the callee echoes back into PCMA. It
+// reports the CPU per transcoded call and "transcoded calls per core", at
+// the configured Opus complexity (5 and, for an equal-work comparison with
+// rtpengine's default, 10).
+func BenchmarkTranscode(b *testing.B) {
+	for _, cx := range []int{5, 10} {
+		b.Run(fmt.Sprintf("complexity%d", cx), func(b *testing.B) {
+			benchMediaCalls(b, mediaBench{name: fmt.Sprintf("transcode PCMA-opus c%d", cx), uas: "bench_uas_opus.xml",
+				calls: benchIntEnv("SB_BENCH_TRANSCODE_CALLS", 150, 1, 1000), opusComplexity: cx})
+		})
+	}
+}
+
+// BenchmarkProcessSameCodec is BenchmarkRelay with the calls forced
+// through the processing path (media.mode: process): PCMA decoded,
+// buffered and encoded again although both legs use it.
+func BenchmarkProcessSameCodec(b *testing.B) {
+	benchMediaCalls(b, mediaBench{name: "process PCMA-PCMA", uas: "bench_uas.xml",
+		calls: benchIntEnv("SB_BENCH_PROCESS_CALLS", 200, 1, 1000), process: true})
+}
+
+// mediaBench is one media load run: calls held up with 20 ms RTP both
+// ways through Switchboard.
+type mediaBench struct {
+	name           string // printed at the start of each line
+	uas            string // callee scenario (its SDP answer picks the codec)
+	calls          int
+	process        bool // route with media.mode: process
+	opusComplexity int  // media.opus_complexity when non-zero
+}
+
+// benchMediaCalls runs one mediaBench and prints its figures.
+func benchMediaCalls(b *testing.B, mb mediaBench) {
 	benchSkip(b)
 	const (
 		rate   = 100 // calls/s while ramping up
 		settle = 3 * time.Second
 		window = 20 * time.Second
 	)
-	calls := benchIntEnv("SB_BENCH_RELAY_CALLS", 500, 1, 2000)
+	calls := mb.calls
 	ramp := time.Duration(calls/rate+1) * time.Second
 	hold := ramp + settle + window + 8*time.Second // each call's time after answer
 
@@ -637,9 +698,9 @@ func BenchmarkRelay(b *testing.B) {
 	}
 	uasPort := 15000 + 10*instance()
 	uacPort := uasPort + 4
-	sb := benchSetup(b, uasPort)
+	sb := benchSetupMedia(b, uasPort, mb)
 	pid := sb.cmd.Process.Pid
-	uas := startSipp(b, dir, "-sf", scenario(b, "bench_uas.xml"), "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
+	uas := startSipp(b, dir, "-sf", scenario(b, mb.uas), "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
 		"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-rtp_echo", "-recv_timeout", strconv.Itoa(int((hold + time.Minute).Milliseconds())), "-aa")
 	waitPort(b, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
 	uacArgs := func(scen string, n, r int, d time.Duration) []string {
@@ -755,17 +816,17 @@ func BenchmarkRelay(b *testing.B) {
 	rssPerCall := float64(rssUp-rss0) / n
 	nerr, sample, _ := benchErrLines(sb, logOff)
 
-	fmt.Printf("relay: %d calls asked, %d up at window start, at least %d throughout the %.1f s window; sipp %d successful, %d failed (err %v); %d CDRs, %d answered\n",
-		calls, up, minUp, wall.Seconds(), r.Stats.Successful, r.Stats.Failed, r.Err, len(recs), answered)
-	fmt.Printf("relay: Switchboard %.1f%% of a core in all, %.3f%% of one core per call; %.0f packets/s relayed (expected %d: 50/s each way per call), callee echoed %.1f%% of caller packets (its echo socket dropped %d in the window)\n",
-		100*sbCPU.Seconds()/wall.Seconds(), perCall, pps, int(n)*100, echo, echoDrops)
-	fmt.Printf("relay: sipp UAC (%s) %.0f%% and UAS %.0f%% of a core; load average %s at window start; %d raw UDP sockets on the host; %d Switchboard warn/error lines\n",
-		uacScenario, 100*(uac1-uac0).Seconds()/wall.Seconds(), 100*(uas1-uas0).Seconds()/wall.Seconds(), load, rawSockets, nerr)
+	fmt.Printf("%s: %d calls asked, %d up at window start, at least %d throughout the %.1f s window; sipp %d successful, %d failed (err %v); %d CDRs, %d answered\n",
+		mb.name, calls, up, minUp, wall.Seconds(), r.Stats.Successful, r.Stats.Failed, r.Err, len(recs), answered)
+	fmt.Printf("%s: Switchboard %.1f%% of a core in all, %.3f%% of one core per call (%.0f calls per core); %.0f packets/s carried (expected %d: 50/s each way per call), callee echoed %.1f%% of caller packets (its echo socket dropped %d in the window)\n",
+		mb.name, 100*sbCPU.Seconds()/wall.Seconds(), perCall, 100/perCall, pps, int(n)*100, echo, echoDrops)
+	fmt.Printf("%s: sipp UAC (%s) %.0f%% and UAS %.0f%% of a core; load average %s at window start; %d raw UDP sockets on the host; %d Switchboard warn/error lines\n",
+		mb.name, uacScenario, 100*(uac1-uac0).Seconds()/wall.Seconds(), 100*(uas1-uas0).Seconds()/wall.Seconds(), load, rawSockets, nerr)
 	for _, l := range sample {
 		fmt.Printf("  switchboard: %s\n", l)
 	}
-	fmt.Printf("memory: RSS %d KiB idle after warm-up, %d KiB with %d calls up (max %d): %.1f KiB per call\n",
-		rss0, rssUp, int(n), rssMax, rssPerCall)
+	fmt.Printf("%s memory: RSS %d KiB idle after warm-up, %d KiB with %d calls up (max %d): %.1f KiB per call\n",
+		mb.name, rss0, rssUp, int(n), rssMax, rssPerCall)
 	if r.Stats.Failed > 0 || r.Err != nil || answered < calls {
 		fmt.Printf("  sipp UAC errors: %s\n", benchSippErrors(r.ErrFile, 0))
 		fmt.Printf("  sipp UAS errors: %s\n", benchSippErrors(benchErrFile(uas), 0))

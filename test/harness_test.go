@@ -117,6 +117,7 @@ type SBOptions struct {
 	Digest      string // sip.digest_algorithms list, default "MD5"
 	Quarantine  string // media.quarantine, default 2s
 	Linger      string // sip.transaction_linger, default (5s) when empty
+	MediaExtra  string // more keys under media:, each line indented two spaces
 }
 
 type syncBuffer struct {
@@ -177,6 +178,7 @@ func startSB(t testing.TB, o SBOptions) *SB {
 		fmt.Fprintf(&y, "  transaction_linger: %s\n", o.Linger)
 	}
 	fmt.Fprintf(&y, "media:\n  address: 127.0.0.1\n  advertise: 127.0.0.1\n  ports: %s\n  codecs: [PCMU, PCMA, G722, opus, telephone-event]\n  inactivity_timeout: %s\n  quarantine: %s\n", o.MediaPorts, o.Inactivity, o.Quarantine)
+	y.WriteString(o.MediaExtra)
 	env := os.Environ()
 	if len(o.Users) > 0 {
 		y.WriteString("users:\n")

@@ -1,0 +1,102 @@
+package media
+
+import "strings"
+
+// IsAudio reports whether c is an audio codec rather than one of the
+// auxiliary payload formats, telephone-event (RFC 4733) and comfort noise
+// (RFC 3389).
+func IsAudio(c Codec) bool {
+	return !strings.EqualFold(c.Name, "telephone-event") && !strings.EqualFold(c.Name, "CN")
+}
+
+// FirstAudio returns the first audio codec of cs.
+func FirstAudio(cs []Codec) (Codec, bool) {
+	for _, c := range cs {
+		if IsAudio(c) {
+			return c, true
+		}
+	}
+	return Codec{}, false
+}
+
+// TranscodeOffer returns the offer for the far leg of a call that may be
+// transcoded: the near leg's codecs (offered, with its payload types, as
+// FilterCodecs left them), then each of Switchboard's own codecs (own)
+// that the near leg lacks and that can transcode, renumbered where its
+// payload type is taken. The far leg then answers with a codec of its own
+// choosing; MatchAnswer tells whether that is one the near leg offered
+// (relay) or not (transcode, see TranscodeAnswer).
+func TranscodeOffer(offered, own []Codec, can func(Codec) bool) []Codec {
+	out := append([]Codec(nil), offered...)
+	used := make(map[uint8]bool, len(out))
+	for _, c := range out {
+		used[c.PT] = true
+	}
+	for _, c := range own {
+		if !IsAudio(c) || !can(c) {
+			continue
+		}
+		dup := false
+		for _, o := range out {
+			if sameCodec(o, c) {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		if used[c.PT] {
+			pt, ok := freeDynamicPT(used)
+			if !ok {
+				continue
+			}
+			c.PT = pt
+		}
+		used[c.PT] = true
+		out = append(out, c)
+	}
+	return out
+}
+
+// freeDynamicPT returns an unused payload type of the dynamic range
+// (RFC 3551 §3: 96-127).
+func freeDynamicPT(used map[uint8]bool) (uint8, bool) {
+	for pt := uint8(96); pt <= 127; pt++ {
+		if !used[pt] {
+			return pt, true
+		}
+	}
+	return 0, false
+}
+
+// TranscodeAnswer picks the near leg's side of a transcoded call: the first
+// audio codec of the near leg's offer that can transcode, with the near
+// leg's telephone-event at that codec's clock when it offered one (else at
+// any clock). It returns the codecs for the answer to the near leg and its
+// audio codec; ok is false when no offered codec can transcode.
+func TranscodeAnswer(nearOffer []Codec, can func(Codec) bool) (answer []Codec, audio Codec, ok bool) {
+	for _, c := range nearOffer {
+		if IsAudio(c) && can(c) {
+			audio, ok = c, true
+			break
+		}
+	}
+	if !ok {
+		return nil, Codec{}, false
+	}
+	answer = []Codec{audio}
+	var ev *Codec
+	for i, c := range nearOffer {
+		if !strings.EqualFold(c.Name, "telephone-event") {
+			continue
+		}
+		if ev == nil || c.Clock == audio.Clock {
+			ev = &nearOffer[i]
+		}
+	}
+	if ev != nil {
+		answer = append(answer, *ev)
+	}
+	return answer, audio, true
+}

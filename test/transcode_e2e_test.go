@@ -1,0 +1,50 @@
+package test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestBaresipTranscoding: two registered baresip users whose codecs have
+// nothing in common call each other through Switchboard; instead of 488
+// each keeps its own codec, and each hears the other's tone (checked by
+// frequency in what it decoded).
+func TestBaresipTranscoding(t *testing.T) {
+	cases := []struct {
+		name               string
+		aliceMod, bobMod   string
+		aliceCod, bobCod   string
+		aliceWant, bobWant string
+	}{
+		{"opus-opus", "opus", "opus", "opus/48000/2", "opus/48000/2", "", ""},
+		{"PCMU-opus", "g711", "opus", "PCMU", "opus/48000/2", "PCMU", "opus"},
+		{"G722-PCMA", "g722", "g711", "G722", "PCMA", "G722", "PCMA"},
+		{"opus-G722", "opus", "g722", "opus/48000/2", "G722", "opus", "G722"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}})
+			alice := startBaresip(t, BaresipOptions{User: "1000", Password: sb.Users["1000"], SB: sb, ToneHz: 440, Register: true,
+				Modules: []string{c.aliceMod}, Codecs: c.aliceCod})
+			bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true,
+				Modules: []string{c.bobMod}, Codecs: c.bobCod})
+			alice.Command(fmt.Sprintf("dial sip:1001@127.0.0.1:%d;transport=udp", sb.SIPPort))
+			if !alice.WaitEvent("CALL_ESTABLISHED", 10*time.Second) || !bob.WaitEvent("CALL_ESTABLISHED", 5*time.Second) {
+				t.Fatalf("call not established\n%s", tail(sb.Output(), 3000))
+			}
+			time.Sleep(3 * time.Second)
+			alice.Command("hangup")
+			if !bob.WaitEvent("CALL_CLOSED", 5*time.Second) {
+				t.Fatalf("callee did not see the hangup")
+			}
+			checkHeard(t, "alice", alice, 1000, 440)
+			checkHeard(t, "bob", bob, 440, 1000)
+			recs := sb.WaitCDRs(1, 5*time.Second)
+			if len(recs) != 1 || recs[0].Disposition != "answered" {
+				t.Fatalf("CDRs %+v", recs)
+			}
+		})
+	}
+}
