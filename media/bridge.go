@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // ReasonRTPTimeout is the reason passed to a bridge's timeout callback when
@@ -128,7 +130,7 @@ type packetHandler interface {
 	// modify pkt in place; pkt is reused after it returns.
 	// h is passed by value: a pointer through an interface call would
 	// escape and cost an allocation per packet.
-	handleRTP(d *direction, pkt []byte, h rtpHeader, now int64)
+	handleRTP(d *direction, pkt []byte, h rtp.Header, now int64)
 }
 
 type handlerBox struct{ h packetHandler }
@@ -152,7 +154,7 @@ func newDirection(from, to *Endpoint) *direction {
 // read goes to h.
 func (d *direction) setHandler(h packetHandler) { d.handler.Store(&handlerBox{h: h}) }
 
-func (d *direction) handle(pkt []byte, h rtpHeader, now int64) {
+func (d *direction) handle(pkt []byte, h rtp.Header, now int64) {
 	d.handler.Load().h.handleRTP(d, pkt, h, now)
 }
 
@@ -166,10 +168,10 @@ func (d *direction) known(pt uint8) bool {
 // copy, no channel and no allocation.
 type relay struct{}
 
-func (relay) handleRTP(d *direction, pkt []byte, h rtpHeader, now int64) {
-	pt, clock := h.pt, defaultClock
+func (relay) handleRTP(d *direction, pkt []byte, h rtp.Header, now int64) {
+	pt, clock := h.PT, defaultClock
 	if t := d.table.Load(); t != nil {
-		e := &t[h.pt&0x7f]
+		e := &t[h.PT&0x7f]
 		if !e.ok {
 			d.from.stats.droppedPT.Add(1)
 			return

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // Endpoint is one call leg's media sockets: an RTP socket on an even port and
@@ -225,14 +227,14 @@ func (ep *Endpoint) write(pkt []byte) {
 // receive handles one datagram from the RTP socket, on the pair's RTP
 // reactor goroutine: validate → latch → direction handler.
 func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
-	h, ok := parseRTP(pkt)
+	h, ok := rtp.Parse(pkt)
 	if !ok {
 		ep.stats.invalid.Add(1)
 		return
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	d := ep.rx.Load()
-	if !ep.admit(src, d == nil || d.known(h.pt)) {
+	if !ep.admit(src, d == nil || d.known(h.PT)) {
 		ep.stats.rejected.Add(1)
 		return
 	}

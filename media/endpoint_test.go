@@ -28,8 +28,8 @@ func TestLatching(t *testing.T) {
 		seq++
 		from.send(c.a.Local(), rtpPacket(pt, seq, uint32(seq)*160, 0x77, false))
 		if relayed {
-			if h, _ := c.pb.recvRTP(); h.pt != pt || h.size != 12 {
-				t.Fatalf("pb got pt %d", h.pt)
+			if h, _ := c.pb.recvRTP(); h.PT != pt || h.Size != 12 {
+				t.Fatalf("pb got pt %d", h.PT)
 			}
 		}
 	}
