@@ -137,7 +137,10 @@ func TestEndpointCounters(t *testing.T) {
 	for _, pkt := range [][]byte{{0x40, 2, 3}, {0x8f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, stun, dtls, rtpPacket(0, 1, 0, 1, false)} {
 		p.send(ep.Local(), pkt)
 	}
-	eventually(t, func() bool { s := ep.Stats(); return s.Invalid == 2 && s.PacketsIn == 1 && s.STUNIn == 1 && s.DTLSIn == 1 })
+	eventually(t, func() bool {
+		s := ep.Stats()
+		return s.Invalid == 2 && s.PacketsIn == 1 && s.STUNIn == 1 && s.DTLSIn == 1
+	})
 	if s := ep.Stats(); s.Invalid != 2 || s.PacketsIn != 1 || s.BytesIn != 16 || s.STUNIn != 1 || s.DTLSIn != 1 {
 		t.Errorf("stats %+v", s)
 	}

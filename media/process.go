@@ -77,6 +77,7 @@ type processor struct {
 	inCN     int // -1 when none
 	inTE     int // -1 when none
 	inTEClk  int
+	inClock  int
 	outPT    uint8
 	outClock int
 	outStep  uint32 // timestamp units per outgoing packet
@@ -207,6 +208,7 @@ func newProcessor(d *direction, in, out LegFormat, cfg *BridgeConfig) (*processo
 		cn:       codecs.NewCNDecoder(),
 		pk:       codecs.NewPacketizer(enc),
 		inFrame:  inPtime,
+		inClock:  inC.ClockRate(),
 		decFrame: decFrame,
 		decBuf:   make([]int16, codecs.FrameSamples(dec.SampleRate(), maxFrame)),
 		rate:     enc.SampleRate(),
@@ -240,6 +242,11 @@ func newProcessor(d *direction, in, out LegFormat, cfg *BridgeConfig) (*processo
 	return p, nil
 }
 
+// jbStep is the source's timestamp step per packet.
+func (p *processor) jbStep() uint32 {
+	return uint32(codecs.FrameSamples(p.inClock, p.inFrame))
+}
+
 // start presets the state the processor continues from (a handover from
 // a processor or an unapplied resumeRelay); it is called before the
 // processor is installed.
@@ -257,6 +264,7 @@ func (p *processor) handback() (outStream, bool) {
 	}
 	st := p.out
 	st.resync = true
+	st.step = p.outStep
 	return st, true
 }
 

@@ -33,6 +33,10 @@ type outStream struct {
 	// at outSeq+1 and outTS plus the wall time since inWall, with the
 	// marker bit, and is not counted as a source change.
 	resync bool
+	// step is the timestamp step of the generated packets (set on a state
+	// handed back by a processing chain): a resync advances the timestamp
+	// by at least that much.
+	step uint32
 }
 
 func newOutStream() outStream {
@@ -63,7 +67,7 @@ func (s *outStream) rewrite(pkt []byte, h *rtp.Header, pt uint8, clock int, now 
 		pkt[1] |= 0x80
 	case s.resync:
 		s.resync = false
-		s.restart(h, s.outSeq+1, s.outTS+s.elapsedUnits(clock, now), now)
+		s.restart(h, s.outSeq+1, s.outTS+max(s.elapsedUnits(clock, now), s.step), now)
 		pkt[1] |= 0x80
 	case h.SSRC != s.inSSRC || s.jumped(h, clock, now):
 		changed = true
