@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // BenchmarkRelayPacket measures one packet through the whole relay over
@@ -67,7 +69,7 @@ func BenchmarkRelayRewrite(b *testing.B) {
 				binary.BigEndian.PutUint16(pkt[2:], uint16(i))
 				binary.BigEndian.PutUint32(pkt[4:], uint32(i*160))
 				binary.BigEndian.PutUint32(pkt[8:], 0x1234)
-				h, ok := parseRTP(pkt)
+				h, ok := rtp.Parse(pkt)
 				if !ok {
 					b.Fatal("bad packet")
 				}

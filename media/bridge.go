@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // ReasonRTPTimeout is the reason passed to a bridge's timeout callback when
@@ -94,7 +96,8 @@ func (br *Bridge) Pause(p bool) {
 	br.paused.Store(p)
 }
 
-// Stop ends relaying and the inactivity watch. The endpoints stay open.
+// Stop ends relaying, processing (its streams leave the playout clock)
+// and the inactivity watch. The endpoints stay open.
 func (br *Bridge) Stop() {
 	br.mu.Lock()
 	defer br.mu.Unlock()
@@ -102,6 +105,13 @@ func (br *Bridge) Stop() {
 		return
 	}
 	br.stopped = true
+	for _, d := range []*direction{br.ab, br.ba} {
+		if p := d.proc; p != nil {
+			d.proc = nil
+			br.engine.playout.remove(p)
+			p.close()
+		}
+	}
 	if br.started {
 		br.a.rx.CompareAndSwap(br.ab, nil)
 		br.b.rx.CompareAndSwap(br.ba, nil)
@@ -119,19 +129,18 @@ func (br *Bridge) idle(now int64) int64 {
 	return now - last
 }
 
-// packetHandler is one way of carrying packets across a direction. The relay
-// is the only one today; the processing path (jitter → decode → taps →
-// encode) will be another, installed with direction.setHandler.
-type packetHandler interface {
-	// handleRTP consumes pkt (header h, arrival time now in unix ns), which
-	// arrived on d.from. It runs on d.from's reactor goroutine and may
-	// modify pkt in place; pkt is reused after it returns.
-	// h is passed by value: a pointer through an interface call would
-	// escape and cost an allocation per packet.
-	handleRTP(d *direction, pkt []byte, h rtpHeader, now int64)
+// RTPHandler consumes the RTP packets that arrive on an endpoint: the
+// seam between an endpoint and whatever carries its media (the bridge's
+// relay or processing chain, later a conference room). HandleRTP runs on
+// the endpoint's reactor goroutine and must not block; pkt (header h,
+// arrival time now in unix ns) is valid only during the call and may be
+// modified in place. h is passed by value: a pointer through an interface
+// call would escape and cost an allocation per packet.
+type RTPHandler interface {
+	HandleRTP(pkt []byte, h rtp.Header, now int64)
 }
 
-type handlerBox struct{ h packetHandler }
+type handlerBox struct{ h RTPHandler }
 
 // direction is one way through a bridge: packets read on from, sent out of
 // to.
@@ -139,21 +148,31 @@ type direction struct {
 	from, to *Endpoint
 	table    atomic.Pointer[ptTable]
 	handler  atomic.Pointer[handlerBox]
-	out      outStream // owned by the goroutine running the handler
+	// out is the outgoing stream state of the relay, owned by from's
+	// reactor goroutine (the only one that runs the relay). A processing
+	// chain takes a copy when it starts and hands its own state back when
+	// it stops (process.go, "Handover").
+	out outStream
+	// taps receive the direction's PCM while it is processed (copy on
+	// write; nil when none).
+	taps atomic.Pointer[[]Tap]
+	// proc is the processing chain installed by Configure, nil while the
+	// direction relays. Guarded by Bridge.mu.
+	proc *processor
 }
 
 func newDirection(from, to *Endpoint) *direction {
 	d := &direction{from: from, to: to, out: newOutStream()}
-	d.setHandler(relay{})
+	d.setHandler(&relay{d: d})
 	return d
 }
 
 // setHandler swaps the direction's handler atomically; the next packet
 // read goes to h.
-func (d *direction) setHandler(h packetHandler) { d.handler.Store(&handlerBox{h: h}) }
+func (d *direction) setHandler(h RTPHandler) { d.handler.Store(&handlerBox{h: h}) }
 
-func (d *direction) handle(pkt []byte, h rtpHeader, now int64) {
-	d.handler.Load().h.handleRTP(d, pkt, h, now)
+func (d *direction) handle(pkt []byte, h rtp.Header, now int64) {
+	d.handler.Load().h.HandleRTP(pkt, h, now)
 }
 
 // known reports whether packets with payload type pt are carried.
@@ -164,12 +183,14 @@ func (d *direction) known(pt uint8) bool {
 
 // relay is the fast path: rewrite PT/SSRC/seq/ts in place and send, with no
 // copy, no channel and no allocation.
-type relay struct{}
+type relay struct{ d *direction }
 
-func (relay) handleRTP(d *direction, pkt []byte, h rtpHeader, now int64) {
-	pt, clock := h.pt, defaultClock
+// HandleRTP implements RTPHandler.
+func (r *relay) HandleRTP(pkt []byte, h rtp.Header, now int64) {
+	d := r.d
+	pt, clock := h.PT, defaultClock
 	if t := d.table.Load(); t != nil {
-		e := &t[h.pt&0x7f]
+		e := &t[h.PT&0x7f]
 		if !e.ok {
 			d.from.stats.droppedPT.Add(1)
 			return

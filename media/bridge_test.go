@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // call is two endpoints bridged, with a phone on each side.
@@ -76,19 +78,19 @@ func TestRelayBothWays(t *testing.T) {
 				sent := rtpPacket(st.inPT, uint16(100+i), uint32(160*i), 0xabc0+uint32(i), false)
 				st.from.send(st.to.Local(), sent)
 				h, got := st.sink.recvRTP()
-				if h.pt != st.wantPT {
-					t.Errorf("step %d: PT %d, want %d", i, h.pt, st.wantPT)
+				if h.PT != st.wantPT {
+					t.Errorf("step %d: PT %d, want %d", i, h.PT, st.wantPT)
 				}
 				if !bytes.Equal(got[12:], sent[12:]) {
 					t.Errorf("step %d: payload %x, want %x", i, got[12:], sent[12:])
 				}
-				if h.ssrc == 0xabc0+uint32(i) {
+				if h.SSRC == 0xabc0+uint32(i) {
 					t.Errorf("step %d: incoming SSRC leaked", i)
 				}
-				if prev, ok := ssrcs[st.sink]; ok && prev != h.ssrc {
-					t.Errorf("step %d: SSRC changed %x -> %x", i, prev, h.ssrc)
+				if prev, ok := ssrcs[st.sink]; ok && prev != h.SSRC {
+					t.Errorf("step %d: SSRC changed %x -> %x", i, prev, h.SSRC)
 				}
-				ssrcs[st.sink] = h.ssrc
+				ssrcs[st.sink] = h.SSRC
 			}
 			if ssrcs[c.pa] == ssrcs[c.pb] {
 				t.Errorf("both directions use SSRC %x", ssrcs[c.pa])
@@ -98,8 +100,8 @@ func TestRelayBothWays(t *testing.T) {
 			rtcp := []byte{0x81, 201, 0, 1, 0, 0, 0, 1}
 			c.pa.send(netip.AddrPortFrom(c.a.Local().Addr(), c.a.Local().Port()+1), rtcp)
 			c.pa.send(c.a.Local(), rtpPacket(0, 200, 0, 1, false))
-			if h, _ := c.pb.recvRTP(); h.pt != 0 {
-				t.Errorf("after RTCP got PT %d", h.pt)
+			if h, _ := c.pb.recvRTP(); h.PT != 0 {
+				t.Errorf("after RTCP got PT %d", h.PT)
 			}
 			// Counters are bumped after the write that the peer has seen.
 			eventually(t, func() bool {
@@ -170,8 +172,8 @@ func TestContinuityAcrossSourceChange(t *testing.T) {
 		plan = append(plan, sent{pa2, 0x3333, uint16(30000 + i), uint32(3_000_000_000 + 160*i), gap})
 	}
 
-	var first rtpHeader
-	var prev rtpHeader
+	var first rtp.Header
+	var prev rtp.Header
 	for i, p := range plan {
 		if i == reinvite {
 			c.a.SetRemote(pa2.addr())
@@ -181,27 +183,27 @@ func TestContinuityAcrossSourceChange(t *testing.T) {
 		h, _ := c.pb.recvRTP()
 		if i == 0 {
 			first, prev = h, h
-			if !h.marker {
+			if !h.Marker {
 				t.Errorf("first packet without marker")
 			}
 			continue
 		}
 		change := plan[i-1].ssrc != p.ssrc
-		wantTS := prev.ts + 160
+		wantTS := prev.TS + 160
 		if change {
-			wantTS = prev.ts + uint32(p.after/time.Millisecond)*8
+			wantTS = prev.TS + uint32(p.after/time.Millisecond)*8
 		}
-		if h.ssrc != first.ssrc {
-			t.Errorf("packet %d: SSRC %x, want %x", i, h.ssrc, first.ssrc)
+		if h.SSRC != first.SSRC {
+			t.Errorf("packet %d: SSRC %x, want %x", i, h.SSRC, first.SSRC)
 		}
-		if h.seq != prev.seq+1 {
-			t.Errorf("packet %d: seq %d, want %d", i, h.seq, prev.seq+1)
+		if h.Seq != prev.Seq+1 {
+			t.Errorf("packet %d: seq %d, want %d", i, h.Seq, prev.Seq+1)
 		}
-		if h.ts != wantTS {
-			t.Errorf("packet %d: ts %d, want %d (change=%v)", i, h.ts, wantTS, change)
+		if h.TS != wantTS {
+			t.Errorf("packet %d: ts %d, want %d (change=%v)", i, h.TS, wantTS, change)
 		}
-		if h.marker != change {
-			t.Errorf("packet %d: marker %v, want %v", i, h.marker, change)
+		if h.Marker != change {
+			t.Errorf("packet %d: marker %v, want %v", i, h.Marker, change)
 		}
 		prev = h
 	}

@@ -10,7 +10,7 @@
 //	   │ RTP                                                            ▲
 //	   ▼                                                                │
 //	Endpoint A: RTP socket ── reactor (epoll) ──┐      ┌── Endpoint B: RTP socket
-//	   parseRTP (RFC 3550 §5.1) → admit (latch) │      │   sendto(latched address,
+//	   rtp.Parse (RFC 3550 §5.1) → admit (latch) │      │   sendto(latched address,
 //	   → stats, lastRx                          ▼      │   else SDP address)
 //	                         Bridge direction a→b      │
 //	                         handler (atomic swap) ────┘

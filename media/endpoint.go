@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // Endpoint is one call leg's media sockets: an RTP socket on an even port and
@@ -74,14 +76,16 @@ type EndpointStats struct {
 	SendErrors           uint64 // failed socket writes
 	Latches              uint64 // times the latch moved to a new source address
 	SourceChanges        uint64 // incoming SSRC changes or seq/ts jumps smoothed over by the bridge
-	RTCPIn, RTCPBytesIn  uint64 // RTCP packets read (not forwarded)
+	RTCPIn, RTCPBytesIn  uint64 // RTCP packets read (not forwarded), on either port
+	STUNIn               uint64 // STUN packets on the RTP port (RFC 7983 first byte 0-3), dropped for now
+	DTLSIn               uint64 // DTLS records on the RTP port (RFC 7983 first byte 20-63), dropped for now
 }
 
 type endpointCounters struct {
 	packetsIn, bytesIn, packetsOut, bytesOut atomic.Uint64
 	invalid, rejected, droppedPT, noDest     atomic.Uint64
 	sendErrors, latches, rtcpIn, rtcpBytesIn atomic.Uint64
-	sourceChanges                            atomic.Uint64
+	sourceChanges, stunIn, dtlsIn            atomic.Uint64
 }
 
 // NewEndpoint takes an RTP/RTCP port pair from the pool: a warm one (still
@@ -171,6 +175,7 @@ func (ep *Endpoint) Stats() EndpointStats {
 		SendErrors: c.sendErrors.Load(), Latches: c.latches.Load(),
 		RTCPIn: c.rtcpIn.Load(), RTCPBytesIn: c.rtcpBytesIn.Load(),
 		SourceChanges: c.sourceChanges.Load(),
+		STUNIn:        c.stunIn.Load(), DTLSIn: c.dtlsIn.Load(),
 	}
 }
 
@@ -202,6 +207,25 @@ func (ep *Endpoint) destination() (netip.AddrPort, bool) {
 	return r.addr, true
 }
 
+// WriteRTP sends an RTP packet to the peer (the latched address, else the
+// SDP address) and counts it; nothing is sent on hold or after Close.
+// It may be called from any goroutine, and does not keep pkt.
+func (ep *Endpoint) WriteRTP(pkt []byte) { ep.write(pkt) }
+
+// SetHandler makes h the receiver of the RTP packets accepted on the
+// endpoint, for media carried outside a Bridge (a conference room, a
+// player). Every payload type counts towards latching. A Bridge's Start
+// replaces it; nil stops delivery.
+func (ep *Endpoint) SetHandler(h RTPHandler) {
+	if h == nil {
+		ep.rx.Store(nil)
+		return
+	}
+	d := &direction{from: ep}
+	d.setHandler(h)
+	ep.rx.Store(d)
+}
+
 // write sends an RTP packet to the peer and counts it.
 func (ep *Endpoint) write(pkt []byte) {
 	if ep.closed.Load() {
@@ -223,16 +247,39 @@ func (ep *Endpoint) write(pkt []byte) {
 }
 
 // receive handles one datagram from the RTP socket, on the pair's RTP
-// reactor goroutine: validate → latch → direction handler.
+// reactor goroutine: demultiplex (RFC 7983 §7) → validate → latch →
+// direction handler. RTCP multiplexed on the RTP port (RFC 5761 §4:
+// packet types 200-207 in the second octet) goes to the RTCP hook; STUN
+// and DTLS are counted and dropped until ICE and DTLS-SRTP legs exist.
 func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
-	h, ok := parseRTP(pkt)
+	if len(pkt) < 2 {
+		ep.stats.invalid.Add(1)
+		return
+	}
+	switch b := pkt[0]; {
+	case b >= 128 && b <= 191: // RTP or RTCP
+		if t := pkt[1]; t >= 200 && t <= 207 {
+			ep.receiveRTCP(pkt, src)
+			return
+		}
+	case b <= 3:
+		ep.stats.stunIn.Add(1)
+		return
+	case b >= 20 && b <= 63:
+		ep.stats.dtlsIn.Add(1)
+		return
+	default:
+		ep.stats.invalid.Add(1)
+		return
+	}
+	h, ok := rtp.Parse(pkt)
 	if !ok {
 		ep.stats.invalid.Add(1)
 		return
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	d := ep.rx.Load()
-	if !ep.admit(src, d == nil || d.known(h.pt)) {
+	if !ep.admit(src, d == nil || d.known(h.PT)) {
 		ep.stats.rejected.Add(1)
 		return
 	}

@@ -28,8 +28,8 @@ func TestLatching(t *testing.T) {
 		seq++
 		from.send(c.a.Local(), rtpPacket(pt, seq, uint32(seq)*160, 0x77, false))
 		if relayed {
-			if h, _ := c.pb.recvRTP(); h.pt != pt || h.size != 12 {
-				t.Fatalf("pb got pt %d", h.pt)
+			if h, _ := c.pb.recvRTP(); h.PT != pt || h.Size != 12 {
+				t.Fatalf("pb got pt %d", h.PT)
 			}
 		}
 	}
@@ -129,11 +129,19 @@ func TestEndpointCounters(t *testing.T) {
 	e := newTestEngine(t, addr, 1, nil)
 	ep := newTestEndpoint(t, e)
 	p := newPeer(t, addr)
-	for _, pkt := range [][]byte{{1, 2, 3}, make([]byte, 12), rtpPacket(0, 1, 0, 1, false)} {
+	// RFC 7983 first bytes: 0-3 STUN, 20-63 DTLS, 128-191 RTP/RTCP; the
+	// rest (here 64: RTP version 1) is invalid, as is a 12-byte RTP
+	// header whose CSRC count runs past the end.
+	stun := append([]byte{0, 1, 0, 0}, make([]byte, 16)...)
+	dtls := []byte{22, 254, 253, 0, 0}
+	for _, pkt := range [][]byte{{0x40, 2, 3}, {0x8f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, stun, dtls, rtpPacket(0, 1, 0, 1, false)} {
 		p.send(ep.Local(), pkt)
 	}
-	eventually(t, func() bool { s := ep.Stats(); return s.Invalid == 2 && s.PacketsIn == 1 })
-	if s := ep.Stats(); s.Invalid != 2 || s.PacketsIn != 1 || s.BytesIn != 16 {
+	eventually(t, func() bool {
+		s := ep.Stats()
+		return s.Invalid == 2 && s.PacketsIn == 1 && s.STUNIn == 1 && s.DTLSIn == 1
+	})
+	if s := ep.Stats(); s.Invalid != 2 || s.PacketsIn != 1 || s.BytesIn != 16 || s.STUNIn != 1 || s.DTLSIn != 1 {
 		t.Errorf("stats %+v", s)
 	}
 }

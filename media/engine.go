@@ -30,6 +30,9 @@ type Engine struct {
 	// GOMAXPROCS; a pair stays on the one openPair chose.
 	reactors []*reactor
 
+	// playout is the one clock of every processing stream.
+	playout *playout
+
 	stop chan struct{}
 	done chan struct{}
 }
@@ -53,6 +56,7 @@ func NewEngine(cfg Config, log *slog.Logger) (*Engine, error) {
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	e.playout = newPlayout(cfg.Now, log)
 	for range max(1, runtime.GOMAXPROCS(0)) {
 		r, err := newReactor()
 		if err != nil {
@@ -85,6 +89,7 @@ func (e *Engine) Close() error {
 	e.mu.Unlock()
 	close(e.stop)
 	<-e.done
+	e.playout.close()
 	var errs []error
 	for _, ep := range eps {
 		errs = append(errs, ep.Close())

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // fakeClock is a goroutine-safe manual clock for Config.Now.
@@ -138,10 +140,10 @@ func (p *peer) recvWithin(d time.Duration) ([]byte, bool) {
 }
 
 // recvRTP receives a packet and parses its header.
-func (p *peer) recvRTP() (rtpHeader, []byte) {
+func (p *peer) recvRTP() (rtp.Header, []byte) {
 	p.t.Helper()
 	pkt := p.recv()
-	h, ok := parseRTP(pkt)
+	h, ok := rtp.Parse(pkt)
 	if !ok {
 		p.t.Fatalf("received non-RTP %x", pkt)
 	}

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/rtp"
+	pionrtp "github.com/pion/rtp"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // rtpPacket builds an RTP packet with a 4-byte payload.
@@ -58,21 +60,21 @@ func TestParseRTP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, ok := parseRTP(tt.pkt)
+			h, ok := rtp.Parse(tt.pkt)
 			if ok != tt.ok {
 				t.Fatalf("ok = %v, want %v", ok, tt.ok)
 			}
 			if !ok {
 				return
 			}
-			if h.size != tt.size {
-				t.Errorf("size = %d, want %d", h.size, tt.size)
+			if h.Size != tt.size {
+				t.Errorf("size = %d, want %d", h.Size, tt.size)
 			}
-			var ph rtp.Header
+			var ph pionrtp.Header
 			if _, err := ph.Unmarshal(tt.pkt); err != nil {
 				t.Fatalf("pion rejects a packet we accept: %v", err)
 			}
-			if h.seq != ph.SequenceNumber || h.ts != ph.Timestamp || h.ssrc != ph.SSRC || h.pt != ph.PayloadType || h.marker != ph.Marker {
+			if h.Seq != ph.SequenceNumber || h.TS != ph.Timestamp || h.SSRC != ph.SSRC || h.PT != ph.PayloadType || h.Marker != ph.Marker {
 				t.Errorf("parsed %+v, pion %+v", h, ph)
 			}
 		})
@@ -88,11 +90,11 @@ func FuzzParseRTP(f *testing.F) {
 	f.Add([]byte{0x91, 0x60, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0xbe, 0xde, 0, 1, 0x10, 0xff, 0, 0})
 	f.Add([]byte{0xa0, 8, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 2})
 	f.Fuzz(func(t *testing.T, pkt []byte) {
-		h, ok := parseRTP(pkt)
+		h, ok := rtp.Parse(pkt)
 		if !ok {
 			return
 		}
-		var ph rtp.Header
+		var ph pionrtp.Header
 		n, err := ph.Unmarshal(pkt)
 		if err != nil {
 			if pkt[0]&0x10 != 0 {
@@ -102,8 +104,8 @@ func FuzzParseRTP(f *testing.F) {
 			}
 			t.Fatalf("pion rejects %x: %v", pkt, err)
 		}
-		if n != h.size || h.seq != ph.SequenceNumber || h.ts != ph.Timestamp || h.ssrc != ph.SSRC ||
-			h.pt != ph.PayloadType || h.marker != ph.Marker || ph.Version != 2 {
+		if n != h.Size || h.Seq != ph.SequenceNumber || h.TS != ph.Timestamp || h.SSRC != ph.SSRC ||
+			h.PT != ph.PayloadType || h.Marker != ph.Marker || ph.Version != 2 {
 			t.Fatalf("%x: parsed %+v, pion %+v (size %d)", pkt, h, ph, n)
 		}
 	})
@@ -194,21 +196,21 @@ func TestOutStreamRewrite(t *testing.T) {
 			var changes uint64
 			for i, p := range tt.in {
 				pkt := rtpPacket(0, p.seq, p.ts, p.ssrc, false)
-				h, _ := parseRTP(pkt)
+				h, _ := rtp.Parse(pkt)
 				if s.rewrite(pkt, &h, 96, p.clock, p.atMS*int64(time.Millisecond)) {
 					changes++
 				}
-				o, ok := parseRTP(pkt)
+				o, ok := rtp.Parse(pkt)
 				if !ok {
 					t.Fatalf("packet %d: output is not RTP", i)
 				}
-				if o.ssrc != s.ssrc || o.pt != 96 || string(pkt[12:]) != "abcd" {
-					t.Fatalf("packet %d: ssrc %x pt %d payload %q", i, o.ssrc, o.pt, pkt[12:])
+				if o.SSRC != s.ssrc || o.PT != 96 || string(pkt[12:]) != "abcd" {
+					t.Fatalf("packet %d: ssrc %x pt %d payload %q", i, o.SSRC, o.PT, pkt[12:])
 				}
 				if i == 0 {
-					seq0, ts0 = o.seq, o.ts
+					seq0, ts0 = o.Seq, o.TS
 				}
-				got := out{o.seq - seq0, o.ts - ts0, o.marker}
+				got := out{o.Seq - seq0, o.TS - ts0, o.Marker}
 				if got != tt.want[i] {
 					t.Errorf("packet %d: got %+v, want %+v", i, got, tt.want[i])
 				}
@@ -235,14 +237,14 @@ func BenchmarkParseRTP(b *testing.B) {
 	b.Run("hand", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, ok := parseRTP(pkt); !ok {
+			if _, ok := rtp.Parse(pkt); !ok {
 				b.Fatal("bad")
 			}
 		}
 	})
 	b.Run("pion-header", func(b *testing.B) {
 		b.ReportAllocs()
-		var h rtp.Header
+		var h pionrtp.Header
 		for b.Loop() {
 			if _, err := h.Unmarshal(pkt); err != nil {
 				b.Fatal(err)

@@ -218,7 +218,7 @@ func ParseSDP(body []byte) (*Description, error) {
 		}
 	}
 	_, d.RTCPMux = m.Attribute("rtcp-mux")
-	d.Codecs = codecs(m)
+	d.Codecs = codecList(m)
 	if len(d.Codecs) == 0 {
 		return nil, fmt.Errorf("%w in m=%s", ErrNoCodecs, m.MediaName.String())
 	}
@@ -285,7 +285,7 @@ func parseRTCPAttr(v string, def netip.Addr) (netip.AddrPort, bool) {
 // codecs lists the m-line's payload types with their rtpmap and fmtp.
 // Formats that are not numbers below 128, and dynamic PTs without a valid
 // rtpmap, are left out.
-func codecs(m *sdp.MediaDescription) []Codec {
+func codecList(m *sdp.MediaDescription) []Codec {
 	maps := map[uint8]Codec{}
 	fmtps := map[uint8]string{}
 	for _, a := range m.Attributes {

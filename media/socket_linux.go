@@ -1,3 +1,5 @@
+//go:build linux && !portablesockets
+
 package media
 
 import (

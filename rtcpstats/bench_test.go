@@ -3,6 +3,8 @@ package rtcpstats
 import (
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // BenchmarkReceiverUpdate measures the per-packet receive path (RFC 3550
@@ -31,7 +33,7 @@ func BenchmarkSessionOnRTP(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		arrival = arrival.Add(20 * time.Millisecond)
-		s.OnRTP(2, uint16(i), uint32(i)*160, 160, arrival)
+		s.OnRTP(rtp.Header{SSRC: 2, Seq: uint16(i), TS: uint32(i) * 160}, 160, arrival)
 	}
 }
 
@@ -41,7 +43,7 @@ func BenchmarkSessionOnRTP(b *testing.B) {
 func BenchmarkBuildRRXR(b *testing.B) {
 	s := NewSession(Config{SSRC: 1, CNAME: "leg-a@switchboard", ClockRate: 8000, Codec: "PCMU", XR: true, MinSequential: 1})
 	for i := range 500 {
-		s.OnRTP(2, uint16(i), uint32(i)*160, 160, at(float64(i)*20))
+		s.OnRTP(rtp.Header{SSRC: 2, Seq: uint16(i), TS: uint32(i) * 160}, 160, at(float64(i)*20))
 	}
 	buf := make([]byte, 0, 1500)
 	var size int

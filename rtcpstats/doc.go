@@ -8,7 +8,7 @@
 //
 // The B2BUA terminates RTCP on each leg, so each leg has its own Session.
 //
-//	socket reader ──OnRTP(ssrc,seq,ts,len,t)──► Receiver ── A.3 seq/loss, A.8 jitter,
+//	socket reader ──OnRTP(rtp.Header,len,t)──► Receiver ── A.3 seq/loss, A.8 jitter,
 //	(RTP in)                                      │          §4.7.2 bursts, §4.6 interval
 //	jitter buffer ──Receiver().Discard()─────────►┘
 //	socket writer ──OnSend(ts,len,t)──────────► Sender ──── packets, octets, last ts

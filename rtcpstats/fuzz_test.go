@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/pion/rtcp"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // maxDatagram bounds fuzz inputs to a jumbo-ish datagram.
@@ -48,7 +50,7 @@ func FuzzHandleRTCP(f *testing.F) {
 			return // RTCP arrives in UDP datagrams; keep executions fast
 		}
 		s := NewSession(Config{SSRC: ssrcA, CNAME: "a", XR: true, MinSequential: 1})
-		s.OnRTP(ssrcB, 1, 160, 160, t0)
+		s.OnRTP(rtp.Header{SSRC: ssrcB, Seq: 1, TS: 160}, 160, t0)
 		_ = s.HandleRTCP(data, at(100))
 		_ = s.Snapshot()
 		if _, err := s.AppendReport(nil, at(200)); err != nil {

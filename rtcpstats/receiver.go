@@ -6,18 +6,15 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
-// RFC 3550 A.1 constants.
 const (
-	maxDropout  = 3000
-	maxMisorder = 100
-	seqMod      = 1 << 16
-
 	// DefaultMinSequential is MIN_SEQUENTIAL of RFC 3550 A.1: the number of
 	// packets in sequence a new source must send before it is declared
 	// valid.
-	DefaultMinSequential = 2
+	DefaultMinSequential = rtp.DefaultMinSequential
 	// DefaultPacketDuration is the payload duration assumed for burst and
 	// gap durations until the stream's own timestamps show it.
 	DefaultPacketDuration = 20 * time.Millisecond
@@ -40,16 +37,6 @@ type ReceiverConfig struct {
 	PacketDuration time.Duration
 }
 
-type seqResult uint8
-
-const (
-	seqInvalid seqResult = iota // in probation, or an unexplained jump
-	seqFirst                    // first valid packet after (re)initialisation
-	seqInOrder                  // advanced the highest sequence number
-	seqLate                     // older than the highest, not seen before
-	seqDup                      // seen before
-)
-
 // Receiver keeps the reception statistics of one RTP source: RFC 3550 A.1
 // and A.3 (sequence validity, extended highest sequence number, expected
 // and lost packets, fraction lost per reporting interval), A.8
@@ -64,22 +51,14 @@ type Receiver struct {
 	mu sync.Mutex
 
 	clockRate  uint32
-	minSeq     int
 	nominalDur time.Duration
 
-	// RFC 3550 A.1 source state.
+	// RFC 3550 A.1 source state; the A.3 state is meaningful once
+	// seq.Valid().
 	ssrc          uint32
-	started       bool // a packet of this source was seen
-	valid         bool // probation passed; the A.3 state is meaningful
-	maxSeq        uint16
-	cycles        uint32 // shifted count of sequence number cycles
-	baseSeq       uint32
-	badSeq        uint32
-	probation     int
-	received      uint64
+	seq           rtp.SeqTracker
 	expectedPrior uint64
 	receivedPrior uint64
-	recent        [2]uint64 // bit i set: maxSeq-i was received (duplicate detection)
 
 	// RFC 3550 A.8 jitter state.
 	base        time.Time
@@ -123,7 +102,7 @@ func NewReceiver(cfg ReceiverConfig) *Receiver {
 	}
 	return &Receiver{
 		clockRate:  cfg.ClockRate,
-		minSeq:     cfg.MinSequential,
+		seq:        rtp.NewSeqTracker(cfg.MinSequential),
 		nominalDur: cfg.PacketDuration,
 		ssrc:       cfg.SSRC,
 		burst:      newBurstTracker(cfg.Gmin),
@@ -138,18 +117,18 @@ func (r *Receiver) Update(seq uint16, ts uint32, arrival time.Time) {
 	r.mu.Unlock()
 }
 
-// Receive records one RTP packet like Update, with its SSRC and payload
-// length. A packet from a different SSRC than the current one starts a new
+// Receive records one RTP packet like Update, with its header h (SSRC,
+// sequence number, timestamp) and payload length. A packet from a different SSRC than the current one starts a new
 // source (RFC 3550 §8.2): the sequence state, probation and jitter restart,
 // while the cumulative counts of Stats carry on. It does not allocate.
-func (r *Receiver) Receive(ssrc uint32, seq uint16, ts uint32, payloadLen int, arrival time.Time) {
+func (r *Receiver) Receive(h rtp.Header, payloadLen int, arrival time.Time) {
 	r.mu.Lock()
-	if r.started && ssrc != r.ssrc {
-		r.fold()
-		r.started = false
+	if r.seq.Started() && h.SSRC != r.ssrc {
+		r.fold(r.seq.Expected(), r.seq.Received())
+		r.seq.Reset()
 	}
-	r.ssrc = ssrc
-	r.update(seq, ts, payloadLen, arrival)
+	r.ssrc = h.SSRC
+	r.update(h.Seq, h.TS, payloadLen, arrival)
 	r.mu.Unlock()
 }
 
@@ -169,28 +148,31 @@ func (r *Receiver) Discard() {
 }
 
 func (r *Receiver) update(seq uint16, ts uint32, payloadLen int, arrival time.Time) {
-	if !r.started {
+	if !r.seq.Started() {
 		// RFC 3550 A.1: a new source starts in probation.
-		r.initSeq(seq)
-		r.maxSeq = seq - 1
-		r.probation = r.minSeq
-		r.valid = false
-		r.started = true
 		r.haveTransit = false
 		r.jitter = 0
 		r.haveTS = false
 	}
-	res, adv := r.updateSeq(seq)
+	exp, rcv := r.seq.Expected(), r.seq.Received()
+	res, adv := r.seq.Update(seq)
+	if r.seq.Restarted {
+		// The source restarted its sequence (two sequential packets after
+		// a large jump): keep the old run's counts.
+		r.seq.Restarted = false
+		r.fold(exp, rcv)
+	}
 	r.lastInOrder = false
 	switch res {
-	case seqInvalid:
+	case rtp.SeqInvalid:
 		return
-	case seqFirst:
-		r.valid = true
+	case rtp.SeqFirst:
+		r.expectedPrior, r.receivedPrior = 0, 0
+		r.resetInterval()
 		r.burst.received()
 		r.lastInOrder = true
 		r.lastTS, r.haveTS = ts, true
-	case seqInOrder:
+	case rtp.SeqInOrder:
 		if adv > 1 {
 			r.burst.lost(uint64(adv - 1))
 		}
@@ -202,7 +184,7 @@ func (r *Receiver) update(seq uint16, ts uint32, payloadLen int, arrival time.Ti
 			}
 		}
 		r.lastTS, r.haveTS = ts, true
-	case seqDup:
+	case rtp.SeqDup:
 		r.dups++
 		r.ivlDups++
 	}
@@ -210,122 +192,16 @@ func (r *Receiver) update(seq uint16, ts uint32, payloadLen int, arrival time.Ti
 	if payloadLen > 0 {
 		r.octets += uint64(payloadLen)
 	}
-	if res != seqDup {
+	if res != rtp.SeqDup {
 		r.updateJitter(ts, arrival)
 	}
 }
 
-// initSeq is init_seq of RFC 3550 A.1.
-func (r *Receiver) initSeq(seq uint16) {
-	r.baseSeq = uint32(seq)
-	r.maxSeq = seq
-	r.badSeq = seqMod + 1 // so seq == badSeq is false
-	r.cycles = 0
-	r.received = 0
-	r.receivedPrior = 0
-	r.expectedPrior = 0
-	r.recent = [2]uint64{1, 0}
-	r.resetInterval()
-}
-
-// updateSeq is update_seq of RFC 3550 A.1, extended to tell in-order,
-// late and duplicate packets apart (a 128-packet window of received
-// sequence numbers behind the highest).
-func (r *Receiver) updateSeq(seq uint16) (seqResult, uint16) {
-	udelta := seq - r.maxSeq
-
-	// Source is not valid until minSeq packets with sequential sequence
-	// numbers have been received.
-	if r.probation > 0 {
-		if seq == r.maxSeq+1 {
-			r.probation--
-			r.maxSeq = seq
-			if r.probation == 0 {
-				r.initSeq(seq)
-				r.received++
-				return seqFirst, 0
-			}
-		} else {
-			r.probation = r.minSeq - 1
-			r.maxSeq = seq
-		}
-		return seqInvalid, 0
-	}
-
-	switch {
-	case udelta == 0:
-		r.received++
-		return seqDup, 0
-	case udelta < maxDropout:
-		// In order, with permissible gap.
-		if seq < r.maxSeq {
-			// Sequence number wrapped: count another 64K cycle.
-			r.cycles += seqMod
-		}
-		r.maxSeq = seq
-		r.advanceWindow(udelta)
-		r.received++
-		return seqInOrder, udelta
-	case int(udelta) <= seqMod-maxMisorder:
-		// The sequence number made a very large jump.
-		if uint32(seq) == r.badSeq {
-			// Two sequential packets: assume the other side restarted
-			// without telling us, so just re-sync (i.e., pretend this was
-			// the first packet).
-			r.fold()
-			r.initSeq(seq)
-			r.received++
-			return seqFirst, 0
-		}
-		r.badSeq = (uint32(seq) + 1) & (seqMod - 1)
-		return seqInvalid, 0
-	default:
-		// Duplicate or reordered packet.
-		back := r.maxSeq - seq // < maxMisorder
-		word, bit := back/64, back%64
-		r.received++
-		if r.recent[word]&(1<<bit) != 0 {
-			return seqDup, 0
-		}
-		r.recent[word] |= 1 << bit
-		return seqLate, 0
-	}
-}
-
-// advanceWindow shifts the received-sequence window by k and marks the
-// new highest sequence number received.
-func (r *Receiver) advanceWindow(k uint16) {
-	switch {
-	case k >= 128:
-		r.recent = [2]uint64{0, 0}
-	case k >= 64:
-		r.recent[1] = r.recent[0] << (k - 64)
-		r.recent[0] = 0
-	default:
-		r.recent[1] = r.recent[1]<<k | r.recent[0]>>(64-k)
-		r.recent[0] <<= k
-	}
-	r.recent[0] |= 1
-}
-
-// fold adds the current source's expected and lost counts to the
-// cumulative totals before the sequence state restarts.
-func (r *Receiver) fold() {
-	if !r.valid {
-		return
-	}
-	exp := r.expected()
-	r.priorExpected += exp
-	r.priorLost += int64(exp) - int64(r.received)
-	r.valid = false
-}
-
-// expected is "expected" of RFC 3550 A.3: extended_max - base_seq + 1.
-func (r *Receiver) expected() uint64 {
-	if !r.valid {
-		return 0
-	}
-	return uint64(r.cycles) + uint64(r.maxSeq) - uint64(r.baseSeq) + 1
+// fold adds the expected and received counts of the source's run that is
+// ending (a new SSRC, or a sequence restart) to the cumulative totals.
+func (r *Receiver) fold(expected, received uint64) {
+	r.priorExpected += expected
+	r.priorLost += int64(expected) - int64(received)
 }
 
 // updateJitter is RFC 3550 A.8: the interarrival jitter J is updated with
@@ -380,7 +256,7 @@ func (r *Receiver) resetInterval() {
 func (r *Receiver) SenderReport(ssrc uint32, ntp uint64, arrival time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.started && ssrc != r.ssrc {
+	if r.seq.Started() && ssrc != r.ssrc {
 		return
 	}
 	r.lsr = ntpMiddle(ntp)
@@ -406,12 +282,12 @@ type IntervalReport struct {
 func (r *Receiver) Report(now time.Time) (IntervalReport, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.valid {
+	if !r.seq.Valid() {
 		return IntervalReport{}, false
 	}
-	extMax := r.cycles + uint32(r.maxSeq)
-	expected := r.expected()
-	lost := int64(expected) - int64(r.received)
+	extMax := r.seq.Extended()
+	expected := r.seq.Expected()
+	lost := int64(expected) - int64(r.seq.Received())
 
 	// RFC 3550 A.3: cumulative lost is a signed 24-bit quantity, clamped.
 	if lost > 0x7FFFFF {
@@ -420,10 +296,10 @@ func (r *Receiver) Report(now time.Time) (IntervalReport, bool) {
 		lost = -0x800000
 	}
 	expectedInterval := expected - r.expectedPrior
-	beginSeq := r.baseSeq + uint32(r.expectedPrior)
+	beginSeq := r.seq.BaseSeq() + uint32(r.expectedPrior)
 	r.expectedPrior = expected
-	receivedInterval := r.received - r.receivedPrior
-	r.receivedPrior = r.received
+	receivedInterval := r.seq.Received() - r.receivedPrior
+	r.receivedPrior = r.seq.Received()
 	lostInterval := int64(expectedInterval) - int64(receivedInterval)
 	var fraction uint8
 	if expectedInterval != 0 && lostInterval > 0 {
@@ -516,16 +392,16 @@ type ReceiverStats struct {
 func (r *Receiver) Stats() ReceiverStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	exp := r.priorExpected + r.expected()
+	exp := r.priorExpected + r.seq.Expected()
 	lost := r.priorLost
-	if r.valid {
-		lost += int64(r.expected()) - int64(r.received)
+	if r.seq.Valid() {
+		lost += int64(r.seq.Expected()) - int64(r.seq.Received())
 	}
 	pd := r.packetDuration()
 	return ReceiverStats{
 		SSRC:               r.ssrc,
-		Valid:              r.valid,
-		ExtendedHighestSeq: r.cycles + uint32(r.maxSeq),
+		Valid:              r.seq.Valid(),
+		ExtendedHighestSeq: r.seq.Extended(),
 		PacketsReceived:    r.totalReceived,
 		OctetsReceived:     r.octets,
 		PacketsExpected:    exp,

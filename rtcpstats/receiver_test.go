@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // t0 is a fixed wall-clock origin with a sub-second part of exactly 0.5 s,
@@ -258,10 +260,10 @@ func TestReceiverLargeJump(t *testing.T) {
 func TestReceiverSSRCChange(t *testing.T) {
 	r := NewReceiver(ReceiverConfig{ClockRate: 8000, MinSequential: 1})
 	for i, s := range []uint16{1, 2, 4} { // 3 lost
-		r.Receive(0xAAAA, s, uint32(i)*160, 160, at(float64(i)*20))
+		r.Receive(rtp.Header{SSRC: 0xAAAA, Seq: s, TS: uint32(i) * 160}, 160, at(float64(i)*20))
 	}
 	for i, s := range []uint16{500, 501} {
-		r.Receive(0xBBBB, s, 9000+uint32(i)*160, 160, at(100+float64(i)*20))
+		r.Receive(rtp.Header{SSRC: 0xBBBB, Seq: s, TS: 9000 + uint32(i)*160}, 160, at(100+float64(i)*20))
 	}
 	st := r.Stats()
 	if st.SSRC != 0xBBBB || st.PacketsReceived != 5 || st.OctetsReceived != 800 ||
@@ -277,7 +279,7 @@ func TestReceiverSSRCChange(t *testing.T) {
 
 func TestReceiverLSRDLSR(t *testing.T) {
 	r := NewReceiver(ReceiverConfig{ClockRate: 8000, MinSequential: 1})
-	r.Receive(7, 1, 0, 160, t0)
+	r.Receive(rtp.Header{SSRC: 7, Seq: 1}, 160, t0)
 	// An SR from another SSRC is ignored; the one from the source is kept.
 	r.SenderReport(8, NTPTime(t0), t0)
 	if rep, _ := r.Report(at(10)); rep.Block.LastSenderReport != 0 || rep.Block.Delay != 0 {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // Config configures a Session: one leg's RTP session as the B2BUA
@@ -136,8 +138,8 @@ func (s *Session) Sender() *Sender { return s.send }
 
 // OnRTP records a received RTP packet (see Receiver.Receive). It does not
 // allocate.
-func (s *Session) OnRTP(ssrc uint32, seq uint16, ts uint32, payloadLen int, arrival time.Time) {
-	s.recv.Receive(ssrc, seq, ts, payloadLen, arrival)
+func (s *Session) OnRTP(h rtp.Header, payloadLen int, arrival time.Time) {
+	s.recv.Receive(h, payloadLen, arrival)
 }
 
 // OnSend records a sent RTP packet (see Sender.OnSend). It does not

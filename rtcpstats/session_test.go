@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 const (
@@ -29,7 +31,7 @@ func sendRTP(a, b *Session, firstSeq uint16, n int, start time.Time, lose map[ui
 		now := start.Add(time.Duration(i) * 20 * time.Millisecond)
 		a.OnSend(ts, 160, now)
 		if !lose[seq] {
-			b.OnRTP(a.cfg.SSRC, seq, ts, 160, now.Add(5*time.Millisecond))
+			b.OnRTP(rtp.Header{SSRC: a.cfg.SSRC, Seq: seq, TS: ts}, 160, now.Add(5*time.Millisecond))
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // BenchmarkDetector runs the detector over eight digits (100 ms tone, 100 ms
@@ -99,7 +101,7 @@ func BenchmarkReceiver(b *testing.B) {
 	for i := range b.N {
 		ts := uint32(i) * 8000
 		for j, p := range pkts {
-			if _, err := r.Push(uint16(i*10+j), ts, payloads[j]); err != nil {
+			if _, err := r.Push(rtp.Header{Seq: uint16(i*10 + j), TS: ts}, payloads[j]); err != nil {
 				b.Fatal(err)
 			}
 			_ = p

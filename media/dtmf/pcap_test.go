@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pion/rtp"
+	pionrtp "github.com/pion/rtp"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // readPcapUDP returns the UDP payloads of a classic libpcap file holding
@@ -84,7 +86,7 @@ func readPcapUDP(b []byte) ([][]byte, error) {
 }
 
 // readPcapRTP returns the RTP packets of payload type pt in a pcap file.
-func readPcapRTP(t *testing.T, path string, pt uint8) []rtp.Packet {
+func readPcapRTP(t *testing.T, path string, pt uint8) []pionrtp.Packet {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -94,9 +96,9 @@ func readPcapRTP(t *testing.T, path string, pt uint8) []rtp.Packet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pkts []rtp.Packet
+	var pkts []pionrtp.Packet
 	for _, u := range payloads {
-		var p rtp.Packet
+		var p pionrtp.Packet
 		if err := p.Unmarshal(u); err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
@@ -150,7 +152,7 @@ func TestSippDTMFPcaps(t *testing.T) {
 			r := NewReceiver()
 			var got []Report
 			for _, p := range pkts {
-				reps, err := r.Push(p.SequenceNumber, p.Timestamp, p.Payload)
+				reps, err := r.Push(rtp.Header{Seq: p.SequenceNumber, TS: p.Timestamp}, p.Payload)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -3,6 +3,8 @@ package dtmf
 import (
 	"fmt"
 	"time"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // continuationMin is the smallest segment length this receiver accepts as
@@ -94,11 +96,12 @@ func (r *Receiver) Reset() {
 	r.out = r.outStore[:0]
 }
 
-// Push processes one telephone-event packet: its RTP sequence number,
-// timestamp and payload. It returns the presses and releases the packet
+// Push processes one telephone-event packet: its RTP header h (of which
+// it reads the sequence number and timestamp) and payload. It returns the presses and releases the packet
 // caused, in order: at most a Release of the previous event, then a Press
 // and a Release of a new one.
-func (r *Receiver) Push(seq uint16, ts uint32, payload []byte) ([]Report, error) {
+func (r *Receiver) Push(h rtp.Header, payload []byte) ([]Report, error) {
+	seq, ts := h.Seq, h.TS
 	var ev Event
 	if err := ev.Unmarshal(payload); err != nil {
 		return r.out[:0], fmt.Errorf("dtmf: receive seq %d: %w", seq, err)

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // rtpEvent is one telephone-event packet as a receiver sees it.
@@ -28,7 +30,7 @@ func pushAll(t testing.TB, r *Receiver, pkts []rtpEvent, flush bool) []Report {
 	t.Helper()
 	var got []Report
 	for _, p := range pkts {
-		reps, err := r.Push(p.seq, p.ts, p.payload())
+		reps, err := r.Push(rtp.Header{Seq: p.seq, TS: p.ts}, p.payload())
 		if err != nil {
 			t.Fatalf("Push(%+v): %v", p, err)
 		}
@@ -161,7 +163,7 @@ func TestReceiverScenarios(t *testing.T) {
 
 func TestReceiverRejectsShortPayload(t *testing.T) {
 	r := NewReceiver()
-	if _, err := r.Push(1, 1000, []byte{1, 2, 3}); !errors.Is(err, ErrShortPayload) {
+	if _, err := r.Push(rtp.Header{Seq: 1, TS: 1000}, []byte{1, 2, 3}); !errors.Is(err, ErrShortPayload) {
 		t.Fatalf("err %v", err)
 	}
 	got := pushAll(t, r, sippPattern(3, 10, 500), false)
@@ -317,7 +319,7 @@ func FuzzReceiver(f *testing.F) {
 			seq := uint16(data[0])<<8 | uint16(data[1])
 			ts := uint32(data[2])<<24 | uint32(data[3])<<16 | uint32(data[4])<<8 | uint32(data[5])
 			n := min(len(data), 10)
-			reps, err := r.Push(seq, ts, data[6:n])
+			reps, err := r.Push(rtp.Header{Seq: seq, TS: ts}, data[6:n])
 			if (err != nil) != (n-6 < PayloadSize) {
 				t.Fatalf("Push with %d payload bytes: err %v", n-6, err)
 			}

@@ -121,6 +121,9 @@ func durationUnits(d time.Duration, clockRate int) int64 {
 	return sec*int64(clockRate) + (rem*int64(clockRate)+int64(time.Second)/2)/int64(time.Second)
 }
 
+// ClockRate returns the telephone-event clock rate the Sender counts in.
+func (s *Sender) ClockRate() int { return s.rate }
+
 // Start begins a new event: key code for the given duration. Any event in
 // progress is abandoned.
 func (s *Sender) Start(code uint8, duration time.Duration) error {

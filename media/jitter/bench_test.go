@@ -35,8 +35,8 @@ func BenchmarkPushPop(b *testing.B) {
 				p := pkts[i%len(pkts)]
 				// Shift the stream so it never ends.
 				round := i / len(pkts)
-				p.h.SequenceNumber += uint16(round * len(pkts))
-				p.h.Timestamp += uint32(round * len(pkts) * frameLen)
+				p.h.Seq += uint16(round * len(pkts))
+				p.h.TS += uint32(round * len(pkts) * frameLen)
 				p.at += time.Duration(round*len(pkts)) * tick
 				buf.Push(p.h, payload, epoch.Add(p.at))
 			}

@@ -3,18 +3,9 @@ package jitter
 import (
 	"sync"
 	"time"
-)
 
-// Header is the part of an RTP fixed header (RFC 3550 §5.1) that the buffer
-// uses. Field names follow github.com/pion/rtp so a caller copies them over
-// one by one.
-type Header struct {
-	SequenceNumber uint16
-	Timestamp      uint32
-	SSRC           uint32
-	PayloadType    uint8
-	Marker         bool
-}
+	"github.com/switchboard/switchboard/media/rtp"
+)
 
 // Kind says what a Pop produced for the current playout tick.
 type Kind uint8
@@ -55,7 +46,7 @@ type Result struct {
 	// Kind says what to play.
 	Kind Kind
 	// Header is the RTP header of the frame (Kind == Frame).
-	Header Header
+	Header rtp.Header
 	// Payload is the frame's payload (Kind == Frame). It stays valid
 	// until the next Pop.
 	Payload []byte
@@ -110,10 +101,6 @@ func (v Verdict) String() string {
 }
 
 const (
-	// RFC 3550 A.1: a sequence number more than maxDropout ahead or
-	// maxMisorder behind the highest one seen is not the same stream.
-	maxDropout  = 3000
-	maxMisorder = 100
 	// probationGap is how far (in sequence numbers) the packet confirming
 	// a held one may be from it, allowing a few losses in between.
 	probationGap = 4
@@ -199,13 +186,13 @@ type slot struct {
 	used bool
 	seq  int64
 	ts   int64
-	hdr  Header
+	hdr  rtp.Header
 	buf  []byte
 }
 
 // candidate is a packet held while a discontinuity is confirmed.
 type candidate struct {
-	hdr     Header
+	hdr     rtp.Header
 	arrival int64
 	buf     []byte
 }
@@ -305,7 +292,7 @@ func ceilDiv(a, b int64) int64 {
 // Push offers one received packet. The payload is copied; the caller may
 // reuse it at once. arrival is when the packet was received, on the same
 // clock as the times given to Pop.
-func (b *Buffer) Push(h Header, payload []byte, arrival time.Time) Verdict {
+func (b *Buffer) Push(h rtp.Header, payload []byte, arrival time.Time) Verdict {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.st.Received++
@@ -324,9 +311,9 @@ func (b *Buffer) Push(h Header, payload []byte, arrival time.Time) Verdict {
 			// A straggler of the source we switched away from: place it
 			// with that source's mapping if it is not newer than what
 			// we had from it.
-			if ds := int16(h.SequenceNumber - p.seqRaw); ds <= 0 && ds >= -maxMisorder {
+			if ds := int16(h.Seq - p.seqRaw); ds <= 0 && ds >= -rtp.MaxMisorder {
 				seq := p.seqExt + int64(ds)
-				ts := p.tsExt + int64(int32(h.Timestamp-p.tsRaw))
+				ts := p.tsExt + int64(int32(h.TS-p.tsRaw))
 				return b.accept(h, payload, a, seq, ts)
 			}
 		}
@@ -340,22 +327,22 @@ func (b *Buffer) Push(h Header, payload []byte, arrival time.Time) Verdict {
 }
 
 // start adopts h as the first packet of the stream.
-func (b *Buffer) start(h Header) {
+func (b *Buffer) start(h rtp.Header) {
 	b.started = true
 	b.ssrc = h.SSRC
 	b.highSeq = seqOrigin - 1
-	b.highSeqRaw = h.SequenceNumber - 1
+	b.highSeqRaw = h.Seq - 1
 	b.highTS = tsOrigin
-	b.highTSRaw = h.Timestamp
+	b.highTSRaw = h.TS
 	b.firstSeq = seqOrigin
 	b.nextSeq = seqOrigin
 }
 
 // extend unwraps h's sequence number and timestamp relative to the highest
 // packet so far (RFC 3550 A.1 counts wraps the same way).
-func (b *Buffer) extend(h Header) (seq, ts int64) {
-	seq = b.highSeq + int64(int16(h.SequenceNumber-b.highSeqRaw))
-	ts = b.highTS + int64(int32(h.Timestamp-b.highTSRaw))
+func (b *Buffer) extend(h rtp.Header) (seq, ts int64) {
+	seq = b.highSeq + int64(int16(h.Seq-b.highSeqRaw))
+	ts = b.highTS + int64(int32(h.TS-b.highTSRaw))
 	return seq, ts
 }
 
@@ -365,7 +352,7 @@ func (b *Buffer) extend(h Header) (seq, ts int64) {
 // with the arrival time by more than the largest playable delay.
 func (b *Buffer) discontinuous(seq, ts, a int64) bool {
 	ds, dt := seq-b.highSeq, ts-b.highTS
-	if ds > maxDropout || ds < -maxMisorder {
+	if ds > rtp.MaxDropout || ds < -rtp.MaxMisorder {
 		return true
 	}
 	if (ds > 0 && dt < 0) || (ds < 0 && dt > 0) {
@@ -388,7 +375,7 @@ func (b *Buffer) discontinuous(seq, ts, a int64) bool {
 }
 
 // accept files a packet of the current mapping.
-func (b *Buffer) accept(h Header, p []byte, a, seq, ts int64) Verdict {
+func (b *Buffer) accept(h rtp.Header, p []byte, a, seq, ts int64) Verdict {
 	if b.highSeq-seq >= seenBits {
 		b.st.Late++
 		return Late
@@ -403,8 +390,8 @@ func (b *Buffer) accept(h Header, p []byte, a, seq, ts int64) Verdict {
 		b.firstSeq = seq
 	}
 	if seq > b.highSeq {
-		b.highSeq, b.highSeqRaw = seq, h.SequenceNumber
-		b.highTS, b.highTSRaw = ts, h.Timestamp
+		b.highSeq, b.highSeqRaw = seq, h.Seq
+		b.highTS, b.highTSRaw = ts, h.TS
 	} else {
 		b.st.Reordered++
 	}
@@ -444,7 +431,7 @@ func (b *Buffer) markSeen(seq int64) {
 }
 
 // store copies the packet into its ring slot, making room if needed.
-func (b *Buffer) store(h Header, p []byte, seq, ts int64) Verdict {
+func (b *Buffer) store(h rtp.Header, p []byte, seq, ts int64) Verdict {
 	n := int64(len(b.slots))
 	if seq >= b.nextSeq+n {
 		// Too far ahead for the ring: drop the oldest packets until it
@@ -532,7 +519,7 @@ func (b *Buffer) dropBefore(ts int64, counter *uint64) {
 // hold keeps a packet that does not fit the stream, or confirms the one
 // already held and resynchronises to it (RFC 3550 A.1 probation, with two
 // packets).
-func (b *Buffer) hold(h Header, p []byte, a int64) Verdict {
+func (b *Buffer) hold(h rtp.Header, p []byte, a int64) Verdict {
 	if b.haveCand && b.follows(h, a) {
 		b.adopt()
 		seq, ts := b.extend(h)
@@ -570,16 +557,16 @@ func (b *Buffer) dropCandidate() {
 // follows reports whether h continues the held packet: same SSRC, a
 // sequence number a little ahead, a timestamp not behind, and arrival
 // spacing that matches the timestamp spacing.
-func (b *Buffer) follows(h Header, a int64) bool {
+func (b *Buffer) follows(h rtp.Header, a int64) bool {
 	c := &b.cand
 	if h.SSRC != c.hdr.SSRC {
 		return false
 	}
-	ds := int16(h.SequenceNumber - c.hdr.SequenceNumber)
+	ds := int16(h.Seq - c.hdr.Seq)
 	if ds < 1 || ds > probationGap {
 		return false
 	}
-	dt := int64(int32(h.Timestamp - c.hdr.Timestamp))
+	dt := int64(int32(h.TS - c.hdr.TS))
 	if dt < 0 {
 		return false
 	}
@@ -611,7 +598,7 @@ func (b *Buffer) adopt() {
 // earlier than its arrival implies. Frames of the old stream still buffered
 // are played first; the fastest-packet baseline and the jitter histogram
 // carry over, since the network path is the same.
-func (b *Buffer) rebase(h Header, a int64) {
+func (b *Buffer) rebase(h rtp.Header, a int64) {
 	if h.SSRC != b.ssrc {
 		b.prev = prevSource{
 			valid: true, ssrc: b.ssrc,
@@ -635,8 +622,8 @@ func (b *Buffer) rebase(h Header, a int64) {
 	if anchor-b.highTS > 1<<30 {
 		anchor = b.highTS + 1<<30
 	}
-	b.highSeqRaw = h.SequenceNumber - 1
-	b.highTSRaw = h.Timestamp - uint32(anchor-b.highTS)
+	b.highSeqRaw = h.Seq - 1
+	b.highTSRaw = h.TS - uint32(anchor-b.highTS)
 }
 
 // Pop produces the frame for the playout tick at now, or says why there is
@@ -788,7 +775,7 @@ func (b *Buffer) play(h *slot, delay, target int64) Result {
 	res := Result{Kind: Frame, Header: h.hdr, Payload: b.out, Accelerate: excess >= b.frame}
 	b.nextSeq = h.seq + 1
 	b.playTS = h.ts + b.frame
-	b.lastCN = b.cnPT != 0 && h.hdr.PayloadType == b.cnPT
+	b.lastCN = b.cnPT != 0 && h.hdr.PT == b.cnPT
 	b.gapMissing, b.gapSilent = 0, false
 	b.free(h)
 	b.st.Frames++

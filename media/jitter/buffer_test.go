@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // scenario is one simulated session: packets, how long to pop, and what
@@ -194,7 +196,7 @@ func TestScenarios(t *testing.T) {
 				// The second talkspurt plays without a hole.
 				var second []Kind
 				for _, r := range recs {
-					if r.kind == Frame && r.hdr.SequenceNumber == 600 {
+					if r.kind == Frame && r.hdr.Seq == 600 {
 						second = append(second, r.kind)
 					} else if len(second) > 0 && len(second) < 100 {
 						second = append(second, r.kind)
@@ -349,7 +351,7 @@ func TestClockDrift(t *testing.T) {
 			for i := range pkts {
 				pkts[i] = arrival{
 					at: time.Duration(i)*interval + 10*time.Millisecond + time.Duration(rng.Float64()*float64(20*time.Millisecond)),
-					h:  Header{SequenceNumber: uint16(i + 40000), Timestamp: uint32(i * frameLen), SSRC: 9},
+					h:  rtp.Header{Seq: uint16(i + 40000), TS: uint32(i * frameLen), SSRC: 9},
 				}
 			}
 			cfg := Config{MaxDelay: 300 * time.Millisecond}
@@ -412,20 +414,20 @@ func TestBasics(t *testing.T) {
 	})
 	t.Run("verdicts", func(t *testing.T) {
 		p := make([]byte, 10)
-		h := Header{SequenceNumber: 10, Timestamp: 1600, SSRC: 5}
+		h := rtp.Header{Seq: 10, TS: 1600, SSRC: 5}
 		steps := []struct {
-			h    Header
+			h    rtp.Header
 			n    int
 			at   time.Duration
 			want Verdict
 		}{
 			{h, 10, 0, Queued},
 			{h, 10, 1 * time.Millisecond, Duplicate},
-			{Header{SequenceNumber: 11, Timestamp: 1760, SSRC: 5}, 101, 2 * time.Millisecond, Rejected},
-			{Header{SequenceNumber: 12, Timestamp: 1920, SSRC: 5}, 10, 40 * time.Millisecond, Queued},
-			{Header{SequenceNumber: 9, Timestamp: 1440, SSRC: 5}, 10, 41 * time.Millisecond, Queued}, // before playout began
-			{Header{SequenceNumber: 30000, Timestamp: 1920, SSRC: 5}, 10, 42 * time.Millisecond, Held},
-			{Header{SequenceNumber: 13, Timestamp: 2080, SSRC: 6}, 10, 43 * time.Millisecond, Held},
+			{rtp.Header{Seq: 11, TS: 1760, SSRC: 5}, 101, 2 * time.Millisecond, Rejected},
+			{rtp.Header{Seq: 12, TS: 1920, SSRC: 5}, 10, 40 * time.Millisecond, Queued},
+			{rtp.Header{Seq: 9, TS: 1440, SSRC: 5}, 10, 41 * time.Millisecond, Queued}, // before playout began
+			{rtp.Header{Seq: 30000, TS: 1920, SSRC: 5}, 10, 42 * time.Millisecond, Held},
+			{rtp.Header{Seq: 13, TS: 2080, SSRC: 6}, 10, 43 * time.Millisecond, Held},
 		}
 		b := New(Config{MaxPayload: 100})
 		for i, s := range steps {
@@ -434,22 +436,22 @@ func TestBasics(t *testing.T) {
 			}
 		}
 		// Playout starts at seq 9; after it has played, 9 is late.
-		if r := b.Pop(epoch.Add(50 * time.Millisecond)); r.Kind != Frame || r.Header.SequenceNumber != 9 {
-			t.Fatalf("first pop %v seq %d", r.Kind, r.Header.SequenceNumber)
+		if r := b.Pop(epoch.Add(50 * time.Millisecond)); r.Kind != Frame || r.Header.Seq != 9 {
+			t.Fatalf("first pop %v seq %d", r.Kind, r.Header.Seq)
 		}
 		st := b.Stats()
 		if st.Strays != 1 {
 			t.Errorf("strays %d, want 1 (the seq jump replaced by the SSRC change)", st.Strays)
 		}
-		if got := b.Push(Header{SequenceNumber: 8, Timestamp: 1280, SSRC: 5}, p, epoch.Add(60*time.Millisecond)); got != Late {
+		if got := b.Push(rtp.Header{Seq: 8, TS: 1280, SSRC: 5}, p, epoch.Add(60*time.Millisecond)); got != Late {
 			t.Errorf("old packet: %v, want late", got)
 		}
 	})
 	t.Run("payload valid until next pop", func(t *testing.T) {
 		b := New(Config{MaxPackets: 4})
-		h := Header{SSRC: 1}
+		h := rtp.Header{SSRC: 1}
 		push := func(seq uint16, fill byte) {
-			h.SequenceNumber, h.Timestamp = seq, uint32(seq)*frameLen
+			h.Seq, h.TS = seq, uint32(seq)*frameLen
 			p := []byte{fill, fill, fill}
 			b.Push(h, p, epoch)
 			p[0] = 0 // the buffer must have copied it
@@ -473,7 +475,7 @@ func TestBasics(t *testing.T) {
 	t.Run("stray packet does not resync", func(t *testing.T) {
 		b := New(Config{MinDelay: 60 * time.Millisecond})
 		pkts := stream(200, 3, 100, 0, constDelay(time.Millisecond))
-		pkts = append(pkts, arrival{at: 50*tick + 5*time.Millisecond, h: Header{SequenceNumber: 9999, Timestamp: 77, SSRC: 3}})
+		pkts = append(pkts, arrival{at: 50*tick + 5*time.Millisecond, h: rtp.Header{Seq: 9999, TS: 77, SSRC: 3}})
 		recs := run(t, b, pkts, 220, 0)
 		st := b.Stats()
 		s := summarize(recs)
@@ -502,7 +504,7 @@ func TestBasics(t *testing.T) {
 	t.Run("comfort noise makes the gap silence", func(t *testing.T) {
 		b := New(Config{ComfortNoisePT: 13})
 		pkts := stream(20, 3, 0, 0, constDelay(0))
-		pkts[19].h.PayloadType = 13
+		pkts[19].h.PT = 13
 		recs := run(t, b, pkts, 30, time.Millisecond)
 		if s := summarize(recs); s.frames != 20 {
 			t.Fatalf("frames %d", s.frames)
@@ -564,7 +566,7 @@ func TestConcurrentUse(t *testing.T) {
 		defer close(done)
 		p := make([]byte, 160)
 		for i := range n {
-			b.Push(Header{SequenceNumber: uint16(i), Timestamp: uint32(i * frameLen), SSRC: 1}, p, epoch.Add(time.Duration(i)*tick))
+			b.Push(rtp.Header{Seq: uint16(i), TS: uint32(i * frameLen), SSRC: 1}, p, epoch.Add(time.Duration(i)*tick))
 		}
 	}()
 	frames := 0

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // FuzzPush drives a buffer with arbitrary packets (sequence numbers,
@@ -64,7 +66,7 @@ func FuzzPush(f *testing.F) {
 			} else {
 				seq += uint16(int16(binary.LittleEndian.Uint16(rec[1:3])))
 				ts += uint32(int32(int16(binary.LittleEndian.Uint16(rec[3:5]))) * frameLen / 8)
-				h := Header{SequenceNumber: seq, Timestamp: ts, SSRC: ssrcs[rec[5]%4], Marker: rec[0]&4 != 0}
+				h := rtp.Header{Seq: seq, TS: ts, SSRC: ssrcs[rec[5]%4], Marker: rec[0]&4 != 0}
 				v := b.Push(h, payload[:rec[6]], now)
 				if (int(rec[6]) > maxPayload) != (v == Rejected) {
 					t.Fatalf("payload of %d bytes: %v", rec[6], v)

@@ -69,6 +69,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // jbBufSize is pjmedia's buffer size in frames (JB_BUF_SIZE in jbuf_test.c).
@@ -213,7 +215,7 @@ func runJbSession(s jbSession) jbResult {
 		if _, ok := putTick[q]; !ok {
 			putTick[q] = k
 		}
-		b.Push(Header{SequenceNumber: q, Timestamp: uint32(q) * frameLen, SSRC: 0x5ca1ab1e}, payload, now())
+		b.Push(rtp.Header{Seq: q, TS: uint32(q) * frameLen, SSRC: 0x5ca1ab1e}, payload, now())
 		res.puts++
 		started = true
 	}
@@ -228,7 +230,7 @@ func runJbSession(s jbSession) jbResult {
 			switch {
 			case r.Kind == Frame:
 				res.frames++
-				q := r.Header.SequenceNumber
+				q := r.Header.Seq
 				d := k - putTick[q]
 				delete(putTick, q)
 				sumRes += d

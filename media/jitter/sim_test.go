@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/media/rtp"
 )
 
 // Helpers that drive a Buffer through a simulated session on a fixed clock.
@@ -20,27 +22,27 @@ var epoch = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 // epoch.
 type arrival struct {
 	at time.Duration
-	h  Header
+	h  rtp.Header
 }
 
 // popRec is what one Pop produced, with the stats right after it.
 type popRec struct {
 	at     time.Duration
 	kind   Kind
-	hdr    Header
+	hdr    rtp.Header
 	delay  time.Duration
 	target time.Duration
 }
 
 // payloadFor encodes the header into a payload so that a played frame can
 // be checked against the packet it came from.
-func payloadFor(dst []byte, h Header) []byte {
-	n := 8 + int(h.SequenceNumber%7)
+func payloadFor(dst []byte, h rtp.Header) []byte {
+	n := 8 + int(h.Seq%7)
 	dst = dst[:0]
-	dst = binary.BigEndian.AppendUint16(dst, h.SequenceNumber)
+	dst = binary.BigEndian.AppendUint16(dst, h.Seq)
 	dst = binary.BigEndian.AppendUint32(dst, h.SSRC)
 	for len(dst) < n {
-		dst = append(dst, byte(h.Timestamp)^0xA5)
+		dst = append(dst, byte(h.TS)^0xA5)
 	}
 	return dst
 }
@@ -52,11 +54,11 @@ func stream(n int, ssrc uint32, seq uint16, ts uint32, delay func(i int) time.Du
 	for i := range n {
 		out = append(out, arrival{
 			at: time.Duration(i)*tick + delay(i),
-			h: Header{
-				SequenceNumber: seq + uint16(i),
-				Timestamp:      ts + uint32(i*frameLen),
-				SSRC:           ssrc,
-				PayloadType:    0,
+			h: rtp.Header{
+				Seq:  seq + uint16(i),
+				TS:   ts + uint32(i*frameLen),
+				SSRC: ssrc,
+				PT:   0,
 			},
 		})
 	}
@@ -94,7 +96,7 @@ func run(t *testing.T, b *Buffer, pkts []arrival, pops int, phase time.Duration)
 		if r.Kind == Frame {
 			want := payloadFor(nil, r.Header)
 			if string(r.Payload) != string(want) {
-				t.Fatalf("tick %d: payload of seq %d is %x, want %x", k, r.Header.SequenceNumber, r.Payload, want)
+				t.Fatalf("tick %d: payload of seq %d is %x, want %x", k, r.Header.Seq, r.Payload, want)
 			}
 		}
 		st := b.Stats()
@@ -131,7 +133,7 @@ func summarize(recs []popRec) summary {
 		switch r.kind {
 		case Frame:
 			s.frames++
-			s.seqs = append(s.seqs, r.hdr.SequenceNumber)
+			s.seqs = append(s.seqs, r.hdr.Seq)
 			s.ssrcs = append(s.ssrcs, r.hdr.SSRC)
 		case Missing:
 			s.missing++
