@@ -65,9 +65,12 @@ type Server struct {
 	client *sipgo.Client
 
 	media *media.Engine
-	auth  *auth.Authenticator
-	reg   *registrar.Registrar
-	cdr   *cdr.Writer
+	// sender and mediaPath are what calls use of client, ua and media.
+	sender    *sipgoSender
+	mediaPath *engineMedia
+	auth      *auth.Authenticator
+	reg       *registrar.Registrar
+	cdr       *cdr.Writer
 
 	listeners []listener
 
@@ -112,6 +115,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.media = me
+	s.mediaPath = &engineMedia{e: me}
 
 	realm := cfg.SIP.Realm
 	if realm == "" {
@@ -167,6 +171,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.sender = &sipgoSender{client: s.client, ua: s.ua}
 	s.routes()
 	return s, nil
 }
