@@ -95,13 +95,19 @@ vet:
 
 # Unit tests (every package but the end-to-end suite), then end-to-end
 # tests that start the real binary against sipp and baresip.
+# The packages with concurrency (sockets, calls, registrations) also run
+# under the race detector.
+RACE_PKGS = ./media/... ./b2bua/... ./registrar/...
+
 test: build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test$$)
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
 	cd third_party/sipgo && $(GO) test -count=1 ./sip/   # our patches to sipgo (PATCHES.md)
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./test/
 
 unit: build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test$$)
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
 
 e2e: build
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./test/

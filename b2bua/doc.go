@@ -13,9 +13,25 @@
 //
 // Files by role:
 //   - server.go: listeners, handler table, dialog table, drain and reload.
-//   - call.go: one call's state machine. Its events (requests, ACKs,
-//     responses through sipgo's response hook, timers) run one at a time
-//     under the call's lock on the goroutine that delivers them.
+//   - call.go: the Call type and its event dispatch. Its events (requests,
+//     ACKs, responses through sipgo's response hook, timers) run one at a
+//     time under the call's lock on the goroutine that delivers them.
+//   - call_state.go: the call's named states (call, offer/answer, bridge,
+//     each client INVITE), their transitions, and every way a call ends.
+//   - call_deps.go: the narrow interfaces a Call depends on instead of
+//     *Server: callHost (with callTable and requestStamp), sipSender,
+//     mediaPath and mediaBridge (the seam for another media engine),
+//     recordSink.
+//   - call_start.go: the first event: caller leg, identity, route, media.
+//   - call_uas.go: the caller's INVITE as its server: responses, 2xx
+//     retransmission until ACK, CANCEL, timers.
+//   - call_uac.go: the callee side: fork INVITEs, their responses,
+//     CANCEL, ACK, BYE, stray 2xx.
+//   - call_offer.go: SDP offer/answer per leg: answers, late offer,
+//     re-INVITE relay.
+//   - call_dialog.go: in-dialog requests (BYE, re-INVITE, INFO).
+//   - call_record.go: the call's CDR, opened at the INVITE, written once.
+//   - loghandler.go: the lazy slog handler calls log through.
 //   - udpconn_linux.go: the SIP UDP socket with raw system calls.
 //   - leg.go: dialog state of one leg (RFC 3261 §12): tags, CSeq counted
 //     separately for each direction, route set, remote target, and where

@@ -64,11 +64,11 @@ func (l *Leg) nextCSeq() uint32 {
 // newRequest builds an in-dialog request (RFC 3261 §12.2.1.1) with a fresh
 // Via branch and the next local CSeq. ACK and CANCEL are built elsewhere
 // because their CSeq follows the INVITE they belong to.
-func (l *Leg) newRequest(s *Server, method sip.RequestMethod) *sip.Request {
+func (l *Leg) newRequest(s requestStamp, method sip.RequestMethod) *sip.Request {
 	return l.buildRequest(s, method, l.nextCSeq())
 }
 
-func (l *Leg) buildRequest(s *Server, method sip.RequestMethod, cseq uint32) *sip.Request {
+func (l *Leg) buildRequest(s requestStamp, method sip.RequestMethod, cseq uint32) *sip.Request {
 	req := sip.NewRequest(method, *l.RemoteTarget.Clone())
 	req.AppendHeader(s.newVia(l.Transport, l.Laddr))
 	for i := range l.RouteSet {
@@ -90,7 +90,7 @@ func (l *Leg) buildRequest(s *Server, method sip.RequestMethod, cseq uint32) *si
 	if method == sip.INVITE || method == sip.UPDATE {
 		req.AppendHeader(&sip.ContactHeader{Address: *l.Contact.Clone()})
 	}
-	req.AppendHeader(sip.NewHeader("User-Agent", s.userAgent))
+	req.AppendHeader(sip.NewHeader("User-Agent", s.agent()))
 	l.address(req)
 	return req
 }
@@ -110,7 +110,7 @@ func (l *Leg) address(req *sip.Request) {
 
 // ack builds the ACK for a 2xx to an INVITE sent with CSeq cseq
 // (RFC 3261 §13.2.2.4: same CSeq number, new branch, in-dialog routing).
-func (l *Leg) ack(s *Server, cseq uint32, body []byte) *sip.Request {
+func (l *Leg) ack(s requestStamp, cseq uint32, body []byte) *sip.Request {
 	req := l.buildRequest(s, sip.ACK, cseq)
 	if body != nil {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))

@@ -71,7 +71,7 @@ func panicServer(t *testing.T, hook func(dialled string)) (*Server, string, stri
 		t.Fatalf("New: %v", err)
 	}
 	s.callHook = hook
-	if err := s.Listen(context.Background(), []string{"udp://127.0.0.1:0"}); err != nil {
+	if err := s.Listen(context.Background(), loopbackListeners("udp")); err != nil {
 		_ = s.Close()
 		t.Fatalf("Listen: %v", err)
 	}

@@ -1,10 +1,10 @@
 package b2bua
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -57,26 +57,27 @@ type Router struct {
 	byName map[string]*Trunk
 }
 
+// errNotValidated: a Router is built only from a configuration that
+// config.Validate has parsed (one parse: compiled routes, parsed trunk URIs
+// and trusted ranges), never by parsing the strings again.
+var errNotValidated = errors.New("configuration not validated (config.Validate fills the parsed fields)")
+
 // NewRouter builds a router from a validated configuration.
 func NewRouter(cfg *config.Config) (*Router, error) {
 	r := &Router{byName: map[string]*Trunk{}}
 	for _, tc := range cfg.Trunks {
-		t, err := newTrunk(tc)
-		if err != nil {
-			return nil, err
+		if tc.ParsedURI.Host == "" || len(tc.TrustedNets) != len(tc.Trusted) {
+			return nil, fmt.Errorf("trunk %s: %w", tc.Name, errNotValidated)
 		}
+		t := newTrunk(tc)
 		r.trunks = append(r.trunks, t)
 		r.byName[t.Name] = t
 	}
 	for i, rc := range cfg.Routes {
 		if rc.Re == nil {
-			re, err := regexp.Compile(rc.Match)
-			if err != nil {
-				return nil, fmt.Errorf("routes[%d].match: %w", i, err)
-			}
-			rc.Re = re
+			return nil, fmt.Errorf("routes[%d]: %w", i, errNotValidated)
 		}
-		if name, ok := strings.CutPrefix(rc.To, "trunk:"); ok && r.byName[name] == nil {
+		if name := rc.TrunkName(); name != "" && r.byName[name] == nil {
 			return nil, fmt.Errorf("routes[%d].to: unknown trunk %q", i, name)
 		}
 		r.rules = append(r.rules, rc)
@@ -84,37 +85,21 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 	return r, nil
 }
 
-func newTrunk(tc config.Trunk) (*Trunk, error) {
-	t := &Trunk{Name: tc.Name, Transport: "UDP"}
-	if err := sip.ParseUri(tc.URI, &t.URI); err != nil {
-		return nil, fmt.Errorf("trunk %s: uri %q: %w", tc.Name, tc.URI, err)
-	}
-	if t.URI.Host == "" {
-		return nil, fmt.Errorf("trunk %s: uri %q has no host", tc.Name, tc.URI)
-	}
+// newTrunk derives where a trunk's requests go from its parsed configuration.
+func newTrunk(tc config.Trunk) *Trunk {
+	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets}
 	if tp, ok := t.URI.UriParams.Get("transport"); ok && tp != "" {
 		t.Transport = strings.ToUpper(tp)
 	}
 	host, port := t.URI.Host, t.URI.Port
-	if tc.OutboundProxy != "" {
-		var p sip.Uri
-		if err := sip.ParseUri(tc.OutboundProxy, &p); err != nil {
-			return nil, fmt.Errorf("trunk %s: outbound_proxy %q: %w", tc.Name, tc.OutboundProxy, err)
-		}
+	if p := tc.ParsedProxy; p != nil {
 		host, port = p.Host, p.Port
 	}
 	if port == 0 {
 		port = sip.DefaultPort(t.Transport)
 	}
 	t.Dest = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
-	for _, c := range tc.Trusted {
-		p, err := netip.ParsePrefix(c)
-		if err != nil {
-			return nil, fmt.Errorf("trunk %s: trusted %q: %w", tc.Name, c, err)
-		}
-		t.Trusted = append(t.Trusted, p)
-	}
-	return t, nil
+	return t
 }
 
 // Route finds the target for a dialled number; ok is false when no rule matches.

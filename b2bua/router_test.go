@@ -1,6 +1,7 @@
 package b2bua
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 
@@ -11,7 +12,8 @@ func testRouter(t *testing.T) *Router {
 	t.Helper()
 	cfg := &config.Config{
 		Trunks: []config.Trunk{
-			{Name: "carrier", URI: "sip:127.0.0.2:5080", Trusted: []string{"127.0.0.2/32", "2001:db8::/64"}},
+			// A bare address is a /32 (issue 9: it used to pass -check and stop the start).
+			{Name: "carrier", URI: "sip:127.0.0.2:5080", Trusted: []string{"127.0.0.2", "2001:db8::/64"}},
 			{Name: "tcpco", URI: "sip:sip.example.net;transport=tcp", OutboundProxy: "sip:[::1]:5070"},
 		},
 		Routes: []config.Route{
@@ -22,11 +24,27 @@ func testRouter(t *testing.T) *Router {
 			{Match: `^666$`, To: "reject", Status: 603, Reason: "Go Away"},
 		},
 	}
+	validated(t, cfg)
 	r, err := NewRouter(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// validated fills what Validate requires besides trunks and routes and
+// validates cfg: routers are built only from validated configurations.
+func validated(t *testing.T, cfg *config.Config) {
+	t.Helper()
+	cfg.SIP.Listen = []string{"udp://127.0.0.1:5060"}
+	cfg.SIP.Domain = "example.com"
+	cfg.Media.Address = "127.0.0.1"
+	cfg.Media.Ports = "30000-30099"
+	cfg.State.Dir, cfg.Records.Dir = t.TempDir(), t.TempDir()
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
 }
 
 func TestRouterRoute(t *testing.T) {
@@ -82,6 +100,7 @@ func TestRouterTrunks(t *testing.T) {
 	}{
 		{"127.0.0.2", "carrier"},
 		{"127.0.0.3", ""},
+		{"127.0.0.1", ""},
 		{"2001:db8::7", "carrier"},
 		{"::ffff:127.0.0.2", "carrier"}, // v4-mapped source on a dual-stack socket
 		{"2001:db9::1", ""},
@@ -97,15 +116,17 @@ func TestRouterTrunks(t *testing.T) {
 	}
 }
 
-func TestRouterRejectsBadConfig(t *testing.T) {
+// TestRouterNeedsValidatedConfig: the router never parses configuration
+// strings itself (bad regexps, URIs and ranges are config.Validate's to
+// refuse); an unvalidated configuration is refused, not half-parsed.
+func TestRouterNeedsValidatedConfig(t *testing.T) {
 	for name, cfg := range map[string]*config.Config{
-		"unknown trunk": {Routes: []config.Route{{Match: "^1", To: "trunk:nope"}}},
-		"bad regexp":    {Routes: []config.Route{{Match: "^(1", To: "user"}}},
-		"bad trunk uri": {Trunks: []config.Trunk{{Name: "x", URI: "sip:"}}},
-		"bad cidr":      {Trunks: []config.Trunk{{Name: "x", URI: "sip:127.0.0.1", Trusted: []string{"300.1.1.1/8"}}}},
+		"route not compiled": {Routes: []config.Route{{Match: "^1", To: "user"}}},
+		"trunk not parsed":   {Trunks: []config.Trunk{{Name: "x", URI: "sip:127.0.0.1"}}},
+		"trusted not parsed": {Trunks: []config.Trunk{{Name: "x", URI: "sip:127.0.0.1", Trusted: []string{"127.0.0.1"}}}},
 	} {
-		if _, err := NewRouter(cfg); err == nil {
-			t.Errorf("%s: NewRouter accepted it", name)
+		if _, err := NewRouter(cfg); !errors.Is(err, errNotValidated) {
+			t.Errorf("%s: NewRouter: %v, want errNotValidated", name, err)
 		}
 	}
 }

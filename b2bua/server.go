@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -65,11 +64,17 @@ type Server struct {
 	client *sipgo.Client
 
 	media *media.Engine
-	auth  *auth.Authenticator
-	reg   *registrar.Registrar
-	cdr   *cdr.Writer
+	// sender and mediaPath are what calls use of client, ua and media.
+	sender    *sipgoSender
+	mediaPath *engineMedia
+	auth      *auth.Authenticator
+	reg       *registrar.Registrar
+	cdr       *cdr.Writer
 
-	listeners []listener
+	// listeners is copied on write: Listen appends while handlers of the
+	// listeners bound first already read it (listenerFor, isOwnAddr).
+	listeners  atomic.Pointer[[]listener]
+	listenerMu sync.Mutex // serialises writers of listeners
 
 	mu      sync.Mutex
 	dialogs map[string]*Call // dialogKey → call
@@ -112,6 +117,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.media = me
+	s.mediaPath = &engineMedia{e: me}
 
 	realm := cfg.SIP.Realm
 	if realm == "" {
@@ -167,47 +173,27 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.sender = &sipgoSender{client: s.client, ua: s.ua}
 	s.routes()
 	return s, nil
 }
 
+// newMediaEngine starts the media engine from the validated media section
+// (addresses and port range parsed once, by config.Validate).
 func newMediaEngine(cfg *config.Config, log *slog.Logger) (*media.Engine, error) {
-	bind, err := netip.ParseAddr(cfg.Media.Address)
-	if err != nil {
-		return nil, fmt.Errorf("media.address %q: %w", cfg.Media.Address, err)
-	}
-	adv := bind
-	if cfg.Media.Advertise != "" {
-		if adv, err = netip.ParseAddr(cfg.Media.Advertise); err != nil {
-			return nil, fmt.Errorf("media.advertise %q: %w", cfg.Media.Advertise, err)
-		}
-	}
-	lo, hi, err := parsePortRange(cfg.Media.Ports)
-	if err != nil {
-		return nil, fmt.Errorf("media.ports: %w", err)
+	m := cfg.Media
+	if !m.BindAddr.IsValid() || m.PortMin == 0 {
+		return nil, fmt.Errorf("media: %w", errNotValidated)
 	}
 	return media.NewEngine(media.Config{
-		Bind:         bind,
-		Advertise:    adv,
-		PortMin:      lo,
-		PortMax:      hi,
-		Quarantine:   cfg.Media.Quarantine,
-		Inactivity:   cfg.Media.InactivityTimeout,
-		LatchPackets: cfg.Media.LatchPackets,
+		Bind:         m.BindAddr,
+		Advertise:    m.AdvertiseAddr,
+		PortMin:      m.PortMin,
+		PortMax:      m.PortMax,
+		Quarantine:   m.Quarantine,
+		Inactivity:   m.InactivityTimeout,
+		LatchPackets: m.LatchPackets,
 	}, log.With("component", "media"))
-}
-
-func parsePortRange(s string) (int, int, error) {
-	a, b, ok := strings.Cut(s, "-")
-	if !ok {
-		return 0, 0, fmt.Errorf("%q is not min-max", s)
-	}
-	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
-	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
-	if err1 != nil || err2 != nil || lo <= 0 || hi > 65535 || lo >= hi {
-		return 0, 0, fmt.Errorf("%q is not a valid port range", s)
-	}
-	return lo, hi, nil
 }
 
 func (s *Server) setPolicy(cfg *config.Config) error {
@@ -259,20 +245,15 @@ func (s *Server) password(user string) (string, bool) {
 	return u.Password, true
 }
 
-// Listen binds every configured listener. URLs look like udp://127.0.0.1:5060.
-func (s *Server) Listen(ctx context.Context, urls []string) error {
-	for _, raw := range urls {
-		u, err := url.Parse(raw)
-		if err != nil {
-			return fmt.Errorf("sip.listen %q: %w", raw, err)
-		}
-		ap, err := netip.ParseAddrPort(u.Host)
-		if err != nil {
-			return fmt.Errorf("sip.listen %q: %w", raw, err)
-		}
-		switch strings.ToLower(u.Scheme) {
+// Listen binds every listener of sip.listen as config.Validate parsed it
+// (cfg.SIP.Listeners).
+func (s *Server) Listen(ctx context.Context, ls []config.Listener) error {
+	for _, cl := range ls {
+		raw := cl.Transport + "://" + cl.Addr.String()
+		var l listener
+		switch cl.Transport {
 		case "udp":
-			pc, err := net.ListenPacket("udp", ap.String())
+			pc, err := net.ListenPacket("udp", cl.Addr.String())
 			if err != nil {
 				return fmt.Errorf("sip.listen %q: %w", raw, err)
 			}
@@ -283,22 +264,39 @@ func (s *Server) Listen(ctx context.Context, urls []string) error {
 				_ = uc.SetReadBuffer(sipSocketBuffer)
 				_ = uc.SetWriteBuffer(sipSocketBuffer)
 			}
-			bound := pc.LocalAddr().(*net.UDPAddr).AddrPort()
-			s.listeners = append(s.listeners, listener{network: "UDP", addr: bound, closer: pc.Close})
+			l = listener{network: "UDP", addr: pc.LocalAddr().(*net.UDPAddr).AddrPort(), closer: pc.Close}
+			s.addListener(l)
 			go func() { _ = s.srv.ServeUDP(newRawUDPConn(pc)) }()
 		case "tcp":
-			l, err := net.Listen("tcp", ap.String())
+			tl, err := net.Listen("tcp", cl.Addr.String())
 			if err != nil {
 				return fmt.Errorf("sip.listen %q: %w", raw, err)
 			}
-			bound := l.Addr().(*net.TCPAddr).AddrPort()
-			s.listeners = append(s.listeners, listener{network: "TCP", addr: bound, closer: l.Close})
-			go func() { _ = s.srv.ServeTCP(l) }()
+			l = listener{network: "TCP", addr: tl.Addr().(*net.TCPAddr).AddrPort(), closer: tl.Close}
+			s.addListener(l)
+			go func() { _ = s.srv.ServeTCP(tl) }()
 		default:
 			// TLS and WebSocket listeners plug in here (sipgo ServeTLS/ServeWS).
-			return fmt.Errorf("sip.listen %q: transport %q not supported yet", raw, u.Scheme)
+			return fmt.Errorf("sip.listen %q: transport %q not supported yet", raw, cl.Transport)
 		}
-		s.log.Info("listening", "transport", strings.ToLower(u.Scheme), "addr", s.listeners[len(s.listeners)-1].addr.String())
+		s.log.Info("listening", "transport", cl.Transport, "addr", l.addr.String())
+	}
+	return nil
+}
+
+// addListener publishes a bound listener.
+func (s *Server) addListener(l listener) {
+	s.listenerMu.Lock()
+	defer s.listenerMu.Unlock()
+	old := s.listenerList()
+	next := append(old[:len(old):len(old)], l)
+	s.listeners.Store(&next)
+}
+
+// listenerList is the bound listeners; the slice is never written again.
+func (s *Server) listenerList() []listener {
+	if p := s.listeners.Load(); p != nil {
+		return *p
 	}
 	return nil
 }
@@ -306,7 +304,7 @@ func (s *Server) Listen(ctx context.Context, urls []string) error {
 // Addrs lists the bound listener addresses as transport://ip:port.
 func (s *Server) Addrs() []string {
 	var out []string
-	for _, l := range s.listeners {
+	for _, l := range s.listenerList() {
 		out = append(out, strings.ToLower(l.network)+"://"+l.addr.String())
 	}
 	return out
@@ -322,8 +320,9 @@ func (s *Server) listenerFor(transport, dest string) (listener, bool) {
 		}
 	}
 	var fallback *listener
-	for i := range s.listeners {
-		l := &s.listeners[i]
+	ls := s.listenerList()
+	for i := range ls {
+		l := &ls[i]
 		if !strings.EqualFold(l.network, transport) {
 			continue
 		}
@@ -690,7 +689,7 @@ func (s *Server) isOwnAddr(host string, port int) bool {
 	if err != nil {
 		return false
 	}
-	for _, l := range s.listeners {
+	for _, l := range s.listenerList() {
 		if l.addr.Addr() == a && int(l.addr.Port()) == port {
 			return true
 		}
@@ -810,7 +809,7 @@ func (s *Server) Drain(grace time.Duration) {
 // Close releases sockets and flushes records.
 func (s *Server) Close() error {
 	var errs []error
-	for _, l := range s.listeners {
+	for _, l := range s.listenerList() {
 		errs = append(errs, l.closer())
 	}
 	errs = append(errs, s.ua.Close())

@@ -1,5 +1,7 @@
 package b2bua
 
+import "github.com/switchboard/switchboard/cdr"
+
 // reasonPhrase gives the RFC 3261 §21 reason phrase for a status code. All
 // status texts Switchboard sends come from here.
 func reasonPhrase(code int) string {
@@ -130,4 +132,14 @@ func bestFinal(codes []int) int {
 		return 480
 	}
 	return best
+}
+
+// failureSide is who ended a call that failed with code relayed from the
+// callee side: the callee, unless the failure is Switchboard's own (408
+// for a transaction timeout, 5xx for transport or server trouble).
+func failureSide(code int) string {
+	if code == 408 || code >= 500 && code < 600 {
+		return cdr.HangupSwitchboard
+	}
+	return cdr.HangupCallee
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -278,6 +279,16 @@ func TestTortureServer(t *testing.T) {
 	t.Logf("%d servers; outcomes:\n%s", n, sipcorpus.Table(results))
 }
 
+// loopbackListeners are listeners on 127.0.0.1 with ports the kernel
+// picks (sip.listen itself refuses port 0).
+func loopbackListeners(transports ...string) []config.Listener {
+	var ls []config.Listener
+	for _, tr := range transports {
+		ls = append(ls, config.Listener{Transport: tr, Addr: netip.MustParseAddrPort("127.0.0.1:0")})
+	}
+	return ls
+}
+
 // startTestServer runs a Server on loopback with a throw-away state.
 func startTestServer(t *testing.T, n int) *Server {
 	t.Helper()
@@ -297,7 +308,7 @@ func startTestServer(t *testing.T, n int) *Server {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	if err := s.Listen(context.Background(), []string{"udp://127.0.0.1:0", "tcp://127.0.0.1:0"}); err != nil {
+	if err := s.Listen(context.Background(), loopbackListeners("udp", "tcp")); err != nil {
 		_ = s.Close()
 		t.Fatalf("Listen: %v", err)
 	}

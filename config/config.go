@@ -11,6 +11,8 @@ import (
 	"net/netip"
 	"regexp"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // Config is the whole of Switchboard's configuration.
@@ -91,6 +93,10 @@ type Media struct {
 	// PortMin and PortMax are Ports parsed (filled by Validate); PortMin is even.
 	PortMin int `yaml:"-"`
 	PortMax int `yaml:"-"`
+	// BindAddr is Address parsed and AdvertiseAddr is Advertise parsed, or
+	// BindAddr when Advertise is empty (filled by Validate).
+	BindAddr      netip.Addr `yaml:"-"`
+	AdvertiseAddr netip.Addr `yaml:"-"`
 }
 
 // User is a local subscriber that registers and places calls.
@@ -113,6 +119,10 @@ type Trunk struct {
 
 	// TrustedNets is Trusted parsed (filled by Validate); a bare address becomes a /32 or /128.
 	TrustedNets []netip.Prefix `yaml:"-"`
+	// ParsedURI is URI parsed, and ParsedProxy OutboundProxy parsed (nil
+	// when empty); both filled by Validate.
+	ParsedURI   sip.Uri  `yaml:"-"`
+	ParsedProxy *sip.Uri `yaml:"-"`
 }
 
 // Route is one ordered routing rule.

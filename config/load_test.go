@@ -99,6 +99,10 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`media.codecs[1]: unknown codec "G729"`}},
 		{name: "unspecified address needs advertise", from: "address: 127.0.0.1", to: "address: 0.0.0.0",
 			want: []string{`media.advertise: required when media.address is 0.0.0.0`}},
+		// The media engine needs an address for SDP: a host name passed
+		// -check and then stopped the start.
+		{name: "advertise host name", from: "  address: 127.0.0.1\n", to: "  address: 127.0.0.1\n  advertise: media.example.com\n",
+			want: []string{`media.advertise: not an IP address: "media.example.com"`}},
 		{name: "no domain", from: "  domain: pbx.example.com\n", to: "",
 			want: []string{`sip.domain: required`}},
 		{name: "expires order", from: "  domain: pbx.example.com\n", to: "  domain: pbx.example.com\n  min_expires: 600\n  max_expires: 60\n",
@@ -178,6 +182,9 @@ func TestLoadDefaults(t *testing.T) {
 		{"password stays empty", c.Users[0].Password, ""},
 		{"listeners", c.SIP.Listeners, []Listener{{"udp", netip.MustParseAddrPort("127.0.0.1:5060")}}},
 		{"trusted nets", c.Trunks[0].TrustedNets, []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}},
+		{"bind addr", c.Media.BindAddr, netip.MustParseAddr("127.0.0.1")},
+		{"advertise addr", c.Media.AdvertiseAddr, netip.MustParseAddr("127.0.0.1")},
+		{"trunk uri parsed", c.Trunks[0].ParsedURI.Host != "", true},
 		{"path", c.Path, "x.yaml"},
 	}
 	for _, ck := range checks {

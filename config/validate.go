@@ -228,21 +228,28 @@ var knownCodecs = map[string]string{
 
 func (v *validator) media() {
 	m := &v.c.Media
+	m.BindAddr, m.AdvertiseAddr = netip.Addr{}, netip.Addr{}
 	addr, err := netip.ParseAddr(m.Address)
 	switch {
 	case m.Address == "":
 		v.errf("media.address", "required: the local IP address RTP sockets bind to, e.g. 0.0.0.0")
 	case err != nil:
 		v.errf("media.address", "not an IP address: %q", m.Address)
+	default:
+		m.BindAddr, m.AdvertiseAddr = addr, addr
 	}
 	if m.Advertise == "" {
 		if err == nil && addr.IsUnspecified() {
 			v.errf("media.advertise", "required when media.address is %s: the address peers send RTP to", m.Address)
 		}
-	} else if !validHost(m.Advertise) {
-		v.errf("media.advertise", "not an IP address or host name: %q", m.Advertise)
-	} else if a, err := netip.ParseAddr(m.Advertise); err == nil && a.IsUnspecified() {
+	} else if a, err := netip.ParseAddr(strings.Trim(m.Advertise, "[]")); err != nil {
+		// The media engine writes an address into SDP: a host name would
+		// pass here and stop Switchboard at start.
+		v.errf("media.advertise", "not an IP address: %q (host names are not supported)", m.Advertise)
+	} else if a.IsUnspecified() {
 		v.errf("media.advertise", "must be an address peers can reach, not %s", m.Advertise)
+	} else {
+		m.AdvertiseAddr = a
 	}
 
 	m.PortMin, m.PortMax = 0, 0
@@ -346,14 +353,19 @@ func (v *validator) trunks() map[string]bool {
 		default:
 			names[t.Name] = true
 		}
+		t.ParsedURI, t.ParsedProxy = sip.Uri{}, nil
 		if t.URI == "" {
 			v.errf(key+".uri", "required, e.g. sip:carrier.example:5060")
-		} else if err := checkSIPURI(t.URI); err != nil {
+		} else if u, err := parseSIPURI(t.URI); err != nil {
 			v.errf(key+".uri", "%v", err)
+		} else {
+			t.ParsedURI = u
 		}
 		if t.OutboundProxy != "" {
-			if err := checkSIPURI(t.OutboundProxy); err != nil {
+			if u, err := parseSIPURI(t.OutboundProxy); err != nil {
 				v.errf(key+".outbound_proxy", "%v", err)
+			} else {
+				t.ParsedProxy = &u
 			}
 		}
 		t.TrustedNets = t.TrustedNets[:0]
@@ -391,18 +403,19 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 	return p.Masked(), nil
 }
 
-func checkSIPURI(s string) error {
+// parseSIPURI parses a sip: or sips: URI with a host.
+func parseSIPURI(s string) (sip.Uri, error) {
 	var u sip.Uri
 	if err := sip.ParseUri(s, &u); err != nil {
-		return fmt.Errorf("not a SIP URI: %q: %w", s, err)
+		return sip.Uri{}, fmt.Errorf("not a SIP URI: %q: %w", s, err)
 	}
 	if sc := strings.ToLower(u.Scheme); sc != "sip" && sc != "sips" {
-		return fmt.Errorf("want a sip: or sips: URI, got %q", s)
+		return sip.Uri{}, fmt.Errorf("want a sip: or sips: URI, got %q", s)
 	}
 	if u.Host == "" {
-		return fmt.Errorf("URI %q has no host", s)
+		return sip.Uri{}, fmt.Errorf("URI %q has no host", s)
 	}
-	return nil
+	return u, nil
 }
 
 func (v *validator) routes(trunks map[string]bool) {

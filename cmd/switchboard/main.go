@@ -87,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "switchboard:", err)
 		return 1
 	}
-	if err := srv.Listen(context.Background(), cfg.SIP.Listen); err != nil {
+	if err := srv.Listen(context.Background(), cfg.SIP.Listeners); err != nil {
 		fmt.Fprintln(stderr, "switchboard:", err)
 		_ = srv.Close()
 		return 1

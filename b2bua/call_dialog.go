@@ -1,0 +1,123 @@
+package b2bua
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/cdr"
+)
+
+// ---- in-dialog requests ----
+
+// legFor finds which leg an in-dialog request arrived on.
+func (c *Call) legFor(key string, req *sip.Request) *Leg {
+	if c.a != nil && key == c.a.matchKey() {
+		return c.a
+	}
+	if c.b != nil && key == c.b.matchKey() && tagOf(req.From().Params) == c.b.RemoteTag {
+		return c.b
+	}
+	return nil
+}
+
+func (c *Call) other(l *Leg) *Leg {
+	if l == c.a {
+		return c.b
+	}
+	return c.a
+}
+
+// legName names the leg an in-dialog request arrived on, for logs.
+func (c *Call) legName(e *evRequest) string {
+	if l := c.legFor(e.key, e.req); l != nil {
+		return l.Name
+	}
+	return "?"
+}
+
+// answer responds to an in-dialog request and releases its handler.
+func (c *Call) answer(e *evRequest, code int, body []byte) *sip.Response {
+	res := c.host.response(e.req, code, "", body)
+	if code >= 200 && code < 300 && e.req.IsInvite() {
+		leg := c.legFor(e.key, e.req)
+		if leg != nil {
+			res.AppendHeader(&sip.ContactHeader{Address: *leg.Contact.Clone()})
+		}
+	}
+	if err := e.tx.Respond(res); err != nil {
+		c.log.Debug("respond failed", "leg", c.legName(e), "method", e.req.Method, "error", err)
+	}
+	if code >= 200 {
+		close(e.done)
+	}
+	return res
+}
+
+func (c *Call) onRequest(e evRequest) {
+	leg := c.legFor(e.key, e.req)
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		name := "?"
+		if leg != nil {
+			name = leg.Name
+		}
+		c.log.Debug("in-dialog request", "method", e.req.Method, "leg", name, "cseq", e.req.CSeq().SeqNo)
+	}
+	if leg == nil || c.state == stateEnded {
+		c.answer(&e, 481, nil)
+		return
+	}
+	// CSeq must grow within a dialog (RFC 3261 §12.2.2).
+	if cs := e.req.CSeq(); cs != nil {
+		if leg.RemoteCSeq != 0 && cs.SeqNo <= leg.RemoteCSeq && e.req.Method != sip.ACK {
+			c.answer(&e, 500, nil)
+			return
+		}
+		leg.RemoteCSeq = cs.SeqNo
+	}
+	switch e.req.Method {
+	case sip.BYE:
+		c.answer(&e, 200, nil)
+		side := cdr.HangupCaller
+		if leg == c.b {
+			side = cdr.HangupCallee
+		}
+		if c.state == stateEarly {
+			c.cancelForks(nil)
+			c.fail(487, side, "caller hung up in early dialog", cdr.Cancelled)
+			return
+		}
+		c.hangup(leg, side, "bye")
+	case sip.INVITE:
+		c.onReinvite(&e, leg)
+	case sip.INFO:
+		c.relay(&e, leg)
+	case sip.PRACK:
+		c.answer(&e, 481, nil) // we never send reliable provisionals yet
+	default:
+		c.answer(&e, 501, nil)
+	}
+}
+
+// relay forwards an in-dialog non-INVITE request (INFO) to the other leg.
+func (c *Call) relay(e *evRequest, from *Leg) {
+	to := c.other(from)
+	if to == nil || !c.state.up() {
+		c.answer(e, 491, nil)
+		return
+	}
+	req := to.newRequest(c.host, e.req.Method)
+	if ct := e.req.ContentType(); ct != nil {
+		req.AppendHeader(sip.NewHeader("Content-Type", ct.Value()))
+	}
+	req.SetBody(e.req.Body())
+	out := &outTx{method: e.req.Method, leg: to, req: req, origin: e}
+	if err := c.send(out); err != nil {
+		c.answer(e, 500, nil)
+	}
+}
+
+// onReinvite relays a re-INVITE: a new offer from one side becomes our
+// offer to the other (SDP rewritten, our ports kept), and their answer
+// comes back rewritten (RFC 3261 §14).

@@ -1,0 +1,205 @@
+package b2bua
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/cdr"
+	"github.com/switchboard/switchboard/media"
+)
+
+func defaultCodecs(names []string) []media.Codec {
+	var out []media.Codec
+	for _, n := range names {
+		switch strings.ToLower(n) {
+		case "pcmu":
+			out = append(out, media.Codec{PT: 0, Name: "PCMU", Clock: 8000, Channels: 1})
+		case "pcma":
+			out = append(out, media.Codec{PT: 8, Name: "PCMA", Clock: 8000, Channels: 1})
+		case "g722":
+			out = append(out, media.Codec{PT: 9, Name: "G722", Clock: 8000, Channels: 1})
+		case "opus":
+			out = append(out, media.Codec{PT: 111, Name: "opus", Clock: 48000, Channels: 2, Fmtp: "useinbandfec=1"})
+		case "telephone-event":
+			out = append(out, media.Codec{PT: 101, Name: "telephone-event", Clock: 8000, Channels: 1, Fmtp: "0-16"})
+		}
+	}
+	return out
+}
+
+func hasAudio(cs []media.Codec) bool {
+	for _, c := range cs {
+		if !strings.EqualFold(c.Name, "telephone-event") && !strings.EqualFold(c.Name, "CN") {
+			return true
+		}
+	}
+	return false
+}
+
+// fork sends the callee-side INVITE: to every registered contact of a user
+func (c *Call) applyAnswer(out *outTx, body []byte) ([]byte, error) {
+	ans, err := media.ParseSDP(body)
+	if err != nil {
+		return nil, err
+	}
+	aToB, bToA, forA := media.MatchAnswer(out.offer, ans.Codecs)
+	if !hasAudio(forA) {
+		return nil, errors.New("answer has no offered codec")
+	}
+	b := out.leg
+	b.Codecs = ans.Codecs
+	b.Direction = ans.Direction
+	b.Endpoint.SetRemote(ans.RTP())
+	c.a.Codecs = forA
+	c.bridge.SetPayloadMap(c.a.Endpoint, aToB)
+	c.bridge.SetPayloadMap(b.Endpoint, bToA)
+	c.rec.CodecA, c.rec.CodecB = codecName(forA), codecName(ans.Codecs)
+	c.startBridge()
+	c.bridge.Pause(isHold(c.a.Direction) || isHold(b.Direction))
+	return c.a.Session.Build(c.a.Endpoint.Local(), forA, ans.Direction, c.ptime), nil
+}
+
+func (c *Call) aAnswerDir() media.Direction {
+	if c.b != nil {
+		return c.b.Direction
+	}
+	return media.SendRecv
+}
+
+func isHold(d media.Direction) bool { return d != media.SendRecv }
+
+func codecName(cs []media.Codec) string {
+	for _, c := range cs {
+		if !strings.EqualFold(c.Name, "telephone-event") && !strings.EqualFold(c.Name, "CN") {
+			return c.Name
+		}
+	}
+	return ""
+}
+
+// cancelForks CANCELs every pending fork except keep (RFC 3261 §9.1).
+func (c *Call) answerLateOffer(out *outTx, res *sip.Response) {
+	ans, err := media.ParseSDP(res.Body())
+	if err != nil || !hasAudio(ans.Codecs) {
+		c.log.Info("bad SDP answer from callee", "leg", "b", "error", err)
+		c.sendBye(out.leg)
+		c.fail(488, cdr.HangupCallee, "bad SDP answer", cdr.Failed)
+		return
+	}
+	b := out.leg
+	b.Codecs, b.Direction = ans.Codecs, ans.Direction
+	b.Endpoint.SetRemote(ans.RTP())
+	c.ackOffer = ans.Codecs
+	c.offer = offerInAck
+	c.answered()
+	c.respondA(200, c.a.Session.Build(c.a.Endpoint.Local(), ans.Codecs, ans.Direction, c.ptime))
+	c.log.Info("answered (late offer)", "leg", "both", "codec_b", codecName(ans.Codecs))
+}
+
+// takeAckAnswer completes a late-offer call with the caller's answer.
+func (c *Call) takeAckAnswer(ack *sip.Request) {
+	ans, err := media.ParseSDP(ack.Body())
+	if err != nil {
+		c.log.Info("late offer: no usable answer in ACK", "leg", "a", "error", err)
+		c.hangup(nil, cdr.HangupSwitchboard, "no SDP answer in ACK")
+		return
+	}
+	// Our offer carried the callee's payload types: in MatchAnswer's terms
+	// the callee is the offering side.
+	bToA, aToB, _ := media.MatchAnswer(c.ackOffer, ans.Codecs)
+	if len(bToA) == 0 {
+		c.hangup(nil, cdr.HangupSwitchboard, "caller's answer has no offered codec")
+		return
+	}
+	c.a.Codecs, c.a.Direction = ans.Codecs, ans.Direction
+	c.a.Endpoint.SetRemote(ans.RTP())
+	c.bridge.SetPayloadMap(c.a.Endpoint, aToB)
+	c.bridge.SetPayloadMap(c.b.Endpoint, bToA)
+	c.rec.CodecA, c.rec.CodecB = codecName(ans.Codecs), codecName(c.b.Codecs)
+	c.offer = offerStable
+	c.startBridge()
+	c.bridge.Pause(isHold(c.a.Direction) || isHold(c.b.Direction))
+}
+
+func (c *Call) onReinvite(e *evRequest, from *Leg) {
+	to := c.other(from)
+	if !c.state.up() || to == nil {
+		c.answer(e, 491, nil)
+		return
+	}
+	if c.offer != offerStable || c.retrans != nil {
+		c.answer(e, 491, nil) // RFC 3261 §14.2: glare
+		return
+	}
+	from.setRemoteTargetFrom(e.req)
+	if len(e.req.Body()) == 0 {
+		// Offerless re-INVITE (a session refresh): offer what is in force;
+		// the caller's answer arrives in the ACK and changes nothing we relay.
+		res := c.answer(e, 200, from.Session.Build(from.Endpoint.Local(), from.Codecs, to.Direction, c.ptime))
+		c.startRetransmit(res, from, e.req.CSeq().SeqNo)
+		return
+	}
+	offer, err := media.ParseSDP(e.req.Body())
+	if err != nil {
+		c.answer(e, 488, nil)
+		return
+	}
+	filtered := media.FilterCodecs(offer.Codecs, c.allowed)
+	if !hasAudio(filtered) {
+		c.answer(e, 488, nil)
+		return
+	}
+	from.Endpoint.SetRemote(offer.RTP())
+	from.Direction = offer.Direction
+	body := to.Session.Build(to.Endpoint.Local(), filtered, offer.Direction, c.ptime)
+	req := to.newRequest(c.host, sip.INVITE)
+	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	out := &outTx{method: sip.INVITE, leg: to, req: req, origin: e, offer: filtered}
+	if err := c.send(out); err != nil {
+		c.answer(e, 500, nil)
+		return
+	}
+	c.offer = offerRelaying
+}
+
+func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
+	if c.offer == offerRelaying {
+		c.offer = offerStable
+	}
+	e := out.origin
+	if code >= 300 || res == nil {
+		if code == 481 || code == 408 {
+			// The other dialog is gone: the call cannot go on (RFC 5057).
+			c.answer(e, relayStatus(code), nil)
+			c.hangup(out.leg, cdr.HangupSwitchboard, fmt.Sprintf("re-INVITE got %d", code))
+			return
+		}
+		c.answer(e, relayStatus(code), nil)
+		return
+	}
+	out.state = outAnswered
+	out.leg.setRemoteTargetFrom(res)
+	c.sendAck(out, nil)
+	from := c.other(out.leg)
+	ans, err := media.ParseSDP(res.Body())
+	if err != nil {
+		c.answer(e, 488, nil)
+		return
+	}
+	fwd, back, forFrom := media.MatchAnswer(out.offer, ans.Codecs)
+	to := out.leg
+	to.Codecs, to.Direction = ans.Codecs, ans.Direction
+	to.Endpoint.SetRemote(ans.RTP())
+	from.Codecs = forFrom
+	c.bridge.SetPayloadMap(from.Endpoint, fwd)
+	c.bridge.SetPayloadMap(to.Endpoint, back)
+	c.bridge.Pause(isHold(from.Direction) || isHold(to.Direction))
+	body := from.Session.Build(from.Endpoint.Local(), forFrom, ans.Direction, c.ptime)
+	r := c.answer(e, 200, body)
+	c.startRetransmit(r, from, e.req.CSeq().SeqNo)
+}

@@ -1,0 +1,58 @@
+package b2bua
+
+import (
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/cdr"
+)
+
+// A call's accounting: its record opens with the INVITE (newRecord), the
+// call's events fill it as they learn (route, trunk, codecs, answer time,
+// the status sent to the caller) and end writes it exactly once
+// (writeCDR), whatever way the call ended.
+
+// newRecord starts the record of a call from the caller's INVITE.
+func newRecord(id string, req *sip.Request) cdr.Record {
+	r := cdr.Record{
+		CallID:  id,
+		ACallID: callIDOf(req),
+		Start:   time.Now(),
+		Dialled: req.Recipient.User,
+	}
+	if f := req.From(); f != nil {
+		r.From = f.Address.User + "@" + f.Address.Host
+	}
+	if t := req.To(); t != nil {
+		r.To = t.Address.User + "@" + t.Address.Host
+	}
+	return r
+}
+
+// writeCDR completes the record and hands it to the sink, once. side and
+// disposition are cdr constants (cdr.HangupCaller, cdr.Answered, ...).
+func (c *Call) writeCDR(status int, side, reason, disposition string) {
+	if c.recWritten {
+		return
+	}
+	c.recWritten = true
+	r := &c.rec
+	r.End = time.Now()
+	if status != 0 {
+		r.Status = status
+	}
+	r.Disposition = disposition
+	r.HangupSide = side
+	r.HangupReason = reason
+	r.DurationS = r.End.Sub(r.Start).Seconds()
+	if !r.Answer.IsZero() {
+		r.BillableS = r.End.Sub(r.Answer).Seconds()
+	}
+	if c.a != nil && c.a.Endpoint != nil {
+		st := c.a.Endpoint.Stats()
+		r.AToBPackets, r.AToBBytes = st.PacketsIn, st.BytesIn
+		r.BToAPackets, r.BToABytes = st.PacketsOut, st.BytesOut
+	}
+	c.records.Write(*r)
+}

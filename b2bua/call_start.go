@@ -1,0 +1,167 @@
+package b2bua
+
+import (
+	"errors"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/cdr"
+	"github.com/switchboard/switchboard/media"
+)
+
+// ---- start: caller leg, routing, media, forks ----
+
+func (c *Call) start() {
+	s := c.host
+	req := c.aReq
+	s.callStarted(req.Recipient.User)
+	pol := s.currentPolicy()
+	c.allowed = pol.cfg.Media.Codecs
+
+	// Caller leg (RFC 3261 §12.1.1: route set from Record-Route as is).
+	l, ok := s.listenerFor(req.Transport(), req.Source())
+	if !ok {
+		c.fail(500, cdr.HangupSwitchboard, "no listener for transport", cdr.Failed)
+		return
+	}
+	c.a = &Leg{
+		Name:      "a",
+		CallID:    callIDOf(req),
+		LocalTag:  s.newTag(),
+		RemoteTag: tagOf(req.From().Params),
+		LocalURI:  *req.To().Address.Clone(),
+		RemoteURI: *req.From().Address.Clone(),
+		RouteSet:  routeSetFromRecordRoute(req, false),
+		Contact:   contactFor(l),
+		Transport: req.Transport(),
+		Dest:      req.Source(),
+		Laddr:     sipAddr(l.addr),
+		Session:   media.NewSession(),
+	}
+	c.a.LocalDisplay = req.To().DisplayName
+	c.a.RemoteDisplay = req.From().DisplayName
+	c.a.RemoteCSeq = req.CSeq().SeqNo
+	c.a.setRemoteTargetFrom(req)
+	c.dialogKeys = append(c.dialogKeys, c.a.matchKey())
+	s.addDialog(c.a.matchKey(), c)
+	c.invite = initialKey(req)
+	s.addInvite(c.invite, c)
+	c.log = c.log.With("from", c.rec.From, "dialled", c.rec.Dialled)
+
+	// The transaction may outlive the call (a 2xx never ACKed keeps it for
+	// sip.transaction_linger): its callback reaches the call through ref,
+	// cleared at the end.
+	ref := c.ref
+	_ = c.aTx.OnCancel(func(*sip.Request) {
+		if c := ref.Load(); c != nil {
+			go c.post(evCancel{})
+		}
+	})
+	// No 100 Trying here: the INVITE's server transaction sends one if
+	// nothing else has gone out 200 ms after the INVITE arrived (RFC 3261
+	// §17.2.1). A callee that answers or rings sooner saves the caller,
+	// and us, a datagram.
+
+	// Who is calling: a trusted trunk or an authenticated user.
+	c.rec.Caller = c.caller
+	if c.fromTrunk != nil {
+		c.rec.SourceTrunk = c.fromTrunk.Name
+	}
+	if c.caller == "" {
+		c.fail(403, cdr.HangupSwitchboard, "caller not identified", cdr.Failed)
+		return
+	}
+
+	// The caller's offer, or ours for a late-offer INVITE.
+	offer := &media.Description{Direction: media.SendRecv, Codecs: defaultCodecs(c.allowed)}
+	if len(req.Body()) == 0 {
+		c.offer = offerLate
+	} else {
+		var err error
+		if offer, err = media.ParseSDP(req.Body()); err != nil {
+			c.log.Info("bad SDP offer", "leg", "a", "error", err)
+			c.fail(488, cdr.HangupSwitchboard, "bad SDP: "+err.Error(), cdr.Failed)
+			return
+		}
+	}
+	c.ptime = offer.Ptime
+	filtered := media.FilterCodecs(offer.Codecs, c.allowed)
+	if !hasAudio(filtered) {
+		c.fail(488, cdr.HangupSwitchboard, "no common codec", cdr.Failed)
+		return
+	}
+
+	// Route.
+	target, ok := pol.router.Route(req.Recipient.User)
+	if !ok {
+		c.fail(404, cdr.HangupSwitchboard, "no route", cdr.Failed)
+		return
+	}
+	c.target = target
+	c.rec.Route = target.Rule
+	switch target.Kind {
+	case TargetReject:
+		c.fail(target.Status, cdr.HangupSwitchboard, "rejected by route", cdr.Failed)
+		return
+	case TargetTrunk:
+		if c.fromTrunk != nil {
+			// Trunk-to-trunk transit is never open to unauthenticated callers.
+			c.fail(403, cdr.HangupSwitchboard, "trunk to trunk not allowed", cdr.Failed)
+			return
+		}
+		c.rec.Trunk = target.Trunk.Name
+	case TargetUser:
+		if _, known := pol.users[target.Number]; !known {
+			c.fail(404, cdr.HangupSwitchboard, "unknown user", cdr.Failed)
+			return
+		}
+	}
+
+	// Media: one endpoint facing each side, bridged.
+	epA, err := c.media.NewEndpoint(c.log.With("leg", "a"))
+	if err != nil {
+		c.log.Error("media endpoint", "leg", "a", "error", err)
+		c.fail(503, cdr.HangupSwitchboard, "no media ports", cdr.Failed)
+		return
+	}
+	c.a.Endpoint = epA
+	c.a.Direction = offer.Direction
+	if c.offer != offerLate {
+		epA.SetRemote(offer.RTP())
+	}
+	epB, err := c.media.NewEndpoint(c.log.With("leg", "b"))
+	if err != nil {
+		c.log.Error("media endpoint", "leg", "b", "error", err)
+		c.fail(503, cdr.HangupSwitchboard, "no media ports", cdr.Failed)
+		return
+	}
+	c.epB = epB
+	c.bridge = c.media.NewBridge(epA, epB, c.log)
+
+	bSession := media.NewSession()
+	body := bSession.Build(epB.Local(), filtered, offer.Direction, c.ptime)
+	if err := c.fork(target, epB, bSession, body, filtered); err != nil {
+		c.fail(errStatus(err), cdr.HangupSwitchboard, err.Error(), cdr.Failed)
+		return
+	}
+	c.arm(timerRing, pol.cfg.Calls.RingTimeout)
+}
+
+// errNoContacts and friends map routing failures to statuses in one place.
+var (
+	errNoContacts = errors.New("user not registered")
+	errNoListener = errors.New("no listener for the target's transport")
+)
+
+func errStatus(err error) int {
+	switch {
+	case errors.Is(err, errNoContacts):
+		return 480
+	case errors.Is(err, errNoListener):
+		return 503
+	}
+	return 500
+}
+
+// defaultCodecs is Switchboard's own offer for the configured codec names,
+// with their usual payload types (static, or the common dynamic ones).
