@@ -35,6 +35,7 @@ type Endpoint struct {
 	rx atomic.Pointer[direction]
 	// rtcpHook receives RTCP packets (nil: count and drop).
 	rtcpHook atomic.Pointer[RTCPHandler]
+	rtcp     atomic.Pointer[rtcpLeg] // RTCP termination, nil until SetRTCP (rtcp.go)
 
 	lastRx atomic.Int64 // unix ns of the last accepted RTP packet, 0 if none
 	stats  endpointCounters
@@ -181,6 +182,7 @@ func (ep *Endpoint) Stats() EndpointStats {
 // than once.
 func (ep *Endpoint) Close() error {
 	ep.closeOnce.Do(func() {
+		ep.closeRTCP() // RTCP BYE (rtcp.go)
 		ep.closed.Store(true)
 		ep.pair.release(ep)
 		ep.engine.unregister(ep)
@@ -220,11 +222,16 @@ func (ep *Endpoint) write(pkt []byte) {
 	}
 	ep.stats.packetsOut.Add(1)
 	ep.stats.bytesOut.Add(uint64(n))
+	ep.rtcpOnSend(pkt) // sender statistics (rtcp.go)
 }
 
 // receive handles one datagram from the RTP socket, on the pair's RTP
 // reactor goroutine: validate → latch → direction handler.
 func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
+	if isRTCP(pkt) { // rtcp-mux, RFC 5761 §4 (rtcp.go)
+		ep.receiveMuxedRTCP(pkt, src)
+		return
+	}
 	h, ok := parseRTP(pkt)
 	if !ok {
 		ep.stats.invalid.Add(1)
@@ -239,6 +246,7 @@ func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
 	ep.stats.packetsIn.Add(1)
 	ep.stats.bytesIn.Add(uint64(len(pkt)))
 	ep.lastRx.Store(now)
+	ep.rtcpOnRTP(h.ssrc, h.seq, h.ts, len(pkt)-h.size, now) // receiver statistics (rtcp.go)
 	if d != nil {
 		d.handle(pkt, h, now)
 	}
@@ -283,14 +291,17 @@ func (ep *Endpoint) admit(src netip.AddrPort, known bool) bool {
 	return true
 }
 
-// receiveRTCP counts an RTCP packet and passes it to the hook, on the
-// pair's reactor goroutine.
-func (ep *Endpoint) receiveRTCP(pkt []byte, src netip.AddrPort) {
+// receiveRTCP counts an RTCP packet, passes it to the hook and to the
+// RTCP statistics, on the pair's reactor goroutine. muxed tells that it
+// arrived on the RTP socket.
+func (ep *Endpoint) receiveRTCP(pkt []byte, src netip.AddrPort, muxed bool) {
 	ep.stats.rtcpIn.Add(1)
 	ep.stats.rtcpBytesIn.Add(uint64(len(pkt)))
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	if h := ep.rtcpHook.Load(); h != nil {
-		(*h)(pkt, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()))
+		(*h)(pkt, src)
 	}
+	ep.terminateRTCP(pkt, src, muxed) // rtcp.go
 }
 
 // takePair takes a port pair from the pool: a warm one as it is, else a

@@ -32,6 +32,7 @@ type Engine struct {
 
 	stop chan struct{}
 	done chan struct{}
+	rtcp *rtcpClock // the RTCP goroutine (rtcp.go), stopped by stop
 }
 
 // NewEngine validates cfg, fills in defaults and starts the sweeper.
@@ -64,6 +65,7 @@ func NewEngine(cfg Config, log *slog.Logger) (*Engine, error) {
 		e.reactors = append(e.reactors, r)
 	}
 	go e.sweeper(cfg.sweepInterval())
+	e.rtcp = e.startRTCP()
 	return e, nil
 }
 
@@ -85,6 +87,7 @@ func (e *Engine) Close() error {
 	e.mu.Unlock()
 	close(e.stop)
 	<-e.done
+	<-e.rtcp.done
 	var errs []error
 	for _, ep := range eps {
 		errs = append(errs, ep.Close())
