@@ -110,6 +110,9 @@ func (ep *Endpoint) SetRTCP(o RTCPOptions) {
 		Codec:          o.Codec,
 		XR:             o.XR,
 		PacketDuration: o.Ptime,
+		// The endpoint's latch already keeps stray sources out: count a
+		// source from its first packet (RFC 3550 A.1 probation of 1).
+		MinSequential: 1,
 	})}
 	if old := ep.rtcp.Swap(l); old != nil {
 		old.stop()
