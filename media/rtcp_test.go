@@ -367,3 +367,41 @@ func BenchmarkRelayPacketRTCP(b *testing.B) {
 		c.b.SetRTCP(RTCPOptions{Codec: "PCMU"})
 	})
 }
+
+// FuzzEndpointRTCP feeds arbitrary datagrams to an endpoint with RTCP
+// enabled, on its RTP port (the rtcp-mux demux, RFC 5761 §4, then RTP or
+// RTCP termination) and on its RTCP port: nothing panics, and a report
+// can still be built and its quality taken.
+func FuzzEndpointRTCP(f *testing.F) {
+	sr, _ := rtcp.CompoundPacket{
+		&rtcp.SenderReport{SSRC: 1, NTPTime: 1 << 32, Reports: []rtcp.ReceptionReport{{SSRC: 2, LastSenderReport: 5}}},
+		rtcp.NewCNAMESourceDescription(1, "x"),
+	}.Marshal()
+	xr, _ := (&rtcp.ExtendedReport{SenderSSRC: 1, Reports: []rtcp.ReportBlock{rtcpstats.RRTRBlock(time.Unix(1, 0))}}).Marshal()
+	bye, _ := (&rtcp.Goodbye{Sources: []uint32{1}, Reason: "x"}).Marshal()
+	for _, s := range [][]byte{sr, xr, bye, rtpPacket(0, 1, 160, 1, false), {0x80, 200}} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	addr := netip.MustParseAddr("127.0.0.1")
+	e := newTestEngine(f, addr, 1, nil)
+	ep := newTestEndpoint(f, e)
+	ep.SetRemote(netip.MustParseAddrPort("127.0.0.1:9"))
+	ep.SetRTCP(RTCPOptions{XR: true, Mux: true})
+	src := netip.MustParseAddrPort("127.0.0.1:40000")
+	f.Fuzz(func(t *testing.T, data []byte, rtcpPort bool) {
+		if len(data) > readBufferSize {
+			return // more than a reactor reads
+		}
+		if rtcpPort {
+			ep.receiveRTCP(data, src, false)
+		} else {
+			ep.receive(data, src, time.Now().UnixNano())
+		}
+		l := ep.rtcp.Load()
+		l.mu.Lock()
+		l.send(time.Now(), false)
+		l.mu.Unlock()
+		_ = ep.Quality("a")
+	})
+}
