@@ -182,8 +182,8 @@ func (ep *Endpoint) Stats() EndpointStats {
 // than once.
 func (ep *Endpoint) Close() error {
 	ep.closeOnce.Do(func() {
-		ep.closeRTCP() // RTCP BYE (rtcp.go)
 		ep.closed.Store(true)
+		ep.closeRTCP() // RTCP BYE (rtcp.go)
 		ep.pair.release(ep)
 		ep.engine.unregister(ep)
 		ep.engine.releasePair(ep.pair)

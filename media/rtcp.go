@@ -95,6 +95,7 @@ func (ep *Endpoint) SetRTCP(o RTCPOptions) {
 		l.mu.Lock()
 		o.CNAME = l.opts.CNAME // RFC 3550 §6.5.1: the CNAME stays fixed
 		l.opts = o
+		l.from.Store(nil) // the peer may have moved: learn its RTCP source again
 		l.mu.Unlock()
 		l.sess.SetXR(o.XR)
 		l.sess.SetCodec(o.Codec, o.Ptime)
@@ -121,6 +122,11 @@ func (ep *Endpoint) SetRTCP(o RTCPOptions) {
 	l.mu.Lock()
 	ep.engine.rtcp.schedule(l, now.Add(l.interval(true)))
 	l.mu.Unlock()
+	if ep.closed.Load() {
+		// Close ran meanwhile: it sets closed before it looks for the leg,
+		// so either it stopped this one or this check sees it.
+		l.stop()
+	}
 }
 
 // RTCPSession returns the endpoint's RTCP statistics session, nil before
@@ -194,10 +200,16 @@ func (ep *Endpoint) terminateRTCP(pkt []byte, src netip.AddrPort, muxed bool) {
 		return
 	}
 	l.received.Add(1)
-	if !muxed {
-		if cur := l.from.Load(); cur == nil || *cur != src {
-			l.from.Store(&src) // RTCP is rare: one allocation per new source
-		}
+	if muxed {
+		return
+	}
+	// Symmetric RTCP (RFC 4961): answer where the peer's RTCP comes from,
+	// if it comes from the host the RTP goes to.
+	if rtp, ok := ep.destination(); ok && rtp.Addr() != src.Addr() {
+		return
+	}
+	if cur := l.from.Load(); cur == nil || *cur != src {
+		l.from.Store(&src) // RTCP is rare: one allocation per new source
 	}
 }
 

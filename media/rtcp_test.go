@@ -405,3 +405,118 @@ func FuzzEndpointRTCP(f *testing.F) {
 		_ = ep.Quality("a")
 	})
 }
+
+// TestRTCPXR: with XR (RFC 3611) a receive-only leg adds an RRTR, a
+// Statistics Summary and VoIP Metrics for the stream it receives; the
+// phone's DLRR answering the RRTR gives our RTT (§4.5), and the phone's
+// own VoIP Metrics about our stream reach the record as the far MOS.
+func TestRTCPXR(t *testing.T) {
+	c := newRTCPCall(t, false)
+	c.a.SetRTCP(RTCPOptions{Remote: c.ra.addr(), XR: true, Codec: "PCMU", Ptime: 20 * time.Millisecond})
+	const phone = 0x5EED0006
+	c.stream(t, phone, 100, func(seq uint16) bool { return seq%20 == 7 }) // 5 %
+	c.clk.Advance(3100 * time.Millisecond)
+	pkts := recvRTCP(t, c.ra, func(p rtcp.Packet) bool { _, ok := p.(*rtcp.ExtendedReport); return ok })
+	ours := pkts[0].(*rtcp.ReceiverReport).SSRC
+	var rrtr *rtcp.ReceiverReferenceTimeReportBlock
+	var voip *rtcp.VoIPMetricsReportBlock
+	for _, p := range pkts {
+		if xr, ok := p.(*rtcp.ExtendedReport); ok {
+			for _, b := range xr.Reports {
+				switch b := b.(type) {
+				case *rtcp.ReceiverReferenceTimeReportBlock:
+					rrtr = b
+				case *rtcp.VoIPMetricsReportBlock:
+					voip = b
+				}
+			}
+		}
+	}
+	if rrtr == nil || voip == nil {
+		t.Fatalf("XR lacks RRTR or VoIP Metrics: %v", pkts)
+	}
+	if voip.SSRC != phone || voip.LossRate != 12 || voip.MOSCQ < 30 || voip.MOSCQ > 45 {
+		t.Errorf("VoIP Metrics %+v: want phone's SSRC, loss 5 %% (12/256), a MOS-CQ near 4", voip)
+	}
+
+	const injected = 50 * time.Millisecond
+	c.clk.Advance(500*time.Millisecond + injected)
+	answer := &rtcp.ExtendedReport{SenderSSRC: phone, Reports: []rtcp.ReportBlock{
+		&rtcp.DLRRReportBlock{Reports: []rtcp.DLRRReport{{SSRC: ours, LastRR: uint32(rrtr.NTPTimestamp >> 16), DLRR: 1 << 15}}},
+		rtcpstats.VoIPMetrics{SSRC: ours, MOSCQ: 4.1, MOSLQ: 4.2, RFactor: 85, Gmin: 16}.Block(),
+	}}
+	buf, err := answer.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ra.send(netip.AddrPortFrom(c.a.Local().Addr(), c.a.Local().Port()+1), buf)
+	eventually(t, func() bool { return c.a.Quality("a").RTTSamples > 0 })
+	q := c.a.Quality("a")
+	if d := time.Duration(q.RTTMs*float64(time.Millisecond)) - injected; d.Abs() > time.Millisecond {
+		t.Errorf("RTT from DLRR %.3f ms, want %v", q.RTTMs, injected)
+	}
+	if q.Sent.FarMOS != 4.1 || q.Sent.FarRFactor != 85 {
+		t.Errorf("far view %+v, want MOS 4.1, R 85", q.Sent)
+	}
+	if q.Received.Lost != 5 {
+		t.Errorf("lost %d, want 5", q.Received.Lost)
+	}
+}
+
+// TestRTCPClockRateChange: SetRTCP again with the same clock keeps the
+// statistics; another clock rate starts a new session, and the replaced
+// one sends nothing more.
+func TestRTCPClockRateChange(t *testing.T) {
+	c := newRTCPCall(t, false)
+	c.stream(t, 0x5EED0007, 10, nil)
+	first := c.a.RTCPSession()
+	c.a.SetRTCP(RTCPOptions{Remote: c.ra.addr(), Codec: "PCMA"})
+	if c.a.RTCPSession() != first || c.a.Quality("a").Codec != "PCMA" || c.a.Quality("a").Received.Packets != 10 {
+		t.Fatalf("same clock: session replaced or statistics lost: %+v", c.a.Quality("a"))
+	}
+	c.a.SetRTCP(RTCPOptions{Remote: c.ra.addr(), Codec: "opus", ClockRate: 48000})
+	if c.a.RTCPSession() == first || c.a.RTCPSession().ClockRate() != 48000 {
+		t.Fatal("new clock rate kept the old session")
+	}
+	if n := c.e.rtcp.queued(); n != 2 {
+		t.Errorf("%d legs queued, want 2 (a's new one and b)", n)
+	}
+}
+
+// queued returns (for tests) the number of legs waiting for a report.
+func (c *rtcpClock) queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.q.Len()
+}
+
+// TestRTCPEngineClose: Engine.Close stops the RTCP goroutine and the
+// endpoints it closes still send their BYE. (An endpoint that never sent
+// RTP or RTCP sends none: TestRTCPNoByeWithoutSending.)
+func TestRTCPEngineClose(t *testing.T) {
+	c := newRTCPCall(t, false)
+	c.stream(t, 0x5EED0008, 5, nil)
+	c.clk.Advance(3100 * time.Millisecond)
+	recvRTCP(t, c.ra, isRR) // leg a sent RTCP, so it says BYE too (RFC 3550 §6.3.7)
+	if err := c.e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.e.rtcp.done:
+	default:
+		t.Error("RTCP goroutine still running after Close")
+	}
+	recvRTCP(t, c.rb, isBye)
+	recvRTCP(t, c.ra, isBye)
+}
+
+// TestRTCPNoByeWithoutSending: RFC 3550 §6.3.7 — a participant that never
+// sent an RTP or RTCP packet must not send a BYE.
+func TestRTCPNoByeWithoutSending(t *testing.T) {
+	c := newRTCPCall(t, false)
+	c.stream(t, 0x5EED0009, 5, nil) // leg a receives, sends nothing
+	c.a.Close()
+	if buf, ok := c.ra.recvWithin(300 * time.Millisecond); ok {
+		t.Errorf("leg a sent %x", buf)
+	}
+}
