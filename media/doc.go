@@ -112,7 +112,8 @@
 //	reactor: RTP accepted ──OnRTP──────────► Session (Receiver: loss, jitter)
 //	         RTCP read (RTCP port, or RTP port when the second octet is
 //	         192-223) ──HandleRTCP──────► Session (LSR, RTT, far view, BYE);
-//	         a parse error is counted, never fatal
+//	         a parse error is counted, never fatal; RTCP from a host other
+//	         than the peer's RTP or a=rtcp host is counted and dropped
 //	write:   RTP sent ──OnSend─────────────► Session (Sender: SR counts)
 //	RTCP goroutine (one per engine, a 100 ms ticker only while some leg
 //	         is queued): a min-heap of legs by next report time; each due leg

@@ -229,7 +229,7 @@ func (ep *Endpoint) write(pkt []byte) {
 // reactor goroutine: validate → latch → direction handler.
 func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
 	if isRTCP(pkt) { // rtcp-mux, RFC 5761 §4 (rtcp.go)
-		ep.receiveMuxedRTCP(pkt, src)
+		ep.receiveRTCP(pkt, src, true)
 		return
 	}
 	h, ok := parseRTP(pkt)

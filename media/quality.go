@@ -22,6 +22,7 @@ func (ep *Endpoint) Quality(leg string) rtcpstats.LegQuality {
 	q.RTCPSent = l.sent.Load()
 	q.RTCPReceived = l.received.Load()
 	q.RTCPErrors = l.errors.Load()
+	q.RTCPRejected = l.rejected.Load()
 	return q
 }
 

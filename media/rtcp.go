@@ -61,10 +61,12 @@ type rtcpLeg struct {
 
 	ssrc atomic.Uint32 // the SSRC of the RTP we send, as last seen
 	// from is the source address of the peer's last valid RTCP on the RTCP
-	// socket (nil until one arrives).
-	from atomic.Pointer[netip.AddrPort]
+	// socket (nil until one arrives); remote is opts.Remote, for the
+	// reactor.
+	from   atomic.Pointer[netip.AddrPort]
+	remote atomic.Pointer[netip.AddrPort]
 
-	sent, received, errors, noDest atomic.Uint64
+	sent, received, errors, rejected, noDest atomic.Uint64
 
 	mu      sync.Mutex // guards the fields below; before rtcpClock.mu
 	opts    RTCPOptions
@@ -96,6 +98,7 @@ func (ep *Endpoint) SetRTCP(o RTCPOptions) {
 		o.CNAME = l.opts.CNAME // RFC 3550 §6.5.1: the CNAME stays fixed
 		l.opts = o
 		l.from.Store(nil) // the peer may have moved: learn its RTCP source again
+		l.remote.Store(&o.Remote)
 		l.mu.Unlock()
 		l.sess.SetXR(o.XR)
 		l.sess.SetCodec(o.Codec, o.Ptime)
@@ -115,6 +118,7 @@ func (ep *Endpoint) SetRTCP(o RTCPOptions) {
 		// source from its first packet (RFC 3550 A.1 probation of 1).
 		MinSequential: 1,
 	})}
+	l.remote.Store(&o.Remote)
 	if old := ep.rtcp.Swap(l); old != nil {
 		old.stop()
 	}
@@ -146,9 +150,6 @@ func (ep *Endpoint) RTCPSession() *rtcpstats.Session {
 func isRTCP(pkt []byte) bool {
 	return len(pkt) >= 8 && pkt[0]>>6 == 2 && pkt[1] >= 192 && pkt[1] <= 223
 }
-
-// receiveMuxedRTCP handles RTCP that arrived on the RTP socket.
-func (ep *Endpoint) receiveMuxedRTCP(pkt []byte, src netip.AddrPort) { ep.receiveRTCP(pkt, src, true) }
 
 // rtcpOnRTP feeds an accepted RTP packet to the statistics, on the
 // reactor goroutine. It does not allocate.
@@ -186,11 +187,16 @@ func payloadLen(pkt []byte) int {
 }
 
 // terminateRTCP hands an RTCP datagram from the peer to the statistics.
-// One that does not parse is counted and dropped. muxed tells that it
-// came on the RTP socket.
+// One from another host than the peer's RTP or a=rtcp address (once known)
+// is counted as rejected, one that does not parse as an error; both are
+// dropped. muxed tells that it came on the RTP socket.
 func (ep *Endpoint) terminateRTCP(pkt []byte, src netip.AddrPort, muxed bool) {
 	l := ep.rtcp.Load()
 	if l == nil {
+		return
+	}
+	if !l.fromPeer(src) {
+		l.rejected.Add(1)
 		return
 	}
 	if err := l.sess.HandleRTCP(pkt, ep.engine.cfg.Now()); err != nil {
@@ -203,14 +209,22 @@ func (ep *Endpoint) terminateRTCP(pkt []byte, src netip.AddrPort, muxed bool) {
 	if muxed {
 		return
 	}
-	// Symmetric RTCP (RFC 4961): answer where the peer's RTCP comes from,
-	// if it comes from the host the RTP goes to.
-	if rtp, ok := ep.destination(); ok && rtp.Addr() != src.Addr() {
-		return
-	}
+	// Symmetric RTCP (RFC 4961): answer where the peer's RTCP comes from.
 	if cur := l.from.Load(); cur == nil || *cur != src {
 		l.from.Store(&src) // RTCP is rare: one allocation per new source
 	}
+}
+
+// fromPeer tells whether RTCP from src may be the peer's: from the host
+// its RTP goes to or its a=rtcp address, or from anywhere while neither is
+// known, as RTP is accepted before the first latch (doc.go).
+func (l *rtcpLeg) fromPeer(src netip.AddrPort) bool {
+	r := *l.remote.Load()
+	rtp, ok := l.ep.destination()
+	if !ok && !r.Addr().IsValid() {
+		return true
+	}
+	return (ok && rtp.Addr() == src.Addr()) || (r.Addr().IsValid() && r.Addr() == src.Addr())
 }
 
 // destination is where the leg's reports go and through which socket.

@@ -257,7 +257,8 @@ func TestRTCPMux(t *testing.T) {
 }
 
 // TestRTCPDestination covers where reports go without a=rtcp: the RTP
-// port + 1, then the source of the peer's RTCP once it arrives.
+// port + 1, then the source of the peer's RTCP once it arrives; RTCP that
+// does not parse, or comes from another host, moves nothing.
 func TestRTCPDestination(t *testing.T) {
 	addr := netip.MustParseAddr("127.0.0.1")
 	e := newTestEngine(t, addr, 1, nil)
@@ -282,8 +283,10 @@ func TestRTCPDestination(t *testing.T) {
 	check(netip.MustParseAddrPort("192.0.2.1:4001"), true)
 	ep.terminateRTCP(rr, from, false)
 	check(from, true)
-	if q := ep.Quality("a"); q.RTCPErrors != 1 || q.RTCPReceived != 1 {
-		t.Errorf("errors %d received %d, want 1 1", q.RTCPErrors, q.RTCPReceived)
+	ep.terminateRTCP(rr, netip.MustParseAddrPort("198.51.100.7:4001"), false) // another host
+	check(from, true)
+	if q := ep.Quality("a"); q.RTCPErrors != 1 || q.RTCPReceived != 1 || q.RTCPRejected != 1 {
+		t.Errorf("errors %d received %d rejected %d, want 1 1 1", q.RTCPErrors, q.RTCPReceived, q.RTCPRejected)
 	}
 }
 
@@ -518,5 +521,21 @@ func TestRTCPNoByeWithoutSending(t *testing.T) {
 	c.a.Close()
 	if buf, ok := c.ra.recvWithin(300 * time.Millisecond); ok {
 		t.Errorf("leg a sent %x", buf)
+	}
+}
+
+// BenchmarkOnSend is the per-packet cost of the sender statistics on the
+// send path (SSRC check, clock read, rtcpstats OnSend).
+func BenchmarkOnSend(b *testing.B) {
+	e := newTestEngine(b, netip.MustParseAddr("127.0.0.1"), 1, nil)
+	ep := newTestEndpoint(b, e)
+	ep.SetRTCP(RTCPOptions{Codec: "PCMU"})
+	pkt := append(rtpPacket(0, 0, 0, 0x1234, false)[:12], make([]byte, 160)...)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		binary.BigEndian.PutUint32(pkt[4:], uint32(i*160))
+		ep.rtcpOnSend(pkt)
+		i++
 	}
 }

@@ -32,10 +32,12 @@ type LegQuality struct {
 	MaxRTTMs   float64 `json:"max_rtt_ms"`
 	RTTSamples int     `json:"rtt_samples"`
 	// RTCPSent, RTCPReceived and RTCPErrors count our compound reports,
-	// the peer's RTCP datagrams and those that did not parse.
+	// the peer's RTCP datagrams and those that did not parse;
+	// RTCPRejected counts RTCP from hosts other than the peer's.
 	RTCPSent     uint64 `json:"rtcp_sent"`
 	RTCPReceived uint64 `json:"rtcp_received"`
 	RTCPErrors   uint64 `json:"rtcp_errors"`
+	RTCPRejected uint64 `json:"rtcp_rejected"`
 	// ByeReceived tells that the peer sent an RTCP BYE.
 	ByeReceived bool `json:"bye_received"`
 
