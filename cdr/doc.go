@@ -9,7 +9,10 @@
 //
 // Times are RFC 3339 in UTC with milliseconds; a record goes in the file of
 // its End date. Disposition maps the final status to answered, busy,
-// no-answer, cancelled or failed.
+// no-answer, cancelled or failed. A call with media carries its quality
+// record (rtcpstats.CallQuality: per leg, what Switchboard received and
+// what the peer reported of what it sent) in the same line, under
+// "quality".
 //
 // Locks: Writer.mu (RWMutex) is held shared while Write hands a record to the
 // queue and exclusively while Close closes it, so no record is sent on a

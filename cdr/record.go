@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/switchboard/switchboard/rtcpstats"
 )
 
 // Dispositions (Record.Disposition).
@@ -75,6 +77,12 @@ type Record struct {
 	AToBBytes   uint64 `json:"a_to_b_bytes"`
 	BToAPackets uint64 `json:"b_to_a_packets"`
 	BToABytes   uint64 `json:"b_to_a_bytes"`
+	// Quality is the call's media quality record, one entry per leg with
+	// media (media.CallQuality), inside the CDR so that each call has one
+	// record; absent for calls without media. Its type belongs to
+	// rtcpstats, which owns the record's shape, so cdr depends on no part
+	// of the media engine.
+	Quality *rtcpstats.CallQuality `json:"quality,omitempty"`
 }
 
 // timeLayout is RFC 3339 with milliseconds.

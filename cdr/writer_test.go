@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/rtcpstats"
 )
 
 var t0 = time.Date(2025, 3, 1, 23, 59, 50, 123456789, time.UTC)
@@ -260,4 +262,53 @@ func BenchmarkWrite(b *testing.B) {
 	b.StopTimer() // the figure is the caller's cost; the drain (fsync) is not
 	w.Close()
 	b.ReportMetric(float64(w.Dropped()), "dropped")
+}
+
+// TestQualityInRecord: a call's quality record is written inside its CDR
+// line under "quality" and reads back whole; a call without media has no
+// "quality" key.
+func TestQualityInRecord(t *testing.T) {
+	dir := t.TempDir()
+	w, err := NewWriter(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &rtcpstats.CallQuality{Legs: []rtcpstats.LegQuality{
+		{Leg: "a", Codec: "PCMU", PtimeMs: 20, RTTMs: 41.5, RTTSamples: 3,
+			Received: rtcpstats.ReceivedQuality{Packets: 2990, Expected: 3000, Lost: 10, LossRate: 0.003, JitterMeanMs: 2.5, MOS: 4.3},
+			Sent:     rtcpstats.SentQuality{Packets: 3000, Reported: true, FarLost: 4, FarMOS: 4.1}},
+		{Leg: "b", Codec: "PCMA", PtimeMs: 20},
+	}}
+	withMedia := sample("q1")
+	withMedia.Quality = q
+	w.Write(withMedia)
+	w.Write(sample("q2"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "cdr-*.jsonl"))
+	if len(files) != 1 {
+		t.Fatalf("files %v", files)
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want one per call", len(lines))
+	}
+	if !strings.Contains(lines[0], `"quality":{"legs":[{"leg":"a","codec":"PCMU"`) || !strings.Contains(lines[0], `"mos":4.3`) {
+		t.Errorf("quality not in the CDR line: %s", lines[0])
+	}
+	if strings.Contains(lines[1], `"quality"`) {
+		t.Errorf("call without media has a quality record: %s", lines[1])
+	}
+	var back Record
+	if err := json.Unmarshal([]byte(lines[0]), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Quality == nil || fmt.Sprint(*back.Quality) != fmt.Sprint(*q) {
+		t.Errorf("read back %+v, want %+v", back.Quality, q)
+	}
 }

@@ -14,10 +14,17 @@ import (
 // loopback, in lockstep: phone a → socket → reader → parse, latch, PT map,
 // rewrite → socket → phone b. allocs/op counts every goroutine, so 0 means
 // the reader path allocates nothing.
-func BenchmarkRelayPacket(b *testing.B) {
+func BenchmarkRelayPacket(b *testing.B) { benchRelayPacket(b, nil) }
+
+// benchRelayPacket runs BenchmarkRelayPacket on a call that setup (if not
+// nil) prepares further.
+func benchRelayPacket(b *testing.B, setup func(*call)) {
 	addr := netip.MustParseAddr("127.0.0.1")
 	e := newTestEngine(b, addr, 2, nil)
 	c := newBenchCall(b, e, addr)
+	if setup != nil {
+		setup(c)
+	}
 	pkt := append(rtpPacket(0, 0, 0, 0x1234, false)[:12], make([]byte, 160)...)
 	dst := c.a.Local()
 	buf := make([]byte, 2048)

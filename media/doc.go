@@ -19,12 +19,13 @@
 //	                          later: jitter → decode → taps → encode
 //
 //	Endpoint A: RTCP socket ── reactor → count → RTCPHandler hook
-//	                                                    (never forwarded)
+//	            (or RTCP muxed on the       → rtcpstats.Session.HandleRTCP
+//	             RTP socket, RFC 5761 §4)     (never forwarded)
 //
 //	Engine: port pool (even ports, quarantine, warm pairs), GOMAXPROCS
-//	        reactors, and one sweeper goroutine (inactivity of every
+//	        reactors, one sweeper goroutine (inactivity of every
 //	        started bridge, quarantine expiry, closing pairs left warm for
-//	        warmKeep)
+//	        warmKeep), and one RTCP goroutine (every endpoint's reports)
 //
 // Sockets are raw non-blocking descriptors, not net.UDPConn, each served by
 // one reactor (socket_linux.go): a goroutine that collects the ready
@@ -103,10 +104,37 @@
 // the later of Start, the last resume and the last packet. The callback runs
 // once, on the sweeper goroutine, and must not block.
 //
+// # RTCP (rtcp.go)
+//
+// Switchboard terminates RTCP on each leg: nothing is forwarded, and each
+// endpoint with SetRTCP has its own rtcpstats.Session.
+//
+//	reactor: RTP accepted ──OnRTP──────────► Session (Receiver: loss, jitter)
+//	         RTCP read (RTCP port, or RTP port when the second octet is
+//	         192-223) ──HandleRTCP──────► Session (LSR, RTT, far view, BYE);
+//	         a parse error is counted, never fatal; RTCP from a host other
+//	         than the peer's RTP or a=rtcp host is counted and dropped
+//	write:   RTP sent ──OnSend─────────────► Session (Sender: SR counts)
+//	RTCP goroutine (one per engine, a 100 ms ticker only while some leg
+//	         is queued): a min-heap of legs by next report time; each due leg
+//	         sends SR (sent RTP lately) or RR, + SDES CNAME [+ XR], then is
+//	         queued again at the RFC 3550 §6.3 / A.7 interval (5 s minimum,
+//	         first report at half, randomised 0.5-1.5 ×, ÷ e-3/2)
+//	Close:   final report + BYE (if the leg ever sent anything, §6.3.7)
+//
+// Reports go to the RTP destination with Mux (RFC 5761), else to the
+// source of the peer's last valid RTCP (RFC 4961, same host as the RTP),
+// else to a=rtcp (RFC 3605), else to the RTP port + 1. Endpoint.Quality
+// and CallQuality turn the sessions into the call's quality record
+// (rtcpstats.CallQuality, written inside the CDR).
+//
 // # Locks
 //
-// Lock order: Bridge.mu → Engine.mu. Endpoint.remoteMu is a leaf. No lock is
-// held on the packet path (atomics only), none is held while a timeout
-// callback runs or while a pair's sockets close, and Endpoint.Close takes
-// Engine.mu only after its pair's reactor has let go of it.
+// Lock order: Bridge.mu → Engine.mu; rtcpLeg.mu → rtcpClock.mu.
+// Endpoint.remoteMu is a leaf, and so are the rtcpstats locks taken on
+// the packet path. No endpoint or bridge lock is held on the packet path
+// (atomics only), none is held while a timeout callback runs or while a
+// pair's sockets close, and Endpoint.Close takes Engine.mu only after its
+// pair's reactor has let go of it. The RTCP goroutine takes a leg's lock
+// only after releasing rtcpClock.mu.
 package media

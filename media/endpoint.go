@@ -37,6 +37,7 @@ type Endpoint struct {
 	rx atomic.Pointer[direction]
 	// rtcpHook receives RTCP packets (nil: count and drop).
 	rtcpHook atomic.Pointer[RTCPHandler]
+	rtcp     atomic.Pointer[rtcpLeg] // RTCP termination, nil until SetRTCP (rtcp.go)
 
 	lastRx atomic.Int64 // unix ns of the last accepted RTP packet, 0 if none
 	stats  endpointCounters
@@ -187,6 +188,7 @@ func (ep *Endpoint) Stats() EndpointStats {
 func (ep *Endpoint) Close() error {
 	ep.closeOnce.Do(func() {
 		ep.closed.Store(true)
+		ep.closeRTCP() // RTCP BYE (rtcp.go)
 		ep.pair.release(ep)
 		ep.engine.unregister(ep)
 		ep.engine.releasePair(ep.pair)
@@ -244,6 +246,7 @@ func (ep *Endpoint) write(pkt []byte) {
 	}
 	ep.stats.packetsOut.Add(1)
 	ep.stats.bytesOut.Add(uint64(n))
+	ep.rtcpOnSend(pkt) // sender statistics (rtcp.go)
 }
 
 // receive handles one datagram from the RTP socket, on the pair's RTP
@@ -258,8 +261,8 @@ func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
 	}
 	switch b := pkt[0]; {
 	case b >= 128 && b <= 191: // RTP or RTCP
-		if t := pkt[1]; t >= 200 && t <= 207 {
-			ep.receiveRTCP(pkt, src)
+		if isRTCP(pkt) { // rtcp-mux, RFC 5761 §4 (rtcp.go)
+			ep.receiveRTCP(pkt, src, true)
 			return
 		}
 	case b <= 3:
@@ -286,6 +289,7 @@ func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
 	ep.stats.packetsIn.Add(1)
 	ep.stats.bytesIn.Add(uint64(len(pkt)))
 	ep.lastRx.Store(now)
+	ep.rtcpOnRTP(&h, len(pkt)-h.Size-h.Pad, now) // receiver statistics (rtcp.go)
 	if d != nil {
 		d.handle(pkt, h, now)
 	}
@@ -330,14 +334,17 @@ func (ep *Endpoint) admit(src netip.AddrPort, known bool) bool {
 	return true
 }
 
-// receiveRTCP counts an RTCP packet and passes it to the hook, on the
-// pair's reactor goroutine.
-func (ep *Endpoint) receiveRTCP(pkt []byte, src netip.AddrPort) {
+// receiveRTCP counts an RTCP packet, passes it to the hook and to the
+// RTCP statistics, on the pair's reactor goroutine. muxed tells that it
+// arrived on the RTP socket.
+func (ep *Endpoint) receiveRTCP(pkt []byte, src netip.AddrPort, muxed bool) {
 	ep.stats.rtcpIn.Add(1)
 	ep.stats.rtcpBytesIn.Add(uint64(len(pkt)))
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	if h := ep.rtcpHook.Load(); h != nil {
-		(*h)(pkt, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()))
+		(*h)(pkt, src)
 	}
+	ep.terminateRTCP(pkt, src, muxed) // rtcp.go
 }
 
 // takePair takes a port pair from the pool: a warm one as it is, else a

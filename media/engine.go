@@ -35,6 +35,7 @@ type Engine struct {
 
 	stop chan struct{}
 	done chan struct{}
+	rtcp *rtcpClock // the RTCP goroutine (rtcp.go), stopped by stop
 }
 
 // NewEngine validates cfg, fills in defaults and starts the sweeper.
@@ -68,6 +69,7 @@ func NewEngine(cfg Config, log *slog.Logger) (*Engine, error) {
 		e.reactors = append(e.reactors, r)
 	}
 	go e.sweeper(cfg.sweepInterval())
+	e.rtcp = e.startRTCP()
 	return e, nil
 }
 
@@ -90,6 +92,7 @@ func (e *Engine) Close() error {
 	close(e.stop)
 	<-e.done
 	e.playout.close()
+	<-e.rtcp.done
 	var errs []error
 	for _, ep := range eps {
 		errs = append(errs, ep.Close())

@@ -125,7 +125,7 @@ func (p *pair) serveRTCP(buf []byte) {
 	}
 	p.busy[1].Store(true)
 	if ep := p.owner.Load(); ep != nil {
-		ep.receiveRTCP(buf[:n], src)
+		ep.receiveRTCP(buf[:n], src, false)
 	} else {
 		p.drained.Add(1)
 	}

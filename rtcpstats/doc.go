@@ -24,12 +24,18 @@
 //	                                              XR VoIP Metrics: peer's view
 //
 //	anyone ──Snapshot()──► Receiver.Stats + Sender.Stats + RTT ──► E-model ──► Snapshot (JSON)
+//	       ──LegQuality(leg)──► Snapshot + PlayoutStats ──► LegQuality ──┐
+//	                                          CallQuality{Legs} ◄────────┘ (inside the CDR)
+//	processing path ──SetPlayoutStats / SetPlayout / Receiver().Discard──► Session
+//	endpoint ──SetSSRC, SetXR, SetCodec (re-INVITE)──► Session
+//	RTCP scheduler ──Interval (RFC 3550 A.7), AvgSize (§6.3.3)──► next report time
 //
 // Times are always passed in by the caller (arrival, now), so tests use
 // fixed clocks and nothing here reads the wall clock.
 //
 // Lock order: Session.mu, Receiver.mu and Sender.mu are never held
-// together. Session methods copy what they need from the Receiver and the
+// together. Session.mu also guards the session's mutable configuration
+// (SSRC, XR, codec). Session methods copy what they need from the Receiver and the
 // Sender (each under its own lock) before taking Session.mu, and call
 // nothing that locks while holding it.
 package rtcpstats

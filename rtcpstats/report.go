@@ -20,12 +20,16 @@ func (s *Session) ReportPackets(now time.Time) rtcp.CompoundPacket {
 	info, sentAny := s.send.Info(now)
 	sent := s.send.Stats().PacketsSent
 	var rs ReceiverStats
-	if s.cfg.XR && haveRecv {
+	if haveRecv {
 		rs = s.recv.Stats()
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if haveRecv {
+		s.jitterSum += rs.JitterDuration
+		s.jitterN++
+	}
 	weSent := sentAny && sent != s.sentAtReport[1]
 	s.sentAtReport[1], s.sentAtReport[0] = s.sentAtReport[0], sent
 
@@ -122,7 +126,10 @@ func (s *Session) ByePackets(now time.Time, reason string) rtcp.CompoundPacket {
 		reason = reason[:255]
 	}
 	pkts := s.ReportPackets(now)
-	return append(pkts, &rtcp.Goodbye{Sources: []uint32{s.cfg.SSRC}, Reason: reason})
+	s.mu.Lock()
+	ssrc := s.cfg.SSRC
+	s.mu.Unlock()
+	return append(pkts, &rtcp.Goodbye{Sources: []uint32{ssrc}, Reason: reason})
 }
 
 // AppendBye appends the marshalled compound packet of ByePackets to dst.

@@ -67,13 +67,18 @@ type Playout struct {
 // by whoever reads RTCP, ReportPackets by the RTCP ticker and Snapshot by
 // anyone; all are safe for concurrent use.
 type Session struct {
-	cfg   Config
 	model EModel
-	imp   Impairment
 	recv  *Receiver
 	send  *Sender
 
-	mu             sync.Mutex
+	mu sync.Mutex
+	// cfg and imp are read under mu: SetSSRC, SetXR and SetCodec change
+	// them while the session runs.
+	cfg            Config
+	imp            Impairment
+	jitterSum      time.Duration // Receiver jitter sampled at each report
+	jitterN        int
+	playoutStats   PlayoutStats
 	playout        Playout
 	sentAtReport   [2]uint64 // sender packet count at the last two reports
 	rtt            time.Duration
