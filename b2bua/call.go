@@ -128,6 +128,11 @@ type Call struct {
 	epB       *media.Endpoint
 	allowed   []string
 	ptime     int
+	// aOffer is the caller's offer as FilterCodecs left it (its payload
+	// types): the codecs the caller's side may use.
+	aOffer         []media.Codec
+	reOffer        []media.Codec // the re-INVITE offerer's filtered offer, while relaying it
+	opusComplexity int
 	ackOffer  []media.Codec // what the 2xx offered the caller (callee's PTs), offerInAck
 
 	// The call's states (call_state.go): where the call stands, where

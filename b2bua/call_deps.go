@@ -77,9 +77,9 @@ type mediaPath interface {
 
 // mediaBridge relays between a call's two endpoints.
 type mediaBridge interface {
-	// SetPayloadMap sets how payload types arriving on from are rewritten
-	// for the other endpoint (media.MatchAnswer computes it).
-	SetPayloadMap(from *media.Endpoint, m media.PayloadMap)
+	// Configure applies both legs' negotiated formats: relay or
+	// processing (transcoding) per direction.
+	Configure(cfg media.BridgeConfig) error
 	// Start begins relaying; onTimeout runs when media stops flowing.
 	Start(onTimeout func(reason string))
 	// Pause stops relaying (and the inactivity timer) while held.

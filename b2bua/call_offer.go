@@ -1,7 +1,6 @@
 package b2bua
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -45,18 +44,24 @@ func (c *Call) applyAnswer(out *outTx, body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	aToB, bToA, forA := media.MatchAnswer(out.offer, ans.Codecs)
+	_, _, forA := media.MatchAnswer(out.offer, ans.Codecs)
 	if !hasAudio(forA) {
-		return nil, errors.New("answer has no offered codec")
+		return nil, errNoCommonCodec
+	}
+	aCodecs, err := c.offererCodecs(c.aOffer, forA)
+	if err != nil {
+		return nil, err
 	}
 	b := out.leg
 	b.Codecs = ans.Codecs
 	b.Direction = ans.Direction
+	b.Ptime, b.RTCP = ans.Ptime, ans.RTCP
 	b.Endpoint.SetRemote(ans.RTP())
-	c.a.Codecs = forA
-	c.bridge.SetPayloadMap(c.a.Endpoint, aToB)
-	c.bridge.SetPayloadMap(b.Endpoint, bToA)
-	c.rec.CodecA, c.rec.CodecB = codecName(forA), codecName(ans.Codecs)
+	c.a.Codecs = aCodecs
+	if err := c.configureMedia(c.a, b); err != nil {
+		return nil, err
+	}
+	forA = aCodecs
 	c.startBridge()
 	c.bridge.Pause(isHold(c.a.Direction) || isHold(b.Direction))
 	return c.a.Session.Build(c.a.Endpoint.Local(), forA, ans.Direction, c.ptime), nil
@@ -91,6 +96,7 @@ func (c *Call) answerLateOffer(out *outTx, res *sip.Response) {
 	}
 	b := out.leg
 	b.Codecs, b.Direction = ans.Codecs, ans.Direction
+	b.Ptime, b.RTCP = ans.Ptime, ans.RTCP
 	b.Endpoint.SetRemote(ans.RTP())
 	c.ackOffer = ans.Codecs
 	c.offer = offerInAck
@@ -109,16 +115,19 @@ func (c *Call) takeAckAnswer(ack *sip.Request) {
 	}
 	// Our offer carried the callee's payload types: in MatchAnswer's terms
 	// the callee is the offering side.
-	bToA, aToB, _ := media.MatchAnswer(c.ackOffer, ans.Codecs)
+	bToA, _, forB := media.MatchAnswer(c.ackOffer, ans.Codecs)
 	if len(bToA) == 0 {
 		c.hangup(nil, cdr.HangupSwitchboard, "caller's answer has no offered codec")
 		return
 	}
 	c.a.Codecs, c.a.Direction = ans.Codecs, ans.Direction
+	c.a.Ptime, c.a.RTCP = ans.Ptime, ans.RTCP
 	c.a.Endpoint.SetRemote(ans.RTP())
-	c.bridge.SetPayloadMap(c.a.Endpoint, aToB)
-	c.bridge.SetPayloadMap(c.b.Endpoint, bToA)
-	c.rec.CodecA, c.rec.CodecB = codecName(ans.Codecs), codecName(c.b.Codecs)
+	c.b.Codecs = forB
+	if err := c.configureMedia(c.a, c.b); err != nil {
+		c.hangup(nil, cdr.HangupSwitchboard, "media: "+err.Error())
+		return
+	}
 	c.offer = offerStable
 	c.startBridge()
 	c.bridge.Pause(isHold(c.a.Direction) || isHold(c.b.Direction))
@@ -154,12 +163,15 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 	}
 	from.Endpoint.SetRemote(offer.RTP())
 	from.Direction = offer.Direction
-	body := to.Session.Build(to.Endpoint.Local(), filtered, offer.Direction, c.ptime)
+	from.Ptime, from.RTCP = offer.Ptime, offer.RTCP
+	c.reOffer = filtered
+	toOffer := c.farOffer(filtered)
+	body := to.Session.Build(to.Endpoint.Local(), toOffer, offer.Direction, c.ptime)
 	req := to.newRequest(c.host, sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
-	out := &outTx{method: sip.INVITE, leg: to, req: req, origin: e, offer: filtered}
+	out := &outTx{method: sip.INVITE, leg: to, req: req, origin: e, offer: toOffer}
 	if err := c.send(out); err != nil {
 		c.answer(e, 500, nil)
 		return
@@ -191,13 +203,22 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 		c.answer(e, 488, nil)
 		return
 	}
-	fwd, back, forFrom := media.MatchAnswer(out.offer, ans.Codecs)
+	_, _, forFrom := media.MatchAnswer(out.offer, ans.Codecs)
+	fromCodecs, err := c.offererCodecs(c.reOffer, forFrom)
+	if err != nil {
+		// The session in force stays (RFC 3261 §14.1); the offerer hears why.
+		c.answer(e, 488, nil)
+		return
+	}
 	to := out.leg
 	to.Codecs, to.Direction = ans.Codecs, ans.Direction
+	to.Ptime, to.RTCP = ans.Ptime, ans.RTCP
 	to.Endpoint.SetRemote(ans.RTP())
-	from.Codecs = forFrom
-	c.bridge.SetPayloadMap(from.Endpoint, fwd)
-	c.bridge.SetPayloadMap(to.Endpoint, back)
+	from.Codecs = fromCodecs
+	forFrom = fromCodecs
+	if err := c.configureMedia(c.a, c.b); err != nil {
+		c.log.Info("re-INVITE media", "leg", to.Name, "error", err)
+	}
 	c.bridge.Pause(isHold(from.Direction) || isHold(to.Direction))
 	body := from.Session.Build(from.Endpoint.Local(), forFrom, ans.Direction, c.ptime)
 	r := c.answer(e, 200, body)

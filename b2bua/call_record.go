@@ -6,6 +6,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard/switchboard/cdr"
+	"github.com/switchboard/switchboard/media"
 )
 
 // A call's accounting: its record opens with the INVITE (newRecord), the
@@ -53,6 +54,12 @@ func (c *Call) writeCDR(status int, side, reason, disposition string) {
 		st := c.a.Endpoint.Stats()
 		r.AToBPackets, r.AToBBytes = st.PacketsIn, st.BytesIn
 		r.BToAPackets, r.BToABytes = st.PacketsOut, st.BytesOut
+	}
+	if c.bridgeState != bridgeIdle && c.a != nil && c.a.Endpoint != nil && c.epB != nil {
+		// Every call with media leaves its quality record, relayed or
+		// processed, inside its one CDR (rtcpstats.CallQuality).
+		q := media.CallQuality(c.a.Endpoint, c.epB)
+		r.Quality = &q
 	}
 	c.records.Write(*r)
 }

@@ -85,7 +85,10 @@ func (c *Call) start() {
 		}
 	}
 	c.ptime = offer.Ptime
+	c.a.Ptime, c.a.RTCP = offer.Ptime, offer.RTCP
+	c.opusComplexity = pol.cfg.Media.OpusComplexity
 	filtered := media.FilterCodecs(offer.Codecs, c.allowed)
+	c.aOffer = filtered
 	if !hasAudio(filtered) {
 		c.fail(488, cdr.HangupSwitchboard, "no common codec", cdr.Failed)
 		return
@@ -139,8 +142,9 @@ func (c *Call) start() {
 	c.bridge = c.media.NewBridge(epA, epB, c.log)
 
 	bSession := media.NewSession()
-	body := bSession.Build(epB.Local(), filtered, offer.Direction, c.ptime)
-	if err := c.fork(target, epB, bSession, body, filtered); err != nil {
+	bOffer := c.farOffer(filtered)
+	body := bSession.Build(epB.Local(), bOffer, offer.Direction, c.ptime)
+	if err := c.fork(target, epB, bSession, body, bOffer); err != nil {
 		c.fail(errStatus(err), cdr.HangupSwitchboard, err.Error(), cdr.Failed)
 		return
 	}

@@ -170,5 +170,9 @@ func (c *Call) end(status int, side, reason, disposition string) {
 	}
 	c.writeCDR(status, side, reason, disposition)
 	c.host.releaseCall(c)
-	c.log.Info("call ended", "leg", "both", "status", status, "disposition", disposition, "hangup_side", side, "reason", reason)
+	attrs := []any{"leg", "both", "status", status, "disposition", disposition, "hangup_side", side, "reason", reason}
+	if q := c.rec.Quality; q != nil {
+		attrs = append(attrs, q.Summary()...)
+	}
+	c.log.Info("call ended", attrs...)
 }

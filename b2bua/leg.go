@@ -1,6 +1,7 @@
 package b2bua
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -53,6 +54,10 @@ type Leg struct {
 	Codecs []media.Codec
 	// Direction is the direction this leg's peer last offered or answered.
 	Direction media.Direction
+	// Ptime is the peer's a=ptime in ms (0: none) and RTCP the address its
+	// SDP gave for RTCP (a=rtcp, else RTP port + 1).
+	Ptime int
+	RTCP  netip.AddrPort
 }
 
 // nextCSeq advances and returns the leg's local CSeq.

@@ -35,6 +35,9 @@ type Target struct {
 	Reason string
 	// Rule is the matching rule's pattern, recorded in the CDR.
 	Rule string
+	// Process forces the processing path (media_mode: process); Transcode
+	// allows transcoding when the legs share no codec.
+	Process, Transcode bool
 }
 
 // Trunk is a provisioned SIP peer.
@@ -113,7 +116,7 @@ func (r *Router) Route(dialled string) (t Target, ok bool) {
 		if rule.Rewrite != "" {
 			number = string(rule.Re.ExpandString(nil, rule.Rewrite, dialled, m))
 		}
-		t = Target{Number: number, Rule: rule.Match}
+		t = Target{Number: number, Rule: rule.Match, Process: rule.MediaMode == config.MediaProcess, Transcode: rule.Transcoding()}
 		switch {
 		case rule.To == "user":
 			t.Kind = TargetUser

@@ -72,6 +72,9 @@ type Record struct {
 	// CodecA and CodecB are the negotiated codecs of each leg ("PCMU/8000").
 	CodecA string `json:"codec_a"`
 	CodecB string `json:"codec_b"`
+	// Transcoded is true when the legs use different codecs and
+	// Switchboard transcodes between them.
+	Transcoded bool `json:"transcoded,omitempty"`
 	// Media counters per direction, as relayed by Switchboard.
 	AToBPackets uint64 `json:"a_to_b_packets"`
 	AToBBytes   uint64 `json:"a_to_b_bytes"`

@@ -89,6 +89,9 @@ type Media struct {
 	Quarantine time.Duration `yaml:"quarantine"`
 	// LatchPackets is how many consecutive packets from a new source latch it (default 3).
 	LatchPackets int `yaml:"latch_packets"`
+	// OpusComplexity is the Opus encoder complexity 1-10 of transcoded
+	// calls (default 5).
+	OpusComplexity int `yaml:"opus_complexity"`
 
 	// PortMin and PortMax are Ports parsed (filled by Validate); PortMin is even.
 	PortMin int `yaml:"-"`
@@ -137,10 +140,26 @@ type Route struct {
 	Status int `yaml:"status"`
 	// Reason is the reason phrase for To: reject.
 	Reason string `yaml:"reason"`
+	// MediaMode is "relay" (default: the relay whenever both legs share a
+	// codec and ptime) or "process" (every call of the route through the
+	// processing path: jitter buffer, concealment, re-encoding).
+	MediaMode string `yaml:"media_mode"`
+	// Transcode allows calls of the route to be transcoded when the legs
+	// share no codec (default true); false keeps today's 488.
+	Transcode *bool `yaml:"transcode"`
 
 	// Re is Match compiled (filled by Validate).
 	Re *regexp.Regexp `yaml:"-"`
 }
+
+// Route media modes.
+const (
+	MediaRelay   = "relay"
+	MediaProcess = "process"
+)
+
+// Transcoding reports whether the route allows transcoding (default true).
+func (r *Route) Transcoding() bool { return r.Transcode == nil || *r.Transcode }
 
 // Calls holds per-call limits.
 type Calls struct {

@@ -287,6 +287,9 @@ func (v *validator) media() {
 	if m.LatchPackets < 1 {
 		v.errf("media.latch_packets", "must be at least 1, got %d", m.LatchPackets)
 	}
+	if m.OpusComplexity < 0 || m.OpusComplexity > 10 {
+		v.errf("media.opus_complexity", "must be 1-10 (0 for the default 5), got %d", m.OpusComplexity)
+	}
 }
 
 // parsePortRange parses "min-max"; the range is narrowed to start on an even
@@ -456,6 +459,11 @@ func (v *validator) routes(trunks map[string]bool) {
 			if r.Reason != "" {
 				v.errf(key+".reason", "only applies to to: reject")
 			}
+		}
+		switch r.MediaMode {
+		case "", MediaRelay, MediaProcess:
+		default:
+			v.errf(key+".media_mode", "want relay or process, got %q", r.MediaMode)
 		}
 		if r.Rewrite != "" && r.Re != nil {
 			if err := checkTemplate(r.Re, r.Rewrite); err != nil {

@@ -308,6 +308,10 @@ type CDR struct {
 	HangupReason string    `json:"hangup_reason"`
 	CodecA       string    `json:"codec_a"`
 	CodecB       string    `json:"codec_b"`
+	Transcoded   bool      `json:"transcoded"`
+	Quality      *struct {
+		Legs []map[string]any `json:"legs"`
+	} `json:"quality"`
 	Start        time.Time `json:"start"`
 	Answer       time.Time `json:"answer"`
 	End          time.Time `json:"end"`

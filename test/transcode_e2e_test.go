@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,7 +18,7 @@ func TestBaresipTranscoding(t *testing.T) {
 		aliceCod, bobCod   string
 		aliceWant, bobWant string
 	}{
-		{"opus-opus", "opus", "opus", "opus/48000/2", "opus/48000/2", "", ""},
+		{"opus-relay", "opus", "opus", "opus/48000/2", "opus/48000/2", "", ""},
 		{"PCMU-opus", "g711", "opus", "PCMU", "opus/48000/2", "PCMU", "opus"},
 		{"G722-PCMA", "g722", "g711", "G722", "PCMA", "G722", "PCMA"},
 		{"opus-G722", "opus", "g722", "opus/48000/2", "G722", "opus", "G722"},
@@ -44,6 +45,15 @@ func TestBaresipTranscoding(t *testing.T) {
 			recs := sb.WaitCDRs(1, 5*time.Second)
 			if len(recs) != 1 || recs[0].Disposition != "answered" {
 				t.Fatalf("CDRs %+v", recs)
+			}
+			if transcoded := c.aliceWant != ""; recs[0].Transcoded != transcoded {
+				t.Fatalf("CDR transcoded = %v, want %v (codecs %s / %s)", recs[0].Transcoded, transcoded, recs[0].CodecA, recs[0].CodecB)
+			}
+			if c.aliceWant != "" && (!strings.EqualFold(recs[0].CodecA, c.aliceWant) || !strings.EqualFold(recs[0].CodecB, c.bobWant)) {
+				t.Fatalf("CDR codecs %s / %s, want %s / %s", recs[0].CodecA, recs[0].CodecB, c.aliceWant, c.bobWant)
+			}
+			if q := recs[0].Quality; q == nil || len(q.Legs) != 2 {
+				t.Fatalf("CDR has no quality record for both legs: %+v", q)
 			}
 		})
 	}

@@ -1,0 +1,108 @@
+package b2bua
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/switchboard/switchboard/media"
+)
+
+// A call's media plan. Offer/answer (call_offer.go) decides which codecs
+// each leg uses; this file turns that into the bridge's configuration:
+//
+//	caller's offer ─FilterCodecs─► aOffer ─TranscodeOffer─► offer to the callee
+//	callee's answer ──► B's codec in aOffer?  yes: both legs use it (relay)
+//	                                          no:  A keeps its own first codec
+//	                                               (TranscodeAnswer): transcode
+//	both legs' formats ──► Bridge.Configure (relay or processing per direction)
+//	                   ──► Endpoint.SetRTCP on each leg (RTCP terminated here)
+
+// errNoCommonCodec is an answer that gives the caller nothing it offered
+// on a route that does not transcode.
+var errNoCommonCodec = errors.New("answer has no offered codec")
+
+// calleeOffer is the codec list offered to the callee for the caller's
+// filtered offer: the caller's codecs and, where the route transcodes,
+// Switchboard's own that the caller lacks.
+func (c *Call) farOffer(aOffer []media.Codec) []media.Codec {
+	if !c.target.Transcode {
+		return aOffer
+	}
+	return media.TranscodeOffer(aOffer, defaultCodecs(c.allowed), media.CanTranscode)
+}
+
+// offererCodecs returns the codecs for the offering side of an
+// offer/answer given its offer (filtered, its payload types) and forNear,
+// the far side's answer renumbered into the offer's payload types
+// (media.MatchAnswer): forNear itself when its audio codec is one the
+// offerer offered, else the offerer's own first transcodable codec.
+func (c *Call) offererCodecs(nearOffer, forNear []media.Codec) ([]media.Codec, error) {
+	if a, ok := media.FirstAudio(forNear); ok && offered(nearOffer, a) {
+		return forNear, nil
+	}
+	if !c.target.Transcode {
+		return nil, errNoCommonCodec
+	}
+	codecs, _, ok := media.TranscodeAnswer(nearOffer, media.CanTranscode)
+	if !ok {
+		return nil, errNoCommonCodec
+	}
+	return codecs, nil
+}
+
+// offered reports whether x (name, clock, channels and payload type) is
+// one of the caller's offered codecs.
+func offered(offer []media.Codec, x media.Codec) bool {
+	for _, c := range offer {
+		if c.PT == x.PT && strings.EqualFold(c.Name, x.Name) && c.Clock == x.Clock {
+			return true
+		}
+	}
+	return false
+}
+
+// legFormat is what a leg negotiated, for Bridge.Configure.
+func legFormat(codecs []media.Codec, ptimeMs int) media.LegFormat {
+	f := media.LegFormat{Ptime: time.Duration(ptimeMs) * time.Millisecond}
+	f.Audio, _ = media.FirstAudio(codecs)
+	for _, c := range codecs {
+		switch {
+		case strings.EqualFold(c.Name, "telephone-event"):
+			// RFC 4733 §2.1: the event clock matches the audio's where
+			// the peer offered both.
+			if f.TelephoneEvent.Name == "" || c.Clock == f.Audio.Clock {
+				f.TelephoneEvent = c
+			}
+		case strings.EqualFold(c.Name, "CN") && f.ComfortNoise.Name == "":
+			f.ComfortNoise = c
+		}
+	}
+	return f
+}
+
+// configureMedia applies the negotiated codecs of the caller's leg a and
+// the callee's leg b to the bridge and turns on RTCP termination on each
+// endpoint. It runs after every completed offer/answer.
+func (c *Call) configureMedia(a, b *Leg) error {
+	if a == nil || b == nil || a.Endpoint == nil || b.Endpoint == nil {
+		return nil
+	}
+	fa, fb := legFormat(a.Codecs, a.Ptime), legFormat(b.Codecs, b.Ptime)
+	cfg := media.BridgeConfig{A: fa, B: fb, Process: c.target.Process, OpusComplexity: c.opusComplexity}
+	if err := c.bridge.Configure(cfg); err != nil {
+		return err
+	}
+	for _, l := range []*Leg{a, b} {
+		f := legFormat(l.Codecs, l.Ptime)
+		l.Endpoint.SetRTCP(media.RTCPOptions{
+			Remote:    l.RTCP,
+			Codec:     f.Audio.Name,
+			Ptime:     f.Ptime,
+			ClockRate: uint32(max(f.Audio.Clock, 0)),
+		})
+	}
+	c.rec.CodecA, c.rec.CodecB = fa.Audio.Name, fb.Audio.Name
+	c.rec.Transcoded = !strings.EqualFold(fa.Audio.Name, fb.Audio.Name) || fa.Audio.Clock != fb.Audio.Clock
+	return nil
+}
