@@ -133,7 +133,7 @@ type Call struct {
 	aOffer         []media.Codec
 	reOffer        []media.Codec // the re-INVITE offerer's filtered offer, while relaying it
 	opusComplexity int
-	ackOffer  []media.Codec // what the 2xx offered the caller (callee's PTs), offerInAck
+	ackOffer       []media.Codec // what the 2xx offered the caller (callee's PTs), offerInAck
 
 	// The call's states (call_state.go): where the call stands, where
 	// offer/answer stands, and whether media flows.

@@ -292,35 +292,35 @@ func (sb *SB) Addr() string { return fmt.Sprintf("127.0.0.1:%d", sb.SIPPort) }
 
 // CDR is one call record as written by the binary.
 type CDR struct {
-	CallID       string    `json:"call_id"`
-	ACallID      string    `json:"a_call_id"`
-	BCallID      string    `json:"b_call_id"`
-	From         string    `json:"from"`
-	To           string    `json:"to"`
-	Dialled      string    `json:"dialled"`
-	Caller       string    `json:"caller"`
-	SourceTrunk  string    `json:"source_trunk"`
-	Route        string    `json:"route"`
-	Trunk        string    `json:"trunk"`
-	Status       int       `json:"status"`
-	Disposition  string    `json:"disposition"`
-	HangupSide   string    `json:"hangup_side"`
-	HangupReason string    `json:"hangup_reason"`
-	CodecA       string    `json:"codec_a"`
-	CodecB       string    `json:"codec_b"`
-	Transcoded   bool      `json:"transcoded"`
+	CallID       string `json:"call_id"`
+	ACallID      string `json:"a_call_id"`
+	BCallID      string `json:"b_call_id"`
+	From         string `json:"from"`
+	To           string `json:"to"`
+	Dialled      string `json:"dialled"`
+	Caller       string `json:"caller"`
+	SourceTrunk  string `json:"source_trunk"`
+	Route        string `json:"route"`
+	Trunk        string `json:"trunk"`
+	Status       int    `json:"status"`
+	Disposition  string `json:"disposition"`
+	HangupSide   string `json:"hangup_side"`
+	HangupReason string `json:"hangup_reason"`
+	CodecA       string `json:"codec_a"`
+	CodecB       string `json:"codec_b"`
+	Transcoded   bool   `json:"transcoded"`
 	Quality      *struct {
 		Legs []map[string]any `json:"legs"`
 	} `json:"quality"`
-	Start        time.Time `json:"start"`
-	Answer       time.Time `json:"answer"`
-	End          time.Time `json:"end"`
-	Duration     float64   `json:"duration_s"`
-	Billable     float64   `json:"billable_s"`
-	AToBPackets  uint64    `json:"a_to_b_packets"`
-	BToAPackets  uint64    `json:"b_to_a_packets"`
-	AToBBytes    uint64    `json:"a_to_b_bytes"`
-	BToABytes    uint64    `json:"b_to_a_bytes"`
+	Start       time.Time `json:"start"`
+	Answer      time.Time `json:"answer"`
+	End         time.Time `json:"end"`
+	Duration    float64   `json:"duration_s"`
+	Billable    float64   `json:"billable_s"`
+	AToBPackets uint64    `json:"a_to_b_packets"`
+	BToAPackets uint64    `json:"b_to_a_packets"`
+	AToBBytes   uint64    `json:"a_to_b_bytes"`
+	BToABytes   uint64    `json:"b_to_a_bytes"`
 }
 
 // CDRs reads every record written so far.
