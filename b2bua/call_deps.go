@@ -80,6 +80,12 @@ type mediaBridge interface {
 	// Configure applies both legs' negotiated formats: relay or
 	// processing (transcoding) per direction.
 	Configure(cfg media.BridgeConfig) error
+	// Processing reports whether packets from the endpoint are processed
+	// rather than relayed.
+	Processing(from *media.Endpoint) bool
+	// SetPayloadMap widens a relayed direction to every codec both legs
+	// negotiated (media.MatchAnswer computes it), not only the first.
+	SetPayloadMap(from *media.Endpoint, m media.PayloadMap)
 	// Start begins relaying; onTimeout runs when media stops flowing.
 	Start(onTimeout func(reason string))
 	// Pause stops relaying (and the inactivity timer) while held.

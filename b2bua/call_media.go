@@ -62,6 +62,13 @@ func offered(offer []media.Codec, x media.Codec) bool {
 	return false
 }
 
+// sameAudio reports whether x and y start with the same audio codec.
+func sameAudio(x, y []media.Codec) bool {
+	a, okA := media.FirstAudio(x)
+	b, okB := media.FirstAudio(y)
+	return okA && okB && a == b
+}
+
 // legFormat is what a leg negotiated, for Bridge.Configure.
 func legFormat(codecs []media.Codec, ptimeMs int) media.LegFormat {
 	f := media.LegFormat{Ptime: time.Duration(ptimeMs) * time.Millisecond}
@@ -83,8 +90,11 @@ func legFormat(codecs []media.Codec, ptimeMs int) media.LegFormat {
 
 // configureMedia applies the negotiated codecs of the caller's leg a and
 // the callee's leg b to the bridge and turns on RTCP termination on each
-// endpoint. It runs after every completed offer/answer.
-func (c *Call) configureMedia(a, b *Leg) error {
+// endpoint. It runs after every completed offer/answer. aToB and bToA,
+// when the legs share codecs, map every codec both negotiated, so that a
+// relayed direction carries a peer's switch between them (RFC 3264 §5.1
+// lets it send any answered codec).
+func (c *Call) configureMedia(a, b *Leg, aToB, bToA media.PayloadMap) error {
 	if a == nil || b == nil || a.Endpoint == nil || b.Endpoint == nil {
 		return nil
 	}
@@ -92,6 +102,11 @@ func (c *Call) configureMedia(a, b *Leg) error {
 	cfg := media.BridgeConfig{A: fa, B: fb, Process: c.target.Process, OpusComplexity: c.opusComplexity}
 	if err := c.bridge.Configure(cfg); err != nil {
 		return err
+	}
+	for ep, m := range map[*media.Endpoint]media.PayloadMap{a.Endpoint: aToB, b.Endpoint: bToA} {
+		if len(m) > 0 && !c.bridge.Processing(ep) {
+			c.bridge.SetPayloadMap(ep, m)
+		}
 	}
 	for _, l := range []*Leg{a, b} {
 		f := legFormat(l.Codecs, l.Ptime)

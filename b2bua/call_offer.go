@@ -44,7 +44,7 @@ func (c *Call) applyAnswer(out *outTx, body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, _, forA := media.MatchAnswer(out.offer, ans.Codecs)
+	aToB, bToA, forA := media.MatchAnswer(out.offer, ans.Codecs)
 	if !hasAudio(forA) {
 		return nil, errNoCommonCodec
 	}
@@ -58,7 +58,10 @@ func (c *Call) applyAnswer(out *outTx, body []byte) ([]byte, error) {
 	b.Ptime, b.RTCP = ans.Ptime, ans.RTCP
 	b.Endpoint.SetRemote(ans.RTP())
 	c.a.Codecs = aCodecs
-	if err := c.configureMedia(c.a, b); err != nil {
+	if !sameAudio(aCodecs, forA) {
+		aToB, bToA = nil, nil // transcoded: nothing is relayed as it is
+	}
+	if err := c.configureMedia(c.a, b, aToB, bToA); err != nil {
 		return nil, err
 	}
 	forA = aCodecs
@@ -115,7 +118,7 @@ func (c *Call) takeAckAnswer(ack *sip.Request) {
 	}
 	// Our offer carried the callee's payload types: in MatchAnswer's terms
 	// the callee is the offering side.
-	bToA, _, forB := media.MatchAnswer(c.ackOffer, ans.Codecs)
+	bToA, aToB, forB := media.MatchAnswer(c.ackOffer, ans.Codecs)
 	if len(bToA) == 0 {
 		c.hangup(nil, cdr.HangupSwitchboard, "caller's answer has no offered codec")
 		return
@@ -124,7 +127,7 @@ func (c *Call) takeAckAnswer(ack *sip.Request) {
 	c.a.Ptime, c.a.RTCP = ans.Ptime, ans.RTCP
 	c.a.Endpoint.SetRemote(ans.RTP())
 	c.b.Codecs = forB
-	if err := c.configureMedia(c.a, c.b); err != nil {
+	if err := c.configureMedia(c.a, c.b, aToB, bToA); err != nil {
 		c.hangup(nil, cdr.HangupSwitchboard, "media: "+err.Error())
 		return
 	}
@@ -203,7 +206,7 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 		c.answer(e, 488, nil)
 		return
 	}
-	_, _, forFrom := media.MatchAnswer(out.offer, ans.Codecs)
+	fwd, back, forFrom := media.MatchAnswer(out.offer, ans.Codecs)
 	fromCodecs, err := c.offererCodecs(c.reOffer, forFrom)
 	if err != nil {
 		// The session in force stays (RFC 3261 §14.1); the offerer hears why.
@@ -214,9 +217,16 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 	to.Codecs, to.Direction = ans.Codecs, ans.Direction
 	to.Ptime, to.RTCP = ans.Ptime, ans.RTCP
 	to.Endpoint.SetRemote(ans.RTP())
+	if !sameAudio(fromCodecs, forFrom) {
+		fwd, back = nil, nil
+	}
 	from.Codecs = fromCodecs
 	forFrom = fromCodecs
-	if err := c.configureMedia(c.a, c.b); err != nil {
+	aToB, bToA := fwd, back
+	if from == c.b {
+		aToB, bToA = back, fwd
+	}
+	if err := c.configureMedia(c.a, c.b, aToB, bToA); err != nil {
 		c.log.Info("re-INVITE media", "leg", to.Name, "error", err)
 	}
 	c.bridge.Pause(isHold(from.Direction) || isHold(to.Direction))

@@ -118,6 +118,7 @@ type SBOptions struct {
 	Quarantine  string // media.quarantine, default 2s
 	Linger      string // sip.transaction_linger, default (5s) when empty
 	MediaExtra  string // more keys under media:, each line indented two spaces
+	Advertise   string // media.advertise, default 127.0.0.1
 }
 
 type syncBuffer struct {
@@ -159,6 +160,9 @@ func startSB(t testing.TB, o SBOptions) *SB {
 	if o.Digest == "" {
 		o.Digest = "MD5" // sipp 3.6 and baresip 1.0 (libre) know only MD5; see configs/README.md
 	}
+	if o.Advertise == "" {
+		o.Advertise = "127.0.0.1"
+	}
 	if o.MediaPorts == "" {
 		lo, hi := mediaRange()
 		o.MediaPorts = fmt.Sprintf("%d-%d", lo, hi)
@@ -177,7 +181,7 @@ func startSB(t testing.TB, o SBOptions) *SB {
 	if o.Linger != "" {
 		fmt.Fprintf(&y, "  transaction_linger: %s\n", o.Linger)
 	}
-	fmt.Fprintf(&y, "media:\n  address: 127.0.0.1\n  advertise: 127.0.0.1\n  ports: %s\n  codecs: [PCMU, PCMA, G722, opus, telephone-event]\n  inactivity_timeout: %s\n  quarantine: %s\n", o.MediaPorts, o.Inactivity, o.Quarantine)
+	fmt.Fprintf(&y, "media:\n  address: 127.0.0.1\n  advertise: %s\n  ports: %s\n  codecs: [PCMU, PCMA, G722, opus, telephone-event]\n  inactivity_timeout: %s\n  quarantine: %s\n", o.Advertise, o.MediaPorts, o.Inactivity, o.Quarantine)
 	y.WriteString(o.MediaExtra)
 	env := os.Environ()
 	if len(o.Users) > 0 {

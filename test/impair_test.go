@@ -1,7 +1,9 @@
 package test
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -40,6 +42,56 @@ type impairer struct {
 	stopped atomic.Bool
 
 	Forwarded, Dropped atomic.Int64
+
+	// The RFC 3550 A.8 interarrival jitter of the impaired RTP as it left
+	// the impairer (8000 Hz clock), and its mean over the call: what the
+	// impairment did to the stream, measured where it was applied.
+	jMu    sync.Mutex
+	jPrev  float64 // previous transit, ms
+	jHave  bool
+	j      float64
+	jSum   float64
+	jCount int
+}
+
+// jitterSent updates the jitter of the impaired stream with one RTP
+// packet sent at t.
+func (im *impairer) jitterSent(pkt []byte, t time.Time) {
+	if len(pkt) < 12 || pkt[0]>>6 != 2 || pkt[1]&0x7f >= 72 && pkt[1]&0x7f <= 95 {
+		return
+	}
+	ts := binary.BigEndian.Uint32(pkt[4:])
+	transit := float64(t.UnixNano())/1e6 - float64(ts)/8
+	im.jMu.Lock()
+	defer im.jMu.Unlock()
+	if im.jHave {
+		d := math.Abs(transit - im.jPrev)
+		im.j += (d - im.j) / 16
+		im.jCount++
+		if im.jCount > 50 { // past the estimator's start-up
+			im.jSum += im.j
+		}
+	}
+	im.jPrev, im.jHave = transit, true
+}
+
+// MeanJitterMs is the mean RFC 3550 jitter (ms) of the impaired stream.
+func (im *impairer) MeanJitterMs() float64 {
+	im.jMu.Lock()
+	defer im.jMu.Unlock()
+	if im.jCount <= 50 {
+		return 0
+	}
+	return im.jSum / float64(im.jCount-50)
+}
+
+// LossRate is the share of impaired datagrams dropped.
+func (im *impairer) LossRate() float64 {
+	f, d := im.Forwarded.Load(), im.Dropped.Load()
+	if f+d == 0 {
+		return 0
+	}
+	return float64(d) / float64(f+d)
 }
 
 // impairment is what an impairer applies to matching sources.
@@ -115,6 +167,7 @@ func (im *impairer) serve(c *net.UDPConn, sb netip.AddrPort) {
 		im.Forwarded.Add(1)
 		time.AfterFunc(max(d, 0), func() {
 			if !im.stopped.Load() {
+				im.jitterSent(pkt, time.Now())
 				_, _ = c.WriteToUDPAddrPort(pkt, sb)
 			}
 		})
