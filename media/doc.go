@@ -1,31 +1,48 @@
 // Package media anchors a call's RTP: one Endpoint per leg (an RTP socket on
 // an even port and RTCP on the next), a Bridge between two endpoints that
-// relays packets with their headers rewritten, and the SDP a leg needs to
-// describe its endpoint (ParseSDP, Session.Build, FilterCodecs,
-// MatchAnswer).
+// relays packets with their headers rewritten or runs them through the
+// processing chain (transcoding, repacketization, jitter buffer,
+// concealment, comfort noise, DTMF interworking, PCM taps), and the SDP a
+// leg needs to describe its endpoint (ParseSDP, Session.Build,
+// FilterCodecs, MatchAnswer).
 //
 // # Flow
 //
-//	phone A                                                          phone B
-//	   │ RTP                                                            ▲
-//	   ▼                                                                │
-//	Endpoint A: RTP socket ── reactor (epoll) ──┐      ┌── Endpoint B: RTP socket
-//	   rtp.Parse (RFC 3550 §5.1) → admit (latch) │      │   sendto(latched address,
-//	   → stats, lastRx                          ▼      │   else SDP address)
-//	                         Bridge direction a→b      │
-//	                         handler (atomic swap) ────┘
-//	                          relay: PT map → outStream.rewrite
-//	                                 (own SSRC, seq, ts; marker on change)
-//	                          later: jitter → decode → taps → encode
+//	phone A                                                            phone B
+//	   │ RTP (and rtcp-mux, later STUN/DTLS)                              ▲
+//	   ▼                                                                  │
+//	Endpoint A: RTP socket ── reactor ── demux by first byte (RFC 7983 §7)
+//	   ├─ 0-3 STUN, 20-63 DTLS: counted, dropped (ICE/DTLS legs later)
+//	   ├─ 128-191, type 192-223: RTCP (RFC 5761 §4) ─► rtcpstats session
+//	   └─ 128-191: rtp.Parse (RFC 3550 §5.1) → admit (latch) → stats, lastRx
+//	                    │
+//	                    ▼ direction a→b handler (RTPHandler, atomic swap)
+//	     ┌──────────────┴─────────────────────────────┐
+//	 relay (same codec and ptime):          processor (Configure chose it):
+//	   PT map → outStream.rewrite             reactor goroutine:
+//	   (own SSRC, seq, ts; marker               audio/CN → jitter.Buffer.Push
+//	   on change) → Endpoint B.WriteRTP         telephone-event → dtmf.Receiver
+//	   in place, 0 allocations                    → OnDigit, queue to far leg
+//	                                          playout goroutine, every 20 ms:
+//	                                            Pop → Decode | Conceal (loss)
+//	                                            | CNDecoder (after a SID)
+//	                                            → Resampler (far leg's rate)
+//	                                            → taps (Tap.WritePCM)
+//	                                            → Packetizer (far leg's ptime)
+//	                                            → outStream.next (SSRC/seq/ts)
+//	                                            → Endpoint B.WriteRTP
+//	                                            + dtmf.Sender (far leg's clock)
 //
 //	Endpoint A: RTCP socket ── reactor → count → RTCPHandler hook
 //	            (or RTCP muxed on the       → rtcpstats.Session.HandleRTCP
 //	             RTP socket, RFC 5761 §4)     (never forwarded)
 //
 //	Engine: port pool (even ports, quarantine, warm pairs), GOMAXPROCS
-//	        reactors, one sweeper goroutine (inactivity of every
-//	        started bridge, quarantine expiry, closing pairs left warm for
-//	        warmKeep), and one RTCP goroutine (every endpoint's reports)
+//	        reactors, one sweeper goroutine (inactivity of every started
+//	        bridge, quarantine expiry, closing pairs left warm for
+//	        warmKeep), one RTCP goroutine (every endpoint's reports) and
+//	        one playout goroutine (playout.go) that ticks every processing
+//	        stream of every bridge, running only while there is one
 //
 // Sockets are raw non-blocking descriptors, not net.UDPConn, each served by
 // one reactor (socket_linux.go): a goroutine that collects the ready
@@ -33,11 +50,33 @@
 // the Go netpoller when none is ready. A packet goes socket → parse →
 // rewrite → socket on that goroutine, in place in the reactor's buffer,
 // with no channel and no allocation (BenchmarkRelayPacket); one wake-up
-// serves every socket that became ready meanwhile. The relay is therefore
-// Linux-only. Each direction's handler sits behind an atomic pointer so
-// that a processing path can replace the relay per direction without
-// stopping the reactor; the outgoing stream state (outStream) belongs to
-// the direction and survives such a swap.
+// serves every socket that became ready meanwhile. Elsewhere (and with
+// -tags portablesockets) socket_other.go serves each socket with a
+// net.UDPConn and a goroutine of its own: slower, same contract. The
+// codecs are C (cgo); a build without cgo relays only (process_nocgo.go).
+//
+// # Relay or processing
+//
+// Bridge.Configure takes both legs' negotiated formats (LegFormat) and
+// chooses per direction: the relay when both legs have the same codec and
+// ptime and the receiving leg has whatever the sending one sends
+// (telephone-event at the same clock, CN), unless BridgeConfig.Process
+// forces processing; the processing chain otherwise. It may be called
+// again mid-call (re-INVITE). Each direction's handler sits behind an
+// atomic pointer, so a switch never stops the reactor; the outgoing
+// stream state is handed over explicitly between the reactor goroutine
+// (the relay's owner) and the playout goroutine (the processor's), as
+// process.go's "Handover" describes, so the far side sees one continuous
+// stream (TestSwitchRelayProcessRelay).
+//
+// The playout clock is one ticker for the whole engine, not a timer per
+// call; tests stop it (playout.manual) and tick it with a fake clock. A
+// source whose ptime differs from the tick plays as many frames per tick
+// as the tick holds (a 30 ms source: 0, 1 or 2), and the packetizer emits
+// at the far leg's ptime, so ptimes are repacketized freely. Taps see each
+// processed direction's PCM at the far leg's rate: the recorder and the
+// conference mixer attach there (Bridge.AddTap) without changing the
+// bridge; ToneMeter is the one the tests use.
 //
 // # Port pairs
 //
@@ -69,6 +108,12 @@
 // wall time since the previous packet, in units of the outgoing PT's clock
 // (from the PayloadMap, 8000 Hz by default). The first packet after a change
 // carries the marker bit.
+//
+// A processed direction numbers its own packets: sequence +1 per packet,
+// timestamp + the packet's duration, or + the wall time after a pause in
+// sending. A state handed over between relay and processing (resync)
+// continues at sequence+1 with the timestamp advanced by the wall time
+// since the last packet (at least one packet's duration), marker set.
 //
 // # Latching policy (symmetric RTP, RFC 4961)
 //
@@ -130,11 +175,15 @@
 //
 // # Locks
 //
-// Lock order: Bridge.mu → Engine.mu; rtcpLeg.mu → rtcpClock.mu.
-// Endpoint.remoteMu is a leaf, and so are the rtcpstats locks taken on
-// the packet path. No endpoint or bridge lock is held on the packet path
-// (atomics only), none is held while a timeout callback runs or while a
-// pair's sockets close, and Endpoint.Close takes Engine.mu only after its
-// pair's reactor has let go of it. The RTCP goroutine takes a leg's lock
-// only after releasing rtcpClock.mu.
+// Lock order: Bridge.mu → playout.mu → (a processor's jitter.Buffer mutex);
+// Bridge.mu → Engine.mu; rtcpLeg.mu → rtcpClock.mu. Endpoint.remoteMu is a
+// leaf, and so are the rtcpstats locks taken on the packet path. playout.mu
+// is held while a tick runs, so playout.remove returns only when no tick is
+// inside the stream; a tick takes no other media lock (taps must not
+// block). No endpoint or bridge lock is held on the relay path (atomics
+// only); the reactor takes a jitter buffer's mutex to push. None is held
+// while a timeout callback runs or while a pair's sockets close, and
+// Endpoint.Close takes Engine.mu only after its pair's reactor has let go
+// of it. The RTCP goroutine takes a leg's lock only after releasing
+// rtcpClock.mu.
 package media

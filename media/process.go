@@ -86,6 +86,8 @@ type processor struct {
 	jb       *jitter.Buffer
 	dec      codecs.Decoder
 	conceal  codecs.Concealer
+	fec      codecs.FECDecoder // nil unless the decoder reads in-band FEC
+	fecUsed  uint64            // frames recovered by FEC (playout goroutine)
 	cn       *codecs.CNDecoder
 	cnOn     bool
 	playing  bool // a frame was played since the start
@@ -217,6 +219,9 @@ func newProcessor(d *direction, in, out LegFormat, cfg *BridgeConfig) (*processo
 		events:   make(chan outEvent, 16),
 	}
 	p.conceal, _ = dec.(codecs.Concealer)
+	if dp.UseInbandFEC || isOpus(inC) {
+		p.fec, _ = dec.(codecs.FECDecoder)
+	}
 	p.emitFn = p.emit
 	jc := jitter.Config{ClockRate: inC.ClockRate(), FrameSamples: codecs.FrameSamples(inC.ClockRate(), inPtime)}
 	if in.ComfortNoise.present() {
@@ -385,6 +390,8 @@ func (p *processor) frame(now time.Time) {
 		switch {
 		case p.cnOn:
 			p.cn.Generate(pcm)
+		case p.fec != nil && r.Next != nil && p.decodeFEC(r.Next, pcm):
+			// Recovered from the next packet's in-band FEC.
 		case p.conceal != nil:
 			n, err := p.conceal.Conceal(pcm)
 			if err != nil {
@@ -414,6 +421,18 @@ func (p *processor) frame(now time.Time) {
 	}
 	p.d.writeTaps(pcm, p.rate, now)
 	_ = p.pk.Write(pcm, p.emitFn)
+}
+
+// decodeFEC recovers the lost frame pcm from next's in-band FEC and
+// reports whether it could.
+func (p *processor) decodeFEC(next []byte, pcm []int16) bool {
+	n, err := p.fec.DecodeFEC(next, pcm)
+	if err != nil || n == 0 {
+		return false
+	}
+	clear(pcm[n:])
+	p.fecUsed++
+	return true
 }
 
 // emit sends one encoded payload toward the far leg.

@@ -76,7 +76,9 @@ func newSender(t testing.TB, f LegFormat, freq float64) *sender {
 	if !ok {
 		t.Fatalf("no codec %s", f.Audio.Name)
 	}
-	enc, err := c.NewEncoder(codecs.Params{Ptime: f.ptimeOf()})
+	ep := codecs.ParseFmtp(f.Audio.Fmtp)
+	ep.Ptime = f.ptimeOf()
+	enc, err := c.NewEncoder(ep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,6 +254,47 @@ func TestProcessConcealsLoss(t *testing.T) {
 	}
 	if st := c.a.Stats(); st.PacketsIn > 86 {
 		t.Errorf("%d packets in, expected 86", st.PacketsIn)
+	}
+}
+
+// TestProcessOpusFEC: Opus with in-band FEC in, every seventh packet
+// lost: the lost frames are recovered from the next packet's LBRR data
+// (the jitter buffer hands it over as Result.Next), and the PCMU leg gets
+// one packet per frame with the tone.
+func TestProcessOpusFEC(t *testing.T) {
+	c := newProcCall(t, BridgeConfig{A: fmtOpus, B: fmtPCMU})
+	r := newReceiver(t, fmtPCMU)
+	// Each packet arrives one frame before it is due, as behind a jitter
+	// buffer holding one frame: the packet after a loss is there when the
+	// lost frame is played.
+	s := newSender(t, fmtOpus, 600)
+	sent := uint64(0)
+	for i := range 101 {
+		pkt := s.next()
+		if i%7 != 3 {
+			c.pa.send(c.a.Local(), pkt)
+			sent++
+			eventually(t, func() bool { return c.a.Stats().PacketsIn >= sent })
+		}
+		if i > 0 {
+			c.clk.Advance(PlayoutInterval)
+			c.e.playout.tick(c.clk.Now())
+		}
+		if i%5 == 4 {
+			r.drain(c.pb)
+		}
+	}
+	r.drain(c.pb)
+	fec := c.br.ab.proc.fecUsed
+	t.Logf("%d packets out, %d frames from FEC, %+v", len(r.hdrs), fec, r.meter.Summary())
+	if fec < 5 {
+		t.Errorf("only %d of 14 lost frames recovered by FEC", fec)
+	}
+	if len(r.hdrs) < 95 {
+		t.Errorf("%d packets out for 100 frames", len(r.hdrs))
+	}
+	if s := r.meter.Summary(); !near(s.Frequency, 600, 15) {
+		t.Errorf("decoded %+v, want 600 Hz", s)
 	}
 }
 

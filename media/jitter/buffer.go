@@ -50,6 +50,12 @@ type Result struct {
 	// Payload is the frame's payload (Kind == Frame). It stays valid
 	// until the next Pop.
 	Payload []byte
+	// Next is set on a Missing result when the packet right after the
+	// missing frame is already buffered: its payload, for decoders whose
+	// packets carry the previous frame as in-band FEC (Opus LBRR, RFC 6716
+	// §2.1.7). It stays valid until the next Pop; the packet is still
+	// played on its own tick.
+	Next []byte
 	// Accelerate is set on a frame when the buffer holds at least one
 	// frame more than its target. A caller that finds the frame silent
 	// or quiet may drop it and call Pop again with the same time; each
@@ -177,6 +183,7 @@ type Buffer struct {
 	epoch     time.Time
 	haveEpoch bool
 	out       []byte
+	next      []byte // Result.Next's copy
 
 	st Stats
 }
@@ -724,7 +731,12 @@ func (b *Buffer) gap(h *slot, delay, target int64) Result {
 		}
 		b.playTS += b.frame
 		b.gapMissing++
-		return b.emit(Missing)
+		res := b.emit(Missing)
+		if int64(b.gapMissing) == m {
+			b.next = append(b.next[:0], h.buf...)
+			res.Next = b.next
+		}
+		return res
 	}
 	b.gapSilent = true
 	if delay < target {
