@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard/switchboard/media/dtmf"
 	"github.com/switchboard/switchboard/media/jitter"
 	"github.com/switchboard/switchboard/media/rtp"
+	"github.com/switchboard/switchboard/rtcpstats"
 )
 
 // # Handover
@@ -72,6 +73,10 @@ const maxFrame = 120 * time.Millisecond
 // d.to with its own outStream.
 type processor struct {
 	d        *direction
+	// Playout statistics for the leg's quality record (playout goroutine).
+	statTicks          int
+	delaySum, delayMax time.Duration
+	delayN             int
 	onDigit  func(*Endpoint, Digit)
 	inAudio  uint8
 	inCN     int // -1 when none
@@ -360,6 +365,40 @@ func (p *processor) tick(now time.Time) {
 		p.frame(now)
 	}
 	p.sendEvents()
+	if p.statTicks++; p.statTicks%playoutStatTicks == 0 {
+		p.reportPlayout()
+	}
+}
+
+// playoutStatTicks is how often (in ticks: one second) a processor hands
+// its jitter buffer's figures to the leg's RTCP session.
+const playoutStatTicks = 50
+
+// reportPlayout hands the jitter buffer's figures to the receiving leg's
+// statistics session, for its quality record: late and reordered packets,
+// the mean and largest playout delay so far, and the audio concealed.
+func (p *processor) reportPlayout() {
+	sess := p.d.from.RTCPSession()
+	if sess == nil {
+		return
+	}
+	st := p.jb.Stats()
+	if p.playing {
+		p.delaySum += st.Delay
+		p.delayN++
+		p.delayMax = max(p.delayMax, st.Delay)
+	}
+	var mean time.Duration
+	if p.delayN > 0 {
+		mean = p.delaySum / time.Duration(p.delayN)
+	}
+	sess.SetPlayoutStats(rtcpstats.PlayoutStats{
+		Late:      st.Late,
+		Reordered: st.Reordered,
+		Delay:     mean,
+		MaxDelay:  p.delayMax,
+		Concealed: time.Duration(st.Concealed+st.Expanded) * p.inFrame,
+	})
 }
 
 // frame plays one source frame.

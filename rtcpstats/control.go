@@ -58,7 +58,8 @@ type PlayoutStats struct {
 	// Reordered counts packets that arrived after a higher sequence
 	// number.
 	Reordered uint64
-	// Delay is the jitter buffer's current playout delay.
+	// Delay is the jitter buffer's playout delay: the processing path
+	// reports its mean over the call so far.
 	Delay time.Duration
 	// MaxDelay is the largest playout delay seen.
 	MaxDelay time.Duration
