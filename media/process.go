@@ -72,21 +72,21 @@ const maxFrame = 120 * time.Millisecond
 // taps, encodes and packetizes at the far leg's ptime, and sends out of
 // d.to with its own outStream.
 type processor struct {
-	d        *direction
+	d *direction
 	// Playout statistics for the leg's quality record (playout goroutine).
 	statTicks          int
 	delaySum, delayMax time.Duration
 	delayN             int
-	onDigit  func(*Endpoint, Digit)
-	inAudio  uint8
-	inCN     int // -1 when none
-	inTE     int // -1 when none
-	inTEClk  int
-	inClock  int
-	outPT    uint8
-	outClock int
-	outStep  uint32 // timestamp units per outgoing packet
-	gap      int64  // ns without a packet after which the timestamp follows the wall clock
+	onDigit            func(*Endpoint, Digit)
+	inAudio            uint8
+	inCN               int // -1 when none
+	inTE               int // -1 when none
+	inTEClk            int
+	inClock            int
+	outPT              uint8
+	outClock           int
+	outStep            uint32 // timestamp units per outgoing packet
+	gap                int64  // ns without a packet after which the timestamp follows the wall clock
 
 	jb       *jitter.Buffer
 	dec      codecs.Decoder
