@@ -274,6 +274,8 @@ func (c *Call) handle(ev any) {
 			return // a timer that was re-armed or stopped since
 		}
 		c.onTimer(e.kind)
+	case evDigit:
+		c.onDigitEvent(e)
 	case evMediaTimeout:
 		if c.state != stateEnded {
 			c.log.Info("media timeout", "leg", "both", "reason", e.reason)

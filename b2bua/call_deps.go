@@ -3,6 +3,7 @@ package b2bua
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -86,6 +87,8 @@ type mediaBridge interface {
 	// SetPayloadMap widens a relayed direction to every codec both legs
 	// negotiated (media.MatchAnswer computes it), not only the first.
 	SetPayloadMap(from *media.Endpoint, m media.PayloadMap)
+	// SendDigit sends a DTMF key press as RFC 4733 events out of to.
+	SendDigit(to *media.Endpoint, key byte, dur time.Duration) error
 	// Start begins relaying; onTimeout runs when media stops flowing.
 	Start(onTimeout func(reason string))
 	// Pause stops relaying (and the inactivity timer) while held.

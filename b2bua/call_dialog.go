@@ -92,7 +92,7 @@ func (c *Call) onRequest(e evRequest) {
 	case sip.INVITE:
 		c.onReinvite(&e, leg)
 	case sip.INFO:
-		c.relay(&e, leg)
+		c.onInfo(&e, leg)
 	case sip.PRACK:
 		c.answer(&e, 481, nil) // we never send reliable provisionals yet
 	default:

@@ -72,6 +72,8 @@ type Record struct {
 	// CodecA and CodecB are the negotiated codecs of each leg ("PCMU/8000").
 	CodecA string `json:"codec_a"`
 	CodecB string `json:"codec_b"`
+	// Digits are the DTMF key presses of the call, in order.
+	Digits []Digit `json:"digits,omitempty"`
 	// Transcoded is true when the legs use different codecs and
 	// Switchboard transcodes between them.
 	Transcoded bool `json:"transcoded,omitempty"`
@@ -187,3 +189,23 @@ func Disposition(status int, cancelled bool) string {
 	}
 	return Failed
 }
+
+// Digit is one DTMF key press of a call.
+type Digit struct {
+	// Leg is the leg it came from ("a" the caller's, "b" the callee's).
+	Leg string `json:"leg"`
+	// Key is "0"-"9", "*", "#", "A"-"D".
+	Key string `json:"key"`
+	// At is when the press began (its first RFC 4733 report or the INFO).
+	At time.Time `json:"at"`
+	// DurationMs is the press's length as signalled.
+	DurationMs int64 `json:"duration_ms"`
+	// Via is how it arrived: DigitRFC4733 or DigitInfo.
+	Via string `json:"via"`
+}
+
+// How a digit arrived.
+const (
+	DigitRFC4733 = "rfc4733"
+	DigitInfo    = "info"
+)

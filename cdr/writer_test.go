@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -79,7 +80,7 @@ func TestRecordsWritten(t *testing.T) {
 	want.Answer = want.Answer.Truncate(time.Millisecond)
 	want.End = want.End.Truncate(time.Millisecond)
 	want.DurationS, want.BillableS = 65, 62.5
-	if r != want {
+	if !reflect.DeepEqual(r, want) {
 		t.Errorf("read back\n got %+v\nwant %+v", r, want)
 	}
 	u := got["cdr-2025-03-01.jsonl"][0]

@@ -313,7 +313,13 @@ type CDR struct {
 	CodecA       string `json:"codec_a"`
 	CodecB       string `json:"codec_b"`
 	Transcoded   bool   `json:"transcoded"`
-	Quality      *struct {
+	Digits       []struct {
+		Leg        string `json:"leg"`
+		Key        string `json:"key"`
+		DurationMs int64  `json:"duration_ms"`
+		Via        string `json:"via"`
+	} `json:"digits"`
+	Quality *struct {
 		Legs []map[string]any `json:"legs"`
 	} `json:"quality"`
 	Start       time.Time `json:"start"`

@@ -65,10 +65,11 @@ Content-Length: 0
 `
 }
 
-// uacInDialog sends an in-dialog request from the caller (after 2xx).
+// uacInDialog sends an in-dialog request from the caller (after 2xx). A
+// body is SDP unless extra names its Content-Type.
 func uacInDialog(method, cseq, extra, body string) string {
 	ct := ""
-	if body != "" {
+	if body != "" && !strings.Contains(extra, "Content-Type:") {
 		ct = "Content-Type: application/sdp\n"
 	}
 	return `<send retrans="500">` + cdata(method+` [next_url] SIP/2.0

@@ -1,0 +1,148 @@
+package test
+
+import (
+	"encoding/binary"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// sdpCodecs is an SDP body offering or answering the given m-line
+// payload types with their rtpmap lines.
+func sdpCodecs(pts, rtpmaps string) string {
+	return `v=0
+o=user1 53655765 [cseq] IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP ` + pts + `
+` + rtpmaps + `a=sendrecv
+`
+}
+
+// replySDP answers the last request with a 200 and body, adding our tag.
+func replySDP(body string) string {
+	return `<send>` + cdata(`SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+`+body) + "</send>\n"
+}
+
+// TestDTMFRFC4733ToInfo: the caller signals a digit with RFC 4733 events
+// (sip-tester's dtmf_2833_1.pcap: key 1, 2240 units = 280 ms at 8000 Hz);
+// the callee negotiated no telephone-event, so Switchboard sends it a SIP
+// INFO (application/dtmf-relay) with Signal=1 and Duration=280, and the
+// CDR records the digit.
+func TestDTMFRFC4733ToInfo(t *testing.T) {
+	uas := writeScenario(t, "uas-dtmf-info", `<recv request="INVITE"/>`,
+		replySDP(sdpCodecs("0", "a=rtpmap:0 PCMU/8000\n")),
+		`<recv request="ACK"/>`,
+		`<recv request="INFO"><action>
+<ereg regexp="application/dtmf-relay" search_in="hdr" header="Content-Type:" check_it="true" assign_to="ct"/>
+<ereg regexp="Signal=1[^0-9]" search_in="body" check_it="true" assign_to="sig"/>
+<ereg regexp="Duration=280[^0-9]" search_in="body" check_it="true" assign_to="dur"/>
+</action></recv>`,
+		replyNoTag("200", "OK", false, ""),
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""), refs("ct", "sig", "dur"))
+	uac := writeScenario(t, "uac-dtmf-4733", uacInviteWith(sdpCodecs("0 101", "a=rtpmap:0 PCMU/8000\na=rtpmap:101 telephone-event/8000\na=fmtp:101 0-16\n")),
+		`<recv response="180" optional="true"/>`, `<recv response="200"/>`, uacAck("2"),
+		`<pause milliseconds="300"/>`,
+		`<nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_1.pcap"/></action></nop>`,
+		`<pause milliseconds="1500"/>`, uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`)
+	c := callCase(t, SBOptions{}, uas, uac)
+	expectCDR(t, c, 200, "answered", "caller")
+	if len(c.Digits) != 1 || c.Digits[0].Key != "1" || c.Digits[0].DurationMs != 280 || c.Digits[0].Via != "rfc4733" || c.Digits[0].Leg != "a" {
+		t.Errorf("CDR digits %+v, want one key 1 of 280 ms from leg a by rfc4733", c.Digits)
+	}
+}
+
+// TestDTMFInfoToRFC4733: the caller (no telephone-event) signals key 5
+// for 400 ms by SIP INFO while it sends audio; the callee negotiated
+// telephone-event, so Switchboard answers the INFO itself and sends the
+// callee RFC 4733 events for key 5 whose final duration is 400 ms
+// (3200 units at 8000 Hz), ending with the E bit.
+func TestDTMFInfoToRFC4733(t *testing.T) {
+	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	rxport := sink.LocalAddr().(*net.UDPAddr).Port
+	type event struct {
+		code     byte
+		end      bool
+		duration uint16
+	}
+	events := make(chan event, 256)
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, err := sink.Read(buf)
+			if err != nil {
+				close(events)
+				return
+			}
+			if n >= 16 && buf[1]&0x7f == 101 {
+				events <- event{code: buf[12], end: buf[13]&0x80 != 0, duration: binary.BigEndian.Uint16(buf[14:])}
+			}
+		}
+	}()
+	calleeSDP := `v=0
+o=user1 53655765 [cseq] IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [rxport] RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a=sendrecv
+`
+	uas := writeScenario(t, "uas-dtmf-4733", `<recv request="INVITE"/>`, replySDP(calleeSDP), `<recv request="ACK"/>`,
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))
+	uac := writeScenario(t, "uac-dtmf-info", uacInviteWith(sdpCodecs("8", "a=rtpmap:8 PCMA/8000\n")),
+		`<recv response="180" optional="true"/>`, `<recv response="200"/>`, uacAck("2"),
+		`<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>`,
+		`<pause milliseconds="1000"/>`,
+		uacInDialog("INFO", "3", "Content-Type: application/dtmf-relay\n", "Signal=5\r\nDuration=400\r\n"),
+		`<recv response="200"/>`,
+		`<pause milliseconds="1500"/>`, uacInDialog("BYE", "4", "", ""), `<recv response="200"/>`)
+	c := runCallCase(t, SBOptions{}, uas, uac, "-key", "rxport", strconv.Itoa(rxport))
+	expectCDR(t, c, 200, "answered", "caller")
+	var got []event
+	timeout := time.After(2 * time.Second)
+collect:
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				break collect
+			}
+			got = append(got, e)
+		case <-timeout:
+			break collect
+		}
+	}
+	var final *event
+	for i := range got {
+		if got[i].code != 5 {
+			t.Fatalf("event code %d, want 5: %+v", got[i].code, got)
+		}
+		if got[i].end {
+			final = &got[i]
+		}
+	}
+	if final == nil || final.duration != 3200 {
+		t.Fatalf("callee got %d RFC 4733 packets %+v; want key 5 ending with duration 3200", len(got), got)
+	}
+	if len(c.Digits) != 1 || c.Digits[0].Key != "5" || c.Digits[0].DurationMs != 400 || c.Digits[0].Via != "info" {
+		t.Errorf("CDR digits %+v, want one key 5 of 400 ms by info", c.Digits)
+	}
+}
