@@ -94,7 +94,7 @@ func (c *Call) onRequest(e evRequest) {
 	case sip.INFO:
 		c.relay(&e, leg)
 	case sip.PRACK:
-		c.answer(&e, 481, nil) // we never send reliable provisionals yet
+		c.onPrack(&e, leg)
 	default:
 		c.answer(&e, 501, nil)
 	}

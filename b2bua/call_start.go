@@ -41,6 +41,7 @@ func (c *Call) start() {
 	c.a.LocalDisplay = req.To().DisplayName
 	c.a.RemoteDisplay = req.From().DisplayName
 	c.a.RemoteCSeq = req.CSeq().SeqNo
+	c.a.Rel = relOf(req)
 	c.a.setRemoteTargetFrom(req)
 	c.dialogKeys = append(c.dialogKeys, c.a.matchKey())
 	s.addDialog(c.a.matchKey(), c)

@@ -53,6 +53,11 @@ type Leg struct {
 	Codecs []media.Codec
 	// Direction is the direction this leg's peer last offered or answered.
 	Direction media.Direction
+
+	// Rel is what the peer said of 100rel (RFC 3262), LocalRSeq the RSeq
+	// of the last reliable provisional we sent it.
+	Rel       relState
+	LocalRSeq uint32
 }
 
 // nextCSeq advances and returns the leg's local CSeq.
