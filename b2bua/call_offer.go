@@ -51,7 +51,7 @@ func (c *Call) applyAnswer(out *outTx, body []byte) ([]byte, error) {
 	}
 	b := out.leg
 	b.Codecs = ans.Codecs
-	b.Direction = ans.Direction
+	b.Direction = answerDirection(c.a.Direction, sdpDirection(ans))
 	b.Endpoint.SetRemote(ans.RTP())
 	c.a.Codecs = forA
 	c.bridge.SetPayloadMap(c.a.Endpoint, aToB)
@@ -59,7 +59,7 @@ func (c *Call) applyAnswer(out *outTx, body []byte) ([]byte, error) {
 	c.rec.CodecA, c.rec.CodecB = codecName(forA), codecName(ans.Codecs)
 	c.startBridge()
 	c.bridge.Pause(isHold(c.a.Direction) || isHold(b.Direction))
-	return c.a.Session.Build(c.a.Endpoint.Local(), forA, ans.Direction, c.ptime), nil
+	return c.a.Session.Build(c.a.Endpoint.Local(), forA, b.Direction, c.ptime), nil
 }
 
 func (c *Call) aAnswerDir() media.Direction {
@@ -70,6 +70,48 @@ func (c *Call) aAnswerDir() media.Direction {
 }
 
 func isHold(d media.Direction) bool { return d != media.SendRecv }
+
+// sdpDirection is the direction a description asks for, with the RFC 2543
+// hold by c=0.0.0.0 (RFC 3264 §8.4) made explicit: that party wants no
+// media, so its sendrecv is passed on as sendonly and recvonly as inactive
+// (RFC 6337 §5.3). The other leg then sees the hold as a direction.
+func sdpDirection(d *media.Description) media.Direction {
+	if d.Addr.IsUnspecified() {
+		switch d.Direction {
+		case media.SendRecv:
+			return media.SendOnly
+		case media.RecvOnly:
+			return media.Inactive
+		}
+	}
+	return d.Direction
+}
+
+// answerDirection is the direction we answer an offer of offered with,
+// given what the other leg answered: kept when it is a valid answer
+// (RFC 3264 §6.1), else narrowed to one (a phone answering sendonly with
+// sendrecv gets recvonly written for it).
+func answerDirection(offered, answered media.Direction) media.Direction {
+	switch offered {
+	case media.Inactive:
+		return media.Inactive
+	case media.SendOnly:
+		if answered == media.SendRecv {
+			return media.RecvOnly
+		}
+		if answered == media.SendOnly {
+			return media.Inactive
+		}
+	case media.RecvOnly:
+		if answered == media.SendRecv {
+			return media.SendOnly
+		}
+		if answered == media.RecvOnly {
+			return media.Inactive
+		}
+	}
+	return answered
+}
 
 func codecName(cs []media.Codec) string {
 	for _, c := range cs {
@@ -90,12 +132,12 @@ func (c *Call) answerLateOffer(out *outTx, res *sip.Response) {
 		return
 	}
 	b := out.leg
-	b.Codecs, b.Direction = ans.Codecs, ans.Direction
+	b.Codecs, b.Direction = ans.Codecs, sdpDirection(ans)
 	b.Endpoint.SetRemote(ans.RTP())
 	c.ackOffer = ans.Codecs
 	c.offer = offerInAck
 	c.answered()
-	c.respondA(200, c.a.Session.Build(c.a.Endpoint.Local(), ans.Codecs, ans.Direction, c.ptime))
+	c.respondA(200, c.a.Session.Build(c.a.Endpoint.Local(), ans.Codecs, b.Direction, c.ptime))
 	c.log.Info("answered (late offer)", "leg", "both", "codec_b", codecName(ans.Codecs))
 }
 
@@ -114,7 +156,7 @@ func (c *Call) takeAckAnswer(ack *sip.Request) {
 		c.hangup(nil, cdr.HangupSwitchboard, "caller's answer has no offered codec")
 		return
 	}
-	c.a.Codecs, c.a.Direction = ans.Codecs, ans.Direction
+	c.a.Codecs, c.a.Direction = ans.Codecs, sdpDirection(ans)
 	c.a.Endpoint.SetRemote(ans.RTP())
 	c.bridge.SetPayloadMap(c.a.Endpoint, aToB)
 	c.bridge.SetPayloadMap(c.b.Endpoint, bToA)
@@ -153,8 +195,8 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 		return
 	}
 	from.Endpoint.SetRemote(offer.RTP())
-	from.Direction = offer.Direction
-	body := to.Session.Build(to.Endpoint.Local(), filtered, offer.Direction, c.ptime)
+	from.Direction = sdpDirection(offer)
+	body := to.Session.Build(to.Endpoint.Local(), filtered, from.Direction, c.ptime)
 	req := to.newRequest(c.host, sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -193,13 +235,13 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 	}
 	fwd, back, forFrom := media.MatchAnswer(out.offer, ans.Codecs)
 	to := out.leg
-	to.Codecs, to.Direction = ans.Codecs, ans.Direction
+	to.Codecs, to.Direction = ans.Codecs, answerDirection(from.Direction, sdpDirection(ans))
 	to.Endpoint.SetRemote(ans.RTP())
 	from.Codecs = forFrom
 	c.bridge.SetPayloadMap(from.Endpoint, fwd)
 	c.bridge.SetPayloadMap(to.Endpoint, back)
 	c.bridge.Pause(isHold(from.Direction) || isHold(to.Direction))
-	body := from.Session.Build(from.Endpoint.Local(), forFrom, ans.Direction, c.ptime)
+	body := from.Session.Build(from.Endpoint.Local(), forFrom, to.Direction, c.ptime)
 	r := c.answer(e, 200, body)
 	c.startRetransmit(r, from, e.req.CSeq().SeqNo)
 }

@@ -126,7 +126,7 @@ func (c *Call) start() {
 		return
 	}
 	c.a.Endpoint = epA
-	c.a.Direction = offer.Direction
+	c.a.Direction = sdpDirection(offer)
 	if c.offer != offerLate {
 		epA.SetRemote(offer.RTP())
 	}
@@ -140,7 +140,7 @@ func (c *Call) start() {
 	c.bridge = c.media.NewBridge(epA, epB, c.log)
 
 	bSession := media.NewSession()
-	body := bSession.Build(epB.Local(), filtered, offer.Direction, c.ptime)
+	body := bSession.Build(epB.Local(), filtered, c.a.Direction, c.ptime)
 	if err := c.fork(target, epB, bSession, body, filtered); err != nil {
 		c.fail(errStatus(err), cdr.HangupSwitchboard, err.Error(), cdr.Failed)
 		return
