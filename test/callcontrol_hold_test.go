@@ -42,3 +42,20 @@ func TestCallLegacyHoldAndResume(t *testing.T) {
 	c := callCase(t, SBOptions{Inactivity: "2s"}, uas, uac)
 	expectCDR(t, c, 200, "answered", "caller")
 }
+
+// TestCallUpdateWithoutOffer: an UPDATE without SDP in the confirmed
+// dialog (a session refresh, RFC 3311 / RFC 4028) gets 200 from
+// Switchboard instead of the 501 it got while Allow listed UPDATE; an
+// UPDATE with an offer is refused with 488 and the call goes on.
+func TestCallUpdateWithoutOffer(t *testing.T) {
+	uas := writeScenario(t, "uas-update", `<recv request="INVITE"/>`,
+		reply("180", "Ringing", false, ""), reply("200", "OK", true, "sendrecv"), `<recv request="ACK"/>`,
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))
+	uac := writeScenario(t, "uac-update", uacInvite(), `<recv response="180" optional="true"/>`, `<recv response="200"/>`,
+		uacAck("2"), `<pause milliseconds="200"/>`,
+		uacInDialog("UPDATE", "3", "", ""), `<recv response="200"/>`,
+		uacInDialog("UPDATE", "4", "", sdp("sendonly")), `<recv response="488"/>`,
+		uacInDialog("BYE", "5", "", ""), `<recv response="200"/>`)
+	c := callCase(t, SBOptions{}, uas, uac)
+	expectCDR(t, c, 200, "answered", "caller")
+}
