@@ -55,6 +55,7 @@ const (
 	timerRing timerKind = iota
 	timerRetransmit2xx
 	timerLinger
+	timerReliable1xx // retransmits the caller's reliable provisional (RFC 3262 §3)
 	numTimers
 )
 
@@ -78,6 +79,9 @@ type outTx struct {
 	origin *evRequest
 	// offer is the codec list offered on leg (origin leg's payload types).
 	offer []media.Codec
+	// rseq is the RSeq of the last reliable provisional of a fork we
+	// PRACKed (RFC 3262 §4).
+	rseq uint32
 }
 
 // pending2xx is a 2xx Switchboard sent as UAS and must retransmit until
@@ -141,9 +145,15 @@ type Call struct {
 	offer       offerState
 	bridgeState bridgeState
 
-	timerGen    [numTimers]int
-	timers      [numTimers]*time.Timer // the armed timer of each kind, stopped when disarmed
-	retrans     *pending2xx
+	timerGen [numTimers]int
+	timers   [numTimers]*time.Timer // the armed timer of each kind, stopped when disarmed
+	retrans  *pending2xx
+	// prov is our reliable provisional to the caller awaiting its PRACK,
+	// provNext the provisional queued behind it, deferred a final response
+	// held until that PRACK (call_prack.go).
+	prov        *reliable1xx
+	provNext    *provisional
+	deferred    *provisional
 	rec         cdr.Record
 	recWritten  bool
 	dialogKeys  []string

@@ -94,7 +94,9 @@ func (c *Call) onRequest(e evRequest) {
 	case sip.INFO:
 		c.onInfo(&e, leg)
 	case sip.PRACK:
-		c.answer(&e, 481, nil) // we never send reliable provisionals yet
+		c.onPrack(&e, leg)
+	case sip.UPDATE:
+		c.onUpdate(&e, leg)
 	default:
 		c.answer(&e, 501, nil)
 	}
@@ -121,3 +123,21 @@ func (c *Call) relay(e *evRequest, from *Leg) {
 // onReinvite relays a re-INVITE: a new offer from one side becomes our
 // offer to the other (SDP rewritten, our ports kept), and their answer
 // comes back rewritten (RFC 3261 §14).
+
+// onUpdate answers an UPDATE (RFC 3311) in an early or confirmed dialog.
+// Without a body it is a target refresh or a session refresh (RFC 4028)
+// and gets 200 with the session in force unchanged. An offer in an UPDATE
+// is not relayed yet: it is refused with 488 and the session stays as it
+// was (§5.2); during another negotiation it is glare (491).
+func (c *Call) onUpdate(e *evRequest, from *Leg) {
+	if c.offer == offerRelaying || c.prov != nil && len(e.req.Body()) > 0 {
+		c.answer(e, 491, nil)
+		return
+	}
+	if len(e.req.Body()) > 0 {
+		c.answer(e, 488, nil)
+		return
+	}
+	from.setRemoteTargetFrom(e.req) // UPDATE is a target refresh request (§5.1)
+	c.answer(e, 200, nil)
+}

@@ -54,7 +54,7 @@ func (c *Call) applyAnswer(out *outTx, body []byte) ([]byte, error) {
 	}
 	b := out.leg
 	b.Codecs = ans.Codecs
-	b.Direction = ans.Direction
+	b.Direction = answerDirection(c.a.Direction, sdpDirection(ans))
 	b.Ptime, b.RTCP = ans.Ptime, ans.RTCP
 	b.Endpoint.SetRemote(ans.RTP())
 	c.a.Codecs = aCodecs
@@ -67,7 +67,7 @@ func (c *Call) applyAnswer(out *outTx, body []byte) ([]byte, error) {
 	forA = aCodecs
 	c.startBridge()
 	c.bridge.Pause(isHold(c.a.Direction) || isHold(b.Direction))
-	return c.a.Session.Build(c.a.Endpoint.Local(), forA, ans.Direction, c.ptime), nil
+	return c.a.Session.Build(c.a.Endpoint.Local(), forA, b.Direction, c.ptime), nil
 }
 
 func (c *Call) aAnswerDir() media.Direction {
@@ -78,6 +78,48 @@ func (c *Call) aAnswerDir() media.Direction {
 }
 
 func isHold(d media.Direction) bool { return d != media.SendRecv }
+
+// sdpDirection is the direction a description asks for, with the RFC 2543
+// hold by c=0.0.0.0 (RFC 3264 §8.4) made explicit: that party wants no
+// media, so its sendrecv is passed on as sendonly and recvonly as inactive
+// (RFC 6337 §5.3). The other leg then sees the hold as a direction.
+func sdpDirection(d *media.Description) media.Direction {
+	if d.Addr.IsUnspecified() {
+		switch d.Direction {
+		case media.SendRecv:
+			return media.SendOnly
+		case media.RecvOnly:
+			return media.Inactive
+		}
+	}
+	return d.Direction
+}
+
+// answerDirection is the direction we answer an offer of offered with,
+// given what the other leg answered: kept when it is a valid answer
+// (RFC 3264 §6.1), else narrowed to one (a phone answering sendonly with
+// sendrecv gets recvonly written for it).
+func answerDirection(offered, answered media.Direction) media.Direction {
+	switch offered {
+	case media.Inactive:
+		return media.Inactive
+	case media.SendOnly:
+		if answered == media.SendRecv {
+			return media.RecvOnly
+		}
+		if answered == media.SendOnly {
+			return media.Inactive
+		}
+	case media.RecvOnly:
+		if answered == media.SendRecv {
+			return media.SendOnly
+		}
+		if answered == media.RecvOnly {
+			return media.Inactive
+		}
+	}
+	return answered
+}
 
 func codecName(cs []media.Codec) string {
 	for _, c := range cs {
@@ -98,13 +140,13 @@ func (c *Call) answerLateOffer(out *outTx, res *sip.Response) {
 		return
 	}
 	b := out.leg
-	b.Codecs, b.Direction = ans.Codecs, ans.Direction
+	b.Codecs, b.Direction = ans.Codecs, sdpDirection(ans)
 	b.Ptime, b.RTCP = ans.Ptime, ans.RTCP
 	b.Endpoint.SetRemote(ans.RTP())
 	c.ackOffer = ans.Codecs
 	c.offer = offerInAck
 	c.answered()
-	c.respondA(200, c.a.Session.Build(c.a.Endpoint.Local(), ans.Codecs, ans.Direction, c.ptime))
+	c.respondA(200, c.a.Session.Build(c.a.Endpoint.Local(), ans.Codecs, b.Direction, c.ptime))
 	c.log.Info("answered (late offer)", "leg", "both", "codec_b", codecName(ans.Codecs))
 }
 
@@ -123,7 +165,7 @@ func (c *Call) takeAckAnswer(ack *sip.Request) {
 		c.hangup(nil, cdr.HangupSwitchboard, "caller's answer has no offered codec")
 		return
 	}
-	c.a.Codecs, c.a.Direction = ans.Codecs, ans.Direction
+	c.a.Codecs, c.a.Direction = ans.Codecs, sdpDirection(ans)
 	c.a.Ptime, c.a.RTCP = ans.Ptime, ans.RTCP
 	c.a.Endpoint.SetRemote(ans.RTP())
 	c.b.Codecs = forB
@@ -165,11 +207,11 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 		return
 	}
 	from.Endpoint.SetRemote(offer.RTP())
-	from.Direction = offer.Direction
+	from.Direction = sdpDirection(offer)
 	from.Ptime, from.RTCP = offer.Ptime, offer.RTCP
 	c.reOffer = filtered
 	toOffer := c.farOffer(filtered)
-	body := to.Session.Build(to.Endpoint.Local(), toOffer, offer.Direction, c.ptime)
+	body := to.Session.Build(to.Endpoint.Local(), toOffer, from.Direction, c.ptime)
 	req := to.newRequest(c.host, sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -214,7 +256,7 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 		return
 	}
 	to := out.leg
-	to.Codecs, to.Direction = ans.Codecs, ans.Direction
+	to.Codecs, to.Direction = ans.Codecs, answerDirection(from.Direction, sdpDirection(ans))
 	to.Ptime, to.RTCP = ans.Ptime, ans.RTCP
 	to.Endpoint.SetRemote(ans.RTP())
 	if !sameAudio(fromCodecs, forFrom) {
@@ -230,7 +272,7 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 		c.log.Info("re-INVITE media", "leg", to.Name, "error", err)
 	}
 	c.bridge.Pause(isHold(from.Direction) || isHold(to.Direction))
-	body := from.Session.Build(from.Endpoint.Local(), forFrom, ans.Direction, c.ptime)
+	body := from.Session.Build(from.Endpoint.Local(), forFrom, to.Direction, c.ptime)
 	r := c.answer(e, 200, body)
 	c.startRetransmit(r, from, e.req.CSeq().SeqNo)
 }

@@ -41,6 +41,7 @@ func (c *Call) start() {
 	c.a.LocalDisplay = req.To().DisplayName
 	c.a.RemoteDisplay = req.From().DisplayName
 	c.a.RemoteCSeq = req.CSeq().SeqNo
+	c.a.Rel = relOf(req)
 	c.a.setRemoteTargetFrom(req)
 	c.dialogKeys = append(c.dialogKeys, c.a.matchKey())
 	s.addDialog(c.a.matchKey(), c)
@@ -128,7 +129,7 @@ func (c *Call) start() {
 		return
 	}
 	c.a.Endpoint = epA
-	c.a.Direction = offer.Direction
+	c.a.Direction = sdpDirection(offer)
 	if c.offer != offerLate {
 		epA.SetRemote(offer.RTP())
 	}
@@ -143,7 +144,7 @@ func (c *Call) start() {
 
 	bSession := media.NewSession()
 	bOffer := c.farOffer(filtered)
-	body := bSession.Build(epB.Local(), bOffer, offer.Direction, c.ptime)
+	body := bSession.Build(epB.Local(), bOffer, c.a.Direction, c.ptime)
 	if err := c.fork(target, epB, bSession, body, bOffer); err != nil {
 		c.fail(errStatus(err), cdr.HangupSwitchboard, err.Error(), cdr.Failed)
 		return

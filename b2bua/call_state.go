@@ -160,6 +160,7 @@ func (c *Call) end(status int, side, reason, disposition string) {
 	c.state = stateEnded
 	c.disarm(timerRing)
 	c.disarm(timerRetransmit2xx)
+	c.disarm(timerReliable1xx)
 	c.lingerUntil = time.Now().Add(64 * sip.T1)
 	if c.bridge != nil {
 		c.bridge.Stop()

@@ -78,6 +78,9 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 			*mf = sip.MaxForwardsHeader(maxFwd)
 		}
 		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+		// The callee may send reliable provisionals (RFC 3262 §4): we
+		// PRACK them, whatever the caller does.
+		req.AppendHeader(sip.NewHeader("Supported", optionTag100rel))
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		req.SetBody(body)
 		out := &outTx{method: sip.INVITE, leg: leg, req: req, fork: true, offer: offer}
@@ -203,6 +206,9 @@ func (c *Call) settle(out *outTx) {
 func (c *Call) onForkProvisional(out *outTx, res *sip.Response) {
 	if res.StatusCode == 100 || c.state != stateEarly || out.state == outCancelled {
 		return
+	}
+	if hasOptionTag(res, "Require", optionTag100rel) && !c.prackFork(out, res) {
+		return // a retransmitted reliable provisional
 	}
 	if tag := tagOf(res.To().Params); tag != "" {
 		out.leg.RemoteTag = tag

@@ -30,19 +30,27 @@ func (c *Call) releaseCaller() {
 }
 
 // respondA answers the caller's initial INVITE with our tag and Contact.
+// A provisional goes reliably to a caller that offered 100rel (RFC 3262
+// §3, call_prack.go); a 2xx waits for the PRACK of a reliable provisional
+// that carried SDP.
 func (c *Call) respondA(code int, body []byte) {
 	if c.finalSent() {
 		return
 	}
-	res := c.host.response(c.aReq, code, "", body)
-	if code > 100 && c.a != nil {
-		if to := res.To(); to != nil {
-			to.Params.Add("tag", c.a.LocalTag)
-		}
-		if code < 300 {
-			res.AppendHeader(&sip.ContactHeader{Address: *c.a.Contact.Clone()})
-		}
+	if code > 100 && code < 200 && c.a != nil && c.a.Rel != relNone {
+		c.respondAReliable(code, body)
+		return
 	}
+	if code >= 200 && c.prov != nil {
+		if code < 300 && c.prov.sdp {
+			// RFC 3262 §3: no 2xx before the PRACK of a reliable
+			// provisional that carried a session description.
+			c.deferred = &provisional{code: code, body: body}
+			return
+		}
+		c.stopReliable()
+	}
+	res := c.callerResponse(code, body)
 	if code >= 200 && code < 300 {
 		res.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	}
@@ -56,6 +64,21 @@ func (c *Call) respondA(code int, body []byte) {
 			c.startRetransmit(res, c.a, c.aReq.CSeq().SeqNo)
 		}
 	}
+}
+
+// callerResponse builds a response to the caller's INVITE: our To tag and,
+// below 300, our Contact (RFC 3261 §12.1.1).
+func (c *Call) callerResponse(code int, body []byte) *sip.Response {
+	res := c.host.response(c.aReq, code, "", body)
+	if code > 100 && c.a != nil {
+		if to := res.To(); to != nil {
+			to.Params.Add("tag", c.a.LocalTag)
+		}
+		if code < 300 {
+			res.AppendHeader(&sip.ContactHeader{Address: *c.a.Contact.Clone()})
+		}
+	}
+	return res
 }
 
 // startRetransmit resends a 2xx with T1 doubling up to T2 until its ACK
@@ -93,6 +116,8 @@ func (c *Call) onTimer(kind timerKind) {
 		}
 		r.interval = min(2*r.interval, sip.T2)
 		c.arm(timerRetransmit2xx, r.interval)
+	case timerReliable1xx:
+		c.onReliableTimer()
 	}
 }
 
@@ -120,6 +145,20 @@ func (c *Call) onAck(e evAck) {
 // answerLateOffer: the callee answered our offer; that answer's codecs
 // become our offer to the caller in the 2xx.
 func (c *Call) onCancel() {
+	if d := c.deferred; d != nil && !c.finalSent() {
+		// Answered by the callee, but the 2xx waited for a PRACK: the
+		// caller's CANCEL wins (the transaction layer sent 487).
+		c.deferred = nil
+		c.stopReliable()
+		c.rec.Answer = time.Time{}
+		c.rec.Status = 487
+		close(c.aFinal)
+		if c.b != nil {
+			c.sendBye(c.b)
+		}
+		c.end(487, cdr.HangupCaller, "cancelled", cdr.Cancelled)
+		return
+	}
 	if c.finalSent() || c.state != stateEarly {
 		return
 	}

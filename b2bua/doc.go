@@ -29,7 +29,10 @@
 //     CANCEL, ACK, BYE, stray 2xx.
 //   - call_offer.go: SDP offer/answer per leg: answers, late offer,
 //     re-INVITE relay.
-//   - call_dialog.go: in-dialog requests (BYE, re-INVITE, INFO).
+//   - call_dialog.go: in-dialog requests (BYE, re-INVITE, INFO, UPDATE).
+//   - call_prack.go: reliable provisionals (RFC 3262) on each leg on its
+//     own: reliable 18x to a caller that offered 100rel, PRACK to a callee
+//     that requires it.
 //   - call_record.go: the call's CDR, opened at the INVITE, written once.
 //   - loghandler.go: the lazy slog handler calls log through.
 //   - udpconn_linux.go: the SIP UDP socket with raw system calls.

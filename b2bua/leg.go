@@ -58,6 +58,11 @@ type Leg struct {
 	// SDP gave for RTCP (a=rtcp, else RTP port + 1).
 	Ptime int
 	RTCP  netip.AddrPort
+
+	// Rel is what the peer said of 100rel (RFC 3262), LocalRSeq the RSeq
+	// of the last reliable provisional we sent it.
+	Rel       relState
+	LocalRSeq uint32
 }
 
 // nextCSeq advances and returns the leg's local CSeq.

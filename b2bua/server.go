@@ -492,7 +492,7 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := s.response(req, 200, "", nil)
 	res.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
-	res.AppendHeader(sip.NewHeader("Supported", ""))
+	res.AppendHeader(sip.NewHeader("Supported", supportedOptionTags))
 	_ = tx.Respond(res)
 }
 

@@ -7,9 +7,9 @@ import (
 )
 
 // supportedOptionTags lists the RFC 3261 §19.2 option tags Switchboard
-// implements, space separated; a Require naming another gets 420. Empty
-// until the call code does 100rel (RFC 3262) or timer (RFC 4028).
-const supportedOptionTags = ""
+// implements, space separated; a Require naming another gets 420.
+// 100rel: reliable provisionals (RFC 3262, call_prack.go).
+const supportedOptionTags = optionTag100rel
 
 // sdpAccept is what Switchboard accepts as a session description body.
 const sdpAccept = "application/sdp"
