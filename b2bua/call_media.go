@@ -39,7 +39,7 @@ func (c *Call) farOffer(aOffer []media.Codec) []media.Codec {
 // offerer offered, else the offerer's own first transcodable codec.
 func (c *Call) offererCodecs(nearOffer, forNear []media.Codec) ([]media.Codec, error) {
 	if a, ok := media.FirstAudio(forNear); ok && offered(nearOffer, a) {
-		return forNear, nil
+		return withEvents(forNear, nearOffer, a.Clock), nil
 	}
 	if !c.target.Transcode {
 		return nil, errNoCommonCodec
@@ -49,6 +49,28 @@ func (c *Call) offererCodecs(nearOffer, forNear []media.Codec) ([]media.Codec, e
 		return nil, errNoCommonCodec
 	}
 	return codecs, nil
+}
+
+// withEvents returns codecs with the offerer's telephone-event added when
+// the far side answered none: Switchboard interworks DTMF itself
+// (call_dtmf.go), so the offerer keeps its RFC 4733 events. The event
+// clock matching the audio's is preferred (RFC 4733 §2.1).
+func withEvents(codecs, offer []media.Codec, clock int) []media.Codec {
+	for _, c := range codecs {
+		if strings.EqualFold(c.Name, "telephone-event") {
+			return codecs
+		}
+	}
+	var ev *media.Codec
+	for i, c := range offer {
+		if strings.EqualFold(c.Name, "telephone-event") && (ev == nil || c.Clock == clock) {
+			ev = &offer[i]
+		}
+	}
+	if ev == nil {
+		return codecs
+	}
+	return append(append([]media.Codec(nil), codecs...), *ev)
 }
 
 // offered reports whether x (name, clock, channels and payload type) is
