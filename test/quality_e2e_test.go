@@ -157,7 +157,9 @@ func impairedCall(t *testing.T, imp impairment) callQuality {
 	q := callQuality{mos: num("mos"), lossRate: num("loss_rate"), jitterMs: num("jitter_mean_ms"), bufferMs: num("jitter_buffer_ms")}
 	t.Logf("%s: impairer lost %.2f%%, jitter %.1f ms; record: loss %.2f%%, jitter %.1f ms, buffer %.1f ms, MOS %.2f",
 		im, 100*im.LossRate(), im.MeanJitterMs(), 100*q.lossRate, q.jitterMs, q.bufferMs, q.mos)
-	if want := im.LossRate(); math.Abs(q.lossRate-want) > 0.2*want+0.002 {
+	// Within 20 %, and half a percent: on a loaded machine a few datagrams
+	// also drop in socket buffers, and packets in flight at the BYE count.
+	if want := im.LossRate(); math.Abs(q.lossRate-want) > 0.2*want+0.005 {
 		t.Errorf("record's loss rate %.4f, the impairer dropped %.4f", q.lossRate, want)
 	}
 	if want := im.MeanJitterMs(); imp.Jitter > 0 && math.Abs(q.jitterMs-want) > 0.2*want {

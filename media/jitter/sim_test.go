@@ -71,7 +71,7 @@ func constDelay(d time.Duration) func(int) time.Duration {
 
 // run pushes the arrivals in time order and pops every 20 ms (at phase
 // past each tick) for pops ticks, checking every played payload.
-func run(t *testing.T, b *Buffer, pkts []arrival, pops int, phase time.Duration) []popRec {
+func run(t testing.TB, b *Buffer, pkts []arrival, pops int, phase time.Duration) []popRec {
 	t.Helper()
 	slices.SortStableFunc(pkts, func(x, y arrival) int {
 		switch {
