@@ -52,9 +52,6 @@ func startZone(t *testing.T, origin string, negTTL uint32, lines ...string) *zon
 	return z
 }
 
-
-
-
 // set replaces the zone's records.
 func (z *zone) set(t *testing.T, lines ...string) {
 	t.Helper()
