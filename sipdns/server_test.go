@@ -26,7 +26,7 @@ type zone struct {
 
 // startZone serves the records (zone-file lines, relative to origin) with an
 // SOA whose MINIMUM is negTTL seconds.
-func startZone(t *testing.T, origin string, negTTL uint32, lines ...string) *zone {
+func startZone(t testing.TB, origin string, negTTL uint32, lines ...string) *zone {
 	t.Helper()
 	z := &zone{origin: dns.Fqdn(origin), queries: make(map[string]int)}
 	soa, err := dns.NewRR(z.origin + " 3600 IN SOA ns." + z.origin + " host." + z.origin + " 1 7200 900 86400 " + strconv.FormatUint(uint64(negTTL), 10))
@@ -53,7 +53,7 @@ func startZone(t *testing.T, origin string, negTTL uint32, lines ...string) *zon
 }
 
 // set replaces the zone's records.
-func (z *zone) set(t *testing.T, lines ...string) {
+func (z *zone) set(t testing.TB, lines ...string) {
 	t.Helper()
 	var rrs []dns.RR
 	for _, l := range lines {

@@ -2,8 +2,11 @@ package sipdns
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 func target(tp Transport, addr, host string) Target {
@@ -78,5 +81,27 @@ func TestByHost(t *testing.T) {
 	_ = append(groups[0], Target{})
 	if list[2].Host != "b." {
 		t.Error("append to a run overwrote the next")
+	}
+}
+
+func TestFromSIP(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want URI
+	}{
+		{"sip:alice@Example.com", URI{Host: "Example.com"}},
+		{"sips:example.com:5071", URI{Secure: true, Host: "example.com", Port: 5071}},
+		{"sip:example.com;transport=TCP;maddr=192.0.2.1", URI{Host: "192.0.2.1", Transport: "TCP"}},
+		{"sip:[2001:db8::1]:5080", URI{Host: "2001:db8::1", Port: 5080}},
+	} {
+		var u sip.Uri
+		if err := sip.ParseUri(c.in, &u); err != nil {
+			t.Fatalf("%s: %v", c.in, err)
+		}
+		got := FromSIP(u)
+		got.Host = strings.Trim(got.Host, "[]")
+		if got != c.want {
+			t.Errorf("FromSIP(%s) = %+v, want %+v", c.in, got, c.want)
+		}
 	}
 }

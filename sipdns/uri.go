@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // Transport is a SIP transport as named in a URI's transport parameter.
@@ -109,4 +111,22 @@ func (u URI) transport() (Transport, bool, error) {
 	default:
 		return "", false, fmt.Errorf("sipdns: %s: unsupported transport %q", u, u.Transport)
 	}
+}
+
+// FromSIP returns the part of a sipgo URI that resolution reads. The maddr
+// parameter, when present, replaces the host (RFC 3263 §4: "the TARGET is
+// the maddr parameter of the URI, if present, otherwise the host value").
+// A port outside 1-65535 counts as absent.
+func FromSIP(u sip.Uri) URI {
+	out := URI{Secure: strings.EqualFold(u.Scheme, "sips"), Host: u.Host}
+	if u.Port > 0 && u.Port <= 65535 {
+		out.Port = uint16(u.Port)
+	}
+	if u.UriParams != nil {
+		if m, ok := u.UriParams.Get("maddr"); ok && m != "" {
+			out.Host = m
+		}
+		out.Transport, _ = u.UriParams.Get("transport")
+	}
+	return out
 }
