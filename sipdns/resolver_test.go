@@ -3,6 +3,7 @@ package sipdns
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -383,5 +384,26 @@ func BenchmarkResolveWarm(b *testing.B) {
 		if _, err := r.Resolve(context.Background(), u); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTruncatedOverTCP checks that an answer too large for 512 bytes of UDP
+// is asked again over TCP (RFC 1035 §4.2.1) and arrives whole.
+func TestTruncatedOverTCP(t *testing.T) {
+	lines := []string{}
+	for i := range 40 {
+		lines = append(lines, fmt.Sprintf("big 300 IN A 192.0.2.%d", i+1))
+	}
+	z := startZone(t, "example.test", 60, lines...)
+	r := newTestResolver(t, z, nil, nil)
+	got, err := r.Resolve(context.Background(), URI{Host: "big.example.test", Port: 5060})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 40 {
+		t.Errorf("%d targets, want all 40", len(got))
+	}
+	if z.count("tcp", 0) == 0 {
+		t.Error("no query over TCP")
 	}
 }

@@ -20,7 +20,7 @@ type zone struct {
 	origin  string
 	records []dns.RR
 	soa     *dns.SOA
-	queries map[string]int // "name TYPE" → count
+	queries map[string]int // "name TYPE" or "udp"/"tcp" → count
 	addr    string
 }
 
@@ -40,15 +40,21 @@ func startZone(t testing.TB, origin string, negTTL uint32, lines ...string) *zon
 		t.Fatal(err)
 	}
 	z.addr = pc.LocalAddr().String()
-	started := make(chan struct{})
-	srv := &dns.Server{PacketConn: pc, Handler: z, NotifyStartedFunc: func() { close(started) }}
-	go func() { _ = srv.ActivateAndServe() }()
-	select {
-	case <-started:
-	case <-time.After(5 * time.Second):
-		t.Fatal("dns server did not start")
+	l, err := net.Listen("tcp", z.addr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = srv.Shutdown() })
+	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: z}, {Listener: l, Handler: z}} {
+		started := make(chan struct{})
+		srv.NotifyStartedFunc = func() { close(started) }
+		go func() { _ = srv.ActivateAndServe() }()
+		select {
+		case <-started:
+		case <-time.After(5 * time.Second):
+			t.Fatal("dns server did not start")
+		}
+		t.Cleanup(func() { _ = srv.Shutdown() })
+	}
 	return z
 }
 
@@ -72,6 +78,9 @@ func (z *zone) set(t testing.TB, lines ...string) {
 func (z *zone) count(name string, qtype uint16) int {
 	z.mu.Lock()
 	defer z.mu.Unlock()
+	if qtype == 0 {
+		return z.queries[name] // "udp" or "tcp"
+	}
 	return z.queries[dns.CanonicalName(name)+" "+dns.TypeToString[qtype]]
 }
 
@@ -84,6 +93,7 @@ func (z *zone) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	name := dns.CanonicalName(q.Name)
 	z.mu.Lock()
 	z.queries[name+" "+dns.TypeToString[q.Qtype]]++
+	z.queries[w.LocalAddr().Network()]++
 	exists := false
 	for _, rr := range z.records {
 		if dns.CanonicalName(rr.Header().Name) != name {
@@ -100,6 +110,9 @@ func (z *zone) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 			m.Rcode = dns.RcodeNameError
 		}
 		m.Ns = []dns.RR{dns.Copy(z.soa)}
+	}
+	if w.LocalAddr().Network() == "udp" {
+		m.Truncate(dns.MinMsgSize) // RFC 1035 §4.2.1: 512 bytes, TC set beyond
 	}
 	_ = w.WriteMsg(m)
 }
