@@ -58,6 +58,7 @@
 //
 // cache.mu guards the cache map; Targets.mu guards the hold-down map. Each
 // is a leaf: no lock is held while another is taken or while a query is
-// on the wire, so concurrent Resolve calls for the same cold name may each
-// ask the server once.
+// on the wire. Concurrent misses for one question share one query
+// (golang.org/x/sync/singleflight); a resolution asks a host's AAAA and A
+// together (RFC 8305 §3), from two goroutines it waits for.
 package sipdns

@@ -12,7 +12,7 @@ import (
 var ErrNoTargets = errors.New("sipdns: no targets")
 
 // lookup answers one question from the cache or, on a miss, from the
-// configured servers in order: a server that fails (timeout, SERVFAIL,
+// configured servers (ask) in order: a server that fails (timeout, SERVFAIL,
 // REFUSED) passes the question to the next; a truncated UDP answer is asked
 // again over TCP (RFC 1035 §4.2.1).
 func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) (answer, error) {
@@ -20,6 +20,20 @@ func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16) (answe
 	if a, ok := r.cache.get(k); ok {
 		return a, nil
 	}
+	// Concurrent misses for one question share one query; they all get the
+	// first caller's answer (or error, its context's included).
+	v, err, _ := r.flight.Do(k.name+" "+dns.TypeToString[qtype], func() (any, error) {
+		return r.ask(ctx, k)
+	})
+	if err != nil {
+		return answer{}, err
+	}
+	return v.(answer), nil
+}
+
+// ask sends the question k to the servers and caches the answer.
+func (r *Resolver) ask(ctx context.Context, k cacheKey) (answer, error) {
+	qtype := k.qtype
 	q := new(dns.Msg)
 	q.SetQuestion(k.name, qtype)
 	q.RecursionDesired = true

@@ -8,8 +8,10 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/miekg/dns"
+	"golang.org/x/sync/singleflight"
 )
 
 // Target is one place to send a request: a transport and an address, with
@@ -41,11 +43,12 @@ func (t Target) String() string {
 // Resolver resolves SIP URIs to targets (RFC 3263 §4) through a cache.
 // It is safe for concurrent use.
 type Resolver struct {
-	cfg   Config
-	log   *slog.Logger
-	cache *cache
-	udp   *dns.Client
-	tcp   *dns.Client
+	cfg    Config
+	log    *slog.Logger
+	cache  *cache
+	udp    *dns.Client
+	tcp    *dns.Client
+	flight singleflight.Group
 }
 
 // New returns a Resolver for cfg. It fails only when cfg names no servers
@@ -239,17 +242,30 @@ func (res *resolution) hostTargets(host string, tp Transport, port uint16) {
 	}
 }
 
-// addresses returns host's AAAA and A addresses, interleaved IPv6 first
-// (RFC 8305 §4).
+// addresses returns host's AAAA and A addresses, interleaved IPv6 first.
+// The two queries go out together (RFC 8305 §3) so that a slow family does
+// not delay the other.
 func (res *resolution) addresses(host string) []netip.Addr {
+	type result struct {
+		a   answer
+		err error
+	}
+	var results [2]result
+	var wg sync.WaitGroup
+	for i, qtype := range []uint16{dns.TypeAAAA, dns.TypeA} {
+		wg.Go(func() {
+			a, err := res.r.lookup(res.ctx, host, qtype)
+			results[i] = result{a, err}
+		})
+	}
+	wg.Wait()
 	var addrs []netip.Addr
-	for _, qtype := range []uint16{dns.TypeAAAA, dns.TypeA} {
-		a, err := res.r.lookup(res.ctx, host, qtype)
-		if err != nil {
-			res.errs = append(res.errs, err)
+	for _, r := range results {
+		if r.err != nil {
+			res.errs = append(res.errs, r.err)
 			continue
 		}
-		for _, rr := range a.rrs {
+		for _, rr := range r.a.rrs {
 			var ip netip.Addr
 			switch rr := rr.(type) {
 			case *dns.AAAA:
@@ -260,9 +276,6 @@ func (res *resolution) addresses(host string) []netip.Addr {
 			if ip.IsValid() {
 				addrs = append(addrs, ip.Unmap())
 			}
-		}
-		if a.nxdomain {
-			break // the name does not exist: no A either (RFC 8020)
 		}
 	}
 	return Interleave(addrs)

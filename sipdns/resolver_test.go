@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -297,8 +298,8 @@ func TestNegativeCache(t *testing.T) {
 	if n := z.count("new.example.test", dns.TypeNAPTR); n != 1 {
 		t.Errorf("NAPTR for a missing name asked %d times in 30 s, want 1 (NXDOMAIN cached)", n)
 	}
-	if n := z.count("new.example.test", dns.TypeA); n != 0 {
-		t.Errorf("A asked %d times after AAAA gave NXDOMAIN, want 0", n)
+	if n := z.count("new.example.test", dns.TypeA); n != 1 {
+		t.Errorf("A for a missing name asked %d times in 30 s, want 1 (NXDOMAIN cached)", n)
 	}
 	z.set(t, `new 300 IN A 192.0.2.5`)
 	c.advance(15 * time.Second) // 45 s: expired
@@ -405,5 +406,30 @@ func TestTruncatedOverTCP(t *testing.T) {
 	}
 	if z.count("tcp", 0) == 0 {
 		t.Error("no query over TCP")
+	}
+}
+
+// TestConcurrentMiss checks that concurrent resolutions of a cold name share
+// one query per question.
+func TestConcurrentMiss(t *testing.T) {
+	z := startZone(t, "example.test", 60,
+		`_sip._udp 300 IN SRV 10 0 5060 a`,
+		`a 300 IN A 192.0.2.1`,
+	)
+	z.mu.Lock()
+	z.delay = 50 * time.Millisecond
+	z.mu.Unlock()
+	r := newTestResolver(t, z, nil, nil)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if _, err := r.Resolve(context.Background(), URI{Host: "example.test", Transport: "udp"}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := z.count("_sip._udp.example.test", dns.TypeSRV); n != 1 {
+		t.Errorf("SRV asked %d times by 10 concurrent resolutions, want 1", n)
 	}
 }

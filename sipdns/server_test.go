@@ -22,6 +22,7 @@ type zone struct {
 	soa     *dns.SOA
 	queries map[string]int // "name TYPE" or "udp"/"tcp" → count
 	addr    string
+	delay   time.Duration // before each answer
 }
 
 // startZone serves the records (zone-file lines, relative to origin) with an
@@ -104,7 +105,9 @@ func (z *zone) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 			m.Answer = append(m.Answer, dns.Copy(rr))
 		}
 	}
+	delay := z.delay
 	z.mu.Unlock()
+	time.Sleep(delay)
 	if len(m.Answer) == 0 {
 		if !exists {
 			m.Rcode = dns.RcodeNameError
