@@ -6,10 +6,12 @@ require (
 	github.com/emiago/sipgo v1.7.2
 	github.com/google/renameio/v2 v2.0.2
 	github.com/icholy/digest v1.2.0
+	github.com/miekg/dns v1.1.73
 	github.com/pion/rtcp v1.2.20
 	github.com/pion/rtp v1.10.6
 	github.com/pion/sdp/v3 v3.0.20
 	github.com/zaf/g711 v1.4.0
+	golang.org/x/sync v0.22.0
 	gopkg.in/hraban/opus.v2 v2.0.0-20230925203106-0188a62cb302
 	gopkg.in/yaml.v3 v3.0.1
 )
@@ -21,8 +23,8 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/kr/text v0.2.0 // indirect
 	github.com/pion/randutil v0.1.0 // indirect
-	golang.org/x/sync v0.16.0 // indirect
-	golang.org/x/sys v0.24.0 // indirect
+	golang.org/x/net v0.57.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
 )
 
 replace github.com/emiago/sipgo => ./third_party/sipgo
