@@ -41,7 +41,8 @@
 //	        reactors, one sweeper goroutine (inactivity of every started
 //	        bridge, quarantine expiry, closing pairs left warm for
 //	        warmKeep), one RTCP goroutine (every endpoint's reports) and
-//	        one playout goroutine (playout.go) that ticks every processing
+//	        the playout clock (playout.go: one ticker goroutine per core,
+//	        streams spread over them) that ticks every processing
 //	        stream of every bridge, running only while there is one
 //
 // Sockets are raw non-blocking descriptors, not net.UDPConn, each served by
@@ -175,9 +176,9 @@
 //
 // # Locks
 //
-// Lock order: Bridge.mu → playout.mu → (a processor's jitter.Buffer mutex);
+// Lock order: Bridge.mu → playout.mu → playoutShard.mu → (a processor's jitter.Buffer mutex);
 // Bridge.mu → Engine.mu; rtcpLeg.mu → rtcpClock.mu. Endpoint.remoteMu is a
-// leaf, and so are the rtcpstats locks taken on the packet path. playout.mu
+// leaf, and so are the rtcpstats locks taken on the packet path. A shard's mu
 // is held while a tick runs, so playout.remove returns only when no tick is
 // inside the stream; a tick takes no other media lock (taps must not
 // block). No endpoint or bridge lock is held on the relay path (atomics

@@ -2,6 +2,7 @@ package media
 
 import (
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -17,15 +18,80 @@ type playoutStream interface {
 	tick(now time.Time)
 }
 
-// playout is the engine's one playout clock: a single ticker goroutine
-// that runs the tick of every processing stream in turn, instead of a
-// timer per call. It runs only while at least one stream is registered,
-// so an engine that only relays never wakes up for it.
+// playout is the engine's playout clock: one 20 ms tick for every
+// processing stream, instead of a timer per call. It is sharded across
+// GOMAXPROCS ticker goroutines (a stream joins the shard with the fewest
+// streams), so transcoding is not held to one core; each shard runs only
+// while it has a stream, so an engine that only relays never wakes up for
+// it.
 //
-// remove returns only once no tick is inside the stream (the tick holds
-// mu), which is what lets Bridge.Configure take a stream's outgoing state
-// back without a race (process.go, "Handover").
+// remove returns only once no tick is inside the stream (the shard's tick
+// holds its mu), which is what lets Bridge.Configure take a stream's
+// outgoing state back without a race (process.go, "Handover").
 type playout struct {
+	mu     sync.Mutex // guards of; before playoutShard.mu
+	shards []*playoutShard
+	of     map[playoutStream]*playoutShard
+	// manual: tests call tick themselves with a fake clock.
+	manual bool
+}
+
+func newPlayout(now func() time.Time, log *slog.Logger) *playout {
+	c := &playout{of: make(map[playoutStream]*playoutShard)}
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		c.shards = append(c.shards, &playoutShard{now: now, log: log})
+	}
+	return c
+}
+
+// add registers s on the least loaded shard; its tick runs from that
+// shard's next tick on.
+func (c *playout) add(s playoutStream) {
+	c.mu.Lock()
+	sh := c.of[s]
+	if sh == nil {
+		sh = c.shards[0]
+		for _, o := range c.shards[1:] {
+			if o.load() < sh.load() {
+				sh = o
+			}
+		}
+		c.of[s] = sh
+	}
+	manual := c.manual
+	c.mu.Unlock()
+	sh.add(s, manual)
+}
+
+// remove unregisters s and returns once no tick is running it.
+func (c *playout) remove(s playoutStream) {
+	c.mu.Lock()
+	sh := c.of[s]
+	delete(c.of, s)
+	c.mu.Unlock()
+	if sh != nil {
+		sh.remove(s)
+	}
+}
+
+// tick runs every shard's streams for the playout instant now (tests with
+// a manual clock).
+func (c *playout) tick(now time.Time) {
+	for _, sh := range c.shards {
+		sh.tick(now)
+	}
+}
+
+// close stops every shard for good and waits for their goroutines.
+func (c *playout) close() {
+	for _, sh := range c.shards {
+		sh.close()
+	}
+}
+
+// playoutShard is one ticker goroutine of the playout clock and the
+// streams it runs in turn.
+type playoutShard struct {
 	log *slog.Logger
 	now func() time.Time
 
@@ -37,14 +103,18 @@ type playout struct {
 	closed  bool
 }
 
-func newPlayout(now func() time.Time, log *slog.Logger) *playout {
-	return &playout{now: now, log: log}
+// load is the number of streams on the shard.
+func (c *playoutShard) load() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.streams)
 }
 
 // add registers s; its tick runs from the next tick of the clock on.
-func (c *playout) add(s playoutStream) {
+func (c *playoutShard) add(s playoutStream, manual bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.manual = manual
 	if c.closed {
 		return
 	}
@@ -56,7 +126,7 @@ func (c *playout) add(s playoutStream) {
 }
 
 // remove unregisters s and returns once no tick is running it.
-func (c *playout) remove(s playoutStream) {
+func (c *playoutShard) remove(s playoutStream) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if i := slices.Index(c.streams, s); i >= 0 {
@@ -71,7 +141,7 @@ func (c *playout) remove(s playoutStream) {
 // tick runs every registered stream's tick for the playout instant now.
 // A panic in one stream is logged and that stream dropped; the others
 // keep playing.
-func (c *playout) tick(now time.Time) {
+func (c *playoutShard) tick(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i := 0; i < len(c.streams); i++ {
@@ -82,7 +152,7 @@ func (c *playout) tick(now time.Time) {
 	}
 }
 
-func (c *playout) safeTick(s playoutStream, now time.Time) (ok bool) {
+func (c *playoutShard) safeTick(s playoutStream, now time.Time) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("media processing panic; stream stopped", "panic", r)
@@ -94,7 +164,7 @@ func (c *playout) safeTick(s playoutStream, now time.Time) (ok bool) {
 }
 
 // run is the ticker goroutine.
-func (c *playout) run(stop, done chan struct{}) {
+func (c *playoutShard) run(stop, done chan struct{}) {
 	defer close(done)
 	t := time.NewTicker(PlayoutInterval)
 	defer t.Stop()
@@ -109,7 +179,7 @@ func (c *playout) run(stop, done chan struct{}) {
 }
 
 // close stops the clock for good and waits for its goroutine.
-func (c *playout) close() {
+func (c *playoutShard) close() {
 	c.mu.Lock()
 	c.closed = true
 	c.streams = nil

@@ -2,6 +2,7 @@ package media
 
 import (
 	"net/netip"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,11 +70,19 @@ func TestPlayoutClock(t *testing.T) {
 	if s1.n.Load() != n1 {
 		t.Errorf("a removed stream was ticked")
 	}
+	if c.of[s1] != nil || c.of[s2] == nil {
+		t.Errorf("shard map: s1 %v s2 %v", c.of[s1], c.of[s2])
+	}
 	c.remove(s2)
-	c.mu.Lock()
-	running := c.stop != nil
-	c.mu.Unlock()
-	if running {
-		t.Error("the clock runs with no stream")
+	for i, sh := range c.shards {
+		sh.mu.Lock()
+		running := sh.stop != nil
+		sh.mu.Unlock()
+		if running {
+			t.Errorf("shard %d runs with no stream", i)
+		}
+	}
+	if runtime.GOMAXPROCS(0) > 1 && len(c.shards) < 2 {
+		t.Errorf("%d shards on %d procs", len(c.shards), runtime.GOMAXPROCS(0))
 	}
 }

@@ -35,7 +35,9 @@ func TestBaresipTranscoding(t *testing.T) {
 			if !alice.WaitEvent("CALL_ESTABLISHED", 10*time.Second) || !bob.WaitEvent("CALL_ESTABLISHED", 5*time.Second) {
 				t.Fatalf("call not established\n%s", tail(sb.Output(), 3000))
 			}
-			time.Sleep(3 * time.Second)
+			// Long enough for an RTCP exchange: our first report goes out
+			// after about 2.5 s, baresip's about 5 s apart.
+			time.Sleep(7 * time.Second)
 			alice.Command("hangup")
 			if !bob.WaitEvent("CALL_CLOSED", 5*time.Second) {
 				t.Fatalf("callee did not see the hangup")
@@ -52,8 +54,21 @@ func TestBaresipTranscoding(t *testing.T) {
 			if c.aliceWant != "" && (!strings.EqualFold(recs[0].CodecA, c.aliceWant) || !strings.EqualFold(recs[0].CodecB, c.bobWant)) {
 				t.Fatalf("CDR codecs %s / %s, want %s / %s", recs[0].CodecA, recs[0].CodecB, c.aliceWant, c.bobWant)
 			}
-			if q := recs[0].Quality; q == nil || len(q.Legs) != 2 {
+			q := recs[0].Quality
+			if q == nil || len(q.Legs) != 2 {
 				t.Fatalf("CDR has no quality record for both legs: %+v", q)
+			}
+			// RTCP is terminated on each leg: we sent reports, baresip's
+			// reached us, and its report blocks about our stream gave an RTT.
+			for _, l := range q.Legs {
+				sent, _ := l["rtcp_sent"].(float64)
+				got, _ := l["rtcp_received"].(float64)
+				rtt, _ := l["rtt_samples"].(float64)
+				recv, _ := l["received"].(map[string]any)
+				mos, _ := recv["mos"].(float64)
+				if sent < 1 || got < 1 || rtt < 1 || mos < 3.5 {
+					t.Errorf("leg %v: rtcp sent %v, received %v, rtt samples %v, mos %v; want reports both ways, an RTT and a clean-network MOS", l["leg"], sent, got, rtt, mos)
+				}
 			}
 		})
 	}
