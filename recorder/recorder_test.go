@@ -287,3 +287,12 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteDoesNotAllocate(t *testing.T) {
+	r := newRec(t, Config{Queue: 4})
+	defer r.Close()
+	pcm := sine(160, 0, 8000, 440, 8000)
+	if n := testing.AllocsPerRun(1000, func() { r.Left().Write(pcm, 8000, t0) }); n != 0 {
+		t.Errorf("Write allocates %.1f times", n)
+	}
+}
