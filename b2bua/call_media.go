@@ -51,26 +51,38 @@ func (c *Call) offererCodecs(nearOffer, forNear []media.Codec) ([]media.Codec, e
 	return codecs, nil
 }
 
-// withEvents returns codecs with the offerer's telephone-event added when
-// the far side answered none: Switchboard interworks DTMF itself
-// (call_dtmf.go), so the offerer keeps its RFC 4733 events. The event
-// clock matching the audio's is preferred (RFC 4733 §2.1).
+// withEvents returns codecs with the offerer's telephone-event and CN
+// added where the far side answered none: Switchboard interworks both
+// itself (DTMF: call_dtmf.go; comfort noise generated from the SIDs toward
+// a leg without CN), so the offerer keeps them. The telephone-event clock
+// matching the audio's is preferred (RFC 4733 §2.1), CN at the audio's
+// clock only (RFC 3389 §5).
 func withEvents(codecs, offer []media.Codec, clock int) []media.Codec {
-	for _, c := range codecs {
-		if strings.EqualFold(c.Name, "telephone-event") {
-			return codecs
+	has := func(name string) bool {
+		for _, c := range codecs {
+			if strings.EqualFold(c.Name, name) {
+				return true
+			}
 		}
+		return false
 	}
-	var ev *media.Codec
+	var ev, cn *media.Codec
 	for i, c := range offer {
-		if strings.EqualFold(c.Name, "telephone-event") && (ev == nil || c.Clock == clock) {
+		switch {
+		case strings.EqualFold(c.Name, "telephone-event") && (ev == nil || c.Clock == clock):
 			ev = &offer[i]
+		case strings.EqualFold(c.Name, "CN") && c.Clock == clock && cn == nil:
+			cn = &offer[i]
 		}
 	}
-	if ev == nil {
-		return codecs
+	out := codecs
+	if ev != nil && !has("telephone-event") {
+		out = append(append([]media.Codec(nil), out...), *ev)
 	}
-	return append(append([]media.Codec(nil), codecs...), *ev)
+	if cn != nil && !has("CN") {
+		out = append(append([]media.Codec(nil), out...), *cn)
+	}
+	return out
 }
 
 // offered reports whether x (name, clock, channels and payload type) is

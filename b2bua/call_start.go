@@ -2,6 +2,8 @@ package b2bua
 
 import (
 	"errors"
+	"slices"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -16,7 +18,12 @@ func (c *Call) start() {
 	req := c.aReq
 	s.callStarted(req.Recipient.User)
 	pol := s.currentPolicy()
+	// CN (RFC 3389) is always accepted: where the far leg has none,
+	// Switchboard plays the SIDs as comfort noise itself (call_media.go).
 	c.allowed = pol.cfg.Media.Codecs
+	if !slices.ContainsFunc(c.allowed, func(n string) bool { return strings.EqualFold(n, "CN") }) {
+		c.allowed = append(slices.Clip(c.allowed), "CN")
+	}
 
 	// Caller leg (RFC 3261 §12.1.1: route set from Record-Route as is).
 	l, ok := s.listenerFor(req.Transport(), req.Source())

@@ -879,19 +879,31 @@ func writePCMAPcap(path string, dur, ptime time.Duration) error {
 	const rateHz = 8000
 	samples := int(ptime.Seconds() * rateHz)
 	packets := int(dur / ptime)
+	tone := aLawTone(packets * samples)
+	pkts := make([]rtp.Packet, packets)
+	for i := range pkts {
+		pkts[i] = rtp.Packet{Header: rtp.Header{
+			Version: 2, Marker: i == 0, PayloadType: 8,
+			SequenceNumber: uint16(1000 + i), Timestamp: uint32(160000 + i*samples), SSRC: 0x5b0a7d11,
+		}, Payload: tone[i*samples : (i+1)*samples]}
+	}
+	return writeRTPPcap(path, pkts, ptime)
+}
+
+// writeRTPPcap writes RTP packets, one every interval, as a libpcap file
+// of Ethernet/IPv4/UDP frames that sipp's play_pcap_audio replays. A
+// packet with Version 0 is an empty slot: nothing is sent in it (DTX).
+func writeRTPPcap(path string, pkts []rtp.Packet, interval time.Duration) error {
 	var buf bytes.Buffer
 	// Global header: magic, v2.4, GMT offset 0, accuracy 0, snaplen,
 	// link type 1 (Ethernet).
 	for _, v := range []uint32{0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1} {
 		_ = binary.Write(&buf, binary.LittleEndian, v)
 	}
-	tone := aLawTone(packets * samples)
-	for i := range packets {
-		payload := tone[i*samples : (i+1)*samples]
-		pkt := rtp.Packet{Header: rtp.Header{
-			Version: 2, Marker: i == 0, PayloadType: 8,
-			SequenceNumber: uint16(1000 + i), Timestamp: uint32(160000 + i*samples), SSRC: 0x5b0a7d11,
-		}, Payload: payload}
+	for i, pkt := range pkts {
+		if pkt.Version == 0 {
+			continue // a slot without a packet (DTX)
+		}
 		body, err := pkt.Marshal()
 		if err != nil {
 			return fmt.Errorf("rtp packet %d: %w", i, err)
@@ -919,7 +931,7 @@ func writePCMAPcap(path string, dur, ptime time.Duration) error {
 		binary.BigEndian.PutUint16(udp[2:], 6000)
 		binary.BigEndian.PutUint16(udp[4:], uint16(8+len(body)))
 		frame = append(frame, body...)
-		at := time.Duration(i) * ptime
+		at := time.Duration(i) * interval
 		for _, v := range []uint32{uint32(1_700_000_000 + at/time.Second), uint32(at % time.Second / time.Microsecond), uint32(len(frame)), uint32(len(frame))} {
 			_ = binary.Write(&buf, binary.LittleEndian, v)
 		}
