@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,11 +26,37 @@ var errNoCommonCodec = errors.New("answer has no offered codec")
 // calleeOffer is the codec list offered to the callee for the caller's
 // filtered offer: the caller's codecs and, where the route transcodes,
 // Switchboard's own that the caller lacks.
-func (c *Call) farOffer(aOffer []media.Codec) []media.Codec {
+// Toward the callee, the target's own codec preference (trunks[].codecs,
+// users[].codecs) filters and orders the list when it has one.
+func (c *Call) farOffer(aOffer []media.Codec, towardCallee bool) []media.Codec {
+	own := c.allowed
+	if towardCallee && len(c.calleeCodecs) > 0 {
+		own = c.calleeCodecs
+		aOffer = preferOrder(media.FilterCodecs(aOffer, append(slices.Clip(own), "CN")), own)
+	}
 	if !c.target.Transcode {
 		return aOffer
 	}
-	return media.TranscodeOffer(aOffer, defaultCodecs(c.allowed), media.CanTranscode)
+	return media.TranscodeOffer(aOffer, defaultCodecs(own), media.CanTranscode)
+}
+
+// preferOrder reorders codecs by the names in prefs (case-insensitive);
+// codecs prefs does not name (CN) keep their order at the end.
+func preferOrder(codecs []media.Codec, prefs []string) []media.Codec {
+	out := make([]media.Codec, 0, len(codecs))
+	for _, p := range prefs {
+		for _, c := range codecs {
+			if strings.EqualFold(c.Name, p) {
+				out = append(out, c)
+			}
+		}
+	}
+	for _, c := range codecs {
+		if !slices.ContainsFunc(prefs, func(p string) bool { return strings.EqualFold(p, c.Name) }) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // offererCodecs returns the codecs for the offering side of an

@@ -210,7 +210,7 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 	from.Direction = sdpDirection(offer)
 	from.Ptime, from.RTCP = offer.Ptime, offer.RTCP
 	c.reOffer = filtered
-	toOffer := c.farOffer(filtered)
+	toOffer := c.farOffer(filtered, to == c.b)
 	body := to.Session.Build(to.Endpoint.Local(), toOffer, from.Direction, c.ptime)
 	req := to.newRequest(c.host, sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))

@@ -121,8 +121,11 @@ func (c *Call) start() {
 			return
 		}
 		c.rec.Trunk = target.Trunk.Name
+		c.calleeCodecs = target.Trunk.Codecs
 	case TargetUser:
-		if _, known := pol.users[target.Number]; !known {
+		u, known := pol.users[target.Number]
+		c.calleeCodecs = u.Codecs
+		if !known {
 			c.fail(404, cdr.HangupSwitchboard, "unknown user", cdr.Failed)
 			return
 		}
@@ -150,7 +153,7 @@ func (c *Call) start() {
 	c.bridge = c.media.NewBridge(epA, epB, c.log)
 
 	bSession := media.NewSession()
-	bOffer := c.farOffer(filtered)
+	bOffer := c.farOffer(filtered, true)
 	body := bSession.Build(epB.Local(), bOffer, c.a.Direction, c.ptime)
 	if err := c.fork(target, epB, bSession, body, bOffer); err != nil {
 		c.fail(errStatus(err), cdr.HangupSwitchboard, err.Error(), cdr.Failed)

@@ -50,6 +50,8 @@ type Trunk struct {
 	// Transport is UDP or TCP.
 	Transport string
 	Trusted   []netip.Prefix
+	// Codecs is the trunk's codec preference (empty: media.codecs).
+	Codecs []string
 }
 
 // Router turns a dialled number into a Target by ordered rules: the first
@@ -90,7 +92,7 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 
 // newTrunk derives where a trunk's requests go from its parsed configuration.
 func newTrunk(tc config.Trunk) *Trunk {
-	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets}
+	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs}
 	if tp, ok := t.URI.UriParams.Get("transport"); ok && tp != "" {
 		t.Transport = strings.ToUpper(tp)
 	}

@@ -108,6 +108,9 @@ type User struct {
 	Password string `yaml:"password"`
 	// DisplayName is optional.
 	DisplayName string `yaml:"display_name"`
+	// Codecs, when set, are the codecs offered to the user's phones, in
+	// preference order (default media.codecs).
+	Codecs []string `yaml:"codecs"`
 }
 
 // Trunk is a SIP peer reached by URI.
@@ -119,6 +122,9 @@ type Trunk struct {
 	OutboundProxy string `yaml:"outbound_proxy"`
 	// Trusted lists CIDR ranges whose requests are accepted without digest.
 	Trusted []string `yaml:"trusted"`
+	// Codecs, when set, are the codecs offered to the trunk, in
+	// preference order (default media.codecs).
+	Codecs []string `yaml:"codecs"`
 
 	// TrustedNets is Trusted parsed (filled by Validate); a bare address becomes a /32 or /128.
 	TrustedNets []netip.Prefix `yaml:"-"`

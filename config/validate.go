@@ -260,28 +260,7 @@ func (v *validator) media() {
 		m.PortMin, m.PortMax = lo, hi
 	}
 
-	audio := 0
-	seen := make(map[string]bool)
-	for i, name := range m.Codecs {
-		key := fmt.Sprintf("media.codecs[%d]", i)
-		canon, ok := knownCodecs[strings.ToLower(name)]
-		if !ok {
-			v.errf(key, "unknown codec %q (known: PCMU, PCMA, G722, opus, telephone-event, CN)", name)
-			continue
-		}
-		if seen[canon] {
-			v.errf(key, "codec %s listed twice", canon)
-			continue
-		}
-		seen[canon] = true
-		m.Codecs[i] = canon
-		if canon != "telephone-event" && canon != "CN" {
-			audio++
-		}
-	}
-	if len(m.Codecs) > 0 && audio == 0 {
-		v.errf("media.codecs", "needs at least one audio codec (PCMU, PCMA, G722 or opus)")
-	}
+	v.codecList("media.codecs", m.Codecs)
 	v.positive("media.inactivity_timeout", m.InactivityTimeout)
 	v.positive("media.quarantine", m.Quarantine)
 	if m.LatchPackets < 1 {
@@ -320,6 +299,33 @@ func parsePortRange(s string) (lo, hi int, err error) {
 // without escapes (unreserved and user-unreserved).
 var userName = regexp.MustCompile(`^[A-Za-z0-9\-_.!~*'()&=+$,;?/]+$`)
 
+// codecList validates a list of codec names at key (media.codecs, or a
+// user's or trunk's codecs), canonicalising them in place.
+func (v *validator) codecList(key string, list []string) {
+	audio := 0
+	seen := make(map[string]bool)
+	for i, name := range list {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		canon, ok := knownCodecs[strings.ToLower(name)]
+		if !ok {
+			v.errf(k, "unknown codec %q (known: PCMU, PCMA, G722, opus, telephone-event, CN)", name)
+			continue
+		}
+		if seen[canon] {
+			v.errf(k, "codec %s listed twice", canon)
+			continue
+		}
+		seen[canon] = true
+		list[i] = canon
+		if canon != "telephone-event" && canon != "CN" {
+			audio++
+		}
+	}
+	if len(list) > 0 && audio == 0 {
+		v.errf(key, "needs at least one audio codec (PCMU, PCMA, G722 or opus)")
+	}
+}
+
 func (v *validator) users() {
 	seen := make(map[string]int)
 	for i, u := range v.c.Users {
@@ -337,6 +343,7 @@ func (v *validator) users() {
 			continue
 		}
 		seen[u.Name] = i
+		v.codecList(fmt.Sprintf("users[%d].codecs", i), u.Codecs)
 	}
 }
 
@@ -356,6 +363,7 @@ func (v *validator) trunks() map[string]bool {
 		default:
 			names[t.Name] = true
 		}
+		v.codecList(key+".codecs", t.Codecs)
 		t.ParsedURI, t.ParsedProxy = sip.Uri{}, nil
 		if t.URI == "" {
 			v.errf(key+".uri", "required, e.g. sip:carrier.example:5060")

@@ -11,7 +11,7 @@ import (
 // 127.0.0.2) reached by dialling 9 + number.
 func trunkSetup(t *testing.T, uasPort int, o SBOptions) *SB {
 	o.Users = append(o.Users, "1000", "1001")
-	o.Trunks = fmt.Sprintf(`  - {name: carrier, uri: "sip:127.0.0.2:%d", trusted: [127.0.0.2/32]}`, uasPort)
+	o.Trunks = fmt.Sprintf(`  - {name: carrier, uri: "sip:127.0.0.2:%d", trusted: [127.0.0.2/32]%s}`, uasPort, o.TrunkExtra)
 	o.Routes = `  - {match: '^1\d{3}$', to: user}
   - {match: '^9(\d+)$', to: trunk:carrier, rewrite: '$1'}
   - {match: '^0', to: reject, status: 403}`

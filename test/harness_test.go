@@ -119,6 +119,7 @@ type SBOptions struct {
 	Linger      string // sip.transaction_linger, default (5s) when empty
 	MediaExtra  string // more keys under media:, each line indented two spaces
 	Advertise   string // media.advertise, default 127.0.0.1
+	TrunkExtra  string // more keys of the test trunk (trunkSetup), e.g. ", codecs: [PCMA]"
 }
 
 type syncBuffer struct {
