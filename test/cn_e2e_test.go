@@ -2,7 +2,6 @@ package test
 
 import (
 	"math"
-	"net"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -54,35 +53,7 @@ func TestComfortNoiseTowardLegWithoutCN(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-	type frame struct {
-		at  time.Time
-		rms float64
-	}
-	frames := make(chan frame, 4096)
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, err := sink.Read(buf)
-			if err != nil {
-				close(frames)
-				return
-			}
-			if n <= 12 || buf[1]&0x7f != 0 {
-				continue
-			}
-			var e float64
-			for _, b := range buf[12:n] {
-				v := float64(g711.DecodeUlawFrame(b))
-				e += v * v
-			}
-			frames <- frame{at: time.Now(), rms: math.Sqrt(e / float64(n-12))}
-		}
-	}()
+	sink := newRTPSink(t)
 	calleeSDP := `v=0
 o=user1 53655765 [cseq] IN IP[local_ip_type] [local_ip]
 s=-
@@ -92,28 +63,30 @@ m=audio [rxport] RTP/AVP 0
 a=rtpmap:0 PCMU/8000
 a=sendrecv
 `
-	uas := writeScenario(t, "uas-cn", `<recv request="INVITE"/>`, replySDP(calleeSDP), `<recv request="ACK"/>`,
+	uas := writeScenario(t, "uas-cn", `<recv request="INVITE"/>`, replyWith("200", "OK", true, calleeSDP), `<recv request="ACK"/>`,
 		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))
 	uac := writeScenario(t, "uac-cn", uacInviteWith(sdpCodecs("0 13", "a=rtpmap:0 PCMU/8000\na=rtpmap:13 CN/8000\n")),
 		`<recv response="180" optional="true"/>`, `<recv response="200"/>`, uacAck("2"),
 		`<nop><action><exec play_pcap_audio="`+pcap+`"/></action></nop>`,
 		`<pause milliseconds="6000"/>`, uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`)
-	c := runCallCase(t, SBOptions{}, uas, uac, "-key", "rxport", strconv.Itoa(sink.LocalAddr().(*net.UDPAddr).Port))
+	c := runCallCase(t, SBOptions{}, uas, uac, "-key", "rxport", strconv.Itoa(sink.Port))
 	expectCDR(t, c, 200, "answered", "caller")
 
+	type frame struct {
+		at  time.Time
+		rms float64
+	}
 	var got []frame
-	timeout := time.After(time.Second)
-collect:
-	for {
-		select {
-		case f, ok := <-frames:
-			if !ok {
-				break collect
-			}
-			got = append(got, f)
-		case <-timeout:
-			break collect
+	for _, p := range sink.Drain(time.Second) {
+		if p.pt != 0 || len(p.payload) == 0 {
+			continue
 		}
+		var e float64
+		for _, b := range p.payload {
+			v := float64(g711.DecodeUlawFrame(b))
+			e += v * v
+		}
+		got = append(got, frame{at: p.at, rms: math.Sqrt(e / float64(len(p.payload)))})
 	}
 	// Find the DTX stretch: after the first tone, the frames far below it.
 	start := -1

@@ -10,7 +10,7 @@ func TestTrunkCodecPreference(t *testing.T) {
 	uas := writeScenario(t, "uas-pref", `<recv request="INVITE"><action>
 <ereg regexp="m=audio [0-9]+ RTP/AVP 8 101[^0-9]" search_in="body" check_it="true" assign_to="mline"/>
 </action></recv>`,
-		replySDP(sdpCodecs("8 101", "a=rtpmap:8 PCMA/8000\na=rtpmap:101 telephone-event/8000\n")), `<recv request="ACK"/>`,
+		replyWith("200", "OK", true, sdpCodecs("8 101", "a=rtpmap:8 PCMA/8000\na=rtpmap:101 telephone-event/8000\n")), `<recv request="ACK"/>`,
 		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""), refs("mline"))
 	uac := writeScenario(t, "uac-pref", uacInvite(), `<recv response="180" optional="true"/>`, `<recv response="200"/>`, uacAck("2"),
 		`<pause milliseconds="500"/>`, uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`)

@@ -2,7 +2,6 @@ package test
 
 import (
 	"encoding/binary"
-	"net"
 	"strconv"
 	"testing"
 	"time"
@@ -21,21 +20,6 @@ m=audio [media_port] RTP/AVP ` + pts + `
 `
 }
 
-// replySDP answers the last request with a 200 and body, adding our tag.
-func replySDP(body string) string {
-	return `<send>` + cdata(`SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-`+body) + "</send>\n"
-}
-
 // TestDTMFRFC4733ToInfo: the caller signals a digit with RFC 4733 events
 // (sip-tester's dtmf_2833_1.pcap: key 1, 2240 units = 280 ms at 8000 Hz);
 // the callee negotiated no telephone-event, so Switchboard sends it a SIP
@@ -43,7 +27,7 @@ Content-Length: [len]
 // CDR records the digit.
 func TestDTMFRFC4733ToInfo(t *testing.T) {
 	uas := writeScenario(t, "uas-dtmf-info", `<recv request="INVITE"/>`,
-		replySDP(sdpCodecs("0", "a=rtpmap:0 PCMU/8000\n")),
+		replyWith("200", "OK", true, sdpCodecs("0", "a=rtpmap:0 PCMU/8000\n")),
 		`<recv request="ACK"/>`,
 		`<recv request="INFO"><action>
 <ereg regexp="application/dtmf-relay" search_in="hdr" header="Content-Type:" check_it="true" assign_to="ct"/>
@@ -70,31 +54,7 @@ func TestDTMFRFC4733ToInfo(t *testing.T) {
 // callee RFC 4733 events for key 5 whose final duration is 400 ms
 // (3200 units at 8000 Hz), ending with the E bit.
 func TestDTMFInfoToRFC4733(t *testing.T) {
-	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-	rxport := sink.LocalAddr().(*net.UDPAddr).Port
-	type event struct {
-		code     byte
-		end      bool
-		duration uint16
-	}
-	events := make(chan event, 256)
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, err := sink.Read(buf)
-			if err != nil {
-				close(events)
-				return
-			}
-			if n >= 16 && buf[1]&0x7f == 101 {
-				events <- event{code: buf[12], end: buf[13]&0x80 != 0, duration: binary.BigEndian.Uint16(buf[14:])}
-			}
-		}
-	}()
+	sink := newRTPSink(t)
 	calleeSDP := `v=0
 o=user1 53655765 [cseq] IN IP[local_ip_type] [local_ip]
 s=-
@@ -105,7 +65,7 @@ a=rtpmap:8 PCMA/8000
 a=rtpmap:101 telephone-event/8000
 a=sendrecv
 `
-	uas := writeScenario(t, "uas-dtmf-4733", `<recv request="INVITE"/>`, replySDP(calleeSDP), `<recv request="ACK"/>`,
+	uas := writeScenario(t, "uas-dtmf-4733", `<recv request="INVITE"/>`, replyWith("200", "OK", true, calleeSDP), `<recv request="ACK"/>`,
 		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))
 	uac := writeScenario(t, "uac-dtmf-info", uacInviteWith(sdpCodecs("8", "a=rtpmap:8 PCMA/8000\n")),
 		`<recv response="180" optional="true"/>`, `<recv response="200"/>`, uacAck("2"),
@@ -114,20 +74,17 @@ a=sendrecv
 		uacInDialog("INFO", "3", "Content-Type: application/dtmf-relay\n", "Signal=5\r\nDuration=400\r\n"),
 		`<recv response="200"/>`,
 		`<pause milliseconds="1500"/>`, uacInDialog("BYE", "4", "", ""), `<recv response="200"/>`)
-	c := runCallCase(t, SBOptions{}, uas, uac, "-key", "rxport", strconv.Itoa(rxport))
+	c := runCallCase(t, SBOptions{}, uas, uac, "-key", "rxport", strconv.Itoa(sink.Port))
 	expectCDR(t, c, 200, "answered", "caller")
+	type event struct {
+		code     byte
+		end      bool
+		duration uint16
+	}
 	var got []event
-	timeout := time.After(2 * time.Second)
-collect:
-	for {
-		select {
-		case e, ok := <-events:
-			if !ok {
-				break collect
-			}
-			got = append(got, e)
-		case <-timeout:
-			break collect
+	for _, p := range sink.Drain(time.Second) {
+		if p.pt == 101 && len(p.payload) >= 4 {
+			got = append(got, event{code: p.payload[0], end: p.payload[1]&0x80 != 0, duration: binary.BigEndian.Uint16(p.payload[2:])})
 		}
 	}
 	var final *event

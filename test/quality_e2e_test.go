@@ -3,7 +3,6 @@ package test
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -73,13 +72,9 @@ func impairedCall(t *testing.T, imp impairment) callQuality {
 	im := startImpairer(t, front, netip.MustParseAddr("127.0.0.1"), lo, hi, func(a netip.Addr) bool { return a == caller }, imp)
 
 	// The callee's media sink.
-	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: uasPort + 6})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
+	sink := newRTPSink(t)
 	startSipp(t, dir, "-sf", scenario(t, "uas_media_sink.xml"), "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
-		"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-key", "rxport", strconv.Itoa(uasPort+6), "-aa")
+		"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-key", "rxport", strconv.Itoa(sink.Port), "-aa")
 	waitPort(t, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
 
 	const hold = 10 * time.Second
@@ -89,29 +84,12 @@ func impairedCall(t *testing.T, imp impairment) callQuality {
 		"-m", "1", "-d", strconv.Itoa(int(hold.Milliseconds())), "-aa")
 	_ = uac
 
-	type rx struct {
-		at  time.Time
-		seq uint16
-		ts  uint32
-		pl  []byte
-	}
-	var got []rx
-	buf := make([]byte, 2048)
-	deadline := time.Now().Add(hold + 5*time.Second)
-	for time.Now().Before(deadline) {
-		_ = sink.SetReadDeadline(time.Now().Add(2 * time.Second))
-		n, err := sink.Read(buf)
-		if err != nil {
-			if len(got) > 0 {
-				break // the stream ended
-			}
-			continue
+	time.Sleep(hold)
+	var got []sunkRTP
+	for _, p := range sink.Drain(2 * time.Second) {
+		if p.pt == 8 {
+			got = append(got, p)
 		}
-		if n < 12 || buf[1]&0x7f != 8 {
-			continue
-		}
-		got = append(got, rx{at: time.Now(), seq: uint16(buf[2])<<8 | uint16(buf[3]),
-			ts: uint32(buf[4])<<24 | uint32(buf[5])<<16 | uint32(buf[6])<<8 | uint32(buf[7]), pl: append([]byte(nil), buf[12:n]...)})
 	}
 	if len(got) < 300 {
 		t.Fatalf("callee received %d PCMA packets, want about %d", len(got), hold/(20*time.Millisecond))
@@ -124,16 +102,16 @@ func impairedCall(t *testing.T, imp impairment) callQuality {
 			if d := p.seq - steady[i-1].seq; d != 1 {
 				missing += int(d) - 1
 			}
-			if d := p.ts - steady[i-1].ts; d != uint32(len(steady[i-1].pl)) {
-				t.Errorf("timestamp step %d after seq %d, want %d", d, steady[i-1].seq, len(steady[i-1].pl))
+			if d := p.ts - steady[i-1].ts; d != uint32(len(steady[i-1].payload)) {
+				t.Errorf("timestamp step %d after seq %d, want %d", d, steady[i-1].seq, len(steady[i-1].payload))
 			}
 		}
 		var e float64
-		for _, b := range p.pl {
+		for _, b := range p.payload {
 			v := float64(g711.DecodeAlawFrame(b))
 			e += v * v
 		}
-		if rms := math.Sqrt(e / float64(max(1, len(p.pl)))); rms < 1000 {
+		if rms := math.Sqrt(e / float64(max(1, len(p.payload)))); rms < 1000 {
 			silentRun++
 			maxSilentRun = max(maxSilentRun, silentRun)
 		} else {

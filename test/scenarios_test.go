@@ -94,34 +94,35 @@ Content-Length: 0
 
 // reply answers the last received request; tag adds our To tag.
 func reply(code, text string, withSDP bool, dir string) string {
-	body, ct := "", ""
-	if withSDP {
-		body = sdp(dir)
-		ct = "Content-Type: application/sdp\n"
-	}
-	return `<send>` + cdata(`SIP/2.0 `+code+` `+text+`
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-`+ct+`Content-Length: [len]
-
-`+body) + "</send>\n"
+	return replyWith(code, text, true, sdpIf(withSDP, dir))
 }
 
 // replyNoTag answers an in-dialog request (its To already has a tag).
 func replyNoTag(code, text string, withSDP bool, dir string) string {
-	body, ct := "", ""
-	if withSDP {
-		body = sdp(dir)
+	return replyWith(code, text, false, sdpIf(withSDP, dir))
+}
+
+func sdpIf(withSDP bool, dir string) string {
+	if !withSDP {
+		return ""
+	}
+	return sdp(dir)
+}
+
+// replyWith answers the last received request with an SDP body ("" for
+// none); tag adds our To tag (a response that creates the dialog).
+func replyWith(code, text string, tag bool, body string) string {
+	ct, to := "", "[last_To:]"
+	if body != "" {
 		ct = "Content-Type: application/sdp\n"
+	}
+	if tag {
+		to += ";tag=[pid]SIPpTag01[call_number]"
 	}
 	return `<send>` + cdata(`SIP/2.0 `+code+` `+text+`
 [last_Via:]
 [last_From:]
-[last_To:]
+`+to+`
 [last_Call-ID:]
 [last_CSeq:]
 Contact: <sip:[local_ip]:[local_port];transport=[transport]>

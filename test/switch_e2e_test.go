@@ -1,7 +1,6 @@
 package test
 
 import (
-	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,33 +16,7 @@ import (
 // number once in order, timestamps advancing by about one packet, the
 // payload type following the negotiation (8, then 0, then 8).
 func TestReinviteSwitchesRelayProcessingRelay(t *testing.T) {
-	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-	rxport := sink.LocalAddr().(*net.UDPAddr).Port
-	type pkt struct {
-		pt       byte
-		seq      uint16
-		ts, ssrc uint32
-	}
-	pkts := make(chan pkt, 4096)
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, err := sink.Read(buf)
-			if err != nil {
-				close(pkts)
-				return
-			}
-			if n >= 12 {
-				pkts <- pkt{pt: buf[1] & 0x7f, seq: uint16(buf[2])<<8 | uint16(buf[3]),
-					ts:   uint32(buf[4])<<24 | uint32(buf[5])<<16 | uint32(buf[6])<<8 | uint32(buf[7]),
-					ssrc: uint32(buf[8])<<24 | uint32(buf[9])<<16 | uint32(buf[10])<<8 | uint32(buf[11])}
-			}
-		}
-	}()
+	sink := newRTPSink(t)
 	calleeSDP := func(pt, rtpmap string) string {
 		return `v=0
 o=user1 53655765 [cseq] IN IP[local_ip_type] [local_ip]
@@ -61,7 +34,7 @@ a=sendrecv
 		t.Fatal(err)
 	}
 	uas := writeScenario(t, "uas-switch", `<recv request="INVITE">`+captureFrom+`</recv>`,
-		replySDP(calleeSDP("8", "PCMA/8000")), `<recv request="ACK"/>`,
+		replyWith("200", "OK", true, calleeSDP("8", "PCMA/8000")), `<recv request="ACK"/>`,
 		`<pause milliseconds="2000"/>`,
 		uasInDialog("INVITE", "1", calleeSDP("0", "PCMU/8000")), `<recv response="200"/>`, uasAck("1"),
 		`<pause milliseconds="2000"/>`,
@@ -70,26 +43,13 @@ a=sendrecv
 	uac := writeScenario(t, "uac-switch", uacInviteWith(pcma),
 		`<recv response="180" optional="true"/>`, `<recv response="200"/>`, uacAck("2"),
 		`<nop><action><exec rtp_stream="`+tone+`,-1,8"/></action></nop>`,
-		`<recv request="INVITE"/>`, replyInDialogSDP(pcma), `<recv request="ACK"/>`,
-		`<recv request="INVITE"/>`, replyInDialogSDP(pcma), `<recv request="ACK"/>`,
+		`<recv request="INVITE"/>`, replyWith("200", "OK", false, pcma), `<recv request="ACK"/>`,
+		`<recv request="INVITE"/>`, replyWith("200", "OK", false, pcma), `<recv request="ACK"/>`,
 		`<pause milliseconds="2000"/>`, uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`)
-	c := runCallCase(t, SBOptions{}, uas, uac, "-key", "rxport", strconv.Itoa(rxport))
+	c := runCallCase(t, SBOptions{}, uas, uac, "-key", "rxport", strconv.Itoa(sink.Port))
 	expectCDR(t, c, 200, "answered", "caller")
 
-	var got []pkt
-	timeout := time.After(time.Second)
-collect:
-	for {
-		select {
-		case p, ok := <-pkts:
-			if !ok {
-				break collect
-			}
-			got = append(got, p)
-		case <-timeout:
-			break collect
-		}
-	}
+	got := sink.Drain(time.Second)
 	if len(got) < 200 {
 		t.Fatalf("callee received %d packets, want about 300", len(got))
 	}
@@ -115,20 +75,4 @@ collect:
 	if strings.Join(pts, ",") != "8,0,8" {
 		t.Errorf("payload types %v, want 8 (relay), 0 (transcoded), 8 (relay again)", pts)
 	}
-}
-
-// replyInDialogSDP answers an in-dialog request (a re-INVITE) with 200
-// and body.
-func replyInDialogSDP(body string) string {
-	return `<send>` + cdata(`SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-`+body) + "</send>\n"
 }
