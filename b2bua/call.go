@@ -135,7 +135,7 @@ type Call struct {
 	// aOffer is the caller's offer as FilterCodecs left it (its payload
 	// types): the codecs the caller's side may use.
 	aOffer         []media.Codec
-	calleeCodecs   []string // the target's codec preference, if it has one
+	calleeCodecs   []string      // the target's codec preference, if it has one
 	reOffer        []media.Codec // the re-INVITE offerer's filtered offer, while relaying it
 	opusComplexity int
 	ackOffer       []media.Codec // what the 2xx offered the caller (callee's PTs), offerInAck

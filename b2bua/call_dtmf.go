@@ -17,6 +17,8 @@ import (
 //	     │  leg's event clock, duration kept (8000 ↔ 48000 Hz)
 //	     └─ far leg has none: OnDigit → evDigit → SIP INFO to the far leg
 //	        (application/dtmf-relay, Signal and Duration)
+//	leg without telephone-event: tones found in its audio (Q.24 detector)
+//	     └─ sent on as RFC 4733 (the tone muted) or as SIP INFO, like events
 //	SIP INFO (application/dtmf-relay or application/dtmf) from a leg
 //	     ├─ far leg has telephone-event: Bridge.SendDigit → RFC 4733 out,
 //	     │  the INFO answered 200 here
@@ -62,7 +64,11 @@ func (c *Call) onDigitEvent(e evDigit) {
 	if from == nil || !c.state.up() {
 		return
 	}
-	c.recordDigit(from, e.d.Key, e.d.Start, e.d.Duration, cdr.DigitRFC4733)
+	via := cdr.DigitRFC4733
+	if e.d.Inband {
+		via = cdr.DigitInband
+	}
+	c.recordDigit(from, e.d.Key, e.d.Start, e.d.Duration, via)
 	to := c.other(from)
 	if to == nil || hasTelephoneEvent(to) {
 		return // media re-sent it as RFC 4733

@@ -34,10 +34,11 @@ func (c *Call) farOffer(aOffer []media.Codec, towardCallee bool) []media.Codec {
 		own = c.calleeCodecs
 		aOffer = preferOrder(media.FilterCodecs(aOffer, append(slices.Clip(own), "CN")), own)
 	}
-	if !c.target.Transcode {
-		return aOffer
+	list := aOffer
+	if c.target.Transcode {
+		list = media.TranscodeOffer(aOffer, defaultCodecs(own), media.CanTranscode)
 	}
-	return media.TranscodeOffer(aOffer, defaultCodecs(own), media.CanTranscode)
+	return media.WithEvents(list, defaultCodecs(own))
 }
 
 // preferOrder reorders codecs by the names in prefs (case-insensitive);
@@ -66,7 +67,15 @@ func preferOrder(codecs []media.Codec, prefs []string) []media.Codec {
 // offerer offered, else the offerer's own first transcodable codec.
 func (c *Call) offererCodecs(nearOffer, forNear []media.Codec) ([]media.Codec, error) {
 	if a, ok := media.FirstAudio(forNear); ok && offered(nearOffer, a) {
-		return withEvents(forNear, nearOffer, a.Clock), nil
+		// Only what the offerer offered: the far side may have answered a
+		// telephone-event Switchboard added (media.WithEvents).
+		var own []media.Codec
+		for _, c := range forNear {
+			if offered(nearOffer, c) {
+				own = append(own, c)
+			}
+		}
+		return keepInterworked(own, nearOffer, a.Clock), nil
 	}
 	if !c.target.Transcode {
 		return nil, errNoCommonCodec
@@ -78,13 +87,13 @@ func (c *Call) offererCodecs(nearOffer, forNear []media.Codec) ([]media.Codec, e
 	return codecs, nil
 }
 
-// withEvents returns codecs with the offerer's telephone-event and CN
+// keepInterworked returns codecs with the offerer's telephone-event and CN
 // added where the far side answered none: Switchboard interworks both
 // itself (DTMF: call_dtmf.go; comfort noise generated from the SIDs toward
 // a leg without CN), so the offerer keeps them. The telephone-event clock
 // matching the audio's is preferred (RFC 4733 §2.1), CN at the audio's
 // clock only (RFC 3389 §5).
-func withEvents(codecs, offer []media.Codec, clock int) []media.Codec {
+func keepInterworked(codecs, offer []media.Codec, clock int) []media.Codec {
 	has := func(name string) bool {
 		for _, c := range codecs {
 			if strings.EqualFold(c.Name, name) {

@@ -200,7 +200,7 @@ type Digit struct {
 	At time.Time `json:"at"`
 	// DurationMs is the press's length as signalled.
 	DurationMs int64 `json:"duration_ms"`
-	// Via is how it arrived: DigitRFC4733 or DigitInfo.
+	// Via is how it arrived: DigitRFC4733, DigitInfo or DigitInband.
 	Via string `json:"via"`
 }
 
@@ -208,4 +208,5 @@ type Digit struct {
 const (
 	DigitRFC4733 = "rfc4733"
 	DigitInfo    = "info"
+	DigitInband  = "inband"
 )

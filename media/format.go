@@ -33,8 +33,12 @@ type Digit struct {
 	// Start is when the press began, by the arrival of its first report.
 	Start time.Time
 	// Duration is the length of the press from the event's own duration
-	// field (exact, whatever the clock rate).
+	// field (exact, whatever the clock rate), or as the in-band detector
+	// measured it.
 	Duration time.Duration
+	// Inband tells a digit found as tones in the audio (ITU-T Q.24) from
+	// one received as RFC 4733 events.
+	Inband bool
 }
 
 // BridgeConfig is what Bridge.Configure needs to choose, per direction,

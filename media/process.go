@@ -73,6 +73,12 @@ const maxFrame = 120 * time.Millisecond
 // d.to with its own outStream.
 type processor struct {
 	d *direction
+	// In-band DTMF (playout goroutine): det finds the digits of a leg
+	// without telephone-event; while one sounds, and the far leg gets it
+	// as RFC 4733, its audio is muted so that the far end does not hear
+	// the digit twice.
+	det   *dtmf.Detector
+	detOn bool
 	// Playout statistics for the leg's quality record (playout goroutine).
 	statTicks          int
 	delaySum, delayMax time.Duration
@@ -242,6 +248,14 @@ func newProcessor(d *direction, in, out LegFormat, cfg *BridgeConfig) (*processo
 			return nil, err
 		}
 	}
+	if p.inTE < 0 && (p.tx != nil || p.onDigit != nil) {
+		// A leg without telephone-event signals DTMF in-band: detect the
+		// tones (ITU-T Q.24, Goertzel) in what it sends, to report them
+		// and send them on as RFC 4733 where the far leg takes events.
+		if p.det, err = dtmf.NewDetectorConfig(dtmf.DetectorConfig{SampleRate: dec.SampleRate()}); err != nil {
+			return nil, err
+		}
+	}
 	p.jb = jitter.New(jc)
 	if dec.SampleRate() != enc.SampleRate() {
 		if p.rs, err = codecs.NewResampler(dec.SampleRate(), enc.SampleRate()); err != nil {
@@ -330,6 +344,35 @@ func (p *processor) receiveEvent(h rtp.Header, payload []byte, now int64) {
 			default: // more than 16 digits queued: drop
 			}
 		}
+	}
+}
+
+// detectInband runs the DTMF detector over one decoded frame: a released
+// digit is reported (OnDigit) and queued toward the far leg as RFC 4733
+// events with its duration; the frame is muted while a digit sounds and
+// the far leg takes events.
+func (p *processor) detectInband(pcm []int16, now time.Time) {
+	for _, d := range p.det.Process(pcm) {
+		if d.Edge == dtmf.Press {
+			p.detOn = true
+			continue
+		}
+		p.detOn = false
+		if p.onDigit != nil {
+			p.onDigit(p.d.from, Digit{Key: d.Key, Start: now.Add(-d.Duration), Duration: d.Duration, Inband: true})
+		}
+		code, ok := dtmf.KeyToCode(d.Key)
+		if p.tx == nil || !ok {
+			continue
+		}
+		units := int64(d.Duration) * int64(p.tx.ClockRate()) / int64(time.Second)
+		select {
+		case p.events <- outEvent{code: code, units: uint32(units)}:
+		default: // more than 16 digits queued: drop
+		}
+	}
+	if p.detOn && p.tx != nil {
+		clear(pcm)
 	}
 }
 
@@ -424,6 +467,9 @@ func (p *processor) frame(now time.Time) {
 			break
 		}
 		pcm = p.decBuf[:n]
+		if p.det != nil {
+			p.detectInband(pcm, now)
+		}
 	case jitter.Missing, jitter.Expand:
 		p.emptyRun = 0
 		switch {

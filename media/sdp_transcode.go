@@ -100,3 +100,31 @@ func TranscodeAnswer(nearOffer []Codec, can func(Codec) bool) (answer []Codec, a
 	}
 	return answer, audio, true
 }
+
+// WithEvents returns offer with own's telephone-event (RFC 4733) added
+// when offer has none, renumbered where its payload type is taken: the
+// far leg may then signal DTMF by events even though the near leg cannot,
+// and Switchboard interworks (tones or SIP INFO on the near side).
+func WithEvents(offer, own []Codec) []Codec {
+	used := make(map[uint8]bool, len(offer))
+	for _, c := range offer {
+		if strings.EqualFold(c.Name, "telephone-event") {
+			return offer
+		}
+		used[c.PT] = true
+	}
+	for _, c := range own {
+		if !strings.EqualFold(c.Name, "telephone-event") {
+			continue
+		}
+		if used[c.PT] {
+			pt, ok := freeDynamicPT(used)
+			if !ok {
+				return offer
+			}
+			c.PT = pt
+		}
+		return append(append([]Codec(nil), offer...), c)
+	}
+	return offer
+}

@@ -46,3 +46,22 @@ func TestTranscodeAnswer(t *testing.T) {
 		t.Fatal("G.729 only: transcoding must be impossible")
 	}
 }
+
+func TestWithEvents(t *testing.T) {
+	pcmu := Codec{PT: 0, Name: "PCMU", Clock: 8000, Channels: 1}
+	other := Codec{PT: 101, Name: "X", Clock: 8000, Channels: 1}
+	ev := Codec{PT: 101, Name: "telephone-event", Clock: 8000, Channels: 1, Fmtp: "0-16"}
+	if got := WithEvents([]Codec{pcmu}, []Codec{pcmu, ev}); !reflect.DeepEqual(got, []Codec{pcmu, ev}) {
+		t.Fatalf("event not added: %+v", got)
+	}
+	if got := WithEvents([]Codec{pcmu, ev}, []Codec{ev}); len(got) != 2 {
+		t.Fatalf("event added twice: %+v", got)
+	}
+	got := WithEvents([]Codec{pcmu, other}, []Codec{ev})
+	if len(got) != 3 || got[2].Name != "telephone-event" || got[2].PT != 96 {
+		t.Fatalf("clash not renumbered: %+v", got)
+	}
+	if got := WithEvents([]Codec{pcmu}, []Codec{pcmu}); len(got) != 1 {
+		t.Fatalf("no own event, yet one added: %+v", got)
+	}
+}

@@ -2,9 +2,14 @@ package test
 
 import (
 	"encoding/binary"
+	"math"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/pion/rtp"
+	"github.com/zaf/g711"
 )
 
 // sdpCodecs is an SDP body offering or answering the given m-line
@@ -101,5 +106,78 @@ a=sendrecv
 	}
 	if len(c.Digits) != 1 || c.Digits[0].Key != "5" || c.Digits[0].DurationMs != 400 || c.Digits[0].Via != "info" {
 		t.Errorf("CDR digits %+v, want one key 5 of 400 ms by info", c.Digits)
+	}
+}
+
+// TestDTMFInbandToRFC4733: the caller (no telephone-event) plays key 7 as
+// tones (852 + 1209 Hz, 300 ms, in PCMU between stretches of silence);
+// the callee negotiated telephone-event, so Switchboard detects the digit
+// in the audio and sends the callee RFC 4733 events for key 7 with about
+// the tone's duration, and records it.
+func TestDTMFInbandToRFC4733(t *testing.T) {
+	var pkts []rtp.Packet
+	seq, ts := uint16(3000), uint32(16000)
+	n := 0
+	add := func(frames int, tone bool) {
+		for range frames {
+			pl := make([]byte, 160)
+			for k := range pl {
+				v := 0.0
+				if tone {
+					x := float64(n*160+k) / 8000
+					v = 0.2 * 32767 * (math.Sin(2*math.Pi*852*x) + math.Sin(2*math.Pi*1209*x))
+				}
+				pl[k] = g711.EncodeUlawFrame(int16(v))
+			}
+			pkts = append(pkts, rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, Marker: n == 0,
+				SequenceNumber: seq, Timestamp: ts, SSRC: 0x7777}, Payload: pl})
+			seq++
+			ts += 160
+			n++
+		}
+	}
+	add(50, false)
+	add(15, true) // 300 ms
+	add(50, false)
+	pcap := filepath.Join(t.TempDir(), "inband7.pcap")
+	if err := writeRTPPcap(pcap, pkts, 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	sink := newRTPSink(t)
+	calleeSDP := `v=0
+o=user1 53655765 [cseq] IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [rxport] RTP/AVP 0 101
+a=rtpmap:0 PCMU/8000
+a=rtpmap:101 telephone-event/8000
+a=sendrecv
+`
+	uas := writeScenario(t, "uas-inband", `<recv request="INVITE"/>`, replyWith("200", "OK", true, calleeSDP), `<recv request="ACK"/>`,
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))
+	uac := writeScenario(t, "uac-inband", uacInviteWith(sdpCodecs("0", "a=rtpmap:0 PCMU/8000\n")),
+		`<recv response="180" optional="true"/>`, `<recv response="200"/>`, uacAck("2"),
+		`<nop><action><exec play_pcap_audio="`+pcap+`"/></action></nop>`,
+		`<pause milliseconds="3000"/>`, uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`)
+	c := runCallCase(t, SBOptions{}, uas, uac, "-key", "rxport", strconv.Itoa(sink.Port))
+	expectCDR(t, c, 200, "answered", "caller")
+	var final uint16
+	for _, p := range sink.Drain(time.Second) {
+		if p.pt != 101 || len(p.payload) < 4 {
+			continue
+		}
+		if p.payload[0] != 7 {
+			t.Fatalf("event code %d, want 7", p.payload[0])
+		}
+		if p.payload[1]&0x80 != 0 {
+			final = binary.BigEndian.Uint16(p.payload[2:])
+		}
+	}
+	if final < 2000 || final > 2800 { // 250-350 ms at 8000 Hz
+		t.Fatalf("final event duration %d units, want about 2400 (300 ms)", final)
+	}
+	if len(c.Digits) != 1 || c.Digits[0].Key != "7" || c.Digits[0].Via != "inband" {
+		t.Errorf("CDR digits %+v, want one key 7 found in-band", c.Digits)
 	}
 }
