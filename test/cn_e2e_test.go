@@ -54,15 +54,7 @@ func TestComfortNoiseTowardLegWithoutCN(t *testing.T) {
 	}
 
 	sink := newRTPSink(t)
-	calleeSDP := `v=0
-o=user1 53655765 [cseq] IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [rxport] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-a=sendrecv
-`
+	calleeSDP := sinkSDP("0", "a=rtpmap:0 PCMU/8000\n")
 	uas := writeScenario(t, "uas-cn", `<recv request="INVITE"/>`, replyWith("200", "OK", true, calleeSDP), `<recv request="ACK"/>`,
 		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))
 	uac := writeScenario(t, "uac-cn", uacInviteWith(sdpCodecs("0 13", "a=rtpmap:0 PCMU/8000\na=rtpmap:13 CN/8000\n")),

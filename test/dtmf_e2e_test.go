@@ -14,13 +14,20 @@ import (
 
 // sdpCodecs is an SDP body offering or answering the given m-line
 // payload types with their rtpmap lines.
-func sdpCodecs(pts, rtpmaps string) string {
+func sdpCodecs(pts, rtpmaps string) string { return sdpAt("[media_port]", pts, rtpmaps) }
+
+// sinkSDP is sdpCodecs for a callee whose media goes to the test's
+// rtpSink (sipp's -key rxport).
+func sinkSDP(pts, rtpmaps string) string { return sdpAt("[rxport]", pts, rtpmaps) }
+
+// sdpAt is an SDP body with its audio m-line on port.
+func sdpAt(port, pts, rtpmaps string) string {
 	return `v=0
 o=user1 53655765 [cseq] IN IP[local_ip_type] [local_ip]
 s=-
 c=IN IP[media_ip_type] [media_ip]
 t=0 0
-m=audio [media_port] RTP/AVP ` + pts + `
+m=audio ` + port + ` RTP/AVP ` + pts + `
 ` + rtpmaps + `a=sendrecv
 `
 }
@@ -60,16 +67,7 @@ func TestDTMFRFC4733ToInfo(t *testing.T) {
 // (3200 units at 8000 Hz), ending with the E bit.
 func TestDTMFInfoToRFC4733(t *testing.T) {
 	sink := newRTPSink(t)
-	calleeSDP := `v=0
-o=user1 53655765 [cseq] IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [rxport] RTP/AVP 8 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
-a=sendrecv
-`
+	calleeSDP := sinkSDP("8 101", "a=rtpmap:8 PCMA/8000\na=rtpmap:101 telephone-event/8000\n")
 	uas := writeScenario(t, "uas-dtmf-4733", `<recv request="INVITE"/>`, replyWith("200", "OK", true, calleeSDP), `<recv request="ACK"/>`,
 		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))
 	uac := writeScenario(t, "uac-dtmf-info", uacInviteWith(sdpCodecs("8", "a=rtpmap:8 PCMA/8000\n")),
@@ -144,16 +142,7 @@ func TestDTMFInbandToRFC4733(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := newRTPSink(t)
-	calleeSDP := `v=0
-o=user1 53655765 [cseq] IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [rxport] RTP/AVP 0 101
-a=rtpmap:0 PCMU/8000
-a=rtpmap:101 telephone-event/8000
-a=sendrecv
-`
+	calleeSDP := sinkSDP("0 101", "a=rtpmap:0 PCMU/8000\na=rtpmap:101 telephone-event/8000\n")
 	uas := writeScenario(t, "uas-inband", `<recv request="INVITE"/>`, replyWith("200", "OK", true, calleeSDP), `<recv request="ACK"/>`,
 		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))
 	uac := writeScenario(t, "uac-inband", uacInviteWith(sdpCodecs("0", "a=rtpmap:0 PCMU/8000\n")),

@@ -17,17 +17,8 @@ import (
 // payload type following the negotiation (8, then 0, then 8).
 func TestReinviteSwitchesRelayProcessingRelay(t *testing.T) {
 	sink := newRTPSink(t)
-	calleeSDP := func(pt, rtpmap string) string {
-		return `v=0
-o=user1 53655765 [cseq] IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [rxport] RTP/AVP ` + pt + `
-a=rtpmap:` + pt + ` ` + rtpmap + `
-a=sendrecv
-`
-	}
+	calleeSDP := func(pt, rtpmap string) string { return sinkSDP(pt, "a=rtpmap:"+pt+" "+rtpmap+"\n") }
+
 	pcma := sdpCodecs("8", "a=rtpmap:8 PCMA/8000\n")
 	tone := filepath.Join(t.TempDir(), benchALaw)
 	if err := writeALawTone(tone, time.Second); err != nil {
