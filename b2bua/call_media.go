@@ -187,6 +187,7 @@ func (c *Call) configureMedia(a, b *Leg, aToB, bToA media.PayloadMap) error {
 		f := legFormat(l.Codecs, l.Ptime)
 		l.Endpoint.SetRTCP(media.RTCPOptions{
 			Remote:    l.RTCP,
+			XR:        l.XR,
 			Codec:     f.Audio.Name,
 			Ptime:     f.Ptime,
 			ClockRate: uint32(max(f.Audio.Clock, 0)),

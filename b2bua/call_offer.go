@@ -55,7 +55,7 @@ func (c *Call) applyAnswer(out *outTx, body []byte) ([]byte, error) {
 	b := out.leg
 	b.Codecs = ans.Codecs
 	b.Direction = answerDirection(c.a.Direction, sdpDirection(ans))
-	b.Ptime, b.RTCP = ans.Ptime, ans.RTCP
+	b.Ptime, b.RTCP, b.XR = ans.Ptime, ans.RTCP, ans.RTCPXR
 	b.Endpoint.SetRemote(ans.RTP())
 	c.a.Codecs = aCodecs
 	if !sameAudio(aCodecs, forA) {
@@ -141,7 +141,7 @@ func (c *Call) answerLateOffer(out *outTx, res *sip.Response) {
 	}
 	b := out.leg
 	b.Codecs, b.Direction = ans.Codecs, sdpDirection(ans)
-	b.Ptime, b.RTCP = ans.Ptime, ans.RTCP
+	b.Ptime, b.RTCP, b.XR = ans.Ptime, ans.RTCP, ans.RTCPXR
 	b.Endpoint.SetRemote(ans.RTP())
 	c.ackOffer = ans.Codecs
 	c.offer = offerInAck
@@ -166,7 +166,7 @@ func (c *Call) takeAckAnswer(ack *sip.Request) {
 		return
 	}
 	c.a.Codecs, c.a.Direction = ans.Codecs, sdpDirection(ans)
-	c.a.Ptime, c.a.RTCP = ans.Ptime, ans.RTCP
+	c.a.Ptime, c.a.RTCP, c.a.XR = ans.Ptime, ans.RTCP, ans.RTCPXR
 	c.a.Endpoint.SetRemote(ans.RTP())
 	c.b.Codecs = forB
 	if err := c.configureMedia(c.a, c.b, aToB, bToA); err != nil {
@@ -208,7 +208,7 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 	}
 	from.Endpoint.SetRemote(offer.RTP())
 	from.Direction = sdpDirection(offer)
-	from.Ptime, from.RTCP = offer.Ptime, offer.RTCP
+	from.Ptime, from.RTCP, from.XR = offer.Ptime, offer.RTCP, offer.RTCPXR
 	c.reOffer = filtered
 	toOffer := c.farOffer(filtered, to == c.b)
 	body := to.Session.Build(to.Endpoint.Local(), toOffer, from.Direction, c.ptime)
@@ -257,7 +257,7 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 	}
 	to := out.leg
 	to.Codecs, to.Direction = ans.Codecs, answerDirection(from.Direction, sdpDirection(ans))
-	to.Ptime, to.RTCP = ans.Ptime, ans.RTCP
+	to.Ptime, to.RTCP, to.XR = ans.Ptime, ans.RTCP, ans.RTCPXR
 	to.Endpoint.SetRemote(ans.RTP())
 	if !sameAudio(fromCodecs, forFrom) {
 		fwd, back = nil, nil

@@ -93,7 +93,7 @@ func (c *Call) start() {
 		}
 	}
 	c.ptime = offer.Ptime
-	c.a.Ptime, c.a.RTCP = offer.Ptime, offer.RTCP
+	c.a.Ptime, c.a.RTCP, c.a.XR = offer.Ptime, offer.RTCP, offer.RTCPXR
 	c.opusComplexity = pol.cfg.Media.OpusComplexity
 	filtered := media.FilterCodecs(offer.Codecs, c.allowed)
 	c.aOffer = filtered

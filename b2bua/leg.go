@@ -58,6 +58,9 @@ type Leg struct {
 	// SDP gave for RTCP (a=rtcp, else RTP port + 1).
 	Ptime int
 	RTCP  netip.AddrPort
+	// XR is set when the peer's SDP has a=rtcp-xr: its RTCP then carries
+	// Switchboard's XR blocks too (RFC 3611: VoIP metrics, RRTR/DLRR).
+	XR bool
 
 	// Rel is what the peer said of 100rel (RFC 3262), LocalRSeq the RSeq
 	// of the last reliable provisional we sent it.

@@ -97,6 +97,7 @@ type Description struct {
 	Direction Direction      // media level, else session level, else sendrecv
 	RTCP      netip.AddrPort // a=rtcp (RFC 3605), else Addr and Port+1
 	RTCPMux   bool           // a=rtcp-mux (RFC 5761)
+	RTCPXR    bool           // a=rtcp-xr (RFC 3611 §5.1): the peer takes XR reports
 	Index     int            // position of the audio m-line among all m-lines
 }
 
@@ -218,6 +219,7 @@ func ParseSDP(body []byte) (*Description, error) {
 		}
 	}
 	_, d.RTCPMux = m.Attribute("rtcp-mux")
+	_, d.RTCPXR = m.Attribute("rtcp-xr")
 	d.Codecs = codecList(m)
 	if len(d.Codecs) == 0 {
 		return nil, fmt.Errorf("%w in m=%s", ErrNoCodecs, m.MediaName.String())

@@ -415,3 +415,21 @@ func FuzzParseSDP(f *testing.F) {
 		}
 	})
 }
+
+// TestParseSDPRTCPAttributes: a=rtcp-mux and a=rtcp-xr (RFC 5761, RFC
+// 3611 §5.1) are read from the audio m-line.
+func TestParseSDPRTCPAttributes(t *testing.T) {
+	body := "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n" +
+		"m=audio 4000 RTP/AVP 0\r\na=rtcp-mux\r\na=rtcp-xr:voip-metrics\r\n"
+	d, err := ParseSDP([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.RTCPMux || !d.RTCPXR {
+		t.Fatalf("rtcp-mux %v, rtcp-xr %v; want both", d.RTCPMux, d.RTCPXR)
+	}
+	d, err = ParseSDP([]byte(strings.ReplaceAll(strings.ReplaceAll(body, "a=rtcp-mux\r\n", ""), "a=rtcp-xr:voip-metrics\r\n", "")))
+	if err != nil || d.RTCPMux || d.RTCPXR {
+		t.Fatalf("without the attributes: %+v, %v", d, err)
+	}
+}
