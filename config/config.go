@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/b2bua/cause"
 )
 
 // Config is the whole of Switchboard's configuration.
@@ -119,7 +121,14 @@ type Trunk struct {
 	OutboundProxy string `yaml:"outbound_proxy"`
 	// Trusted lists CIDR ranges whose requests are accepted without digest.
 	Trusted []string `yaml:"trusted"`
+	// Causes overrides the RFC 3398 cause tables for this trunk's calls
+	// (package cause): q850_to_sip for the status relayed to the caller
+	// when the trunk's final response carries a Q.850 Reason, sip_to_q850
+	// for the cause of its statuses.
+	Causes cause.Config `yaml:"causes"`
 
+	// CauseOverrides is Causes built (nil when empty); filled by Validate.
+	CauseOverrides *cause.Overrides `yaml:"-"`
 	// TrustedNets is Trusted parsed (filled by Validate); a bare address becomes a /32 or /128.
 	TrustedNets []netip.Prefix `yaml:"-"`
 	// ParsedURI is URI parsed, and ParsedProxy OutboundProxy parsed (nil
