@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
 )
@@ -38,7 +39,9 @@ type (
 		out *outTx
 		err error
 	}
-	evCancel       struct{}
+	// evCancel is the caller's CANCEL (already answered by the
+	// transaction layer).
+	evCancel       struct{ req *sip.Request }
 	evStray        struct{ res *sip.Response }
 	evShutdown     struct{}
 	evLinger       struct{} // the linger after the end is over
@@ -79,6 +82,8 @@ type outTx struct {
 	origin *evRequest
 	// offer is the codec list offered on leg (origin leg's payload types).
 	offer []media.Codec
+	// reasons are the Reason headers of a fork's failure response.
+	reasons []cause.Reason
 	// rseq is the RSeq of the last reliable provisional of a fork we
 	// PRACKed (RFC 3262 §4).
 	rseq uint32
@@ -151,9 +156,11 @@ type Call struct {
 	// prov is our reliable provisional to the caller awaiting its PRACK,
 	// provNext the provisional queued behind it, deferred a final response
 	// held until that PRACK (call_prack.go).
-	prov        *reliable1xx
-	provNext    *provisional
-	deferred    *provisional
+	prov     *reliable1xx
+	provNext *provisional
+	deferred *provisional
+	// why is the Reason that ends the call (call_reason.go).
+	why         endReason
 	rec         cdr.Record
 	recWritten  bool
 	dialogKeys  []string
@@ -276,7 +283,7 @@ func (c *Call) handle(ev any) {
 	case evAck:
 		c.onAck(e)
 	case evCancel:
-		c.onCancel()
+		c.onCancel(e.req)
 	case evStray:
 		c.onStray(e.res)
 	case evTimer:

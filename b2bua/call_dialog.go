@@ -83,6 +83,7 @@ func (c *Call) onRequest(e evRequest) {
 		if leg == c.b {
 			side = cdr.HangupCallee
 		}
+		c.noteReason(side, e.req) // relayed on our BYE or CANCEL
 		if c.state == stateEarly {
 			c.cancelForks(nil)
 			c.fail(487, side, "caller hung up in early dialog", cdr.Cancelled)

@@ -53,9 +53,9 @@ func (c *Call) start() {
 	// sip.transaction_linger): its callback reaches the call through ref,
 	// cleared at the end.
 	ref := c.ref
-	_ = c.aTx.OnCancel(func(*sip.Request) {
+	_ = c.aTx.OnCancel(func(req *sip.Request) {
 		if c := ref.Load(); c != nil {
-			go c.post(evCancel{})
+			go c.post(evCancel{req: req})
 		}
 	})
 	// No 100 Trying here: the INVITE's server transaction sends one if

@@ -132,6 +132,9 @@ func (c *Call) hangup(from *Leg, side, reason string) {
 	if c.state == stateEnded {
 		return
 	}
+	if c.why.hdr == "" {
+		c.why = normalClearing
+	}
 	for _, l := range []*Leg{c.a, c.b} {
 		if l != nil && l != from {
 			c.sendBye(l)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
 )
@@ -295,6 +296,9 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 	if c.state != stateEarly {
 		return
 	}
+	if res != nil {
+		out.reasons = reasonsOf(res)
+	}
 	for _, o := range c.outs {
 		if o.fork && o.final == 0 {
 			return
@@ -307,7 +311,14 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 		}
 	}
 	best := bestFinal(codes)
-	code = failureToCaller(best)
+	var reasons []cause.Reason
+	for _, o := range c.outs {
+		if o.fork && o.final == best {
+			reasons = o.reasons
+			break
+		}
+	}
+	code = c.relayFailure(best, reasons)
 	c.fail(code, failureSide(code), fmt.Sprintf("callee answered %d", best), "")
 }
 
@@ -336,6 +347,7 @@ func (c *Call) cancelForks(keep *outTx) {
 		cancel.AppendHeader(&sip.CSeqHeader{SeqNo: o.req.CSeq().SeqNo, MethodName: sip.CANCEL})
 		mf := sip.MaxForwardsHeader(70)
 		cancel.AppendHeader(&mf)
+		cancel.AppendHeader(sip.NewHeader("Reason", c.cancelReason(keep)))
 		cancel.SetBody(nil)
 		o.leg.address(cancel)
 		tx, err := c.sip.request(context.Background(), cancel)
@@ -357,6 +369,7 @@ func (c *Call) sendAck(out *outTx, body []byte) {
 // sendBye ends a dialog; the response is awaited in the background.
 func (c *Call) sendBye(l *Leg) {
 	bye := l.newRequest(c.host, sip.BYE)
+	bye.AppendHeader(sip.NewHeader("Reason", c.byeReason(l)))
 	bye.SetBody(nil)
 	out := &outTx{method: sip.BYE, leg: l, req: bye}
 	if err := c.send(out); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/config"
 )
 
@@ -50,6 +51,8 @@ type Trunk struct {
 	// Transport is UDP or TCP.
 	Transport string
 	Trusted   []netip.Prefix
+	// Causes are the trunk's overrides of the cause tables (nil: none).
+	Causes *cause.Overrides
 }
 
 // Router turns a dialled number into a Target by ordered rules: the first
@@ -90,7 +93,7 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 
 // newTrunk derives where a trunk's requests go from its parsed configuration.
 func newTrunk(tc config.Trunk) *Trunk {
-	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets}
+	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Causes: tc.CauseOverrides}
 	if tp, ok := t.URI.UriParams.Get("transport"); ok && tp != "" {
 		t.Transport = strings.ToUpper(tp)
 	}
