@@ -59,6 +59,8 @@ const (
 	timerRetransmit2xx
 	timerLinger
 	timerReliable1xx // retransmits the caller's reliable provisional (RFC 3262 §3)
+	timerSessionA    // leg A's session refresh or expiry (RFC 4028, call_timer.go)
+	timerSessionB    // leg B's
 	numTimers
 )
 
@@ -82,6 +84,9 @@ type outTx struct {
 	origin *evRequest
 	// offer is the codec list offered on leg (origin leg's payload types).
 	offer []media.Codec
+	// refresh: a session refresh we sent (RFC 4028); retried: a fork's
+	// INVITE sent again after 422.
+	refresh, retried bool
 	// reasons are the Reason headers of a fork's failure response.
 	reasons []cause.Reason
 	// rseq is the RSeq of the last reliable provisional of a fork we
@@ -159,6 +164,8 @@ type Call struct {
 	prov     *reliable1xx
 	provNext *provisional
 	deferred *provisional
+	// sessA and sessB are each leg's session timer (call_timer.go).
+	sessA, sessB sessionTimer
 	// why is the Reason that ends the call (call_reason.go).
 	why         endReason
 	rec         cdr.Record

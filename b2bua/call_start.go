@@ -72,6 +72,9 @@ func (c *Call) start() {
 		c.fail(403, cdr.HangupSwitchboard, "caller not identified", cdr.Failed)
 		return
 	}
+	if c.sessionTooSmall() {
+		return // 422 (RFC 4028 §8.1)
+	}
 
 	// The caller's offer, or ours for a late-offer INVITE.
 	offer := &media.Description{Direction: media.SendRecv, Codecs: defaultCodecs(c.allowed)}

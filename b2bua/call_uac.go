@@ -81,7 +81,8 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 		// The callee may send reliable provisionals (RFC 3262 §4): we
 		// PRACK them, whatever the caller does.
-		req.AppendHeader(sip.NewHeader("Supported", optionTag100rel))
+		req.AppendHeader(sip.NewHeader("Supported", optionTag100rel+", "+optionTagTimer))
+		c.sessionOfferB(req, wholeSeconds(c.timerConfig().SessionExpires))
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		req.SetBody(body)
 		out := &outTx{method: sip.INVITE, leg: leg, req: req, fork: true, offer: offer}
@@ -242,6 +243,8 @@ func (c *Call) onForkProvisional(out *outTx, res *sip.Response) {
 func (c *Call) onFinal(out *outTx, code int, res *sip.Response) {
 	out.final = code
 	switch {
+	case out.refresh:
+		c.onRefreshFinal(out, code)
 	case out.fork:
 		c.onForkFinal(out, code, res)
 	case out.method == sip.INVITE:
@@ -275,6 +278,7 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 		c.sendAck(out, nil)
 		c.b = out.leg
 		c.cancelForks(out)
+		c.sessionAnsweredB(res)
 		if c.offer == offerLate {
 			c.answerLateOffer(out, res)
 			return
@@ -294,6 +298,9 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 	}
 	// A failure: wait for the other forks, then relay the best one.
 	if c.state != stateEarly {
+		return
+	}
+	if code == 422 && res != nil && c.retry422(out, res) {
 		return
 	}
 	if res != nil {

@@ -1,6 +1,7 @@
 package b2bua
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -53,7 +54,11 @@ func (c *Call) respondA(code int, body []byte) {
 	res := c.callerResponse(code, body)
 	if code >= 200 && code < 300 {
 		res.AppendHeader(sip.NewHeader("Allow", allowMethods))
+		c.sessionAnswerA(res)
 	} else if code >= 300 {
+		if code == 422 {
+			res.AppendHeader(sip.NewHeader("Min-SE", strconv.Itoa(wholeSeconds(c.timerConfig().MinSE))))
+		}
 		// A final failure says why, as a Q.850 cause (RFC 6432): the
 		// callee's Reason relayed, or the cause of our own status.
 		if c.why.hdr == "" {
@@ -126,6 +131,10 @@ func (c *Call) onTimer(kind timerKind) {
 		c.arm(timerRetransmit2xx, r.interval)
 	case timerReliable1xx:
 		c.onReliableTimer()
+	case timerSessionA:
+		c.onSessionTimer(c.a)
+	case timerSessionB:
+		c.onSessionTimer(c.b)
 	}
 }
 

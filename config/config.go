@@ -176,6 +176,14 @@ type Calls struct {
 	RingTimeout time.Duration `yaml:"ring_timeout"`
 	// MaxCalls bounds concurrent calls (0 = unbounded).
 	MaxCalls int `yaml:"max_calls"`
+	// SessionExpires is the session interval (RFC 4028) Switchboard asks
+	// of callees and gives a caller that supports timers but asked none
+	// (default 1800s).
+	SessionExpires time.Duration `yaml:"session_expires"`
+	// MinSE is the smallest session interval Switchboard accepts: a
+	// caller asking less gets 422 (default 90s, RFC 4028 §4; lower only
+	// for tests).
+	MinSE time.Duration `yaml:"min_se"`
 }
 
 // Records configures CDR output.

@@ -36,6 +36,12 @@ func (c *Config) Validate() error {
 	trunks := v.trunks()
 	v.routes(trunks)
 	v.positive("calls.ring_timeout", c.Calls.RingTimeout)
+	switch st := c.Calls; {
+	case st.MinSE < time.Second || st.MinSE%time.Second != 0:
+		v.errf("calls.min_se", "must be whole seconds, at least 1s (RFC 4028 asks 90s), got %s", st.MinSE)
+	case st.SessionExpires%time.Second != 0 || st.SessionExpires < st.MinSE:
+		v.errf("calls.session_expires", "must be whole seconds, at least calls.min_se (%s), got %s", st.MinSE, st.SessionExpires)
+	}
 	if c.Calls.MaxCalls < 0 {
 		v.errf("calls.max_calls", "must be 0 (unbounded) or more, got %d", c.Calls.MaxCalls)
 	}
