@@ -66,17 +66,35 @@ func reasonCheck(re string) string {
 // CDR with its cause fields.
 func causeCall(t *testing.T, causes, uas, uac string) (CDR, causeFields) {
 	t.Helper()
+	sb, port := trunkSB(t, causes)
+	return trunkCall(t, sb, port, uas, uac)
+}
+
+// trunkSB starts Switchboard with user 1000 and trunk "carrier" (extra
+// appended to its YAML) on 127.0.0.2 at the returned port.
+func trunkSB(t *testing.T, extra string) (*SB, int) {
+	t.Helper()
 	requireTool(t, "sipp")
-	dir := t.TempDir()
 	port := sigPeerPort()
-	sb := startSB(t, SBOptions{Users: []string{"1000"},
-		Trunks: fmt.Sprintf(`  - {name: carrier, uri: "sip:127.0.0.2:%d", trusted: [127.0.0.2/32]%s}`, port, causes),
-		Routes: `  - {match: '^9(\d+)$', to: trunk:carrier, rewrite: '$1'}`})
+	return startSB(t, SBOptions{Users: []string{"1000"},
+		Trunks: fmt.Sprintf(`  - {name: carrier, uri: "sip:127.0.0.2:%d", trusted: [127.0.0.2/32]%s}`, port, extra),
+		Routes: `  - {match: '^9(\d+)$', to: trunk:carrier, rewrite: '$1'}`}), port
+}
+
+// trunkCall runs the sipp callee uas on the trunk and the caller uac
+// (user 1000 dialling 95551234), both to success, and returns the CDR.
+func trunkCall(t *testing.T, sb *SB, port int, uas, uac string) (CDR, causeFields) {
+	t.Helper()
+	dir := t.TempDir()
 	uasDone := sigSippUAS(t, dir, uas, "127.0.0.2", port, port+2)
-	r := sigCall(t, dir, uac, sb, "127.0.0.3", port+4, "1000", "95551234", "-au", "1000", "-ap", sb.Users["1000"])
-	sippOK(t, "caller", r)
+	sippOK(t, "caller", trunkCaller(t, sb, dir, port, uac))
 	sippOK(t, "callee", <-uasDone)
 	return oneCDR(t, sb), causeFieldsOf(t, sb)
+}
+
+// trunkCaller runs the caller uac as user 1000 dialling 95551234.
+func trunkCaller(t *testing.T, sb *SB, dir string, port int, uac string) Sipp {
+	return sigCall(t, dir, uac, sb, "127.0.0.3", port+4, "1000", "95551234", "-au", "1000", "-ap", sb.Users["1000"])
 }
 
 func expectCause(t *testing.T, got causeFields, q850 int, side string) {
