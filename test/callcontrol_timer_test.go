@@ -171,3 +171,25 @@ func TestCallSessionTimerCalleeStopsRefreshing(t *testing.T) {
 	}
 	expectCause(t, f, 102, "switchboard")
 }
+
+// TestCallSessionTimerCallerRefreshes: a caller that refreshes its 6 s
+// session by UPDATE every 2.5 s keeps the call up past the interval;
+// each 2xx to a refresh carries the session's Session-Expires.
+func TestCallSessionTimerCallerRefreshes(t *testing.T) {
+	sb, port := shortTimerSB(t)
+	uas := writeScenario(t, "uas-timer-refreshed", plainCallee("5")...)
+	var steps []string
+	for _, cseq := range []string{"3", "4", "5"} {
+		name := "up" + cseq
+		steps = append(steps, `<pause milliseconds="2500"/>`,
+			uacInDialog("UPDATE", cseq, "Supported: timer\nSession-Expires: 6;refresher=uac\n", ""),
+			`<recv response="200"><action>`+check("Session-Expires:", "^ *6;refresher=uac", name, false)+`</action></recv>`, refs(name))
+	}
+	steps = append(steps, uacInDialog("BYE", "6", "", ""), `<recv response="200"/>`)
+	uac := shortTimerCaller(t, "uac-timer-refreshed", "uac", steps...)
+	c, _ := trunkCall(t, sb, port, uas, uac)
+	expectCDR(t, c, 200, "answered", "caller")
+	if c.Billable < 7 {
+		t.Errorf("call lasted %.1f s: the refreshes should have kept it past the 6 s interval", c.Billable)
+	}
+}
