@@ -3,6 +3,7 @@ package b2bua
 import (
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -152,9 +153,24 @@ func (c *Call) sessionAnswerA(res *sip.Response) {
 
 // sessionOfferB puts our timer on a fork's INVITE (RFC 4028 §7.1).
 func (c *Call) sessionOfferB(req *sip.Request, se int) {
-	req.AppendHeader(sip.NewHeader("Session-Expires", strconv.Itoa(se)))
-	req.AppendHeader(sip.NewHeader("Min-SE", strconv.Itoa(wholeSeconds(c.timerConfig().MinSE))))
+	v := offerValues.Load()
+	if m := wholeSeconds(c.timerConfig().MinSE); v == nil || v.se != se || v.minSE != m {
+		v = &timerOffer{se: se, minSE: m, seText: strconv.Itoa(se), minText: strconv.Itoa(m)}
+		offerValues.Store(v)
+	}
+	req.AppendHeader(sip.NewHeader("Session-Expires", v.seText))
+	req.AppendHeader(sip.NewHeader("Min-SE", v.minText))
 }
+
+// timerOffer is the text of the values every fork's INVITE offers, kept
+// so that a call formats no numbers (the configuration changes only on
+// SIGHUP).
+type timerOffer struct {
+	se, minSE       int
+	seText, minText string
+}
+
+var offerValues atomic.Pointer[timerOffer]
 
 // sessionAnsweredB takes leg B's timer from the callee's 2xx (RFC 4028
 // §7.2): none when the 2xx has no Session-Expires.
