@@ -81,7 +81,7 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 		// The callee may send reliable provisionals (RFC 3262 §4): we
 		// PRACK them, whatever the caller does.
-		req.AppendHeader(sip.NewHeader("Supported", optionTag100rel+", "+optionTagTimer))
+		req.AppendHeader(sip.NewHeader("Supported", supportedOptionTags))
 		c.sessionOfferB(req, wholeSeconds(c.timerConfig().SessionExpires))
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		req.SetBody(body)

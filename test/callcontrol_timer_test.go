@@ -67,10 +67,11 @@ func plainCallee(minSE string) []string {
 }
 
 // TestCallSessionTimerCallerRefresher: a caller's Session-Expires:
-// 90;refresher=uac is honoured in the 2xx, with Require: timer.
+// 90;refresher=uac (with Require: timer) is honoured in the 2xx, with
+// Require: timer.
 func TestCallSessionTimerCallerRefresher(t *testing.T) {
 	uas := writeScenario(t, "uas-timer", plainCallee("90")...)
-	uac := writeScenario(t, "uac-timer", uacWith("Supported: timer\nSession-Expires: 90;refresher=uac"),
+	uac := writeScenario(t, "uac-timer", uacWith("Supported: timer\nRequire: timer\nSession-Expires: 90;refresher=uac"),
 		`<recv response="180" optional="true"/>`,
 		`<recv response="200"><action>`+check("Session-Expires:", "^ *90;refresher=uac", "se", false)+
 			check("Require:", "timer", "req", false)+`</action></recv>`,
