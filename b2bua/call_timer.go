@@ -307,6 +307,7 @@ func (c *Call) onRefreshFinal(out *outTx, code int) {
 	switch {
 	case code < 300:
 		if out.method == sip.INVITE {
+			out.state = outAnswered // a retransmitted 2xx is ACKed again
 			c.sendAck(out, nil)
 		}
 		c.armSession(l)

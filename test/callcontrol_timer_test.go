@@ -194,3 +194,40 @@ func TestCallSessionTimerCallerRefreshes(t *testing.T) {
 		t.Errorf("call lasted %.1f s: the refreshes should have kept it past the 6 s interval", c.Billable)
 	}
 }
+
+// TestCallSessionTimerSwitchboardRefreshesCallee: the callee leaves the
+// refresh of a 4 s session to Switchboard (refresher=uac in its 2xx) and
+// allows UPDATE: Switchboard refreshes it by UPDATE without SDP at half
+// the interval, twice before the caller hangs up.
+func TestCallSessionTimerSwitchboardRefreshesCallee(t *testing.T) {
+	refreshed := func(name string) string {
+		return `<recv request="UPDATE" timeout="4000"><action>` + check("Session-Expires:", "^ *4;refresher=uac", name, false) + `</action></recv>
+` + replyNoTag("200", "OK", false, "") + refs(name)
+	}
+	uas := writeScenario(t, "uas-timer-update", `<recv request="INVITE"/>`,
+		withHeader(reply("200", "OK", true, "sendrecv"), "Session-Expires: 4;refresher=uac\nRequire: timer\nAllow: INVITE, ACK, BYE, CANCEL, UPDATE"),
+		`<recv request="ACK"/>`, refreshed("up1"), refreshed("up2"),
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))
+	uac := writeScenario(t, "uac-timer-update", uacInvite(), `<recv response="180" optional="true"/>`, `<recv response="200"/>`,
+		uacAck("2"), `<pause milliseconds="5000"/>`, uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`)
+	c, _ := causeCall(t, "", uas, uac)
+	expectCDR(t, c, 200, "answered", "caller")
+}
+
+// TestCallSessionTimerRefreshFails: the callee answers Switchboard's
+// refresh with 481: the call ends with BYE on both legs and one CDR
+// (RFC 4028 §10).
+func TestCallSessionTimerRefreshFails(t *testing.T) {
+	uas := writeScenario(t, "uas-timer-481", `<recv request="INVITE"/>`,
+		withHeader(reply("200", "OK", true, "sendrecv"), "Session-Expires: 4;refresher=uac\nAllow: INVITE, ACK, BYE, UPDATE"),
+		`<recv request="ACK"/>`, `<recv request="UPDATE" timeout="4000"/>`, replyNoTag("481", "Call/Transaction Does Not Exist", false, ""),
+		`<recv request="BYE">`+reasonCheck(`Q\.850;cause=102;`)+`</recv>`, replyNoTag("200", "OK", false, ""), refs("rsn"))
+	uac := writeScenario(t, "uac-timer-481", uacInvite(), `<recv response="180" optional="true"/>`, `<recv response="200"/>`,
+		uacAck("2"), `<recv request="BYE" timeout="6000"/>`, replyNoTag("200", "OK", false, ""))
+	c, f := causeCall(t, "", uas, uac)
+	expectCDR(t, c, 200, "answered", "switchboard")
+	if c.HangupReason != "session refresh failed" {
+		t.Errorf("hangup_reason %q, want session refresh failed", c.HangupReason)
+	}
+	expectCause(t, f, 102, "switchboard")
+}
