@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
 )
@@ -38,7 +39,9 @@ type (
 		out *outTx
 		err error
 	}
-	evCancel       struct{}
+	// evCancel is the caller's CANCEL (already answered by the
+	// transaction layer).
+	evCancel       struct{ req *sip.Request }
 	evStray        struct{ res *sip.Response }
 	evShutdown     struct{}
 	evLinger       struct{} // the linger after the end is over
@@ -56,6 +59,8 @@ const (
 	timerRetransmit2xx
 	timerLinger
 	timerReliable1xx // retransmits the caller's reliable provisional (RFC 3262 §3)
+	timerSessionA    // leg A's session refresh or expiry (RFC 4028, call_timer.go)
+	timerSessionB    // leg B's
 	numTimers
 )
 
@@ -79,6 +84,11 @@ type outTx struct {
 	origin *evRequest
 	// offer is the codec list offered on leg (origin leg's payload types).
 	offer []media.Codec
+	// refresh: a session refresh we sent (RFC 4028); retried: a fork's
+	// INVITE sent again after 422.
+	refresh, retried bool
+	// reasons are the Reason headers of a fork's failure response.
+	reasons []cause.Reason
 	// rseq is the RSeq of the last reliable provisional of a fork we
 	// PRACKed (RFC 3262 §4).
 	rseq uint32
@@ -152,9 +162,13 @@ type Call struct {
 	// prov is our reliable provisional to the caller awaiting its PRACK,
 	// provNext the provisional queued behind it, deferred a final response
 	// held until that PRACK (call_prack.go).
-	prov        *reliable1xx
-	provNext    *provisional
-	deferred    *provisional
+	prov     *reliable1xx
+	provNext *provisional
+	deferred *provisional
+	// sessA and sessB are each leg's session timer (call_timer.go).
+	sessA, sessB sessionTimer
+	// why is the Reason that ends the call (call_reason.go).
+	why         endReason
 	rec         cdr.Record
 	recWritten  bool
 	dialogKeys  []string
@@ -277,7 +291,7 @@ func (c *Call) handle(ev any) {
 	case evAck:
 		c.onAck(e)
 	case evCancel:
-		c.onCancel()
+		c.onCancel(e.req)
 	case evStray:
 		c.onStray(e.res)
 	case evTimer:

@@ -44,6 +44,11 @@ func (c *Call) answer(e *evRequest, code int, body []byte) *sip.Response {
 		leg := c.legFor(e.key, e.req)
 		if leg != nil {
 			res.AppendHeader(&sip.ContactHeader{Address: *leg.Contact.Clone()})
+			c.sessionRefreshed(leg, e.req, res)
+		}
+	} else if code >= 200 && code < 300 && e.req.Method == sip.UPDATE {
+		if leg := c.legFor(e.key, e.req); leg != nil {
+			c.sessionRefreshed(leg, e.req, res)
 		}
 	}
 	if err := e.tx.Respond(res); err != nil {
@@ -83,6 +88,7 @@ func (c *Call) onRequest(e evRequest) {
 		if leg == c.b {
 			side = cdr.HangupCallee
 		}
+		c.noteReason(side, e.req) // relayed on our BYE or CANCEL
 		if c.state == stateEarly {
 			c.cancelForks(nil)
 			c.fail(487, side, "caller hung up in early dialog", cdr.Cancelled)

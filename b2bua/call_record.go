@@ -46,6 +46,7 @@ func (c *Call) writeCDR(status int, side, reason, disposition string) {
 	r.Disposition = disposition
 	r.HangupSide = side
 	r.HangupReason = reason
+	c.recordReason(r)
 	r.DurationS = r.End.Sub(r.Start).Seconds()
 	if !r.Answer.IsZero() {
 		r.BillableS = r.End.Sub(r.Answer).Seconds()

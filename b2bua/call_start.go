@@ -60,9 +60,9 @@ func (c *Call) start() {
 	// sip.transaction_linger): its callback reaches the call through ref,
 	// cleared at the end.
 	ref := c.ref
-	_ = c.aTx.OnCancel(func(*sip.Request) {
+	_ = c.aTx.OnCancel(func(req *sip.Request) {
 		if c := ref.Load(); c != nil {
-			go c.post(evCancel{})
+			go c.post(evCancel{req: req})
 		}
 	})
 	// No 100 Trying here: the INVITE's server transaction sends one if
@@ -78,6 +78,9 @@ func (c *Call) start() {
 	if c.caller == "" {
 		c.fail(403, cdr.HangupSwitchboard, "caller not identified", cdr.Failed)
 		return
+	}
+	if c.sessionTooSmall() {
+		return // 422 (RFC 4028 §8.1)
 	}
 
 	// The caller's offer, or ours for a late-offer INVITE.

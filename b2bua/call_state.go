@@ -132,6 +132,9 @@ func (c *Call) hangup(from *Leg, side, reason string) {
 	if c.state == stateEnded {
 		return
 	}
+	if c.why.hdr == "" {
+		c.why = normalClearing
+	}
 	for _, l := range []*Leg{c.a, c.b} {
 		if l != nil && l != from {
 			c.sendBye(l)
@@ -161,6 +164,8 @@ func (c *Call) end(status int, side, reason, disposition string) {
 	c.disarm(timerRing)
 	c.disarm(timerRetransmit2xx)
 	c.disarm(timerReliable1xx)
+	c.disarm(timerSessionA)
+	c.disarm(timerSessionB)
 	c.lingerUntil = time.Now().Add(64 * sip.T1)
 	if c.bridge != nil {
 		c.bridge.Stop()

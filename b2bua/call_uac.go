@@ -8,6 +8,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
 )
@@ -80,7 +81,8 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 		// The callee may send reliable provisionals (RFC 3262 §4): we
 		// PRACK them, whatever the caller does.
-		req.AppendHeader(sip.NewHeader("Supported", optionTag100rel))
+		req.AppendHeader(sip.NewHeader("Supported", supportedOptionTags))
+		c.sessionOfferB(req, wholeSeconds(c.timerConfig().SessionExpires))
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		req.SetBody(body)
 		out := &outTx{method: sip.INVITE, leg: leg, req: req, fork: true, offer: offer}
@@ -241,6 +243,8 @@ func (c *Call) onForkProvisional(out *outTx, res *sip.Response) {
 func (c *Call) onFinal(out *outTx, code int, res *sip.Response) {
 	out.final = code
 	switch {
+	case out.refresh:
+		c.onRefreshFinal(out, code)
 	case out.fork:
 		c.onForkFinal(out, code, res)
 	case out.method == sip.INVITE:
@@ -274,6 +278,7 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 		c.sendAck(out, nil)
 		c.b = out.leg
 		c.cancelForks(out)
+		c.sessionAnsweredB(res)
 		if c.offer == offerLate {
 			c.answerLateOffer(out, res)
 			return
@@ -295,6 +300,12 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 	if c.state != stateEarly {
 		return
 	}
+	if code == 422 && res != nil && c.retry422(out, res) {
+		return
+	}
+	if res != nil {
+		out.reasons = reasonsOf(res)
+	}
 	for _, o := range c.outs {
 		if o.fork && o.final == 0 {
 			return
@@ -307,7 +318,14 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 		}
 	}
 	best := bestFinal(codes)
-	code = failureToCaller(best)
+	var reasons []cause.Reason
+	for _, o := range c.outs {
+		if o.fork && o.final == best {
+			reasons = o.reasons
+			break
+		}
+	}
+	code = c.relayFailure(best, reasons)
 	c.fail(code, failureSide(code), fmt.Sprintf("callee answered %d", best), "")
 }
 
@@ -336,6 +354,7 @@ func (c *Call) cancelForks(keep *outTx) {
 		cancel.AppendHeader(&sip.CSeqHeader{SeqNo: o.req.CSeq().SeqNo, MethodName: sip.CANCEL})
 		mf := sip.MaxForwardsHeader(70)
 		cancel.AppendHeader(&mf)
+		cancel.AppendHeader(sip.NewHeader("Reason", c.cancelReason(keep)))
 		cancel.SetBody(nil)
 		o.leg.address(cancel)
 		tx, err := c.sip.request(context.Background(), cancel)
@@ -357,6 +376,7 @@ func (c *Call) sendAck(out *outTx, body []byte) {
 // sendBye ends a dialog; the response is awaited in the background.
 func (c *Call) sendBye(l *Leg) {
 	bye := l.newRequest(c.host, sip.BYE)
+	bye.AppendHeader(sip.NewHeader("Reason", c.byeReason(l)))
 	bye.SetBody(nil)
 	out := &outTx{method: sip.BYE, leg: l, req: bye}
 	if err := c.send(out); err != nil {

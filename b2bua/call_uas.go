@@ -1,6 +1,7 @@
 package b2bua
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -53,6 +54,17 @@ func (c *Call) respondA(code int, body []byte) {
 	res := c.callerResponse(code, body)
 	if code >= 200 && code < 300 {
 		res.AppendHeader(sip.NewHeader("Allow", allowMethods))
+		c.sessionAnswerA(res)
+	} else if code >= 300 {
+		if code == 422 {
+			res.AppendHeader(sip.NewHeader("Min-SE", strconv.Itoa(wholeSeconds(c.timerConfig().MinSE))))
+		}
+		// A final failure says why, as a Q.850 cause (RFC 6432): the
+		// callee's Reason relayed, or the cause of our own status.
+		if c.why.hdr == "" {
+			c.why = statusReason(code)
+		}
+		res.AppendHeader(sip.NewHeader("Reason", c.why.hdr))
 	}
 	if err := c.aTx.Respond(res); err != nil {
 		c.log.Debug("respond to caller failed", "leg", "a", "code", code, "error", err)
@@ -97,6 +109,7 @@ func (c *Call) onTimer(kind timerKind) {
 	case timerRing:
 		if c.state == stateEarly {
 			c.log.Info("no answer", "leg", "both", "ring_timeout", c.host.currentPolicy().cfg.Calls.RingTimeout)
+			c.why = q850Reason(causeNoAnswer)
 			c.cancelForks(nil)
 			c.fail(480, cdr.HangupSwitchboard, "ring timeout", cdr.NoAnswer)
 		}
@@ -118,6 +131,10 @@ func (c *Call) onTimer(kind timerKind) {
 		c.arm(timerRetransmit2xx, r.interval)
 	case timerReliable1xx:
 		c.onReliableTimer()
+	case timerSessionA:
+		c.onSessionTimer(c.a)
+	case timerSessionB:
+		c.onSessionTimer(c.b)
 	}
 }
 
@@ -144,7 +161,12 @@ func (c *Call) onAck(e evAck) {
 
 // answerLateOffer: the callee answered our offer; that answer's codecs
 // become our offer to the caller in the 2xx.
-func (c *Call) onCancel() {
+// onCancel: the caller's CANCEL ends the call; its Reason (or normal
+// clearing) goes on our CANCEL or BYE to the callee.
+func (c *Call) onCancel(req *sip.Request) {
+	if !c.finalSent() {
+		c.noteReason(cdr.HangupCaller, req)
+	}
 	if d := c.deferred; d != nil && !c.finalSent() {
 		// Answered by the callee, but the 2xx waited for a PRACK: the
 		// caller's CANCEL wins (the transaction layer sent 487).

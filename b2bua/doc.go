@@ -33,6 +33,11 @@
 //   - call_prack.go: reliable provisionals (RFC 3262) on each leg on its
 //     own: reliable 18x to a caller that offered 100rel, PRACK to a callee
 //     that requires it.
+//   - call_reason.go: why a call ended, as a Reason header (RFC 3326,
+//     package cause): relayed from the BYE, CANCEL or final failure that
+//     ended it to the other leg, or Switchboard's own; into the CDR.
+//   - call_timer.go: session timers (RFC 4028) per leg: 422, refresher
+//     negotiation, our refreshes, expiry ending the call.
 //   - call_record.go: the call's CDR, opened at the INVITE, written once.
 //   - loghandler.go: the lazy slog handler calls log through.
 //   - udpconn_linux.go: the SIP UDP socket with raw system calls.

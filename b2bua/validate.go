@@ -7,9 +7,10 @@ import (
 )
 
 // supportedOptionTags lists the RFC 3261 §19.2 option tags Switchboard
-// implements, space separated; a Require naming another gets 420.
-// 100rel: reliable provisionals (RFC 3262, call_prack.go).
-const supportedOptionTags = optionTag100rel
+// implements, as a Supported header value; a Require naming another gets
+// 420. 100rel: reliable provisionals (RFC 3262, call_prack.go); timer:
+// session timers (RFC 4028, call_timer.go).
+const supportedOptionTags = optionTag100rel + ", " + optionTagTimer
 
 // sdpAccept is what Switchboard accepts as a session description body.
 const sdpAccept = "application/sdp"
@@ -221,8 +222,8 @@ func unsupportedRequire(req *sip.Request) []string {
 }
 
 func supportedOptionTag(tag string) bool {
-	for _, t := range strings.Fields(supportedOptionTags) {
-		if strings.EqualFold(t, tag) {
+	for _, t := range strings.Split(supportedOptionTags, ",") {
+		if strings.EqualFold(strings.TrimSpace(t), tag) {
 			return true
 		}
 	}

@@ -69,6 +69,18 @@ type Record struct {
 	// HangupReason says why, e.g. "bye", "cancel", "ring-timeout",
 	// "media-timeout", "shutdown", or a SIP status reason.
 	HangupReason string `json:"hangup_reason"`
+	// Q850Cause is the call's ITU-T Q.850 cause (RFC 3398): the cause of
+	// the Q.850 Reason header (RFC 3326) that ended the call when it had
+	// one, otherwise the cause mapped from Status (16 for an answered call
+	// or a BYE or CANCEL without a Reason).
+	Q850Cause int `json:"q850_cause,omitempty"`
+	// ReasonSide is whose Reason header ended the call: caller or callee
+	// when their BYE, CANCEL or final response carried one, switchboard
+	// when Switchboard supplied it (by default or from the status).
+	ReasonSide string `json:"reason_side,omitempty"`
+	// Reason is that Reason header's value as sent on, e.g.
+	// `Q.850;cause=16;text="Normal call clearing"`.
+	Reason string `json:"reason,omitempty"`
 	// CodecA and CodecB are the negotiated codecs of each leg ("PCMU/8000").
 	CodecA string `json:"codec_a"`
 	CodecB string `json:"codec_b"`

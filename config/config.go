@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/b2bua/cause"
 )
 
 // Config is the whole of Switchboard's configuration.
@@ -125,7 +127,14 @@ type Trunk struct {
 	// Codecs, when set, are the codecs offered to the trunk, in
 	// preference order (default media.codecs).
 	Codecs []string `yaml:"codecs"`
+	// Causes overrides the RFC 3398 cause tables for this trunk's calls
+	// (package cause): q850_to_sip for the status relayed to the caller
+	// when the trunk's final response carries a Q.850 Reason, sip_to_q850
+	// for the cause of its statuses.
+	Causes cause.Config `yaml:"causes"`
 
+	// CauseOverrides is Causes built (nil when empty); filled by Validate.
+	CauseOverrides *cause.Overrides `yaml:"-"`
 	// TrustedNets is Trusted parsed (filled by Validate); a bare address becomes a /32 or /128.
 	TrustedNets []netip.Prefix `yaml:"-"`
 	// ParsedURI is URI parsed, and ParsedProxy OutboundProxy parsed (nil
@@ -173,6 +182,14 @@ type Calls struct {
 	RingTimeout time.Duration `yaml:"ring_timeout"`
 	// MaxCalls bounds concurrent calls (0 = unbounded).
 	MaxCalls int `yaml:"max_calls"`
+	// SessionExpires is the session interval (RFC 4028) Switchboard asks
+	// of callees and gives a caller that supports timers but asked none
+	// (default 1800s).
+	SessionExpires time.Duration `yaml:"session_expires"`
+	// MinSE is the smallest session interval Switchboard accepts: a
+	// caller asking less gets 422 (default 90s, RFC 4028 §4; lower only
+	// for tests).
+	MinSE time.Duration `yaml:"min_se"`
 }
 
 // Records configures CDR output.

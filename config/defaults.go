@@ -5,6 +5,8 @@ import "time"
 // Defaults applied by ApplyDefaults to keys left out (or zero).
 const (
 	DefaultRingTimeout       = 60 * time.Second
+	DefaultSessionExpires    = 1800 * time.Second
+	DefaultMinSE             = 90 * time.Second
 	DefaultInactivityTimeout = 60 * time.Second
 	DefaultQuarantine        = 10 * time.Second
 	DefaultLatchPackets      = 3
@@ -76,6 +78,8 @@ func (c *Config) ApplyDefaults() {
 	}
 
 	setDur(&c.Calls.RingTimeout, DefaultRingTimeout)
+	setDur(&c.Calls.SessionExpires, DefaultSessionExpires)
+	setDur(&c.Calls.MinSE, DefaultMinSE)
 	if c.Records.Dir == "" {
 		c.Records.Dir = DefaultRecordsDir
 	}

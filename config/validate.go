@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/b2bua/cause"
 )
 
 // Route targets (Route.To values other than "trunk:NAME").
@@ -34,6 +36,12 @@ func (c *Config) Validate() error {
 	trunks := v.trunks()
 	v.routes(trunks)
 	v.positive("calls.ring_timeout", c.Calls.RingTimeout)
+	switch st := c.Calls; {
+	case st.MinSE < time.Second || st.MinSE%time.Second != 0:
+		v.errf("calls.min_se", "must be whole seconds, at least 1s (RFC 4028 asks 90s), got %s", st.MinSE)
+	case st.SessionExpires%time.Second != 0 || st.SessionExpires < st.MinSE:
+		v.errf("calls.session_expires", "must be whole seconds, at least calls.min_se (%s), got %s", st.MinSE, st.SessionExpires)
+	}
 	if c.Calls.MaxCalls < 0 {
 		v.errf("calls.max_calls", "must be 0 (unbounded) or more, got %d", c.Calls.MaxCalls)
 	}
@@ -379,6 +387,7 @@ func (v *validator) trunks() map[string]bool {
 				t.ParsedProxy = &u
 			}
 		}
+		v.causes(t, key+".causes")
 		t.TrustedNets = t.TrustedNets[:0]
 		for j, s := range t.Trusted {
 			k := fmt.Sprintf("%s.trusted[%d]", key, j)
@@ -395,6 +404,29 @@ func (v *validator) trunks() map[string]bool {
 		}
 	}
 	return names
+}
+
+// causes builds a trunk's cause overrides, one error per bad entry, each
+// naming its key: trunks[0].causes.sip_to_q850: key "486x": ...
+func (v *validator) causes(t *Trunk, key string) {
+	t.CauseOverrides = nil
+	if len(t.Causes.Q850ToSIP) == 0 && len(t.Causes.SIPToQ850) == 0 {
+		return
+	}
+	o, err := cause.NewOverrides(t.Causes)
+	if err == nil {
+		t.CauseOverrides = o
+		return
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		// Each entry's error starts with its map's name.
+		m, rest, _ := strings.Cut(e.Error(), ": ")
+		v.errf(key+"."+m, "%s", rest)
+	}
 }
 
 // ParsePrefix parses a CIDR range ("198.51.100.0/24", "2001:db8::/32"); a
