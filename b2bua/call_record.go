@@ -56,11 +56,18 @@ func (c *Call) writeCDR(status int, side, reason, disposition string) {
 		r.AToBPackets, r.AToBBytes = st.PacketsIn, st.BytesIn
 		r.BToAPackets, r.BToABytes = st.PacketsOut, st.BytesOut
 	}
-	if c.bridgeState != bridgeIdle && c.a != nil && c.a.Endpoint != nil && c.epB != nil {
+	if c.bridgeState != bridgeIdle && c.a != nil && c.a.Endpoint != nil && c.epB != nil && hadMedia(c.a.Endpoint, c.epB) {
 		// Every call with media leaves its quality record, relayed or
-		// processed, inside its one CDR (rtcpstats.CallQuality).
+		// processed, inside its one CDR (rtcpstats.CallQuality). A call
+		// through which no RTP passed has nothing to rate.
 		q := media.CallQuality(c.a.Endpoint, c.epB)
 		r.Quality = &q
 	}
 	c.records.Write(*r)
+}
+
+// hadMedia reports whether RTP reached or left either endpoint.
+func hadMedia(a, b *media.Endpoint) bool {
+	sa, sb := a.Stats(), b.Stats()
+	return sa.PacketsIn+sa.PacketsOut+sb.PacketsIn+sb.PacketsOut > 0
 }
