@@ -104,15 +104,12 @@ func (c *Call) onInfo(e *evRequest, from *Leg) {
 		c.answer(e, 400, nil)
 		return
 	}
-	to := c.other(from)
-	if to != nil && c.state.up() && hasTelephoneEvent(to) && c.bridge != nil {
-		if err := c.bridge.SendDigit(to.Endpoint, key, dur); err == nil {
-			c.answer(e, 200, nil)
-			c.recordDigit(from, key, time.Now(), dur, cdr.DigitInfo)
-			return
-		}
-	}
 	c.recordDigit(from, key, time.Now(), dur, cdr.DigitInfo)
+	to := c.other(from)
+	if to != nil && c.state.up() && hasTelephoneEvent(to) && c.bridge != nil && c.bridge.SendDigit(to.Endpoint, key, dur) == nil {
+		c.answer(e, 200, nil)
+		return
+	}
 	c.relay(e, from)
 }
 

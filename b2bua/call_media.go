@@ -23,9 +23,9 @@ import (
 // on a route that does not transcode.
 var errNoCommonCodec = errors.New("answer has no offered codec")
 
-// calleeOffer is the codec list offered to the callee for the caller's
-// filtered offer: the caller's codecs and, where the route transcodes,
-// Switchboard's own that the caller lacks.
+// farOffer is the codec list offered to the other leg for an offerer's
+// filtered offer: the offerer's codecs, then, where the route transcodes,
+// Switchboard's own that it lacks, and telephone-event (media.WithEvents).
 // Toward the callee, the target's own codec preference (trunks[].codecs,
 // users[].codecs) filters and orders the list when it has one.
 func (c *Call) farOffer(aOffer []media.Codec, towardCallee bool) []media.Codec {
@@ -75,7 +75,7 @@ func (c *Call) offererCodecs(nearOffer, forNear []media.Codec) ([]media.Codec, e
 				own = append(own, c)
 			}
 		}
-		return keepInterworked(own, nearOffer, a.Clock), nil
+		return media.WithAuxiliary(own, nearOffer, a.Clock), nil
 	}
 	if !c.target.Transcode {
 		return nil, errNoCommonCodec
@@ -85,40 +85,6 @@ func (c *Call) offererCodecs(nearOffer, forNear []media.Codec) ([]media.Codec, e
 		return nil, errNoCommonCodec
 	}
 	return codecs, nil
-}
-
-// keepInterworked returns codecs with the offerer's telephone-event and CN
-// added where the far side answered none: Switchboard interworks both
-// itself (DTMF: call_dtmf.go; comfort noise generated from the SIDs toward
-// a leg without CN), so the offerer keeps them. The telephone-event clock
-// matching the audio's is preferred (RFC 4733 §2.1), CN at the audio's
-// clock only (RFC 3389 §5).
-func keepInterworked(codecs, offer []media.Codec, clock int) []media.Codec {
-	has := func(name string) bool {
-		for _, c := range codecs {
-			if strings.EqualFold(c.Name, name) {
-				return true
-			}
-		}
-		return false
-	}
-	var ev, cn *media.Codec
-	for i, c := range offer {
-		switch {
-		case strings.EqualFold(c.Name, "telephone-event") && (ev == nil || c.Clock == clock):
-			ev = &offer[i]
-		case strings.EqualFold(c.Name, "CN") && c.Clock == clock && cn == nil:
-			cn = &offer[i]
-		}
-	}
-	out := codecs
-	if ev != nil && !has("telephone-event") {
-		out = append(append([]media.Codec(nil), out...), *ev)
-	}
-	if cn != nil && !has("CN") {
-		out = append(append([]media.Codec(nil), out...), *cn)
-	}
-	return out
 }
 
 // offered reports whether x (name, clock, channels and payload type) is
@@ -143,17 +109,9 @@ func sameAudio(x, y []media.Codec) bool {
 func legFormat(codecs []media.Codec, ptimeMs int) media.LegFormat {
 	f := media.LegFormat{Ptime: time.Duration(ptimeMs) * time.Millisecond}
 	f.Audio, _ = media.FirstAudio(codecs)
-	for _, c := range codecs {
-		switch {
-		case strings.EqualFold(c.Name, "telephone-event"):
-			// RFC 4733 §2.1: the event clock matches the audio's where
-			// the peer offered both.
-			if f.TelephoneEvent.Name == "" || c.Clock == f.Audio.Clock {
-				f.TelephoneEvent = c
-			}
-		case strings.EqualFold(c.Name, "CN") && f.ComfortNoise.Name == "":
-			f.ComfortNoise = c
-		}
+	f.TelephoneEvent, _ = media.EventCodec(codecs, f.Audio.Clock)
+	if i := slices.IndexFunc(codecs, func(c media.Codec) bool { return strings.EqualFold(c.Name, "CN") }); i >= 0 {
+		f.ComfortNoise = codecs[i]
 	}
 	return f
 }
@@ -178,13 +136,16 @@ func (c *Call) configureMedia(a, b *Leg, aToB, bToA media.PayloadMap) error {
 	if err := c.bridge.Configure(cfg); err != nil {
 		return err
 	}
-	for ep, m := range map[*media.Endpoint]media.PayloadMap{a.Endpoint: aToB, b.Endpoint: bToA} {
-		if len(m) > 0 && !c.bridge.Processing(ep) {
-			c.bridge.SetPayloadMap(ep, m)
+	legs := [2]struct {
+		l *Leg
+		f *media.LegFormat
+		m media.PayloadMap
+	}{{a, &fa, aToB}, {b, &fb, bToA}}
+	for _, x := range legs {
+		l, f := x.l, x.f
+		if len(x.m) > 0 && !c.bridge.Processing(l.Endpoint) {
+			c.bridge.SetPayloadMap(l.Endpoint, x.m)
 		}
-	}
-	for _, l := range []*Leg{a, b} {
-		f := legFormat(l.Codecs, l.Ptime)
 		l.Endpoint.SetRTCP(media.RTCPOptions{
 			Remote:    l.RTCP,
 			XR:        l.XR,

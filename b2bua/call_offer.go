@@ -30,12 +30,8 @@ func defaultCodecs(names []string) []media.Codec {
 }
 
 func hasAudio(cs []media.Codec) bool {
-	for _, c := range cs {
-		if !strings.EqualFold(c.Name, "telephone-event") && !strings.EqualFold(c.Name, "CN") {
-			return true
-		}
-	}
-	return false
+	_, ok := media.FirstAudio(cs)
+	return ok
 }
 
 // fork sends the callee-side INVITE: to every registered contact of a user
@@ -122,12 +118,8 @@ func answerDirection(offered, answered media.Direction) media.Direction {
 }
 
 func codecName(cs []media.Codec) string {
-	for _, c := range cs {
-		if !strings.EqualFold(c.Name, "telephone-event") && !strings.EqualFold(c.Name, "CN") {
-			return c.Name
-		}
-	}
-	return ""
+	c, _ := media.FirstAudio(cs)
+	return c.Name
 }
 
 // cancelForks CANCELs every pending fork except keep (RFC 3261 §9.1).

@@ -200,7 +200,7 @@ func (r *relay) HandleRTP(pkt []byte, h rtp.Header, now int64) {
 	if d.out.rewrite(pkt, &h, pt, clock, now) {
 		d.from.stats.sourceChanges.Add(1)
 	}
-	d.to.write(pkt)
+	d.to.write(pkt, now)
 }
 
 // ptTable is a PayloadMap compiled for lookup by array index.

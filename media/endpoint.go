@@ -212,7 +212,7 @@ func (ep *Endpoint) destination() (netip.AddrPort, bool) {
 // WriteRTP sends an RTP packet to the peer (the latched address, else the
 // SDP address) and counts it; nothing is sent on hold or after Close.
 // It may be called from any goroutine, and does not keep pkt.
-func (ep *Endpoint) WriteRTP(pkt []byte) { ep.write(pkt) }
+func (ep *Endpoint) WriteRTP(pkt []byte) { ep.write(pkt, ep.engine.cfg.Now().UnixNano()) }
 
 // SetHandler makes h the receiver of the RTP packets accepted on the
 // endpoint, for media carried outside a Bridge (a conference room, a
@@ -229,7 +229,9 @@ func (ep *Endpoint) SetHandler(h RTPHandler) {
 }
 
 // write sends an RTP packet to the peer and counts it.
-func (ep *Endpoint) write(pkt []byte) {
+// now (unix ns) is the sender's clock: the arrival time of the packet the
+// relay forwards, or the playout tick.
+func (ep *Endpoint) write(pkt []byte, now int64) {
 	if ep.closed.Load() {
 		ep.stats.sendErrors.Add(1) // as a write on a closed socket
 		return
@@ -246,7 +248,7 @@ func (ep *Endpoint) write(pkt []byte) {
 	}
 	ep.stats.packetsOut.Add(1)
 	ep.stats.bytesOut.Add(uint64(n))
-	ep.rtcpOnSend(pkt) // sender statistics (rtcp.go)
+	ep.rtcpOnSend(pkt, now) // sender statistics (rtcp.go)
 }
 
 // receive handles one datagram from the RTP socket, on the pair's RTP

@@ -526,7 +526,7 @@ func (p *processor) emit(payload []byte) error {
 	h := rtp.Header{PT: p.outPT, Seq: seq, TS: ts, SSRC: p.out.ssrc, Marker: marker}
 	n := h.PutFixed(p.pkt)
 	n += copy(p.pkt[n:], payload)
-	p.d.to.write(p.pkt[:n])
+	p.d.to.write(p.pkt[:n], p.now)
 	return nil
 }
 
@@ -557,7 +557,7 @@ func (p *processor) sendEvents() {
 		n := h.PutFixed(p.pkt)
 		m, err := pk.Event.Marshal(p.pkt[n:])
 		if err == nil {
-			p.d.to.write(p.pkt[:n+m])
+			p.d.to.write(p.pkt[:n+m], p.now)
 		}
 		p.txNext, p.txHave = p.tx.Next()
 	}

@@ -159,9 +159,9 @@ func (ep *Endpoint) rtcpOnRTP(h *rtp.Header, payloadLen int, now int64) {
 	}
 }
 
-// rtcpOnSend records an RTP packet sent to the peer. It does not
-// allocate.
-func (ep *Endpoint) rtcpOnSend(pkt []byte) {
+// rtcpOnSend records an RTP packet sent to the peer at now (unix ns). It
+// does not allocate.
+func (ep *Endpoint) rtcpOnSend(pkt []byte, now int64) {
 	l := ep.rtcp.Load()
 	if l == nil {
 		return
@@ -174,7 +174,7 @@ func (ep *Endpoint) rtcpOnSend(pkt []byte) {
 		l.ssrc.Store(h.SSRC)
 		l.sess.SetSSRC(h.SSRC)
 	}
-	l.sess.OnSend(h.TS, len(h.Payload(pkt)), ep.engine.cfg.Now())
+	l.sess.OnSend(h.TS, len(h.Payload(pkt)), time.Unix(0, now))
 }
 
 // terminateRTCP hands an RTCP datagram from the peer to the statistics.

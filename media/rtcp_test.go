@@ -535,7 +535,7 @@ func BenchmarkOnSend(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		binary.BigEndian.PutUint32(pkt[4:], uint32(i*160))
-		ep.rtcpOnSend(pkt)
+		ep.rtcpOnSend(pkt, int64(i)*int64(20*time.Millisecond))
 		i++
 	}
 }

@@ -1,6 +1,9 @@
 package media
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // IsAudio reports whether c is an audio codec rather than one of the
 // auxiliary payload formats, telephone-event (RFC 4733) and comfort noise
@@ -72,33 +75,47 @@ func freeDynamicPT(used map[uint8]bool) (uint8, bool) {
 
 // TranscodeAnswer picks the near leg's side of a transcoded call: the first
 // audio codec of the near leg's offer that can transcode, with the near
-// leg's telephone-event at that codec's clock when it offered one (else at
-// any clock). It returns the codecs for the answer to the near leg and its
-// audio codec; ok is false when no offered codec can transcode.
+// leg's telephone-event and CN (WithAuxiliary). It returns the codecs for
+// the answer to the near leg and its audio codec; ok is false when no
+// offered codec can transcode.
 func TranscodeAnswer(nearOffer []Codec, can func(Codec) bool) (answer []Codec, audio Codec, ok bool) {
 	for _, c := range nearOffer {
 		if IsAudio(c) && can(c) {
-			audio, ok = c, true
-			break
+			return WithAuxiliary([]Codec{c}, nearOffer, c.Clock), c, true
 		}
 	}
-	if !ok {
-		return nil, Codec{}, false
-	}
-	answer = []Codec{audio}
-	var ev *Codec
-	for i, c := range nearOffer {
-		if !strings.EqualFold(c.Name, "telephone-event") {
-			continue
-		}
-		if ev == nil || c.Clock == audio.Clock {
-			ev = &nearOffer[i]
+	return nil, Codec{}, false
+}
+
+// EventCodec returns the telephone-event (RFC 4733) of cs, preferring the
+// one at clock, the audio's (RFC 4733 §2.1).
+func EventCodec(cs []Codec, clock int) (ev Codec, ok bool) {
+	for _, c := range cs {
+		if strings.EqualFold(c.Name, "telephone-event") && (!ok || c.Clock == clock) {
+			ev, ok = c, true
 		}
 	}
-	if ev != nil {
-		answer = append(answer, *ev)
+	return ev, ok
+}
+
+// WithAuxiliary returns codecs with the offerer's telephone-event and CN
+// (from offer) added where codecs has none: Switchboard interworks both
+// itself (DTMF events, tones or SIP INFO; comfort noise generated from the
+// SIDs toward a leg without CN), so the offerer keeps them in its answer.
+// The event clock matching the audio's is preferred (EventCodec), CN is
+// taken at the audio's clock only (RFC 3389 §5).
+func WithAuxiliary(codecs, offer []Codec, clock int) []Codec {
+	has := func(name string) bool {
+		return slices.ContainsFunc(codecs, func(c Codec) bool { return strings.EqualFold(c.Name, name) })
 	}
-	return answer, audio, true
+	out := codecs
+	if ev, ok := EventCodec(offer, clock); ok && !has("telephone-event") {
+		out = append(slices.Clip(out), ev)
+	}
+	if i := slices.IndexFunc(offer, func(c Codec) bool { return strings.EqualFold(c.Name, "CN") && c.Clock == clock }); i >= 0 && !has("CN") {
+		out = append(slices.Clip(out), offer[i])
+	}
+	return out
 }
 
 // WithEvents returns offer with own's telephone-event (RFC 4733) added
