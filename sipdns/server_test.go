@@ -36,15 +36,8 @@ func startZone(t testing.TB, origin string, negTTL uint32, lines ...string) *zon
 	}
 	z.soa = soa.(*dns.SOA)
 	z.set(t, lines...)
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, l := listenPair(t)
 	z.addr = pc.LocalAddr().String()
-	l, err := net.Listen("tcp", z.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: z}, {Listener: l, Handler: z}} {
 		started := make(chan struct{})
 		srv.NotifyStartedFunc = func() { close(started) }
@@ -57,6 +50,29 @@ func startZone(t testing.TB, origin string, negTTL uint32, lines ...string) *zon
 		t.Cleanup(func() { _ = srv.Shutdown() })
 	}
 	return z
+}
+
+// listenPair opens a UDP socket and a TCP listener on the same loopback
+// port. Another test (or process) may hold the TCP side of a port the
+// kernel hands out free for UDP, so a taken pair is let go and another
+// tried.
+func listenPair(t testing.TB) (net.PacketConn, net.Listener) {
+	t.Helper()
+	var lastErr error
+	for range 50 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, l
+		}
+		pc.Close()
+		lastErr = err
+	}
+	t.Fatalf("no loopback port free for both UDP and TCP: %v", lastErr)
+	return nil, nil
 }
 
 // set replaces the zone's records.
