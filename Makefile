@@ -79,6 +79,7 @@ $(OPUS_LIB): | debs
 
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/switchboard
+	$(GO) build -o bin/sbctl ./cmd/sbctl
 
 check: build
 	./$(BIN) -config $(CONFIG) -check

@@ -70,6 +70,7 @@ type Server struct {
 	auth      *auth.Authenticator
 	reg       *registrar.Registrar
 	cdr       *cdr.Writer
+	records   *observedRecords // what calls write their record to: cdr and the ObserveRecords observer
 
 	// listeners is copied on write: Listen appends while handlers of the
 	// listeners bound first already read it (listenerFor, isOwnAddr).
@@ -139,6 +140,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		s.media.Close()
 		return nil, fmt.Errorf("records: %w", err)
 	}
+	s.records = &observedRecords{w: s.cdr}
 
 	// sipgo refuses UDP writes over 1300 bytes by default, responses
 	// included: a 407 echoing a long Via list (RFC 4475 longreq) or an

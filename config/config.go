@@ -29,6 +29,7 @@ type Config struct {
 	State         State         `yaml:"state"`
 	Log           Log           `yaml:"log"`
 	Runtime       Runtime       `yaml:"runtime"`
+	API           API           `yaml:"api"`
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).

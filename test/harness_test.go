@@ -33,11 +33,13 @@ func TestMain(m *testing.M) {
 			panic(err)
 		}
 		binPath = filepath.Join(dir, "switchboard")
-		cmd := exec.Command("go", "build", "-o", binPath, "../cmd/switchboard")
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building switchboard:", err)
-			os.Exit(1)
+		for _, name := range []string{"switchboard", "sbctl"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), "../cmd/"+name)
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			if err := cmd.Run(); err != nil {
+				fmt.Fprintln(os.Stderr, "building", name+":", err)
+				os.Exit(1)
+			}
 		}
 		defer os.RemoveAll(dir)
 	}
@@ -120,6 +122,7 @@ type SBOptions struct {
 	MediaExtra  string // more keys under media:, each line indented two spaces
 	Advertise   string // media.advertise, default 127.0.0.1
 	TrunkExtra  string // more keys of the test trunk (trunkSetup), e.g. ", codecs: [PCMA]"
+	Extra       string // more top-level sections, YAML at column 0 (e.g. "api:\n  listen: ...\n")
 }
 
 type syncBuffer struct {
@@ -204,6 +207,7 @@ func startSB(t testing.TB, o SBOptions) *SB {
 	y.WriteString("routes:\n" + o.Routes + "\n")
 	fmt.Fprintf(&y, "calls:\n  ring_timeout: %s\nrecords:\n  dir: %s\nstate:\n  dir: %s\nlog:\n  level: %s\nshutdown_grace: %s\n",
 		o.RingTimeout, filepath.Join(sb.Dir, "records"), filepath.Join(sb.Dir, "state"), o.Log, o.Grace)
+	y.WriteString(o.Extra)
 	cfgPath := filepath.Join(sb.Dir, "switchboard.yaml")
 	if err := os.WriteFile(cfgPath, []byte(y.String()), 0o600); err != nil {
 		t.Fatal(err)

@@ -23,10 +23,12 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/switchboard/switchboard/b2bua"
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/ops"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -66,6 +68,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "switchboard:", err)
 		return 1
 	}
+	if err := config.ResolveAPIToken(cfg, stdout); err != nil {
+		fmt.Fprintln(stderr, "switchboard:", err)
+		return 1
+	}
 
 	// Handle signals before announcing readiness: a SIGHUP that arrives
 	// after "ready" must reload, not kill the process (Go's default).
@@ -92,16 +98,44 @@ func run(args []string, stdout, stderr io.Writer) int {
 		_ = srv.Close()
 		return 1
 	}
+	var reloadMu sync.Mutex // SIGHUP and the API reload one at a time
+	doReload := func() error {
+		reloadMu.Lock()
+		defer reloadMu.Unlock()
+		return reload(srv, *path, log, stdout)
+	}
+	var api *ops.Server
+	if cfg.API.Listen != "" {
+		api, err = ops.New(ops.Options{
+			Addr: cfg.API.Listen, Token: cfg.API.Token, MetricsOpen: cfg.API.MetricsOpen,
+			Switch: srv, Reload: doReload, Version: version, Log: log.With("component", "api"),
+			Drain: func() {
+				select {
+				case sigs <- syscall.SIGTERM:
+				default: // a signal is already pending
+				}
+			},
+		})
+		if err != nil {
+			fmt.Fprintln(stderr, "switchboard: api.listen:", err)
+			_ = srv.Close()
+			return 1
+		}
+		fmt.Fprintf(stdout, "api on http://%s/api/v1/ (metrics at /metrics)\n", api.Addr())
+	}
 	fmt.Fprintf(stdout, "switchboard %s ready on %s\n", version, strings.Join(srv.Addrs(), " "))
 
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
-			reload(srv, *path, log, stdout)
+			_ = doReload()
 			continue
 		}
 		log.Info("signal received, draining", "signal", sig.String())
 		srv.Drain(cfg.ShutdownGrace)
 		break
+	}
+	if api != nil {
+		_ = api.Close()
 	}
 	if err := srv.Close(); err != nil {
 		log.Warn("close", "error", err)
@@ -126,8 +160,10 @@ func applyRuntime(r config.Runtime, log *slog.Logger) {
 	log.Debug("go runtime", "gomaxprocs", runtime.GOMAXPROCS(0), "GOGC", os.Getenv("GOGC"), "gc_percent", r.GCPercent)
 }
 
-// reload provisions the new configuration fully before swapping it in.
-func reload(srv *b2bua.Server, path string, log *slog.Logger, stdout io.Writer) {
+// reload provisions the new configuration fully before swapping it in; a
+// refused one is logged and returned, and the running one kept. The API
+// section is read at start only.
+func reload(srv *b2bua.Server, path string, log *slog.Logger, stdout io.Writer) error {
 	cfg, err := config.Load(path)
 	if err == nil {
 		err = config.ResolvePasswords(cfg, log, stdout)
@@ -137,9 +173,10 @@ func reload(srv *b2bua.Server, path string, log *slog.Logger, stdout io.Writer) 
 	}
 	if err != nil {
 		log.Error("reload refused; keeping the running configuration", "error", err)
-		return
+		return err
 	}
 	log.Info("configuration reloaded", "users", len(cfg.Users), "routes", len(cfg.Routes))
+	return nil
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
