@@ -33,6 +33,18 @@ type API struct {
 	MetricsOpen bool `yaml:"metrics_open"`
 }
 
+// records checks the shape of records.database_url (pgrecords parses it
+// fully at start).
+func (v *validator) records() {
+	u := v.c.Records.DatabaseURL
+	if u == "" {
+		return
+	}
+	if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") && !strings.Contains(u, "=") {
+		v.errf("records.database_url", "want a PostgreSQL URL such as postgres://switchboard@127.0.0.1:5432/switchboard?sslmode=disable")
+	}
+}
+
 // APITokenFile is the name, under state.dir, of the file holding a
 // generated API token.
 const APITokenFile = "api_token"

@@ -196,6 +196,9 @@ type Calls struct {
 // Records configures CDR output.
 type Records struct {
 	Dir string `yaml:"dir"`
+	// DatabaseURL, when set, also ships every record into PostgreSQL
+	// (package pgrecords): postgres://user:pass@host:port/db?sslmode=…
+	DatabaseURL string `yaml:"database_url"`
 }
 
 // State configures persistent state (registrations, generated passwords).

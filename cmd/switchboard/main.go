@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard/switchboard/b2bua"
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/ops"
+	"github.com/switchboard/switchboard/pgrecords"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -98,6 +99,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		_ = srv.Close()
 		return 1
 	}
+	var ship *pgrecords.Shipper
+	if cfg.Records.DatabaseURL != "" {
+		ship, err = pgrecords.New(pgrecords.Config{URL: cfg.Records.DatabaseURL, RecordsDir: cfg.Records.Dir, StateDir: cfg.State.Dir},
+			log.With("component", "pgrecords"))
+		if err != nil {
+			fmt.Fprintln(stderr, "switchboard: records.database_url:", err)
+			_ = srv.Close()
+			return 1
+		}
+		log.Info("records also shipped to PostgreSQL", "database", pgrecords.Redacted(cfg.Records.DatabaseURL))
+	}
 	var reloadMu sync.Mutex // SIGHUP and the API reload one at a time
 	doReload := func() error {
 		reloadMu.Lock()
@@ -139,6 +151,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := srv.Close(); err != nil {
 		log.Warn("close", "error", err)
+	}
+	if ship != nil {
+		_ = ship.Close() // after srv.Close flushed the last records to their file
 	}
 	log.Info("stopped")
 	return 0
