@@ -11,7 +11,7 @@ CONFIG    ?= configs/switchboard.yaml
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 # Debian packages the build and the tests need.
-DEBS      := libopus-dev libopusfile-dev libspeexdsp-dev libspandsp-dev pkg-config gcc make curl sip-tester baresip sox dnsmasq-base postgresql
+DEBS      := libopus-dev libopusfile-dev libspeexdsp-dev libspandsp-dev pkg-config gcc make curl sip-tester baresip sox dnsmasq-base postgresql sngrep
 TEST_TIMEOUT ?= 20m
 
 # libopus 1.5.2, built from Debian trixie's source tarball (checked against
@@ -99,7 +99,7 @@ vet:
 # tests that start the real binary against sipp and baresip.
 # The packages with concurrency (sockets, calls, registrations) also run
 # under the race detector.
-RACE_PKGS = ./media/... ./b2bua/... ./registrar/... ./mixer/... ./recorder/... ./sipdns/... ./ops/...
+RACE_PKGS = ./media/... ./b2bua/... ./registrar/... ./mixer/... ./recorder/... ./sipdns/... ./ops/... ./hep/... ./pgrecords/...
 
 test: build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test$$)
@@ -126,7 +126,7 @@ bench: build
 	# Calls per core from 10,000 ticks (0.8 s): 2,000 were too few to be steady here.
 	$(GO) test -run '^$$' -bench TranscodePCMUOpus -benchmem -benchtime=10000x ./codecs/ 2>&1 | tee -a bench-unit.txt
 	# Mixer participants per core and recorder cost: 300 ticks (6 s of audio) per case.
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime=300x ./mixer/ ./recorder/ ./sipdns/ 2>&1 | tee -a bench-unit.txt
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=300x ./mixer/ ./recorder/ ./sipdns/ ./hep/ 2>-benchmem -benchtime=300x ./mixer/ ./recorder/ ./sipdns/ 2>&11 | tee -a bench-unit.txt
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) SB_BENCH=1 $(GO) test -run '^$$' -bench . -benchtime=1x -timeout 60m -v ./test/ 2>&1 | tee bench-e2e.txt
 
 clean:

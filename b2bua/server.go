@@ -70,7 +70,8 @@ type Server struct {
 	auth      *auth.Authenticator
 	reg       *registrar.Registrar
 	cdr       *cdr.Writer
-	records   *observedRecords // what calls write their record to: cdr and the ObserveRecords observer
+	records   *observedRecords        // what calls write their record to: cdr and the ObserveRecords observer
+	capture   atomic.Pointer[Capture] // SetCapture's hook (HEP), nil when off
 
 	// listeners is copied on write: Listen appends while handlers of the
 	// listeners bound first already read it (listenerFor, isOwnAddr).
@@ -160,7 +161,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 			sip.WithTransactionLayerLogger(sipLog),
 		),
 		sipgo.WithUserAgentTransportLayerOptions(
-			sip.WithTransportLayerReadFilter(newReadFilter(s).filter),
+			sip.WithTransportLayerReadFilter(s.captureRead(newReadFilter(s).filter)),
+			sip.WithTransportLayerWriteHook(s.captureWrite),
 			sip.WithTransportLayerLogger(sipLog),
 		),
 	)

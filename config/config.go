@@ -30,6 +30,7 @@ type Config struct {
 	Log           Log           `yaml:"log"`
 	Runtime       Runtime       `yaml:"runtime"`
 	API           API           `yaml:"api"`
+	HEP           HEP           `yaml:"hep"`
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).

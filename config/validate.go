@@ -52,6 +52,7 @@ func (c *Config) Validate() error {
 	v.runtime()
 	v.api()
 	v.records()
+	v.hep()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)
 }

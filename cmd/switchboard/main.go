@@ -16,8 +16,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	_ "net/http/pprof" // served only with -pprof
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime"
@@ -25,9 +27,11 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/switchboard/switchboard/b2bua"
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/hep"
 	"github.com/switchboard/switchboard/ops"
 	"github.com/switchboard/switchboard/pgrecords"
 )
@@ -110,6 +114,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		log.Info("records also shipped to PostgreSQL", "database", pgrecords.Redacted(cfg.Records.DatabaseURL))
 	}
+	var capture *hep.Exporter
+	if cfg.HEP.Collector != "" {
+		capture, err = hep.NewExporter(cfg.HEP.Collector, cfg.HEP.AgentID, cfg.HEP.Password, log.With("component", "hep"))
+		if err != nil {
+			fmt.Fprintln(stderr, "switchboard: hep.collector:", err)
+			_ = srv.Close()
+			return 1
+		}
+		srv.SetCapture(hepCapture(capture))
+		log.Info("SIP messages exported over HEP", "collector", cfg.HEP.Collector)
+	}
 	var reloadMu sync.Mutex // SIGHUP and the API reload one at a time
 	doReload := func() error {
 		reloadMu.Lock()
@@ -152,6 +167,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := srv.Close(); err != nil {
 		log.Warn("close", "error", err)
 	}
+	if capture != nil {
+		_ = capture.Close()
+	}
 	if ship != nil {
 		_ = ship.Close() // after srv.Close flushed the last records to their file
 	}
@@ -192,6 +210,28 @@ func reload(srv *b2bua.Server, path string, log *slog.Logger, stdout io.Writer) 
 	}
 	log.Info("configuration reloaded", "users", len(cfg.Users), "routes", len(cfg.Routes))
 	return nil
+}
+
+// hepCapture turns the server's capture hook into HEP packets.
+func hepCapture(e *hep.Exporter) b2bua.Capture {
+	return func(transport string, src, dst net.Addr, data []byte) {
+		p := hep.Packet{Src: addrPort(src), Dst: addrPort(dst), TCP: transport != "UDP", Time: time.Now(), Payload: data}
+		e.Capture(&p)
+	}
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.AddrPort()
+	case *net.TCPAddr:
+		return a.AddrPort()
+	}
+	if a == nil {
+		return netip.AddrPort{}
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {

@@ -45,6 +45,27 @@ func (v *validator) records() {
 	}
 }
 
+// HEP exports every SIP message to a Homer collector (HEP v3 over UDP,
+// package hep).
+type HEP struct {
+	// Collector is the collector's host:port; empty: no export.
+	Collector string `yaml:"collector"`
+	// AgentID is the capture agent id shown in Homer (default 2001).
+	AgentID uint32 `yaml:"agent_id"`
+	// Password is the collector's HEP auth key, if it wants one.
+	Password string `yaml:"password"`
+}
+
+func (v *validator) hep() {
+	h := &v.c.HEP
+	if h.Collector == "" {
+		return
+	}
+	if _, port, err := net.SplitHostPort(h.Collector); err != nil || port == "" {
+		v.errf("hep.collector", "want host:port such as 127.0.0.1:9060, got %q", h.Collector)
+	}
+}
+
 // APITokenFile is the name, under state.dir, of the file holding a
 // generated API token.
 const APITokenFile = "api_token"
