@@ -126,7 +126,7 @@ bench: build
 	# Calls per core from 10,000 ticks (0.8 s): 2,000 were too few to be steady here.
 	$(GO) test -run '^$$' -bench TranscodePCMUOpus -benchmem -benchtime=10000x ./codecs/ 2>&1 | tee -a bench-unit.txt
 	# Mixer participants per core and recorder cost: 300 ticks (6 s of audio) per case.
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime=300x ./mixer/ ./recorder/ ./sipdns/ ./hep/ 2>-benchmem -benchtime=300x ./mixer/ ./recorder/ ./sipdns/ 2>&11 | tee -a bench-unit.txt
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=300x ./mixer/ ./recorder/ ./sipdns/ ./hep/ 2>&1 | tee -a bench-unit.txt
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) SB_BENCH=1 $(GO) test -run '^$$' -bench . -benchtime=1x -timeout 60m -v ./test/ 2>&1 | tee bench-e2e.txt
 
 clean:

@@ -45,7 +45,7 @@ type (
 	evStray        struct{ res *sip.Response }
 	evShutdown     struct{}
 	evHangup       struct{ reason string } // from the operations API
-	evLinger       struct{} // the linger after the end is over
+	evLinger       struct{}                // the linger after the end is over
 	evMediaTimeout struct{ reason string }
 	evTimer        struct {
 		kind timerKind
