@@ -56,6 +56,9 @@ type Server struct {
 	http    *http.Server
 	ln      net.Listener
 	started time.Time
+	hist    history
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 // New binds the address and starts serving. The switch's records feed the
@@ -71,7 +74,7 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{o: o, ln: ln, started: time.Now()}
+	s := &Server{o: o, ln: ln, started: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	s.metrics = NewMetrics(o.Switch.Stats)
 	o.Switch.ObserveRecords(s.metrics.Observe)
 
@@ -89,6 +92,8 @@ func New(o Options) (*Server, error) {
 	mux.Handle("GET /api/v1/status", s.auth(http.HandlerFunc(s.status)))
 	mux.Handle("POST /api/v1/reload", s.auth(http.HandlerFunc(s.reload)))
 	mux.Handle("POST /api/v1/drain", s.auth(http.HandlerFunc(s.drain)))
+	mux.Handle("GET /api/v1/history", s.auth(http.HandlerFunc(s.history)))
+	mux.HandleFunc("GET /{$}", serveDashboard)
 	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -97,6 +102,7 @@ func New(o Options) (*Server, error) {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn),
 	}
+	go func() { defer close(s.done); s.sampler(s.stop) }()
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			o.Log.Error("api server stopped", "error", err)
@@ -111,6 +117,8 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Close stops serving, letting requests in flight finish for up to 2 s.
 func (s *Server) Close() error {
+	close(s.stop)
+	<-s.done
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return s.http.Shutdown(ctx)
@@ -158,7 +166,11 @@ func (s *Server) hangup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) registrations(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.o.Switch.Registrations())
+	regs := s.o.Switch.Registrations()
+	if regs == nil {
+		regs = []registrar.Binding{} // [] rather than null for clients
+	}
+	writeJSON(w, http.StatusOK, regs)
 }
 
 // Status is the body of GET /api/v1/status.
