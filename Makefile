@@ -11,7 +11,7 @@ CONFIG    ?= configs/switchboard.yaml
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 # Debian packages the build and the tests need.
-DEBS      := libopus-dev libopusfile-dev libspeexdsp-dev libspandsp-dev pkg-config gcc make curl sip-tester baresip sox dnsmasq-base
+DEBS      := libopus-dev libopusfile-dev libspeexdsp-dev libspandsp-dev pkg-config gcc make curl sip-tester baresip sox dnsmasq-base postgresql sngrep systemd chromium
 TEST_TIMEOUT ?= 20m
 
 # libopus 1.5.2, built from Debian trixie's source tarball (checked against
@@ -79,6 +79,7 @@ $(OPUS_LIB): | debs
 
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/switchboard
+	$(GO) build -o bin/sbctl ./cmd/sbctl
 
 check: build
 	./$(BIN) -config $(CONFIG) -check
@@ -88,6 +89,7 @@ run: build
 	@echo "First call: register two softphones on 127.0.0.1:5060 (UDP or TCP) as users 1000 and 1001"
 	@echo "with the passwords printed below (or set SB_1000_PASSWORD / SB_1001_PASSWORD), then dial 1001 from 1000."
 	@echo "Numbers 9<digits> go out to the demo trunk at 127.0.0.2:5080 (e.g. 'sipp -sn uas -i 127.0.0.2 -p 5080')."
+	@echo "Calls in progress: bin/sbctl -token-file var/state/api_token calls   (metrics: http://127.0.0.1:8080/metrics)"
 	./$(BIN) -config $(CONFIG)
 
 vet:
@@ -97,7 +99,7 @@ vet:
 # tests that start the real binary against sipp and baresip.
 # The packages with concurrency (sockets, calls, registrations) also run
 # under the race detector.
-RACE_PKGS = ./media/... ./b2bua/... ./registrar/... ./mixer/... ./recorder/... ./sipdns/...
+RACE_PKGS = ./media/... ./b2bua/... ./registrar/... ./mixer/... ./recorder/... ./sipdns/... ./ops/... ./hep/... ./pgrecords/...
 
 test: build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test$$)
@@ -124,7 +126,7 @@ bench: build
 	# Calls per core from 10,000 ticks (0.8 s): 2,000 were too few to be steady here.
 	$(GO) test -run '^$$' -bench TranscodePCMUOpus -benchmem -benchtime=10000x ./codecs/ 2>&1 | tee -a bench-unit.txt
 	# Mixer participants per core and recorder cost: 300 ticks (6 s of audio) per case.
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime=300x ./mixer/ ./recorder/ ./sipdns/ 2>&1 | tee -a bench-unit.txt
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=300x ./mixer/ ./recorder/ ./sipdns/ ./hep/ 2>&1 | tee -a bench-unit.txt
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) SB_BENCH=1 $(GO) test -run '^$$' -bench . -benchtime=1x -timeout 60m -v ./test/ 2>&1 | tee bench-e2e.txt
 
 clean:

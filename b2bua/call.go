@@ -44,7 +44,8 @@ type (
 	evCancel       struct{ req *sip.Request }
 	evStray        struct{ res *sip.Response }
 	evShutdown     struct{}
-	evLinger       struct{} // the linger after the end is over
+	evHangup       struct{ reason string } // from the operations API
+	evLinger       struct{}                // the linger after the end is over
 	evMediaTimeout struct{ reason string }
 	evTimer        struct {
 		kind timerKind
@@ -188,7 +189,7 @@ func newCall(s *Server, req *sip.Request, tx sip.ServerTransaction) *Call {
 		host:    s,
 		sip:     s.sender,
 		media:   s.mediaPath,
-		records: s.cdr,
+		records: s.records,
 		log:     slog.New(&lazyAttrs{h: s.log.Handler()}).With("call_id", id),
 		done:    make(chan struct{}),
 		aFinal:  make(chan struct{}),
@@ -309,6 +310,11 @@ func (c *Call) handle(ev any) {
 	case evShutdown:
 		if c.state != stateEnded {
 			c.abort(503, "shutdown")
+		}
+	case evHangup:
+		if c.state != stateEnded {
+			c.log.Info("hung up by the operator", "leg", "both", "reason", e.reason)
+			c.abort(480, e.reason)
 		}
 	case evLinger:
 		c.lingerUntil = time.Now() // finished from now on

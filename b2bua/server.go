@@ -70,6 +70,8 @@ type Server struct {
 	auth      *auth.Authenticator
 	reg       *registrar.Registrar
 	cdr       *cdr.Writer
+	records   *observedRecords        // what calls write their record to: cdr and the ObserveRecords observer
+	capture   atomic.Pointer[Capture] // SetCapture's hook (HEP), nil when off
 
 	// listeners is copied on write: Listen appends while handlers of the
 	// listeners bound first already read it (listenerFor, isOwnAddr).
@@ -139,6 +141,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		s.media.Close()
 		return nil, fmt.Errorf("records: %w", err)
 	}
+	s.records = &observedRecords{w: s.cdr}
 
 	// sipgo refuses UDP writes over 1300 bytes by default, responses
 	// included: a 407 echoing a long Via list (RFC 4475 longreq) or an
@@ -158,7 +161,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 			sip.WithTransactionLayerLogger(sipLog),
 		),
 		sipgo.WithUserAgentTransportLayerOptions(
-			sip.WithTransportLayerReadFilter(newReadFilter(s).filter),
+			sip.WithTransportLayerReadFilter(s.captureRead(newReadFilter(s).filter)),
+			sip.WithTransportLayerWriteHook(s.captureWrite),
 			sip.WithTransportLayerLogger(sipLog),
 		),
 	)

@@ -29,6 +29,8 @@ type Config struct {
 	State         State         `yaml:"state"`
 	Log           Log           `yaml:"log"`
 	Runtime       Runtime       `yaml:"runtime"`
+	API           API           `yaml:"api"`
+	HEP           HEP           `yaml:"hep"`
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).
@@ -195,6 +197,9 @@ type Calls struct {
 // Records configures CDR output.
 type Records struct {
 	Dir string `yaml:"dir"`
+	// DatabaseURL, when set, also ships every record into PostgreSQL
+	// (package pgrecords): postgres://user:pass@host:port/db?sslmode=…
+	DatabaseURL string `yaml:"database_url"`
 }
 
 // State configures persistent state (registrations, generated passwords).

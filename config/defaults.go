@@ -29,6 +29,8 @@ const (
 	// of KiB of short-lived garbage behind, and at 100 the collector was a
 	// quarter of the signaling CPU (README, Benchmarks).
 	DefaultGCPercent = 400
+	// DefaultHEPAgentID is the capture agent id of HEP packets.
+	DefaultHEPAgentID = 2001
 )
 
 // DefaultCodecs returns the codecs offered when media.codecs is not set, in
@@ -93,6 +95,9 @@ func (c *Config) ApplyDefaults() {
 		c.Log.Format = DefaultLogFormat
 	}
 	setInt(&c.Runtime.GCPercent, DefaultGCPercent)
+	if c.HEP.AgentID == 0 {
+		c.HEP.AgentID = DefaultHEPAgentID
+	}
 	setDur(&c.ShutdownGrace, DefaultShutdownGrace)
 }
 

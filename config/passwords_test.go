@@ -115,3 +115,31 @@ func TestResolvePasswordsNothingToDo(t *testing.T) {
 		t.Error("state dir created though no password was generated")
 	}
 }
+
+func TestResolveAPIToken(t *testing.T) {
+	dir := t.TempDir()
+	c := &Config{State: State{Dir: dir}, API: API{Listen: "127.0.0.1:8080"}}
+	var out bytes.Buffer
+	if err := ResolveAPIToken(c, &out); err != nil {
+		t.Fatal(err)
+	}
+	tok := c.API.Token
+	if len(tok) < 40 || !strings.Contains(out.String(), "api token: "+tok) {
+		t.Fatalf("token %q, printed %q", tok, out.String())
+	}
+	fi, err := os.Stat(filepath.Join(dir, APITokenFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v %v", fi, err)
+	}
+	// The next start reuses it and prints nothing.
+	c2 := &Config{State: State{Dir: dir}, API: API{Listen: "127.0.0.1:8080"}}
+	out.Reset()
+	if err := ResolveAPIToken(c2, &out); err != nil || c2.API.Token != tok || out.Len() != 0 {
+		t.Errorf("second start: token %q (want %q), printed %q, err %v", c2.API.Token, tok, out.String(), err)
+	}
+	// A configured token, or no API, generates nothing.
+	c3 := &Config{State: State{Dir: t.TempDir()}, API: API{Listen: "127.0.0.1:8080", Token: "configured-token-123"}}
+	if err := ResolveAPIToken(c3, &out); err != nil || c3.API.Token != "configured-token-123" {
+		t.Errorf("configured token replaced: %q %v", c3.API.Token, err)
+	}
+}

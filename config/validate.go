@@ -50,6 +50,9 @@ func (c *Config) Validate() error {
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 	v.runtime()
+	v.api()
+	v.records()
+	v.hep()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)
 }

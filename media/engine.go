@@ -122,6 +122,18 @@ func (e *Engine) Active() int {
 	return len(e.endpoints)
 }
 
+// Pairs returns the size of the RTP port pool in port pairs (RTP on the
+// even port, RTCP on the odd one above).
+func (e *Engine) Pairs() int { return (e.cfg.PortMax - e.cfg.PortMin + 1) / 2 }
+
+// Processing returns how many streams run through the processing path
+// (each direction of a processed call is one), on the playout clock.
+func (e *Engine) Processing() int {
+	e.playout.mu.Lock()
+	defer e.playout.mu.Unlock()
+	return len(e.playout.of)
+}
+
 // Advertise returns the address endpoints advertise in SDP.
 func (e *Engine) Advertise() netip.Addr { return e.cfg.Advertise }
 

@@ -16,17 +16,24 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	_ "net/http/pprof" // served only with -pprof
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/switchboard/switchboard/b2bua"
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/hep"
+	"github.com/switchboard/switchboard/ops"
+	"github.com/switchboard/switchboard/pgrecords"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -66,6 +73,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "switchboard:", err)
 		return 1
 	}
+	if err := config.ResolveAPIToken(cfg, stdout); err != nil {
+		fmt.Fprintln(stderr, "switchboard:", err)
+		return 1
+	}
 
 	// Handle signals before announcing readiness: a SIGHUP that arrives
 	// after "ready" must reload, not kill the process (Go's default).
@@ -92,19 +103,75 @@ func run(args []string, stdout, stderr io.Writer) int {
 		_ = srv.Close()
 		return 1
 	}
+	var ship *pgrecords.Shipper
+	if cfg.Records.DatabaseURL != "" {
+		ship, err = pgrecords.New(pgrecords.Config{URL: cfg.Records.DatabaseURL, RecordsDir: cfg.Records.Dir, StateDir: cfg.State.Dir},
+			log.With("component", "pgrecords"))
+		if err != nil {
+			fmt.Fprintln(stderr, "switchboard: records.database_url:", err)
+			_ = srv.Close()
+			return 1
+		}
+		log.Info("records also shipped to PostgreSQL", "database", pgrecords.Redacted(cfg.Records.DatabaseURL))
+	}
+	var capture *hep.Exporter
+	if cfg.HEP.Collector != "" {
+		capture, err = hep.NewExporter(cfg.HEP.Collector, cfg.HEP.AgentID, cfg.HEP.Password, log.With("component", "hep"))
+		if err != nil {
+			fmt.Fprintln(stderr, "switchboard: hep.collector:", err)
+			_ = srv.Close()
+			return 1
+		}
+		srv.SetCapture(hepCapture(capture))
+		log.Info("SIP messages exported over HEP", "collector", cfg.HEP.Collector)
+	}
+	var reloadMu sync.Mutex // SIGHUP and the API reload one at a time
+	doReload := func() error {
+		reloadMu.Lock()
+		defer reloadMu.Unlock()
+		return reload(srv, *path, log, stdout)
+	}
+	var api *ops.Server
+	if cfg.API.Listen != "" {
+		api, err = ops.New(ops.Options{
+			Addr: cfg.API.Listen, Token: cfg.API.Token, MetricsOpen: cfg.API.MetricsOpen,
+			Switch: srv, Reload: doReload, Version: version, Log: log.With("component", "api"),
+			Drain: func() {
+				select {
+				case sigs <- syscall.SIGTERM:
+				default: // a signal is already pending
+				}
+			},
+		})
+		if err != nil {
+			fmt.Fprintln(stderr, "switchboard: api.listen:", err)
+			_ = srv.Close()
+			return 1
+		}
+		fmt.Fprintf(stdout, "api on http://%s/api/v1/ (metrics at /metrics)\n", api.Addr())
+	}
 	fmt.Fprintf(stdout, "switchboard %s ready on %s\n", version, strings.Join(srv.Addrs(), " "))
 
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
-			reload(srv, *path, log, stdout)
+			_ = doReload()
 			continue
 		}
 		log.Info("signal received, draining", "signal", sig.String())
 		srv.Drain(cfg.ShutdownGrace)
 		break
 	}
+	if api != nil {
+		_ = api.Close()
+	}
 	if err := srv.Close(); err != nil {
 		log.Warn("close", "error", err)
+	}
+	if capture != nil {
+		_ = capture.Close()
+	}
+	if ship != nil {
+		_ = ship.Close() // after srv.Close flushed the last records to their file
 	}
 	log.Info("stopped")
 	return 0
@@ -126,8 +193,10 @@ func applyRuntime(r config.Runtime, log *slog.Logger) {
 	log.Debug("go runtime", "gomaxprocs", runtime.GOMAXPROCS(0), "GOGC", os.Getenv("GOGC"), "gc_percent", r.GCPercent)
 }
 
-// reload provisions the new configuration fully before swapping it in.
-func reload(srv *b2bua.Server, path string, log *slog.Logger, stdout io.Writer) {
+// reload provisions the new configuration fully before swapping it in; a
+// refused one is logged and returned, and the running one kept. The API
+// section is read at start only.
+func reload(srv *b2bua.Server, path string, log *slog.Logger, stdout io.Writer) error {
 	cfg, err := config.Load(path)
 	if err == nil {
 		err = config.ResolvePasswords(cfg, log, stdout)
@@ -137,9 +206,32 @@ func reload(srv *b2bua.Server, path string, log *slog.Logger, stdout io.Writer) 
 	}
 	if err != nil {
 		log.Error("reload refused; keeping the running configuration", "error", err)
-		return
+		return err
 	}
 	log.Info("configuration reloaded", "users", len(cfg.Users), "routes", len(cfg.Routes))
+	return nil
+}
+
+// hepCapture turns the server's capture hook into HEP packets.
+func hepCapture(e *hep.Exporter) b2bua.Capture {
+	return func(transport string, src, dst net.Addr, data []byte) {
+		p := hep.Packet{Src: addrPort(src), Dst: addrPort(dst), TCP: transport != "UDP", Time: time.Now(), Payload: data}
+		e.Capture(&p)
+	}
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.AddrPort()
+	case *net.TCPAddr:
+		return a.AddrPort()
+	}
+	if a == nil {
+		return netip.AddrPort{}
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {

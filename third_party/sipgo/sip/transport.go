@@ -47,6 +47,10 @@ type TransportReadProps struct {
 // TransportReadFilter can inspect or replace raw bytes before SIP parsing.
 type TransportReadFilter func(info TransportReadProps, data []byte) ([]byte, error)
 
+// TransportWriteHook sees every message written, after a successful write
+// (Switchboard patch: HEP capture). data is reused once it returns.
+type TransportWriteHook func(info TransportReadProps, data []byte)
+
 // DefaultPort returns transport default port by network.
 func DefaultPort(transport string) int {
 	switch ASCIIToLower(transport) {

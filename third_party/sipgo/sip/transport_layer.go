@@ -41,6 +41,7 @@ type TransportLayer struct {
 	// connectionReuse will force connection reuse when passing request
 	connectionReuse bool
 	readFilter      TransportReadFilter
+	writeHook       TransportWriteHook // Switchboard patch
 
 	// dnsPreferSRV does always SRV lookup first
 	dnsPreferSRV bool
@@ -66,6 +67,14 @@ func WithTransportLayerConnectionReuse(f bool) TransportLayerOption {
 func WithTransportLayerDNSLookupSRV(preferSRV bool) TransportLayerOption {
 	return func(l *TransportLayer) {
 		l.dnsPreferSRV = preferSRV
+	}
+}
+
+// WithTransportLayerWriteHook calls f with every message written on any
+// transport (Switchboard patch).
+func WithTransportLayerWriteHook(f TransportWriteHook) TransportLayerOption {
+	return func(l *TransportLayer) {
+		l.writeHook = f
 	}
 }
 
@@ -138,22 +147,26 @@ func NewTransportLayer(
 			log:             l.log.With("caller", "Transport<UDP>"),
 			connectionReuse: l.connectionReuse,
 			readFilter:      l.readFilter,
+			writeHook:       l.writeHook,
 		},
 		TCP: &TransportTCP{
 			log:             l.log.With("caller", "Transport<TCP>"),
 			connectionReuse: l.connectionReuse,
 			readFilter:      l.readFilter,
+			writeHook:       l.writeHook,
 		},
 		TLS: &TransportTLS{
 			TransportTCP: &TransportTCP{
 				log:             l.log.With("caller", "Transport<TLS>"),
 				connectionReuse: l.connectionReuse,
 				readFilter:      l.readFilter,
+				writeHook:       l.writeHook,
 			},
 		},
 		WS: &TransportWS{
 			log:        l.log.With("caller", "Transport<WS>"),
 			readFilter: l.readFilter,
+			writeHook:  l.writeHook,
 		},
 		// TODO. Using default dial tls, but it needs to configurable via client
 		WSS: &TransportWSS{
@@ -162,6 +175,7 @@ func NewTransportLayer(
 				connectionReuse: l.connectionReuse,
 				DialURI:         func(host string) string { return "wss://" + host },
 				readFilter:      l.readFilter,
+				writeHook:       l.writeHook,
 			},
 		},
 	}

@@ -19,6 +19,7 @@ type TransportTCP struct {
 	log             *slog.Logger
 	connectionReuse bool
 	readFilter      TransportReadFilter
+	writeHook       TransportWriteHook // Switchboard patch
 
 	// ReadTimeout limits how long a TCP or TLS connection may block waiting
 	// for data. It is copied when the connection is created. A non-positive
@@ -43,6 +44,8 @@ func (t *TransportTCP) newConnection(conn net.Conn, refcount int) *TCPConnection
 		readTimeout:  t.ReadTimeout,
 		writeTimeout: t.WriteTimeout,
 		refcount:     refcount,
+		writeHook:    t.writeHook,
+		transport:    t.transport,
 	}
 }
 
@@ -267,6 +270,9 @@ type TCPConnection struct {
 
 	mu       sync.RWMutex
 	refcount int
+
+	writeHook TransportWriteHook // Switchboard patch
+	transport string             // "TCP" or "TLS", for writeHook
 }
 
 func (c *TCPConnection) Ref(i int) int {
@@ -345,6 +351,9 @@ func (c *TCPConnection) WriteMsg(msg Message) error {
 	n, err := c.Write(data)
 	if err != nil {
 		return fmt.Errorf("conn %s write err=%w", c.RemoteAddr().String(), err)
+	}
+	if c.writeHook != nil { // Switchboard patch
+		c.writeHook(TransportReadProps{Transport: c.transport, LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr()}, data[:n])
 	}
 
 	if n == 0 {

@@ -24,6 +24,7 @@ type TransportUDP struct {
 	log             *slog.Logger
 	connectionReuse bool
 	readFilter      TransportReadFilter
+	writeHook       TransportWriteHook // Switchboard patch
 }
 
 func (t *TransportUDP) init(par *Parser) {
@@ -57,6 +58,7 @@ func (t *TransportUDP) Serve(conn net.PacketConn, handler MessageHandler) error 
 		PacketConn: conn,
 		PacketAddr: conn.LocalAddr().String(),
 		Listener:   true,
+		writeHook:  t.writeHook,
 	}
 
 	t.pool.Add(c.PacketAddr, c)
@@ -103,7 +105,8 @@ func (t *TransportUDP) createConnection(ctx context.Context, laddr Addr, raddr A
 			PacketConn: udpconn,
 			PacketAddr: udpconn.LocalAddr().String(),
 			// 1 ref for current return , 2 ref for reader
-			refcount: 2 + TransportIdleConnection,
+			refcount:  2 + TransportIdleConnection,
+			writeHook: t.writeHook,
 		}
 		t.log.Debug("New connection", "raddr", addr)
 		go t.readUDPConnection(c, addr, c.PacketAddr, handler)
@@ -245,8 +248,9 @@ type UDPConnection struct {
 	PacketAddr string // For faster matching
 	Listener   bool
 
-	mu       sync.RWMutex
-	refcount int
+	mu        sync.RWMutex
+	refcount  int
+	writeHook TransportWriteHook // Switchboard patch
 }
 
 func (c *UDPConnection) close() error {
@@ -358,6 +362,9 @@ func (c *UDPConnection) WriteMsg(msg Message) error {
 	n, err = c.WriteTo(data, &raddr)
 	if err != nil {
 		return fmt.Errorf("udp conn %s err. %w", c.PacketConn.LocalAddr().String(), err)
+	}
+	if c.writeHook != nil { // Switchboard patch
+		c.writeHook(TransportReadProps{Transport: "UDP", LocalAddr: c.PacketConn.LocalAddr(), RemoteAddr: &raddr}, data[:n])
 	}
 
 	if n == 0 {

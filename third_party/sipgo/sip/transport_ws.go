@@ -28,6 +28,7 @@ type TransportWS struct {
 	log        *slog.Logger
 	transport  string
 	readFilter TransportReadFilter
+	writeHook  TransportWriteHook // Switchboard patch
 
 	// ReadTimeout limits how long a WS or WSS connection may block waiting for
 	// a frame. It is copied when the connection is created. A non-positive
@@ -60,6 +61,8 @@ func (t *TransportWS) newConnection(conn net.Conn, refcount int, clientSide bool
 		readTimeout:  t.ReadTimeout,
 		writeTimeout: t.WriteTimeout,
 		refcount:     refcount,
+		writeHook:    t.writeHook,
+		transport:    t.transport,
 	}
 }
 
@@ -339,6 +342,9 @@ type WSConnection struct {
 	mu       sync.RWMutex
 	refcount int
 	writeMu  sync.Mutex
+
+	writeHook TransportWriteHook // Switchboard patch
+	transport string             // "WS" or "WSS", for writeHook
 }
 
 func (c *WSConnection) Ref(i int) int {
@@ -491,6 +497,9 @@ func (c *WSConnection) WriteMsg(msg Message) error {
 	n, err := c.Write(data)
 	if err != nil {
 		return fmt.Errorf("conn %s write err=%w", c.RemoteAddr().String(), err)
+	}
+	if c.writeHook != nil { // Switchboard patch
+		c.writeHook(TransportReadProps{Transport: c.transport, LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr()}, data)
 	}
 
 	if n == 0 {

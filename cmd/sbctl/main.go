@@ -1,0 +1,175 @@
+// Command sbctl drives a running Switchboard through its operations API
+// and probes any SIP server.
+//
+//	sbctl calls                      list the calls in progress
+//	sbctl call ID                    one call, with its live quality
+//	sbctl hangup ID                  end a call (BYE / CANCEL both legs)
+//	sbctl registrations              list registration bindings
+//	sbctl status                     counters and version
+//	sbctl reload                     reload the configuration (as SIGHUP)
+//	sbctl drain                      stop new calls and drain (as SIGTERM)
+//	sbctl ping sip:HOST[:PORT]       SIP OPTIONS round trip, with timing
+//
+// The API address comes from -api or SB_API (default
+// http://127.0.0.1:8080), the token from -token, SB_API_TOKEN or
+// -token-file (e.g. var/state/api_token).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sbctl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	api := fs.String("api", envOr("SB_API", "http://127.0.0.1:8080"), "Switchboard API base URL")
+	token := fs.String("token", os.Getenv("SB_API_TOKEN"), "API bearer token")
+	tokenFile := fs.String("token-file", "", "read the API token from this file (Switchboard's <state.dir>/api_token)")
+	transport := fs.String("transport", "udp", "ping: udp or tcp")
+	count := fs.Int("count", 3, "ping: OPTIONS requests to send")
+	timeout := fs.Duration("timeout", 5*time.Second, "time allowed per request")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: sbctl [flags] calls | call ID | hangup ID | registrations | status | reload | drain | ping sip:HOST[:PORT]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "sbctl:", err)
+			return 1
+		}
+		*token = strings.TrimSpace(string(b))
+	}
+	c := client{base: strings.TrimRight(*api, "/"), token: *token, http: &http.Client{Timeout: *timeout}}
+	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	var err error
+	switch {
+	case cmd == "calls" && len(rest) == 0:
+		err = c.show(stdout, http.MethodGet, "/api/v1/calls")
+	case cmd == "call" && len(rest) == 1:
+		err = c.show(stdout, http.MethodGet, "/api/v1/calls/"+rest[0])
+	case cmd == "hangup" && len(rest) == 1:
+		err = c.show(stdout, http.MethodDelete, "/api/v1/calls/"+rest[0])
+		if err == nil {
+			fmt.Fprintln(stdout, "hung up", rest[0])
+		}
+	case cmd == "registrations" && len(rest) == 0:
+		err = c.show(stdout, http.MethodGet, "/api/v1/registrations")
+	case cmd == "status" && len(rest) == 0:
+		err = c.show(stdout, http.MethodGet, "/api/v1/status")
+	case cmd == "reload" && len(rest) == 0:
+		err = c.show(stdout, http.MethodPost, "/api/v1/reload")
+	case cmd == "drain" && len(rest) == 0:
+		err = c.show(stdout, http.MethodPost, "/api/v1/drain")
+	case cmd == "ping" && len(rest) == 1:
+		err = ping(stdout, rest[0], *transport, *count, *timeout)
+	default:
+		fs.Usage()
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "sbctl:", err)
+		return 1
+	}
+	return 0
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// client calls the Switchboard API.
+type client struct {
+	base, token string
+	http        *http.Client
+}
+
+// show sends the request and prints the JSON answer; a non-2xx answer is
+// an error carrying the API's message.
+func (c client) show(w io.Writer, method, path string) error {
+	req, err := http.NewRequest(method, c.base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	res, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if res.StatusCode/100 != 2 {
+		var e struct{ Error string }
+		if json.Unmarshal(body, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s: %s", res.Status, e.Error)
+		}
+		return errors.New(res.Status)
+	}
+	_, err = w.Write(body)
+	return err
+}
+
+// ping sends count OPTIONS to target and prints each round trip; it fails
+// when none is answered.
+func ping(w io.Writer, target, transport string, count int, timeout time.Duration) error {
+	var uri sip.Uri
+	if err := sip.ParseUri(target, &uri); err != nil {
+		return fmt.Errorf("target %q: %w", target, err)
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sbctl"))
+	if err != nil {
+		return err
+	}
+	defer ua.Close()
+	cl, err := sipgo.NewClient(ua)
+	if err != nil {
+		return err
+	}
+	answered := 0
+	for i := range count {
+		req := sip.NewRequest(sip.OPTIONS, uri)
+		req.SetTransport(strings.ToUpper(transport))
+		req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		start := time.Now()
+		res, err := cl.Do(ctx, req)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(w, "OPTIONS %d to %s: no answer (%v)\n", i+1, target, err)
+			continue
+		}
+		answered++
+		fmt.Fprintf(w, "OPTIONS %d to %s: %d %s in %.1f ms\n", i+1, target, res.StatusCode, res.Reason, float64(time.Since(start).Microseconds())/1000)
+	}
+	if answered == 0 {
+		return fmt.Errorf("%s answered none of %d OPTIONS", target, count)
+	}
+	return nil
+}
