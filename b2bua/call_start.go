@@ -118,8 +118,9 @@ func (c *Call) start() {
 		c.fail(target.Status, cdr.HangupSwitchboard, "rejected by route", cdr.Failed)
 		return
 	case TargetTrunk:
-		if c.fromTrunk != nil {
-			// Trunk-to-trunk transit is never open to unauthenticated callers.
+		if c.fromTrunk != nil && !c.fromTrunk.mayTransitTo(target.Trunk.Name) {
+			// Trunk-to-trunk transit is open only for the pairs a trunk's
+			// transit_to names.
 			c.fail(403, cdr.HangupSwitchboard, "trunk to trunk not allowed", cdr.Failed)
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,6 +56,13 @@ type Trunk struct {
 	Codecs []string
 	// Causes are the trunk's overrides of the cause tables (nil: none).
 	Causes *cause.Overrides
+	// TransitTo lists the trunks this trunk's calls may go out to.
+	TransitTo []string
+}
+
+// mayTransitTo reports whether a call from t may be routed to trunk name.
+func (t *Trunk) mayTransitTo(name string) bool {
+	return slices.Contains(t.TransitTo, name)
 }
 
 // Router turns a dialled number into a Target by ordered rules: the first
@@ -95,7 +103,7 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 
 // newTrunk derives where a trunk's requests go from its parsed configuration.
 func newTrunk(tc config.Trunk) *Trunk {
-	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs, Causes: tc.CauseOverrides}
+	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs, Causes: tc.CauseOverrides, TransitTo: tc.TransitTo}
 	if tp, ok := t.URI.UriParams.Get("transport"); ok && tp != "" {
 		t.Transport = strings.ToUpper(tp)
 	}

@@ -134,6 +134,10 @@ type Trunk struct {
 	// when the trunk's final response carries a Q.850 Reason, sip_to_q850
 	// for the cause of its statuses.
 	Causes cause.Config `yaml:"causes"`
+	// TransitTo names the trunks this trunk's calls may be routed out to.
+	// Trunk-to-trunk transit is refused unless the pair is listed here
+	// (toll fraud: a trusted trunk reaching another carrier).
+	TransitTo []string `yaml:"transit_to"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`

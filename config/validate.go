@@ -406,6 +406,13 @@ func (v *validator) trunks() map[string]bool {
 			t.TrustedNets = append(t.TrustedNets, p)
 		}
 	}
+	for i, t := range v.c.Trunks {
+		for j, to := range t.TransitTo {
+			if !names[to] {
+				v.errf(fmt.Sprintf("trunks[%d].transit_to[%d]", i, j), "unknown trunk %q", to)
+			}
+		}
+	}
 	return names
 }
 
