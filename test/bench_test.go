@@ -26,6 +26,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,14 +72,20 @@ func benchSkip(b *testing.B) {
 // part of the cost; SB_BENCH_LOG=info measures with it) with user 1000 and the trusted trunk "carrier" at
 // 127.0.0.2:uasPort reached by 9 + number.
 func benchSetup(b *testing.B, uasPort int) *SB {
+	var extra, recs string
+	if benchOps {
+		extra, recs = benchOpsConfig(b)
+	}
 	return startSB(b, SBOptions{
-		Users:      []string{"1000"},
-		Trunks:     fmt.Sprintf(`  - {name: carrier, uri: "sip:127.0.0.2:%d", trusted: [127.0.0.2/32]}`, uasPort),
-		Routes:     `  - {match: '^9(\d+)$', to: trunk:carrier, rewrite: '$1'}`,
-		Log:        cmp.Or(os.Getenv("SB_BENCH_LOG"), "warn"),
-		MediaPorts: cmp.Or(os.Getenv("SB_BENCH_MEDIA_PORTS"), benchMediaPorts),
-		Quarantine: "500ms",
-		Inactivity: "60s",
+		Extra:        extra,
+		RecordsExtra: recs,
+		Users:        []string{"1000"},
+		Trunks:       fmt.Sprintf(`  - {name: carrier, uri: "sip:127.0.0.2:%d", trusted: [127.0.0.2/32]}`, uasPort),
+		Routes:       `  - {match: '^9(\d+)$', to: trunk:carrier, rewrite: '$1'}`,
+		Log:          cmp.Or(os.Getenv("SB_BENCH_LOG"), "warn"),
+		MediaPorts:   cmp.Or(os.Getenv("SB_BENCH_MEDIA_PORTS"), benchMediaPorts),
+		Quarantine:   "500ms",
+		Inactivity:   "60s",
 	})
 }
 
@@ -369,6 +376,47 @@ func benchWaitFDs(pid, want int, within time.Duration) int {
 		n = benchFDs(pid)
 	}
 	return n
+}
+
+// benchOps turns on, in benchSetup, what an operator runs beside the
+// switch: the API with Prometheus metrics, HEP export of every SIP message
+// and records shipped to PostgreSQL.
+var benchOps bool
+
+// benchOpsConfig starts a HEP sink (a UDP socket read and discarded) and a
+// PostgreSQL server, and returns the config sections that use them.
+func benchOpsConfig(b *testing.B) (extra, records string) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	pg := startPostgres(b)
+	api := fmt.Sprintf("127.0.0.1:%d", 15000+10*instance())
+	return fmt.Sprintf("api:\n  listen: %s\nhep:\n  collector: %s\n", api, pc.LocalAddr()), "  database_url: " + pg.URL + "\n"
+}
+
+// BenchmarkSignalingWithOps is BenchmarkSignaling (at 800 and 1,600
+// calls/s unless SB_BENCH_RATES says otherwise) with metrics, HEP and the
+// PostgreSQL sink on; compare its CPU per call with BenchmarkSignaling's
+// at the same rates (target: at most 15 % more).
+func BenchmarkSignalingWithOps(b *testing.B) {
+	benchSkip(b)
+	if os.Getenv("SB_BENCH_RATES") == "" {
+		b.Setenv("SB_BENCH_RATES", "800,1600")
+	}
+	benchOps = true
+	defer func() { benchOps = false }()
+	fmt.Println("signaling with ops (API + metrics, HEP export, PostgreSQL records):")
+	BenchmarkSignaling(b)
 }
 
 func benchRates(def []int) []int {

@@ -17,7 +17,7 @@ import (
 // Postgres is a throwaway PostgreSQL server on a loopback port, in a
 // temporary directory, started by the test (Debian's postgresql package).
 type Postgres struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string // directory of initdb and pg_ctl
 	data string
 	port int
@@ -27,7 +27,7 @@ type Postgres struct {
 
 // startPostgres initialises and starts a server; it is stopped when the
 // test ends.
-func startPostgres(t *testing.T) *Postgres {
+func startPostgres(t testing.TB) *Postgres {
 	t.Helper()
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	if len(bins) == 0 {
