@@ -304,8 +304,7 @@ func (c *Call) handle(ev any) {
 		c.onDigitEvent(e)
 	case evMediaTimeout:
 		if c.state != stateEnded {
-			c.log.Info("media timeout", "leg", "both", "reason", e.reason)
-			c.hangup(nil, cdr.HangupSwitchboard, e.reason)
+			c.onMediaTimeout(e.reason)
 		}
 	case evShutdown:
 		if c.state != stateEnded {

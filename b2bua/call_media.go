@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard/switchboard/b2bua/cause"
+	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
 )
 
@@ -157,4 +159,24 @@ func (c *Call) configureMedia(a, b *Leg, aToB, bToA media.PayloadMap) error {
 	c.rec.CodecA, c.rec.CodecB = fa.Audio.Name, fb.Audio.Name
 	c.rec.Transcoded = !strings.EqualFold(fa.Audio.Name, fb.Audio.Name) || fa.Audio.Clock != fb.Audio.Clock
 	return nil
+}
+
+// onMediaTimeout ends the call whose bridge saw no RTP and no RTCP from
+// a leg (or both) for media.inactivity_timeout: BYE to both legs with
+// Reason Q.850 cause 102 (recovery on timer expiry), and the silent leg
+// named in the record.
+func (c *Call) onMediaTimeout(reason string) {
+	leg := "both"
+	switch reason {
+	case media.ReasonRTPTimeoutA:
+		leg = "a"
+	case media.ReasonRTPTimeoutB:
+		leg = "b"
+	}
+	c.rec.SilentLeg = leg
+	c.log.Info("media timeout: a leg went silent", "leg", leg, "reason", reason)
+	if c.why.hdr == "" {
+		c.why = endReason{hdr: cause.Format(cause.Q850(cause.TimerExpiry)), q850: cause.TimerExpiry, side: cdr.HangupSwitchboard}
+	}
+	c.hangup(nil, cdr.HangupSwitchboard, media.ReasonRTPTimeout)
 }

@@ -89,6 +89,10 @@ type Record struct {
 	// Transcoded is true when the legs use different codecs and
 	// Switchboard transcodes between them.
 	Transcoded bool `json:"transcoded,omitempty"`
+	// SilentLeg, for a call ended by the RTP inactivity timeout, names the
+	// leg from which neither RTP nor RTCP arrived: "a" (the caller's), "b"
+	// (the callee's) or "both"; hangup_reason is then "rtp-timeout".
+	SilentLeg string `json:"silent_leg,omitempty"`
 	// Media counters per direction, as relayed by Switchboard.
 	AToBPackets uint64 `json:"a_to_b_packets"`
 	AToBBytes   uint64 `json:"a_to_b_bytes"`

@@ -8,9 +8,14 @@ import (
 	"github.com/switchboard/switchboard/media/rtp"
 )
 
-// ReasonRTPTimeout is the reason passed to a bridge's timeout callback when
-// no RTP arrived in either direction for Config.Inactivity.
-const ReasonRTPTimeout = "rtp-timeout"
+// Reasons passed to a bridge's timeout callback: no RTP or RTCP arrived
+// for Config.Inactivity from either endpoint, or from endpoint a only, or
+// from b only (a dead peer while the other side still streams).
+const (
+	ReasonRTPTimeout  = "rtp-timeout"
+	ReasonRTPTimeoutA = "rtp-timeout-a"
+	ReasonRTPTimeoutB = "rtp-timeout-b"
+)
 
 // PayloadMap maps an incoming payload type to the codec sent out of the
 // other endpoint: the outgoing PT and the clock rate used to keep
@@ -69,9 +74,10 @@ func (br *Bridge) SetPayloadMap(from *Endpoint, m PayloadMap) {
 }
 
 // Start begins relaying in both directions. onTimeout (may be nil) is called
-// once, from the engine's sweeper goroutine, when no RTP arrived in either
-// direction for Config.Inactivity while the bridge was not paused; it must
-// not block (post an event to the call). Start after Start or Stop does
+// once, from the engine's sweeper goroutine, when neither RTP nor RTCP
+// arrived from an endpoint for Config.Inactivity while the bridge was not
+// paused, with the reason naming which endpoint went silent (or both);
+// it must not block (post an event to the call). Start after Start or Stop does
 // nothing.
 func (br *Bridge) Start(onTimeout func(reason string)) {
 	br.mu.Lock()
@@ -119,14 +125,30 @@ func (br *Bridge) Stop() {
 	}
 }
 
-// idle returns how long (ns) the bridge has been without RTP at now, or -1
-// while paused.
-func (br *Bridge) idle(now int64) int64 {
+// idle returns how long (ns) each endpoint has been without RTP and RTCP
+// at now, or -1, -1 while paused. A peer that keeps sending RTCP (on hold
+// without Pause, or DTX) is alive.
+func (br *Bridge) idle(now int64) (a, b int64) {
 	if br.paused.Load() {
-		return -1
+		return -1, -1
 	}
-	last := max(br.since.Load(), br.a.lastRx.Load(), br.b.lastRx.Load())
-	return now - last
+	since := br.since.Load()
+	return now - max(since, br.a.lastRx.Load(), br.a.lastRTCP.Load()),
+		now - max(since, br.b.lastRx.Load(), br.b.lastRTCP.Load())
+}
+
+// timeoutReason names what went silent by the idle times, or "" when
+// nothing has been silent for limit.
+func timeoutReason(a, b, limit int64) string {
+	switch {
+	case a >= limit && b >= limit:
+		return ReasonRTPTimeout
+	case a >= limit:
+		return ReasonRTPTimeoutA
+	case b >= limit:
+		return ReasonRTPTimeoutB
+	}
+	return ""
 }
 
 // RTPHandler consumes the RTP packets that arrive on an endpoint: the

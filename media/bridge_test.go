@@ -221,27 +221,39 @@ func TestInactivity(t *testing.T) {
 		advance time.Duration
 		packet  bool // a packet from leg b's phone (after advancing)
 		pause   int  // 1 pause, -1 resume
+		rtcpA   bool // RTCP from leg a's phone (its arrival time, as the RTCP reader stamps it)
 		fired   bool // expected state after sweeping
 	}
 	tests := []struct {
-		name  string
-		steps []step
+		name   string
+		steps  []step
+		reason string
 	}{
-		{"silent call times out", []step{{advance: 99 * time.Millisecond}, {advance: time.Millisecond, fired: true}}},
-		{"packets keep it alive", []step{
+		{"silent call times out", []step{{advance: 99 * time.Millisecond}, {advance: time.Millisecond, fired: true}}, ReasonRTPTimeout},
+		{"a dead peer ends the call while the other streams", []step{
 			{advance: 90 * time.Millisecond, packet: true},
+			{advance: 9 * time.Millisecond, packet: true},
+			{advance: time.Millisecond, packet: true, fired: true},
+		}, ReasonRTPTimeoutA},
+		{"RTCP keeps a leg without RTP alive", []step{
+			{advance: 90 * time.Millisecond, packet: true, rtcpA: true},
+			{advance: 90 * time.Millisecond, packet: true, rtcpA: true},
 			{advance: 90 * time.Millisecond, packet: true},
-			{advance: 99 * time.Millisecond},
-			{advance: time.Millisecond, fired: true},
-		}},
+			{advance: 9 * time.Millisecond, packet: true},
+			{advance: time.Millisecond, packet: true, fired: true},
+		}, ReasonRTPTimeoutA},
+		{"a silent b leg is named", []step{
+			{advance: 90 * time.Millisecond, rtcpA: true},
+			{advance: 10 * time.Millisecond, fired: true},
+		}, ReasonRTPTimeoutB},
 		{"pause suppresses, resume restarts the period", []step{
 			{advance: 50 * time.Millisecond, pause: 1},
 			{advance: 10 * time.Second},
 			{advance: time.Second, pause: -1},
 			{advance: 99 * time.Millisecond},
 			{advance: time.Millisecond, fired: true},
-		}},
-		{"fires once", []step{{advance: time.Second, fired: true}, {advance: time.Second, fired: true}}},
+		}, ReasonRTPTimeout},
+		{"fires once", []step{{advance: time.Second, fired: true}, {advance: time.Second, fired: true}}, ReasonRTPTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,6 +272,9 @@ func TestInactivity(t *testing.T) {
 				case -1:
 					c.br.Pause(false)
 				}
+				if st.rtcpA {
+					c.a.lastRTCP.Store(clock.Now().UnixNano())
+				}
 				if st.packet {
 					seq++
 					c.pb.send(c.b.Local(), rtpPacket(0, seq, uint32(seq)*160, 9, false))
@@ -277,8 +292,8 @@ func TestInactivity(t *testing.T) {
 					t.Fatalf("step %d: callback ran %d times, want %d", i, n, want)
 				}
 			}
-			if r := <-reasons; r != ReasonRTPTimeout {
-				t.Errorf("reason %q", r)
+			if r := <-reasons; r != tt.reason {
+				t.Errorf("reason %q, want %q", r, tt.reason)
 			}
 			if n := calls.Load(); n != 1 {
 				t.Errorf("callback ran %d times", n)

@@ -40,7 +40,10 @@ type Endpoint struct {
 	rtcp     atomic.Pointer[rtcpLeg] // RTCP termination, nil until SetRTCP (rtcp.go)
 
 	lastRx atomic.Int64 // unix ns of the last accepted RTP packet, 0 if none
-	stats  endpointCounters
+	// lastRTCP is the unix ns of the last RTCP from the peer that parsed,
+	// 0 if none: a peer that sends RTCP is alive (Bridge.idle).
+	lastRTCP atomic.Int64
+	stats    endpointCounters
 
 	// Candidate state, owned by the reactor serving the RTP socket.
 	cand    netip.AddrPort

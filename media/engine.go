@@ -225,21 +225,29 @@ func (e *Engine) sweeper(interval time.Duration) {
 // unpaused bridge idle for Config.Inactivity. Callbacks run after e.mu is
 // released, so they may call Bridge.Stop or Endpoint.Close.
 func (e *Engine) sweep(now time.Time) {
-	var fired []*Bridge
+	type firing struct {
+		br     *Bridge
+		reason string
+	}
+	var fired []firing
 	e.mu.Lock()
 	e.ports.expire(now)
 	limit := int64(e.cfg.Inactivity)
 	for br := range e.bridges {
-		if limit > 0 && br.idle(now.UnixNano()) >= limit && br.fired.CompareAndSwap(false, true) {
-			fired = append(fired, br)
+		if limit <= 0 {
+			break
+		}
+		a, b := br.idle(now.UnixNano())
+		if r := timeoutReason(a, b, limit); r != "" && br.fired.CompareAndSwap(false, true) {
+			fired = append(fired, firing{br, r})
 			delete(e.bridges, br)
 		}
 	}
 	e.mu.Unlock()
-	for _, br := range fired {
-		br.log.Info("media timeout", "reason", ReasonRTPTimeout, "after", e.cfg.Inactivity)
-		if br.onTimeout != nil {
-			br.onTimeout(ReasonRTPTimeout)
+	for _, f := range fired {
+		f.br.log.Info("media timeout", "reason", f.reason, "after", e.cfg.Inactivity)
+		if f.br.onTimeout != nil {
+			f.br.onTimeout(f.reason)
 		}
 	}
 }

@@ -197,6 +197,7 @@ func (ep *Endpoint) terminateRTCP(pkt []byte, src netip.AddrPort, muxed bool) {
 		return
 	}
 	l.received.Add(1)
+	ep.lastRTCP.Store(ep.engine.cfg.Now().UnixNano())
 	if muxed {
 		return
 	}

@@ -316,6 +316,8 @@ type CDR struct {
 	Disposition  string `json:"disposition"`
 	HangupSide   string `json:"hangup_side"`
 	HangupReason string `json:"hangup_reason"`
+	Q850Cause    int    `json:"q850_cause"`
+	SilentLeg    string `json:"silent_leg"`
 	CodecA       string `json:"codec_a"`
 	CodecB       string `json:"codec_b"`
 	Transcoded   bool   `json:"transcoded"`

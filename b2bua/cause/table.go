@@ -239,3 +239,8 @@ const Unspecified = 31
 // Normal is the Q.850 cause of a call ended by BYE or CANCEL and of a
 // 2xx: 16 "Normal call clearing" (RFC 3398 §8.2.6.1).
 const Normal = 16
+
+// TimerExpiry is the Q.850 cause of a call Switchboard ends because a
+// timer ran out, such as the RTP inactivity timeout on a dead peer:
+// 102 "Recovery on timer expiry".
+const TimerExpiry = 102
