@@ -99,7 +99,7 @@ vet:
 # tests that start the real binary against sipp and baresip.
 # The packages with concurrency (sockets, calls, registrations) also run
 # under the race detector.
-RACE_PKGS = ./media/... ./b2bua/... ./registrar/... ./mixer/... ./recorder/... ./sipdns/... ./ops/... ./hep/... ./pgrecords/...
+RACE_PKGS = ./media/... ./b2bua/... ./registrar/... ./mixer/... ./recorder/... ./sipdns/... ./ops/... ./hep/... ./pgrecords/... ./journal/...
 
 test: build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test$$)
@@ -126,7 +126,7 @@ bench: build
 	# Calls per core from 10,000 ticks (0.8 s): 2,000 were too few to be steady here.
 	$(GO) test -run '^$$' -bench TranscodePCMUOpus -benchmem -benchtime=10000x ./codecs/ 2>&1 | tee -a bench-unit.txt
 	# Mixer participants per core and recorder cost: 300 ticks (6 s of audio) per case.
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime=300x ./mixer/ ./recorder/ ./sipdns/ ./hep/ 2>&1 | tee -a bench-unit.txt
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=300x ./mixer/ ./recorder/ ./sipdns/ ./hep/ ./journal/ 2>&1 | tee -a bench-unit.txt
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) SB_BENCH=1 $(GO) test -run '^$$' -bench . -benchtime=1x -timeout 60m -v ./test/ 2>&1 | tee bench-e2e.txt
 
 clean:

@@ -96,9 +96,11 @@ type mediaBridge interface {
 	Stop()
 }
 
-// recordSink takes each call's one record.
+// recordSink takes each call's one record, and is told when the call is
+// answered (Up: the crash journal, package journal).
 type recordSink interface {
 	Write(rec cdr.Record)
+	Up(rec *cdr.Record)
 }
 
 var (
@@ -106,7 +108,7 @@ var (
 	_ sipSender   = (*sipgoSender)(nil)
 	_ mediaPath   = (*engineMedia)(nil)
 	_ mediaBridge = (*media.Bridge)(nil)
-	_ recordSink  = (*cdr.Writer)(nil)
+	_ recordSink  = (*observedRecords)(nil)
 )
 
 // sipgoSender sends through sipgo's client and transport layer.

@@ -108,6 +108,7 @@ func (f *fakeSender) writeResponse(res *sip.Response) error {
 type discardRecords struct{ recs []cdr.Record }
 
 func (d *discardRecords) Write(r cdr.Record) { d.recs = append(d.recs, r) }
+func (d *discardRecords) Up(*cdr.Record)     {}
 
 // prackCall is a call in its early state whose caller required 100rel,
 // with fakes for everything it talks to.

@@ -96,6 +96,7 @@ const (
 func (c *Call) answered() {
 	c.state = stateAnswered
 	c.rec.Answer = time.Now()
+	c.records.Up(&c.rec)
 	c.disarm(timerRing)
 }
 

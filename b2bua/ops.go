@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/cdr"
+	"github.com/switchboard/switchboard/journal"
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/registrar"
 	"github.com/switchboard/switchboard/rtcpstats"
@@ -129,16 +130,21 @@ func (s *Server) Stats() Stats {
 // the writer took it). f runs on the call's goroutine and must not block.
 func (s *Server) ObserveRecords(f func(*cdr.Record)) { s.records.obs.Store(&f) }
 
-// observedRecords is the calls' record sink: the record writer, and the
-// observer of ObserveRecords if one is set.
+// observedRecords is the calls' record sink: the record writer, the crash
+// journal, and the observer of ObserveRecords if one is set.
 type observedRecords struct {
 	w   *cdr.Writer
+	j   *journal.Journal
 	obs atomic.Pointer[func(*cdr.Record)]
 }
+
+// Up implements recordSink: an answered call is journalled.
+func (o *observedRecords) Up(rec *cdr.Record) { o.j.Up(rec) }
 
 // Write implements recordSink.
 func (o *observedRecords) Write(rec cdr.Record) {
 	o.w.Write(rec)
+	o.j.Ended(rec.CallID)
 	if f := o.obs.Load(); f != nil {
 		(*f)(&rec)
 	}

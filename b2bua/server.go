@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard/switchboard/auth"
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/journal"
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/registrar"
 )
@@ -136,12 +137,23 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		s.media.Close()
 		return nil, fmt.Errorf("registrar: %w", err)
 	}
+	// Calls a crash interrupted get their records before new calls come.
+	if _, err := journal.Recover(cfg.State.Dir, cfg.Records.Dir, log.With("component", "journal")); err != nil {
+		s.media.Close()
+		return nil, fmt.Errorf("records: %w", err)
+	}
 	s.cdr, err = cdr.NewWriter(cfg.Records.Dir, log.With("component", "cdr"))
 	if err != nil {
 		s.media.Close()
 		return nil, fmt.Errorf("records: %w", err)
 	}
-	s.records = &observedRecords{w: s.cdr}
+	jr, err := journal.Open(cfg.State.Dir, log.With("component", "journal"))
+	if err != nil {
+		s.media.Close()
+		_ = s.cdr.Close()
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	s.records = &observedRecords{w: s.cdr, j: jr}
 
 	// sipgo refuses UDP writes over 1300 bytes by default, responses
 	// included: a 407 echoing a long Via list (RFC 4475 longreq) or an
@@ -819,6 +831,7 @@ func (s *Server) Close() error {
 	errs = append(errs, s.ua.Close())
 	errs = append(errs, s.reg.Close())
 	errs = append(errs, s.cdr.Close())
+	errs = append(errs, s.records.j.Close()) // after the records: the next start finds them all
 	errs = append(errs, s.media.Close())
 	return errors.Join(errs...)
 }

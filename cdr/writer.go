@@ -80,6 +80,9 @@ func newWriter(dir string, log *slog.Logger, size int, wait time.Duration, befor
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("cdr: %w", err)
 	}
+	if err := repairTornTails(dir, log); err != nil {
+		return nil, err
+	}
 	w := &Writer{
 		dir: dir, log: log.With("component", "cdr"), wait: wait,
 		q: make(chan Record, size), beforeBatch: beforeBatch,
