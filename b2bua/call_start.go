@@ -133,6 +133,9 @@ func (c *Call) start() {
 			return
 		}
 	}
+	if !c.admitFraud(pol) {
+		return
+	}
 
 	// Media: one endpoint facing each side, bridged.
 	epA, err := c.media.NewEndpoint(c.log.With("leg", "a"))

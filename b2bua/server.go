@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -23,6 +24,7 @@ import (
 	"github.com/switchboard/switchboard/auth"
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/guard"
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/registrar"
 )
@@ -41,6 +43,7 @@ type policy struct {
 	router *Router
 	users  map[string]config.User
 	cfg    *config.Config
+	guard  *guard.Guard // the same across reloads (nil in some unit tests)
 }
 
 // listener is one bound SIP socket.
@@ -68,6 +71,8 @@ type Server struct {
 	sender    *sipgoSender
 	mediaPath *engineMedia
 	auth      *auth.Authenticator
+	sec       *guard.Guard // attack protection (security.go)
+	secLog    io.Closer
 	reg       *registrar.Registrar
 	cdr       *cdr.Writer
 
@@ -108,6 +113,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if s.userAgent == "" {
 		s.userAgent = "Switchboard"
 	}
+	var err error
+	if s.sec, s.secLog, err = newGuard(cfg); err != nil {
+		return nil, err
+	}
 	if err := s.setPolicy(cfg); err != nil {
 		return nil, err
 	}
@@ -128,6 +137,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		s.media.Close()
 		return nil, fmt.Errorf("sip.digest_algorithms: %w", err)
 	}
+
+	s.auth.SetLimiter(s.sec.Bans)
 
 	s.reg, err = registrar.New(s.registrarConfig(cfg), s.auth, time.Now, log)
 	if err != nil {
@@ -201,7 +212,10 @@ func (s *Server) setPolicy(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	p := &policy{router: r, users: map[string]config.User{}, cfg: cfg}
+	p := &policy{router: r, users: map[string]config.User{}, cfg: cfg, guard: s.sec}
+	if s.sec != nil {
+		s.sec.SetConfig(guardConfig(cfg))
+	}
 	for _, u := range cfg.Users {
 		p.users[u.Name] = u
 	}
@@ -439,6 +453,9 @@ func (s *Server) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
 				}
 			}
 		}()
+		if !s.admit(req, tx) {
+			return // scanner or over the rate (security.go)
+		}
 		// RFC 3261 §8.2 checks (scheme, Require, Content-Type, headers)
 		// before any handler. A bad ACK is dropped: ACK gets no response.
 		if res := s.validate(req); res != nil {

@@ -94,6 +94,7 @@ func (c *Config) ApplyDefaults() {
 	}
 	setInt(&c.Runtime.GCPercent, DefaultGCPercent)
 	setDur(&c.ShutdownGrace, DefaultShutdownGrace)
+	c.applySecurityDefaults()
 }
 
 func setInt(p *int, def int) {

@@ -120,6 +120,12 @@ type SBOptions struct {
 	MediaExtra  string // more keys under media:, each line indented two spaces
 	Advertise   string // media.advertise, default 127.0.0.1
 	TrunkExtra  string // more keys of the test trunk (trunkSetup), e.g. ", codecs: [PCMA]"
+	// Security is the security: section's keys, each line indented two
+	// spaces; empty: no rate limit and no auth bans (tests that are not
+	// about attack protection send bursts and wrong passwords).
+	Security string
+	// UserExtra adds keys to a user's entry, e.g. {"1000": ", max_calls: 1"}.
+	UserExtra map[string]string
 }
 
 type syncBuffer struct {
@@ -192,7 +198,7 @@ func startSB(t testing.TB, o SBOptions) *SB {
 			sb.Users[u] = pw
 			envName := "SBTEST_PW_" + u
 			env = append(env, envName+"="+pw)
-			fmt.Fprintf(&y, "  - {name: %q, password: \"${%s}\"}\n", u, envName)
+			fmt.Fprintf(&y, "  - {name: %q, password: \"${%s}\"%s}\n", u, envName, o.UserExtra[u])
 		}
 	}
 	if o.Trunks != "" {
@@ -202,6 +208,10 @@ func startSB(t testing.TB, o SBOptions) *SB {
 		o.Routes = `  - {match: '^1\d{3}$', to: user}`
 	}
 	y.WriteString("routes:\n" + o.Routes + "\n")
+	if o.Security == "" {
+		o.Security = "  rate: -1\n  auth_failures: 1000\n  user_failures: -1\n"
+	}
+	y.WriteString("security:\n" + o.Security)
 	fmt.Fprintf(&y, "calls:\n  ring_timeout: %s\nrecords:\n  dir: %s\nstate:\n  dir: %s\nlog:\n  level: %s\nshutdown_grace: %s\n",
 		o.RingTimeout, filepath.Join(sb.Dir, "records"), filepath.Join(sb.Dir, "state"), o.Log, o.Grace)
 	cfgPath := filepath.Join(sb.Dir, "switchboard.yaml")
