@@ -130,14 +130,15 @@ type Call struct {
 
 	aReq *sip.Request
 	aTx  sip.ServerTransaction
-	// Toll-fraud limits (call_guard.go): the slot to release at the end,
-	// and the reason of a refusal for the caller's Warning header.
-	fraudRelease func()
-	warning      string
 	a    *Leg
 	b    *Leg // the answering fork's leg, once answered
 	outs []*outTx
 	live int // client transactions not yet ended
+
+	// Toll-fraud limits (call_guard.go): the slot to release at the end,
+	// and the reason of a refusal for the caller's Warning header.
+	fraudRelease func()
+	warning      string
 
 	caller    string // authenticated user, or "trunk:NAME"
 	fromTrunk *Trunk
