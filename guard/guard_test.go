@@ -57,7 +57,7 @@ func TestBans(t *testing.T) {
 		{"limit bans, right password refused too", []step{
 			{0, true, srcA, "300", false}, {0, true, srcA, "300", false}, {0, true, srcA, "300", true},
 			{time.Second, false, srcA, "300", true}, // Blocked whatever the password
-			{0, false, srcB, "301", false},           // another source is not
+			{0, false, srcB, "301", false},          // another source is not
 		}},
 		{"window expires", []step{
 			{0, true, srcA, "300", false}, {0, true, srcA, "300", false},

@@ -209,3 +209,52 @@ func TestGuardTollFraud(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardMaxCalls: user 1000 with max_calls 1 has a call ringing at
+// 1001; a second call gets 403 "max calls reached" with its CDR, and once
+// the first call has ended a new one is admitted.
+func TestGuardMaxCalls(t *testing.T) {
+	sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}, Security: "  rate: -1\n",
+		UserExtra: map[string]string{"1000": ", max_calls: 1"}})
+	callee := newSigUA(t, "127.0.0.1:0", sb.Addr())
+	cseq := 1
+	if res, raw := sigRegister(t, callee, sb, "1001", "guard-mc-"+randToken(), &cseq, []string{"<sip:1001@" + callee.Local + ">"}); res.StatusCode != 200 {
+		t.Fatalf("REGISTER 1001: %d\n%s", res.StatusCode, raw)
+	}
+	first := newSigUA(t, "127.0.0.1:0", sb.Addr())
+	r1 := newSigReq("INVITE", "sip:1001@127.0.0.1", "1000", "1001")
+	first.start(r1, "1000", sb.Users["1000"])
+	inv, _ := callee.awaitRequest("INVITE", 5*time.Second)
+
+	second := newSigUA(t, "127.0.0.1:0", sb.Addr())
+	r2 := newSigReq("INVITE", "sip:1001@127.0.0.1", "1000", "1001")
+	res, raw := second.doAuth(r2, "1000", sb.Users["1000"])
+	if res.StatusCode != 403 || !strings.Contains(raw, `Warning: 399 switchboard "max calls reached"`) {
+		t.Fatalf("second concurrent call: got %d\n%s", res.StatusCode, raw)
+	}
+	second.send(second.ack(r2, res).text(second.transport, second.Local))
+
+	callee.respond(inv, 486, "Busy Here")
+	if res, _ := first.final(r1, 5*time.Second); res.StatusCode != 486 {
+		t.Fatalf("first call: got %d, want 486", res.StatusCode)
+	}
+	first.send(first.ack(r1, res).text(first.transport, first.Local))
+	cdrs := sb.WaitCDRs(2, 5*time.Second)
+	found := false
+	for _, c := range cdrs {
+		found = found || (c.Status == 403 && c.HangupReason == "max calls reached")
+	}
+	if !found {
+		t.Fatalf("no 403 CDR with hangup_reason max calls reached: %+v", cdrs)
+	}
+
+	// The slot was released: a third call reaches the callee again.
+	third := newSigUA(t, "127.0.0.1:0", sb.Addr())
+	r3 := newSigReq("INVITE", "sip:1001@127.0.0.1", "1000", "1001")
+	third.start(r3, "1000", sb.Users["1000"])
+	inv, _ = callee.awaitRequest("INVITE", 5*time.Second)
+	callee.respond(inv, 486, "Busy Here")
+	if res, raw := third.final(r3, 5*time.Second); res.StatusCode != 486 {
+		t.Fatalf("third call after release: got %d\n%s", res.StatusCode, raw)
+	}
+}
