@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/guard"
 )
 
 // Security configures attack protection (package guard): failed-digest
@@ -81,10 +83,6 @@ const (
 	DefaultBurst        = 200
 )
 
-// defaultScanners mirrors guard.DefaultScanners (config may not import
-// guard's dependents; guard is a leaf, so it is listed here once).
-var defaultScanners = []string{"friendly-scanner", "sipvicious", "sipcli", "sundayddr", "vaxsipuseragent", "sip-scan", "iwar", "smap", "pplsip"}
-
 // applySecurityDefaults fills the security section's zero keys.
 func (c *Config) applySecurityDefaults() {
 	s := &c.Security
@@ -98,7 +96,7 @@ func (c *Config) applySecurityDefaults() {
 	}
 	setInt(&s.Burst, DefaultBurst)
 	if s.DropUserAgents == nil {
-		s.DropUserAgents = append([]string(nil), defaultScanners...)
+		s.DropUserAgents = append([]string(nil), guard.DefaultScanners...)
 	}
 }
 
