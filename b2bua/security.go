@@ -24,7 +24,7 @@ import (
 // security.log, or to standard error when it is empty.
 func newGuard(cfg *config.Config) (*guard.Guard, io.Closer, error) {
 	var w io.Writer = os.Stderr
-	var closer io.Closer = io.NopCloser(nil)
+	var closer io.Closer = nopCloser{}
 	if p := cfg.Security.Log; p != "" {
 		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		if err != nil {
@@ -92,3 +92,8 @@ func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) bool {
 	}
 	return true
 }
+
+// nopCloser is the closer of standard error (left open).
+type nopCloser struct{}
+
+func (nopCloser) Close() error { return nil }

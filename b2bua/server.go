@@ -833,5 +833,6 @@ func (s *Server) Close() error {
 	errs = append(errs, s.reg.Close())
 	errs = append(errs, s.cdr.Close())
 	errs = append(errs, s.media.Close())
+	errs = append(errs, s.secLog.Close())
 	return errors.Join(errs...)
 }

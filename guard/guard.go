@@ -36,6 +36,7 @@ const (
 // Guard bundles the per-request checks with the bans and fraud limits.
 type Guard struct {
 	cfg    atomic.Pointer[Config]
+	drop   atomic.Pointer[scanners] // cfg.DropUserAgents compiled
 	events *Events
 
 	// Bans holds failed digests and bans (auth.Limiter).
@@ -55,6 +56,7 @@ func New(cfg Config, now func() time.Time, events *Events) *Guard {
 		Fraud:  NewFraud(cfg.Classes, now, events),
 	}
 	g.cfg.Store(&cfg)
+	g.setDrop(cfg.DropUserAgents)
 	return g
 }
 
@@ -62,9 +64,15 @@ func New(cfg Config, now func() time.Time, events *Events) *Guard {
 // part swaps on its own; records (bans, buckets, call counts) are kept.
 func (g *Guard) SetConfig(cfg Config) {
 	g.cfg.Store(&cfg)
+	g.setDrop(cfg.DropUserAgents)
 	g.Bans.SetConfig(cfg.Bans)
 	g.Rate.SetConfig(cfg.Rate)
 	g.Fraud.SetClasses(cfg.Classes)
+}
+
+func (g *Guard) setDrop(pats []string) {
+	s := compileScanners(pats)
+	g.drop.Store(&s)
 }
 
 // Trusted reports whether src is in a trusted range.
@@ -84,8 +92,7 @@ func (g *Guard) Admit(src netip.Addr, userAgent string) Verdict {
 	if g.Trusted(src) {
 		return Pass
 	}
-	cfg := g.cfg.Load()
-	if userAgent != "" && scannerMatch(userAgent, cfg.DropUserAgents) {
+	if g.drop.Load().match(userAgent) {
 		g.events.Log(EventScanner, src, "ua", userAgent)
 		return Scanner
 	}

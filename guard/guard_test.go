@@ -305,3 +305,19 @@ func BenchmarkRateAllowParallel(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkScannerMatch(b *testing.B) {
+	sc := compileScanners(DefaultScanners)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		sc.match("Yealink SIP-T46S 66.86.0.15")
+	}
+}
+
+func BenchmarkRateAllow(b *testing.B) {
+	r := NewRateLimiter(RateConfig{Rate: 1e12, Burst: 1 << 30}, nil)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r.Allow(srcA)
+	}
+}

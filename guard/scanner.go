@@ -1,39 +1,46 @@
 package guard
 
+import "bytes"
+
 // DefaultScanners are the User-Agent substrings of well-known SIP scanners
 // (SIPVicious in its guises, sipcli, sundayddr, the VaxSIPUserAgent
-// scanners, SIPScan, iWar), dropped by default.
+// scanners, SIPScan, iWar, smap, pplsip), dropped by default.
 var DefaultScanners = []string{"friendly-scanner", "sipvicious", "sipcli", "sundayddr", "vaxsipuseragent", "sip-scan", "iwar", "smap", "pplsip"}
 
-// scannerMatch reports whether ua contains one of pats (lower-case),
-// ignoring ASCII case, without allocating.
-func scannerMatch(ua string, pats []string) bool {
+// maxUserAgent is how much of a User-Agent is searched (scanners put their
+// name first; a longer value is cut, not skipped).
+const maxUserAgent = 256
+
+// scanners is a compiled drop list: lower-case patterns as bytes.
+type scanners [][]byte
+
+func compileScanners(pats []string) scanners {
+	out := make(scanners, 0, len(pats))
 	for _, p := range pats {
-		if containsFold(ua, p) {
-			return true
+		if p == "" {
+			continue
 		}
+		out = append(out, bytes.ToLower([]byte(p)))
 	}
-	return false
+	return out
 }
 
-// containsFold is strings.Contains ignoring ASCII case; pat is lower-case.
-func containsFold(s, pat string) bool {
-	n := len(pat)
-	if n == 0 {
+// match reports whether ua contains one of the patterns, ignoring ASCII
+// case: ua is lower-cased once into a stack buffer and searched with
+// bytes.Index (no allocation).
+func (s scanners) match(ua string) bool {
+	if len(s) == 0 || ua == "" {
 		return false
 	}
-	for i := 0; i+n <= len(s); i++ {
-		j := 0
-		for ; j < n; j++ {
-			c := s[i+j]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != pat[j] {
-				break
-			}
+	var buf [maxUserAgent]byte
+	n := copy(buf[:], ua)
+	for i := 0; i < n; i++ {
+		if c := buf[i]; 'A' <= c && c <= 'Z' {
+			buf[i] = c + 'a' - 'A'
 		}
-		if j == n {
+	}
+	for _, p := range s {
+		if bytes.Index(buf[:n], p) >= 0 {
 			return true
 		}
 	}

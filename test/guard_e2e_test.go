@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // needTool skips (or, under CI, fails) a test whose tool is missing.
@@ -136,13 +138,16 @@ func TestGuardUserEnumeration(t *testing.T) {
 	}
 }
 
-// TestSecurityRateLimit: a burst of 60 OPTIONS from 127.0.0.1 against
-// rate 5/s, burst 10 gets only part answered (the rest dropped, UDP), one
-// rate_limit line is logged, and 127.0.0.2 registers meanwhile.
+// TestSecurityRateLimit: a burst of 60 OPTIONS from 127.0.0.1 over UDP
+// against rate 5/s, burst 10 gets only the burst answered (the rest
+// dropped silently), the same over TCP from 127.0.0.3 gets 503s, one
+// rate_limit line per source is written to security.log, and 127.0.0.2
+// registers meanwhile.
 func TestSecurityRateLimit(t *testing.T) {
-	sb := startSB(t, SBOptions{Users: []string{"1000"}, Security: "  rate: 5\n  burst: 10\n"})
-	ua := newSigUA(t, "127.0.0.1:0", sb.Addr())
+	logf := filepath.Join(t.TempDir(), "security.log")
+	sb := startSB(t, SBOptions{Users: []string{"1000"}, Security: "  rate: 5\n  burst: 10\n  log: " + logf + "\n"})
 	const burst = 60
+	ua := newSigUA(t, "127.0.0.1:0", sb.Addr())
 	for i := 0; i < burst; i++ {
 		ua.send(newSigReq("OPTIONS", "sip:127.0.0.1", "probe", "probe").text(ua.transport, ua.Local))
 	}
@@ -154,18 +159,45 @@ func TestSecurityRateLimit(t *testing.T) {
 		}
 		answered++
 	}
-	t.Logf("%d of %d OPTIONS answered", answered, burst)
+	t.Logf("UDP: %d of %d OPTIONS answered", answered, burst)
 	if answered >= burst || answered < 10 {
 		t.Fatalf("%d of %d answered; want the burst (10) and not all", answered, burst)
 	}
-	if n := len(securityLines(sb, "rate_limit")); n != 1 {
-		t.Fatalf("%d rate_limit lines, want 1", n)
+
+	tcp := newSigTCPUA(t, "127.0.0.3", sb.Addr())
+	for i := 0; i < burst; i++ {
+		tcp.send(newSigReq("OPTIONS", "sip:127.0.0.1", "probe", "probe").text(tcp.transport, tcp.Local))
 	}
+	codes := map[int]int{}
+	deadline = time.Now().Add(2 * time.Second)
+	for n := 0; n < burst; n++ {
+		m, _, err := tcp.read(deadline)
+		if err != nil {
+			break
+		}
+		if res, ok := m.(*sip.Response); ok {
+			codes[res.StatusCode]++
+		}
+	}
+	t.Logf("TCP: responses by status %v", codes)
+	if codes[503] == 0 || codes[200] < 10 || codes[200] >= burst {
+		t.Fatalf("TCP: want the burst answered 200 and the rest 503, got %v", codes)
+	}
+
 	ua2 := newSigUA(t, "127.0.0.2:0", sb.Addr())
 	cseq := 1
 	res, raw := sigRegister(t, ua2, sb, "1000", "guard-rate-"+randToken(), &cseq, []string{"<sip:1000@" + ua2.Local + ">"})
 	if res.StatusCode != 200 {
 		t.Fatalf("another source: got %d, want 200\n%s", res.StatusCode, raw)
+	}
+	data, err := os.ReadFile(logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{"127.0.0.1", "127.0.0.3"} {
+		if n := strings.Count(string(data), "event=rate_limit src="+src+"\n"); n != 1 {
+			t.Errorf("%d rate_limit lines for %s in security.log, want 1:\n%s", n, src, data)
+		}
 	}
 }
 
