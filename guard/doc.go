@@ -25,8 +25,9 @@
 // Values are escaped so that a line stays one line whatever a caller sends.
 //
 // All state is bounded: Bans and RateLimiter forget idle entries and stop
-// tracking new ones beyond a maximum (counted in Stats). Time is injected
-// (Config.Now) so tests drive windows and bans with a fake clock.
+// tracking new ones beyond a maximum (counted by Bans.Untracked and
+// RateLimiter.Overflow). Time is injected (the now argument of each
+// constructor) so tests drive windows and bans with a fake clock.
 //
 // Locks: Bans has one mutex, RateLimiter one per shard, Fraud one; all are
 // leaves (Events' writer lock is taken only after they are released).
