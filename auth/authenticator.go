@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -75,9 +76,20 @@ const (
 	Stale
 	// Replay: the digest was correct but nc did not increase for the nonce.
 	Replay
+	// Blocked: the source or the user is banned (Limiter); the caller gets
+	// the challenge of a wrong password, whatever its credentials.
+	Blocked
 )
 
-var reasonNames = [...]string{"ok", "no-credentials", "malformed", "bad-nonce", "unknown-user", "bad-password", "stale", "replay"}
+var reasonNames = [...]string{"ok", "no-credentials", "malformed", "bad-nonce", "unknown-user", "bad-password", "stale", "replay", "blocked"}
+
+// Limiter limits failed digest attempts (package guard implements it).
+type Limiter interface {
+	// Blocked reports whether src or user is banned.
+	Blocked(src netip.Addr, user string) bool
+	// Failed records a wrong password (known) or an unknown user.
+	Failed(src netip.Addr, user string, known bool)
+}
 
 // String returns a short lower-case name for logs ("bad-password").
 func (r Reason) String() string {
@@ -117,6 +129,19 @@ type Authenticator struct {
 
 	// algorithms are the challenges offered, most preferred first.
 	algorithms atomic.Pointer[[]string]
+
+	limiter atomic.Pointer[Limiter]
+}
+
+// SetLimiter installs the failed-attempt limiter (nil: none). Requests
+// whose digest is tried (right or wrong) from a banned source, or for a
+// banned user, get Blocked and the same challenge as a wrong password.
+func (a *Authenticator) SetLimiter(l Limiter) {
+	if l == nil {
+		a.limiter.Store(nil)
+		return
+	}
+	a.limiter.Store(&l)
 }
 
 // New returns an Authenticator for realm. lookup resolves passwords (it may
@@ -214,6 +239,9 @@ func (a *Authenticator) Check(req *sip.Request, kind Kind) Result {
 		return a.fail(req, kind, now, reason, "", false)
 	}
 	reason := a.verify(req, &cred, now)
+	if lp := a.limiter.Load(); lp != nil {
+		reason = a.limit(*lp, req, cred.username, reason)
+	}
 	switch reason {
 	case OK:
 		return Result{User: cred.username, Reason: OK}
@@ -274,6 +302,30 @@ func (a *Authenticator) verify(req *sip.Request, c *credentials, now time.Time) 
 		return Replay
 	}
 	return OK
+}
+
+// limit applies the Limiter to a verified attempt: failures are counted
+// and any attempt of a banned source or user becomes Blocked. The digest
+// was computed in full before, so a ban costs the same time as a wrong
+// password (and the challenge is the same).
+func (a *Authenticator) limit(l Limiter, req *sip.Request, user string, reason Reason) Reason {
+	var src netip.Addr
+	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
+		src = ap.Addr().Unmap()
+	}
+	switch reason {
+	case BadPassword, UnknownUser:
+		if l.Blocked(src, user) {
+			return Blocked
+		}
+		l.Failed(src, user, reason == BadPassword)
+		return reason
+	case OK, Stale, Replay:
+		if l.Blocked(src, user) {
+			return Blocked
+		}
+	}
+	return reason
 }
 
 // uriMatches compares the digest-uri with the Request-URI loosely, as SIP

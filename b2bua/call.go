@@ -136,6 +136,11 @@ type Call struct {
 	outs []*outTx
 	live int // client transactions not yet ended
 
+	// Toll-fraud limits (call_guard.go): the slot to release at the end,
+	// and the reason of a refusal for the caller's Warning header.
+	fraudRelease func()
+	warning      string
+
 	caller    string // authenticated user, or "trunk:NAME"
 	fromTrunk *Trunk
 	target    Target

@@ -113,6 +113,9 @@ func (c *Call) start() {
 	}
 	c.target = target
 	c.rec.Route = target.Rule
+	if !c.admitFraud(pol) {
+		return // 403: toll-fraud limits (call_guard.go)
+	}
 	switch target.Kind {
 	case TargetReject:
 		c.fail(target.Status, cdr.HangupSwitchboard, "rejected by route", cdr.Failed)

@@ -177,6 +177,9 @@ func (c *Call) end(status int, side, reason, disposition string) {
 	}
 	c.writeCDR(status, side, reason, disposition)
 	c.host.releaseCall(c)
+	if c.fraudRelease != nil {
+		c.fraudRelease()
+	}
 	attrs := []any{"leg", "both", "status", status, "disposition", disposition, "hangup_side", side, "reason", reason}
 	if q := c.rec.Quality; q != nil {
 		attrs = append(attrs, q.Summary()...)

@@ -65,6 +65,9 @@ func (c *Call) respondA(code int, body []byte) {
 			c.why = statusReason(code)
 		}
 		res.AppendHeader(sip.NewHeader("Reason", c.why.hdr))
+		if c.warning != "" {
+			res.AppendHeader(sip.NewHeader("Warning", `399 switchboard "`+c.warning+`"`))
+		}
 	}
 	if err := c.aTx.Respond(res); err != nil {
 		c.log.Debug("respond to caller failed", "leg", "a", "code", code, "error", err)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -24,6 +25,7 @@ import (
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/journal"
+	"github.com/switchboard/switchboard/guard"
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/registrar"
 )
@@ -42,6 +44,7 @@ type policy struct {
 	router *Router
 	users  map[string]config.User
 	cfg    *config.Config
+	guard  *guard.Guard // the same across reloads (nil in some unit tests)
 }
 
 // listener is one bound SIP socket.
@@ -69,6 +72,8 @@ type Server struct {
 	sender    *sipgoSender
 	mediaPath *engineMedia
 	auth      *auth.Authenticator
+	sec       *guard.Guard // attack protection (security.go)
+	secLog    io.Closer
 	reg       *registrar.Registrar
 	cdr       *cdr.Writer
 	records   *observedRecords        // what calls write their record to: cdr and the ObserveRecords observer
@@ -111,6 +116,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if s.userAgent == "" {
 		s.userAgent = "Switchboard"
 	}
+	var err error
+	if s.sec, s.secLog, err = newGuard(cfg); err != nil {
+		return nil, err
+	}
 	if err := s.setPolicy(cfg); err != nil {
 		return nil, err
 	}
@@ -131,6 +140,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		s.media.Close()
 		return nil, fmt.Errorf("sip.digest_algorithms: %w", err)
 	}
+
+	s.auth.SetLimiter(s.sec.Bans)
 
 	s.reg, err = registrar.New(s.registrarConfig(cfg), s.auth, time.Now, log)
 	if err != nil {
@@ -217,7 +228,10 @@ func (s *Server) setPolicy(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	p := &policy{router: r, users: map[string]config.User{}, cfg: cfg}
+	p := &policy{router: r, users: map[string]config.User{}, cfg: cfg, guard: s.sec}
+	if s.sec != nil {
+		s.sec.SetConfig(guardConfig(cfg))
+	}
 	for _, u := range cfg.Users {
 		p.users[u.Name] = u
 	}
@@ -455,6 +469,9 @@ func (s *Server) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
 				}
 			}
 		}()
+		if !s.admit(req, tx) {
+			return // scanner or over the rate (security.go)
+		}
 		// RFC 3261 §8.2 checks (scheme, Require, Content-Type, headers)
 		// before any handler. A bad ACK is dropped: ACK gets no response.
 		if res := s.validate(req); res != nil {
@@ -833,5 +850,6 @@ func (s *Server) Close() error {
 	errs = append(errs, s.cdr.Close())
 	errs = append(errs, s.records.j.Close()) // after the records: the next start finds them all
 	errs = append(errs, s.media.Close())
+	errs = append(errs, s.secLog.Close())
 	return errors.Join(errs...)
 }

@@ -31,6 +31,7 @@ type Config struct {
 	Runtime       Runtime       `yaml:"runtime"`
 	API           API           `yaml:"api"`
 	HEP           HEP           `yaml:"hep"`
+	Security      Security      `yaml:"security"` // attack protection (config/guard.go)
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).
@@ -115,6 +116,8 @@ type User struct {
 	// Codecs, when set, are the codecs offered to the user's phones, in
 	// preference order (default media.codecs).
 	Codecs []string `yaml:"codecs"`
+	// Limits are the user's toll-fraud limits (max_calls, calls_per_hour, allow; config/guard.go).
+	Limits UserLimits `yaml:",inline"`
 }
 
 // Trunk is a SIP peer reached by URI.

@@ -99,6 +99,7 @@ func (c *Config) ApplyDefaults() {
 		c.HEP.AgentID = DefaultHEPAgentID
 	}
 	setDur(&c.ShutdownGrace, DefaultShutdownGrace)
+	c.applySecurityDefaults()
 }
 
 func setInt(p *int, def int) {

@@ -124,6 +124,12 @@ type SBOptions struct {
 	TrunkExtra   string // more keys of the test trunk (trunkSetup), e.g. ", codecs: [PCMA]"
 	RecordsExtra string // more keys under records:, each line indented two spaces
 	Extra        string // more top-level sections, YAML at column 0 (e.g. "api:\n  listen: ...\n")
+	// Security is the security: section's keys, each line indented two
+	// spaces; empty: no rate limit and no auth bans (tests that are not
+	// about attack protection send bursts and wrong passwords).
+	Security string
+	// UserExtra adds keys to a user's entry, e.g. {"1000": ", max_calls: 1"}.
+	UserExtra map[string]string
 }
 
 type syncBuffer struct {
@@ -196,7 +202,7 @@ func startSB(t testing.TB, o SBOptions) *SB {
 			sb.Users[u] = pw
 			envName := "SBTEST_PW_" + u
 			env = append(env, envName+"="+pw)
-			fmt.Fprintf(&y, "  - {name: %q, password: \"${%s}\"}\n", u, envName)
+			fmt.Fprintf(&y, "  - {name: %q, password: \"${%s}\"%s}\n", u, envName, o.UserExtra[u])
 		}
 	}
 	if o.Trunks != "" {
@@ -206,6 +212,10 @@ func startSB(t testing.TB, o SBOptions) *SB {
 		o.Routes = `  - {match: '^1\d{3}$', to: user}`
 	}
 	y.WriteString("routes:\n" + o.Routes + "\n")
+	if o.Security == "" {
+		o.Security = "  rate: -1\n  auth_failures: 1000\n  user_failures: -1\n"
+	}
+	y.WriteString("security:\n" + o.Security)
 	fmt.Fprintf(&y, "calls:\n  ring_timeout: %s\nrecords:\n  dir: %s\n%sstate:\n  dir: %s\nlog:\n  level: %s\nshutdown_grace: %s\n",
 		o.RingTimeout, filepath.Join(sb.Dir, "records"), o.RecordsExtra, filepath.Join(sb.Dir, "state"), o.Log, o.Grace)
 	y.WriteString(o.Extra)
