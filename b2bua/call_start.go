@@ -45,6 +45,7 @@ func (c *Call) start() {
 		Laddr:     sipAddr(l.addr),
 		Session:   media.NewSession(),
 	}
+	c.rec.TransportA = strings.ToUpper(c.a.Transport)
 	c.a.LocalDisplay = req.To().DisplayName
 	c.a.RemoteDisplay = req.From().DisplayName
 	c.a.RemoteCSeq = req.CSeq().SeqNo

@@ -277,6 +277,7 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 		c.confirmFork(out, res)
 		c.sendAck(out, nil)
 		c.b = out.leg
+		c.rec.TransportB = strings.ToUpper(out.leg.Transport)
 		c.cancelForks(out)
 		c.sessionAnsweredB(res)
 		if c.offer == offerLate {

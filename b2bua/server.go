@@ -3,6 +3,7 @@ package b2bua
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -45,7 +46,7 @@ type policy struct {
 
 // listener is one bound SIP socket.
 type listener struct {
-	network string // "UDP" or "TCP"
+	network string // "UDP", "TCP" or "TLS"
 	addr    netip.AddrPort
 	closer  func() error
 }
@@ -75,6 +76,9 @@ type Server struct {
 	// listeners bound first already read it (listenerFor, isOwnAddr).
 	listeners  atomic.Pointer[[]listener]
 	listenerMu sync.Mutex // serialises writers of listeners
+	// tlsServer is the tls:// listeners' configuration (tls.go), built
+	// by the first one Listen binds.
+	tlsServer *tls.Config
 
 	mu      sync.Mutex
 	dialogs map[string]*Call // dialogKey → call
@@ -153,6 +157,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	sipLog := log.With("component", "sip")
 	s.ua, err = sipgo.NewUA(
 		sipgo.WithUserAgent(s.userAgent),
+		sipgo.WithUserAgenTLSConfig(clientTLSConfig()),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse),
 			sip.WithTransactionLayerLogger(sipLog),
@@ -275,8 +280,16 @@ func (s *Server) Listen(ctx context.Context, ls []config.Listener) error {
 			l = listener{network: "TCP", addr: tl.Addr().(*net.TCPAddr).AddrPort(), closer: tl.Close}
 			s.addListener(l)
 			go func() { _ = s.srv.ServeTCP(tl) }()
+		case "tls":
+			tl, err := s.listenTLS(cl.Addr.String())
+			if err != nil {
+				return fmt.Errorf("sip.listen %q: %w", raw, err)
+			}
+			l = listener{network: "TLS", addr: tl.Addr().(*net.TCPAddr).AddrPort(), closer: tl.Close}
+			s.addListener(l)
+			go func() { _ = s.srv.ServeTLS(tl) }()
 		default:
-			// TLS and WebSocket listeners plug in here (sipgo ServeTLS/ServeWS).
+			// WebSocket listeners plug in here (sipgo ServeWS).
 			return fmt.Errorf("sip.listen %q: transport %q not supported yet", raw, cl.Transport)
 		}
 		s.log.Info("listening", "transport", cl.Transport, "addr", l.addr.String())

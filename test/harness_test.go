@@ -95,6 +95,7 @@ type SB struct {
 	cmd     *exec.Cmd
 	Dir     string
 	SIPPort int
+	TLSPort int               // the tls:// listener's port when SBOptions.TLS
 	Users   map[string]string // name → password
 	out     *syncBuffer
 	exited  chan struct{}
@@ -120,6 +121,7 @@ type SBOptions struct {
 	MediaExtra  string // more keys under media:, each line indented two spaces
 	Advertise   string // media.advertise, default 127.0.0.1
 	TrunkExtra  string // more keys of the test trunk (trunkSetup), e.g. ", codecs: [PCMA]"
+	TLS         bool   // adds a tls:// listener on SIPPort+1 (SB.TLSPort)
 }
 
 type syncBuffer struct {
@@ -176,6 +178,10 @@ func startSB(t testing.TB, o SBOptions) *SB {
 	}
 	if len(o.Listen) == 0 {
 		o.Listen = []string{fmt.Sprintf("udp://127.0.0.1:%d", base), fmt.Sprintf("tcp://127.0.0.1:%d", base)}
+	}
+	if o.TLS {
+		sb.TLSPort = base + 1
+		o.Listen = append(o.Listen, fmt.Sprintf("tls://127.0.0.1:%d", sb.TLSPort))
 	}
 	var y strings.Builder
 	fmt.Fprintf(&y, "sip:\n  listen: [%s]\n  domain: 127.0.0.1\n  min_expires: 10\n  digest_algorithms: [%s]\n", strings.Join(o.Listen, ", "), o.Digest)
@@ -311,6 +317,8 @@ type CDR struct {
 	Disposition  string `json:"disposition"`
 	HangupSide   string `json:"hangup_side"`
 	HangupReason string `json:"hangup_reason"`
+	TransportA   string `json:"transport_a"`
+	TransportB   string `json:"transport_b"`
 	CodecA       string `json:"codec_a"`
 	CodecB       string `json:"codec_b"`
 	Transcoded   bool   `json:"transcoded"`
