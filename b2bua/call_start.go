@@ -176,8 +176,10 @@ func errStatus(err error) int {
 	switch {
 	case errors.Is(err, errNoContacts):
 		return 480
-	case errors.Is(err, errNoListener):
+	case errors.Is(err, errNoListener), errors.Is(err, errTLSUnavailable):
 		return 503
+	case errors.Is(err, errSIPSInsecure):
+		return 480
 	}
 	return 500
 }

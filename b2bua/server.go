@@ -163,6 +163,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 			sip.WithTransactionLayerLogger(sipLog),
 		),
 		sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerTLSDialConfig(s.tlsDialConfig),
 			sip.WithTransportLayerReadFilter(newReadFilter(s).filter),
 			sip.WithTransportLayerLogger(sipLog),
 		),

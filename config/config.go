@@ -134,6 +134,8 @@ type Trunk struct {
 	// when the trunk's final response carries a Q.850 Reason, sip_to_q850
 	// for the cause of its statuses.
 	Causes cause.Config `yaml:"causes"`
+	// TLS is the trunk's transport choice and TLS settings (config/tls.go).
+	TLS TrunkTLS `yaml:",inline"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`

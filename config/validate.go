@@ -389,6 +389,7 @@ func (v *validator) trunks() map[string]bool {
 			}
 		}
 		v.causes(t, key+".causes")
+		v.trunkTLS(t, key)
 		t.TrustedNets = t.TrustedNets[:0]
 		for j, s := range t.Trusted {
 			k := fmt.Sprintf("%s.trusted[%d]", key, j)

@@ -47,6 +47,13 @@ type BaresipOptions struct {
 	ServerPort int
 	// CAFile, when set, is baresip's sip_cafile: the CA its TLS client trusts.
 	CAFile string
+	// ListenPort, when set, is the agent's port (from its own instance()
+	// block), for a test that must name it before the agent starts.
+	ListenPort int
+	// Certificate, when set, is baresip's sip_certificate (a PEM file with
+	// certificate and key): it then listens for TLS on Port+1 and presents
+	// it as a TLS client too.
+	Certificate string
 }
 
 // startBaresip starts an agent that registers (optionally) to sb and plays
@@ -54,8 +61,11 @@ type BaresipOptions struct {
 func startBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	t.Helper()
 	requireTool(t, "baresip")
-	idx := instance()
-	b := &Baresip{t: t, Dir: t.TempDir(), Port: 15000 + 10*idx}
+	port := o.ListenPort
+	if port == 0 {
+		port = 15000 + 10*instance()
+	}
+	b := &Baresip{t: t, Dir: t.TempDir(), Port: port}
 	b.Dump = filepath.Join(b.Dir, "dump")
 	_ = os.MkdirAll(b.Dump, 0o755)
 	tone := filepath.Join(b.Dir, "tone.wav")
@@ -88,6 +98,9 @@ func startBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	var mods strings.Builder
 	if o.CAFile != "" {
 		fmt.Fprintf(&mods, "sip_cafile %s\n", o.CAFile)
+	}
+	if o.Certificate != "" {
+		fmt.Fprintf(&mods, "sip_certificate %s\n", o.Certificate)
 	}
 	for _, m := range o.Modules {
 		fmt.Fprintf(&mods, "module %s.so\n", m)

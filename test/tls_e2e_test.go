@@ -50,3 +50,51 @@ func TestTLSBaresipCallsUDP(t *testing.T) {
 		t.Fatalf("CDR transports %q / %q, want TLS / UDP", rec.TransportA, rec.TransportB)
 	}
 }
+
+// tlsTrunkCall: a UDP phone dials 9000, routed to a baresip trunk that
+// answers over TLS with cert; the trunk's tls_ca is ca.
+func tlsTrunkCall(t *testing.T, ca *testCA, cert testCert, trunkExtra string) (*SB, *Baresip, *Baresip) {
+	t.Helper()
+	carrierPort := 15000 + 10*instance()
+	sb := startSB(t, SBOptions{Users: []string{"1000"}, TLS: true,
+		Trunks: fmt.Sprintf("  - {name: carrier, uri: \"sip:127.0.0.1:%d;transport=tls\", tls_ca: %q%s}", carrierPort+1, ca.CAFile, trunkExtra),
+		Routes: "  - {match: '^1\\d{3}$', to: user}\n  - {match: '^9\\d{3}$', to: trunk:carrier}"})
+	carrier := startBaresip(t, BaresipOptions{ListenPort: carrierPort, User: "9000", Password: "x", SB: sb, ToneHz: 1000, Certificate: cert.Combined})
+	alice := startBaresip(t, BaresipOptions{User: "1000", Password: sb.Users["1000"], SB: sb, ToneHz: 440, Register: true})
+	return sb, alice, carrier
+}
+
+// TestTLSTrunkVerified: a trunk reached over TLS whose certificate the
+// configured CA signed takes the call; both parties hear each other and
+// the CDR records UDP on the caller's leg and TLS on the trunk's.
+func TestTLSTrunkVerified(t *testing.T) {
+	ca := newTestCA(t, "carrier CA")
+	sb, alice, carrier := tlsTrunkCall(t, ca, ca.issue(t, "carrier"), "")
+	rec := toneCall(t, sb, alice, carrier, fmt.Sprintf("sip:9000@127.0.0.1:%d;transport=udp", sb.SIPPort), 3*time.Second)
+	if rec.TransportA != "UDP" || rec.TransportB != "TLS" || rec.Trunk != "carrier" {
+		t.Fatalf("CDR transports %q / %q trunk %q, want UDP / TLS carrier", rec.TransportA, rec.TransportB, rec.Trunk)
+	}
+}
+
+// TestTLSTrunkUntrusted: a trunk whose certificate another CA signed is
+// refused: the call fails with 503, a log line names the trunk and the
+// reason, and the trunk's agent never sees the INVITE.
+func TestTLSTrunkUntrusted(t *testing.T) {
+	ca := newTestCA(t, "carrier CA")
+	other := newTestCA(t, "someone else")
+	sb, alice, carrier := tlsTrunkCall(t, ca, other.issue(t, "carrier"), "")
+	alice.Command(fmt.Sprintf("dial sip:9000@127.0.0.1:%d;transport=udp", sb.SIPPort))
+	if !alice.WaitEvent("CALL_CLOSED", 10*time.Second) {
+		t.Fatalf("the call was not refused")
+	}
+	if carrier.HasEvent("CALL_INCOMING") {
+		t.Fatalf("the untrusted trunk received the call")
+	}
+	if !sb.waitOutput("TLS peer certificate refused trunk=carrier", 2*time.Second) {
+		t.Fatalf("no log line names the refused trunk certificate")
+	}
+	recs := sb.WaitCDRs(1, 5*time.Second)
+	if len(recs) != 1 || recs[0].Status != 503 {
+		t.Fatalf("CDRs %+v", recs)
+	}
+}

@@ -45,6 +45,8 @@ type TransportLayer struct {
 	// dnsPreferSRV does always SRV lookup first
 	dnsPreferSRV bool
 	dnsPreferIP  int // 0 - no preference , 1 -ip4, 2 - ip6
+
+	tlsDialConfig func(raddr Addr) *tls.Config
 }
 
 type TransportLayerOption func(l *TransportLayer)
@@ -66,6 +68,15 @@ func WithTransportLayerConnectionReuse(f bool) TransportLayerOption {
 func WithTransportLayerDNSLookupSRV(preferSRV bool) TransportLayerOption {
 	return func(l *TransportLayer) {
 		l.dnsPreferSRV = preferSRV
+	}
+}
+
+// WithTransportLayerTLSDialConfig chooses the TLS client configuration of
+// each new outgoing TLS connection by its destination; f returning nil
+// keeps the user agent's default configuration.
+func WithTransportLayerTLSDialConfig(f func(raddr Addr) *tls.Config) TransportLayerOption {
+	return func(l *TransportLayer) {
+		l.tlsDialConfig = f
 	}
 }
 
@@ -171,6 +182,7 @@ func NewTransportLayer(
 	l.udp.init(sipparser)
 	l.tcp.init(sipparser)
 	l.tls.init(sipparser, tlsConfig)
+	l.tls.dialConfig = l.tlsDialConfig
 	l.ws.init(sipparser)
 	l.wss.init(sipparser, tlsConfig)
 
