@@ -46,7 +46,7 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 			return errNoContacts
 		}
 	case TargetTrunk:
-		tr, addr, err := t.Trunk.route(time.Now())
+		tr, addr, err := t.Trunk.route(time.Now(), hasTLS(s))
 		if err != nil {
 			return err
 		}

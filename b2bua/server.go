@@ -79,6 +79,8 @@ type Server struct {
 	// tlsServer is the tls:// listeners' configuration (tls.go), built
 	// by the first one Listen binds.
 	tlsServer *tls.Config
+	// tlsPeers are the client certificates of TLS connections (tls_peer.go).
+	tlsPeers tlsPeers
 
 	mu      sync.Mutex
 	dialogs map[string]*Call // dialogKey → call
@@ -653,10 +655,16 @@ func (s *Server) isRetransmittedInvite(req *sip.Request) bool {
 	return c != nil
 }
 
-// identify decides who is calling: a trunk by its trusted source address,
+// identify decides who is calling: a trunk by its TLS client certificate
+// (tls_clients) or its trusted source address,
 // or a user by digest (407 challenge otherwise). Unknown users and wrong
 // passwords get the same challenge. ok is false when a response was sent.
 func (s *Server) identify(req *sip.Request, tx sip.ServerTransaction) (caller string, trunk *Trunk, ok bool) {
+	if strings.EqualFold(req.Transport(), "TLS") {
+		if t := s.policy.Load().router.TrunkForCert(s.tlsPeers.cert(req.Source())); t != nil {
+			return "trunk:" + t.Name, t, true
+		}
+	}
 	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
 		if t := s.policy.Load().router.TrunkFor(ap.Addr()); t != nil {
 			return "trunk:" + t.Name, t, true

@@ -159,7 +159,19 @@ func (s *Server) listenTLS(addr string) (net.Listener, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.tlsServer = c
+		s.tlsServer = withPeerRecording(c, &s.tlsPeers)
 	}
-	return tls.Listen("tcp", addr, s.tlsServer)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return tls.NewListener(peerListener{Listener: l, peers: &s.tlsPeers}, s.tlsServer), nil
+}
+
+// hasTLS reports whether a tls:// listener is bound.
+func hasTLS(h interface {
+	listenerFor(transport, dest string) (listener, bool)
+}) bool {
+	_, ok := h.listenerFor("TLS", "")
+	return ok
 }

@@ -137,12 +137,14 @@ func verifyPeer(cs tls.ConnectionState, roots *x509.CertPool, name string) error
 
 // route is the transport and destination of the next request to the
 // trunk: TLS when the mode says so or an auto probe finds the TLS port.
-func (tt *trunkTLS) route(now time.Time) (transport, dest string, err error) {
+// Without a tls:// listener of our own (its address goes into Via and
+// Contact) auto does not try TLS.
+func (tt *trunkTLS) route(now time.Time, tlsListening bool) (transport, dest string, err error) {
 	switch tt.mode {
 	case config.TransportTLS:
 		return "TLS", tt.tlsDest, nil
 	case config.TransportAuto:
-		if tt.probe(now) {
+		if tlsListening && tt.probe(now) {
 			return "TLS", tt.tlsDest, nil
 		}
 		if tt.required {
@@ -212,11 +214,11 @@ func (t *Trunk) provisionTLS(tc config.Trunk) error {
 }
 
 // route is the transport and destination of the trunk's next call.
-func (t *Trunk) route(now time.Time) (transport, dest string, err error) {
+func (t *Trunk) route(now time.Time, tlsListening bool) (transport, dest string, err error) {
 	if t.tls == nil { // a Trunk built in code (tests)
 		return t.Transport, t.Dest, nil
 	}
-	return t.tls.route(now)
+	return t.tls.route(now, tlsListening)
 }
 
 // errSIPSInsecure: a request for a sips URI that can only go on over a

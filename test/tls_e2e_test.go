@@ -98,3 +98,43 @@ func TestTLSTrunkUntrusted(t *testing.T) {
 		t.Fatalf("CDRs %+v", recs)
 	}
 }
+
+// TestTLSMutualTrunk: a trunk identified by its client certificate
+// (tls_clients, by fingerprint) calls in over TLS without digest and
+// reaches a user; a caller presenting another certificate is not the
+// trunk and is challenged (its call fails, the user never rings).
+func TestTLSMutualTrunk(t *testing.T) {
+	ca := newTestCA(t, "pbx CA")
+	right, wrong := ca.issue(t, "pbx"), ca.issue(t, "intruder")
+	for _, c := range []struct {
+		name string
+		cert testCert
+		ok   bool
+	}{{"right certificate", right, true}, {"other certificate", wrong, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			sb := startSB(t, SBOptions{Users: []string{"1001"}, TLS: true,
+				Trunks: fmt.Sprintf("  - {name: pbx, uri: \"sip:127.0.0.1:9;transport=udp\", tls_clients: [\"sha256:%s\"]}", right.Fingerprint)})
+			bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true})
+			pbx := startBaresip(t, BaresipOptions{User: "pbx", Password: "not-a-user", SB: sb, ToneHz: 440, Transport: "tls",
+				ServerPort: sb.TLSPort, CAFile: filepath.Join(sb.Dir, "state", "tls.crt"), Certificate: c.cert.Combined})
+			uri := fmt.Sprintf("sip:1001@127.0.0.1:%d;transport=tls", sb.TLSPort)
+			if c.ok {
+				rec := toneCall(t, sb, pbx, bob, uri, 3*time.Second)
+				if rec.SourceTrunk != "pbx" || rec.TransportA != "TLS" {
+					t.Fatalf("CDR source trunk %q transport %q, want pbx over TLS", rec.SourceTrunk, rec.TransportA)
+				}
+				return
+			}
+			pbx.Command("dial " + uri)
+			if !pbx.WaitEvent("CALL_CLOSED", 10*time.Second) {
+				t.Fatalf("the call with another certificate was not refused")
+			}
+			if bob.HasEvent("CALL_INCOMING") || bob.HasEvent("CALL_ESTABLISHED") {
+				t.Fatalf("the user rang for a caller with another certificate")
+			}
+			if !strings.Contains(pbx.out.String(), "407") {
+				t.Fatalf("the caller with another certificate was not challenged:\n%s", tail(pbx.out.String(), 2000))
+			}
+		})
+	}
+}
