@@ -23,6 +23,7 @@ type Baresip struct {
 	Dir    string
 	Dump   string
 	Port   int
+	Tone   float64 // the frequency it plays
 	cmd    *exec.Cmd
 	ctrl   net.Conn
 	mu     sync.Mutex
@@ -65,7 +66,7 @@ func startBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	if port == 0 {
 		port = 15000 + 10*instance()
 	}
-	b := &Baresip{t: t, Dir: t.TempDir(), Port: port}
+	b := &Baresip{t: t, Dir: t.TempDir(), Port: port, Tone: float64(o.ToneHz)}
 	b.Dump = filepath.Join(b.Dir, "dump")
 	_ = os.MkdirAll(b.Dump, 0o755)
 	tone := filepath.Join(b.Dir, "tone.wav")
@@ -275,9 +276,9 @@ func TestBaresipUsersCallEachOther(t *testing.T) {
 	}
 }
 
-// toneCall has caller (playing 440 Hz) dial uri, talk for a while and hang
-// up; the callee (playing 1000 Hz) must answer, each must hear the
-// other's tone, and the call must end in one answered CDR, returned.
+// toneCall has caller dial uri, talk for a while and hang up; the callee
+// must answer, each must hear the other's tone, and the call must end in
+// one answered CDR, returned.
 func toneCall(t *testing.T, sb *SB, caller, callee *Baresip, uri string, talk time.Duration) CDR {
 	t.Helper()
 	caller.Command("dial " + uri)
@@ -289,8 +290,8 @@ func toneCall(t *testing.T, sb *SB, caller, callee *Baresip, uri string, talk ti
 	if !callee.WaitEvent("CALL_CLOSED", 5*time.Second) {
 		t.Fatalf("callee did not see the hangup")
 	}
-	checkHeard(t, "caller", caller, 1000, 440)
-	checkHeard(t, "callee", callee, 440, 1000)
+	checkHeard(t, "caller", caller, callee.Tone, caller.Tone)
+	checkHeard(t, "callee", callee, caller.Tone, callee.Tone)
 	recs := sb.WaitCDRs(1, 5*time.Second)
 	if len(recs) != 1 || recs[0].Disposition != "answered" {
 		t.Fatalf("CDRs %+v", recs)

@@ -10,6 +10,34 @@ import (
 	"time"
 )
 
+// tlsPhoneAndUDPPhone starts Switchboard with a tls:// listener, user 1000
+// on a baresip registered over TLS (verifying the generated certificate,
+// playing 440 Hz) and user 1001 on one over UDP (1000 Hz).
+func tlsPhoneAndUDPPhone(t *testing.T) (*SB, *Baresip, *Baresip) {
+	t.Helper()
+	sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}, TLS: true})
+	ca := filepath.Join(sb.Dir, "state", "tls.crt")
+	tlsPhone := startBaresip(t, BaresipOptions{User: "1000", Password: sb.Users["1000"], SB: sb, ToneHz: 440, Register: true,
+		Transport: "tls", ServerPort: sb.TLSPort, CAFile: ca})
+	udpPhone := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true, Transport: "udp"})
+	if !regexp.MustCompile(`user=1000 .*transport=TLS`).MatchString(sb.Output()) {
+		t.Fatalf("1000 did not register over TLS")
+	}
+	return sb, tlsPhone, udpPhone
+}
+
+// TestTLSCallReachesPhoneOverItsTLSConnection: the UDP phone calls the TLS
+// phone, whose baresip has no certificate and so listens for no TLS at
+// all: the call reaches it over the connection it registered on; each
+// hears the other.
+func TestTLSCallReachesPhoneOverItsTLSConnection(t *testing.T) {
+	sb, tlsPhone, udpPhone := tlsPhoneAndUDPPhone(t)
+	rec := toneCall(t, sb, udpPhone, tlsPhone, fmt.Sprintf("sip:1000@127.0.0.1:%d;transport=udp", sb.SIPPort), 3*time.Second)
+	if rec.TransportA != "UDP" || rec.TransportB != "TLS" {
+		t.Fatalf("CDR transports %q / %q, want UDP / TLS", rec.TransportA, rec.TransportB)
+	}
+}
+
 // TestTLSSelfSignedCertificate: with no sip.tls, a certificate is generated
 // into the state dir at first start (key mode 0600), its SHA-256
 // fingerprint logged.
@@ -36,16 +64,8 @@ func TestTLSSelfSignedCertificate(t *testing.T) {
 // Switchboard's generated certificate) calls a baresip on UDP; each hears
 // the other's tone, and the CDR records the transport of each leg.
 func TestTLSBaresipCallsUDP(t *testing.T) {
-	sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}, TLS: true})
-	tlsPort := sb.TLSPort
-	ca := filepath.Join(sb.Dir, "state", "tls.crt")
-	alice := startBaresip(t, BaresipOptions{User: "1000", Password: sb.Users["1000"], SB: sb, ToneHz: 440, Register: true,
-		Transport: "tls", ServerPort: tlsPort, CAFile: ca})
-	bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true, Transport: "udp"})
-	if !regexp.MustCompile(`user=1000 .*transport=TLS`).MatchString(sb.Output()) {
-		t.Fatalf("1000 did not register over TLS")
-	}
-	rec := toneCall(t, sb, alice, bob, fmt.Sprintf("sip:1001@127.0.0.1:%d;transport=tls", tlsPort), 3*time.Second)
+	sb, alice, bob := tlsPhoneAndUDPPhone(t)
+	rec := toneCall(t, sb, alice, bob, fmt.Sprintf("sip:1001@127.0.0.1:%d;transport=tls", sb.TLSPort), 3*time.Second)
 	if rec.TransportA != "TLS" || rec.TransportB != "UDP" {
 		t.Fatalf("CDR transports %q / %q, want TLS / UDP", rec.TransportA, rec.TransportB)
 	}
