@@ -45,6 +45,7 @@ func (c *Call) start() {
 		Laddr:     sipAddr(l.addr),
 		Session:   media.NewSession(),
 	}
+	c.rec.TransportA = strings.ToUpper(c.a.Transport)
 	c.a.LocalDisplay = req.To().DisplayName
 	c.a.RemoteDisplay = req.From().DisplayName
 	c.a.RemoteCSeq = req.CSeq().SeqNo
@@ -179,8 +180,10 @@ func errStatus(err error) int {
 	switch {
 	case errors.Is(err, errNoContacts):
 		return 480
-	case errors.Is(err, errNoListener):
+	case errors.Is(err, errNoListener), errors.Is(err, errTLSUnavailable):
 		return 503
+	case errors.Is(err, errSIPSInsecure):
+		return 480
 	}
 	return 500
 }

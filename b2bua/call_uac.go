@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -23,23 +24,45 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 	}
 	var dests []dest
 	toURI := sip.Uri{Scheme: "sip", User: t.Number, Host: s.sipDomain()}
+	secure := isSIPS(c.aReq)
 	switch t.Kind {
 	case TargetUser:
+		found := false
 		for _, b := range s.contacts(t.Number) {
 			var u sip.Uri
 			if err := sip.ParseUri(b.Contact, &u); err != nil {
 				continue
 			}
+			found = true
+			if secure && !strings.EqualFold(b.Transport, "TLS") {
+				continue // RFC 5630 §4.1: a sips request leaves over TLS only
+			}
 			dests = append(dests, dest{target: u, addr: b.Source, transport: strings.ToUpper(b.Transport)})
+		}
+		if len(dests) == 0 && found {
+			return errSIPSInsecure
 		}
 		if len(dests) == 0 {
 			return errNoContacts
 		}
 	case TargetTrunk:
+		tr, addr, err := t.Trunk.route(time.Now(), hasTLS(s))
+		if err != nil {
+			return err
+		}
+		if secure && tr != "TLS" {
+			return errSIPSInsecure
+		}
 		u := *t.Trunk.URI.Clone()
 		u.User = t.Number
+		if tr == "TLS" && u.Scheme != "sips" {
+			if u.UriParams == nil {
+				u.UriParams = sip.NewParams()
+			}
+			u.UriParams.Add("transport", "tls")
+		}
 		toURI = sip.Uri{Scheme: "sip", User: t.Number, Host: t.Trunk.URI.Host, Port: t.Trunk.URI.Port}
-		dests = append(dests, dest{target: u, addr: t.Trunk.Dest, transport: t.Trunk.Transport})
+		dests = append(dests, dest{target: u, addr: addr, transport: tr})
 	}
 
 	callID := s.newCallID() + "@" + s.sipDomain()
@@ -277,6 +300,7 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 		c.confirmFork(out, res)
 		c.sendAck(out, nil)
 		c.b = out.leg
+		c.rec.TransportB = strings.ToUpper(out.leg.Transport)
 		c.cancelForks(out)
 		c.sessionAnsweredB(res)
 		if c.offer == offerLate {

@@ -1,6 +1,8 @@
 package b2bua
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -58,6 +60,13 @@ type Trunk struct {
 	Causes *cause.Overrides
 	// TransitTo lists the trunks this trunk's calls may go out to.
 	TransitTo []string
+	// tls chooses between TLS and the plain transport (trunk_tls.go).
+	tls *trunkTLS
+	// Fingerprints and CommonNames identify the trunk by the client
+	// certificate of a TLS connection (trunks[].tls_clients).
+	Fingerprints, CommonNames []string
+	// clientRoots verify a client certificate named by CommonNames.
+	clientRoots *x509.CertPool
 }
 
 // mayTransitTo reports whether a call from t may be routed to trunk name.
@@ -71,6 +80,9 @@ type Router struct {
 	rules  []config.Route
 	trunks []*Trunk
 	byName map[string]*Trunk
+	// tlsByDest is the TLS client configuration of each trunk's TLS
+	// destination host:port.
+	tlsByDest map[string]*tls.Config
 }
 
 // errNotValidated: a Router is built only from a configuration that
@@ -80,12 +92,18 @@ var errNotValidated = errors.New("configuration not validated (config.Validate f
 
 // NewRouter builds a router from a validated configuration.
 func NewRouter(cfg *config.Config) (*Router, error) {
-	r := &Router{byName: map[string]*Trunk{}}
+	r := &Router{byName: map[string]*Trunk{}, tlsByDest: map[string]*tls.Config{}}
 	for _, tc := range cfg.Trunks {
 		if tc.ParsedURI.Host == "" || len(tc.TrustedNets) != len(tc.Trusted) {
 			return nil, fmt.Errorf("trunk %s: %w", tc.Name, errNotValidated)
 		}
 		t := newTrunk(tc)
+		if err := t.provisionTLS(tc); err != nil {
+			return nil, err
+		}
+		if t.tls.client != nil {
+			r.tlsByDest[t.tls.tlsDest] = t.tls.client
+		}
 		r.trunks = append(r.trunks, t)
 		r.byName[t.Name] = t
 	}
@@ -107,15 +125,21 @@ func newTrunk(tc config.Trunk) *Trunk {
 	if tp, ok := t.URI.UriParams.Get("transport"); ok && tp != "" {
 		t.Transport = strings.ToUpper(tp)
 	}
-	host, port := t.URI.Host, t.URI.Port
-	if p := tc.ParsedProxy; p != nil {
-		host, port = p.Host, p.Port
-	}
+	host, port := trunkHostPort(tc)
 	if port == 0 {
 		port = sip.DefaultPort(t.Transport)
 	}
 	t.Dest = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
 	return t
+}
+
+// trunkHostPort is where a trunk's requests go: its outbound proxy, or
+// its URI's host; port 0 when not given.
+func trunkHostPort(tc config.Trunk) (string, int) {
+	if p := tc.ParsedProxy; p != nil {
+		return p.Host, p.Port
+	}
+	return tc.ParsedURI.Host, tc.ParsedURI.Port
 }
 
 // Route finds the target for a dialled number; ok is false when no rule matches.

@@ -3,6 +3,7 @@ package b2bua
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -49,7 +50,7 @@ type policy struct {
 
 // listener is one bound SIP socket.
 type listener struct {
-	network string // "UDP" or "TCP"
+	network string // "UDP", "TCP" or "TLS"
 	addr    netip.AddrPort
 	closer  func() error
 }
@@ -83,6 +84,11 @@ type Server struct {
 	// listeners bound first already read it (listenerFor, isOwnAddr).
 	listeners  atomic.Pointer[[]listener]
 	listenerMu sync.Mutex // serialises writers of listeners
+	// tlsServer is the tls:// listeners' configuration (tls.go), built
+	// by the first one Listen binds.
+	tlsServer *tls.Config
+	// tlsPeers are the client certificates of TLS connections (tls_peer.go).
+	tlsPeers tlsPeers
 
 	mu      sync.Mutex
 	dialogs map[string]*Call // dialogKey → call
@@ -179,11 +185,13 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	sipLog := log.With("component", "sip")
 	s.ua, err = sipgo.NewUA(
 		sipgo.WithUserAgent(s.userAgent),
+		sipgo.WithUserAgenTLSConfig(clientTLSConfig()),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse),
 			sip.WithTransactionLayerLogger(sipLog),
 		),
 		sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerTLSDialConfig(s.tlsDialConfig),
 			sip.WithTransportLayerReadFilter(s.captureRead(newReadFilter(s).filter)),
 			sip.WithTransportLayerWriteHook(s.captureWrite),
 			sip.WithTransportLayerLogger(sipLog),
@@ -305,8 +313,16 @@ func (s *Server) Listen(ctx context.Context, ls []config.Listener) error {
 			l = listener{network: "TCP", addr: tl.Addr().(*net.TCPAddr).AddrPort(), closer: tl.Close}
 			s.addListener(l)
 			go func() { _ = s.srv.ServeTCP(tl) }()
+		case "tls":
+			tl, err := s.listenTLS(cl.Addr.String())
+			if err != nil {
+				return fmt.Errorf("sip.listen %q: %w", raw, err)
+			}
+			l = listener{network: "TLS", addr: tl.Addr().(*net.TCPAddr).AddrPort(), closer: tl.Close}
+			s.addListener(l)
+			go func() { _ = s.srv.ServeTLS(tl) }()
 		default:
-			// TLS and WebSocket listeners plug in here (sipgo ServeTLS/ServeWS).
+			// WebSocket listeners plug in here (sipgo ServeWS).
 			return fmt.Errorf("sip.listen %q: transport %q not supported yet", raw, cl.Transport)
 		}
 		s.log.Info("listening", "transport", cl.Transport, "addr", l.addr.String())
@@ -672,10 +688,16 @@ func (s *Server) isRetransmittedInvite(req *sip.Request) bool {
 	return c != nil
 }
 
-// identify decides who is calling: a trunk by its trusted source address,
+// identify decides who is calling: a trunk by its TLS client certificate
+// (tls_clients) or its trusted source address,
 // or a user by digest (407 challenge otherwise). Unknown users and wrong
 // passwords get the same challenge. ok is false when a response was sent.
 func (s *Server) identify(req *sip.Request, tx sip.ServerTransaction) (caller string, trunk *Trunk, ok bool) {
+	if strings.EqualFold(req.Transport(), "TLS") {
+		if t := s.policy.Load().router.TrunkForCert(s.tlsPeers.cert(req.Source())); t != nil {
+			return "trunk:" + t.Name, t, true
+		}
+	}
 	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
 		if t := s.policy.Load().router.TrunkFor(ap.Addr()); t != nil {
 			return "trunk:" + t.Name, t, true

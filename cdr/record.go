@@ -82,6 +82,11 @@ type Record struct {
 	// `Q.850;cause=16;text="Normal call clearing"`.
 	Reason string `json:"reason,omitempty"`
 	// CodecA and CodecB are the negotiated codecs of each leg ("PCMU/8000").
+	// SIP transport of each leg (UDP, TCP or TLS), for TLS-first
+	// reporting (issue 10, item 2).
+	TransportA string `json:"transport_a,omitempty"`
+	TransportB string `json:"transport_b,omitempty"`
+
 	CodecA string `json:"codec_a"`
 	CodecB string `json:"codec_b"`
 	// Digits are the DTMF key presses of the call, in order.

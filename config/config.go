@@ -65,6 +65,8 @@ type SIP struct {
 	// TransactionLinger is how long a completed transaction stays to
 	// absorb retransmissions (RFC 3261 Timer J, RFC 6026 Timers L and M).
 	TransactionLinger time.Duration `yaml:"transaction_linger"`
+	// TLS is the certificate of the tls:// listeners (config/tls.go).
+	TLS TLS `yaml:"tls"`
 
 	// Listeners is Listen parsed (filled by Validate).
 	Listeners []Listener `yaml:"-"`
@@ -72,7 +74,7 @@ type SIP struct {
 
 // Listener is one parsed sip.listen entry.
 type Listener struct {
-	// Transport is "udp" or "tcp" (lower case, as sipgo's ListenAndServe takes it).
+	// Transport is "udp", "tcp" or "tls" (lower case, as sipgo's ListenAndServe takes it).
 	Transport string
 	// Addr is the local address and port.
 	Addr netip.AddrPort
@@ -141,6 +143,8 @@ type Trunk struct {
 	// Trunk-to-trunk transit is refused unless the pair is listed here
 	// (toll fraud: a trusted trunk reaching another carrier).
 	TransitTo []string `yaml:"transit_to"`
+	// TLS is the trunk's transport choice and TLS settings (config/tls.go).
+	TLS TrunkTLS `yaml:",inline"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`

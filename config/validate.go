@@ -31,6 +31,7 @@ const (
 func (c *Config) Validate() error {
 	v := validator{c: c}
 	v.sip()
+	v.tls()
 	v.media()
 	v.users()
 	trunks := v.trunks()
@@ -181,9 +182,9 @@ func (v *validator) sip() {
 	}
 }
 
-// ParseListen parses one sip.listen URL: udp:// or tcp:// followed by an IPv4
-// address and port (127.0.0.1:5060) or a bracketed IPv6 address and port
-// ([::1]:5060). tls://, ws:// and wss:// are recognised but rejected as not
+// ParseListen parses one sip.listen URL: udp://, tcp:// or tls:// followed
+// by an IPv4 address and port (127.0.0.1:5060) or a bracketed IPv6 address
+// and port ([::1]:5060). ws:// and wss:// are recognised but rejected as not
 // yet supported.
 func ParseListen(raw string) (Listener, error) {
 	u, err := url.Parse(raw)
@@ -192,13 +193,13 @@ func ParseListen(raw string) (Listener, error) {
 	}
 	scheme := strings.ToLower(u.Scheme)
 	switch scheme {
-	case "udp", "tcp":
-	case "tls", "ws", "wss":
-		return Listener{}, fmt.Errorf("transport %s is not yet supported (use udp or tcp): %q", scheme, raw)
+	case "udp", "tcp", "tls":
+	case "ws", "wss":
+		return Listener{}, fmt.Errorf("transport %s is not yet supported (use udp, tcp or tls): %q", scheme, raw)
 	case "":
 		return Listener{}, fmt.Errorf("missing transport, write e.g. udp://%s", raw)
 	default:
-		return Listener{}, fmt.Errorf("unknown transport %q in %q (udp or tcp)", u.Scheme, raw)
+		return Listener{}, fmt.Errorf("unknown transport %q in %q (udp, tcp or tls)", u.Scheme, raw)
 	}
 	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return Listener{}, fmt.Errorf("only transport://host:port is allowed, got %q", raw)
@@ -392,6 +393,7 @@ func (v *validator) trunks() map[string]bool {
 			}
 		}
 		v.causes(t, key+".causes")
+		v.trunkTLS(t, key)
 		t.TrustedNets = t.TrustedNets[:0]
 		for j, s := range t.Trusted {
 			k := fmt.Sprintf("%s.trusted[%d]", key, j)

@@ -23,6 +23,7 @@ type Baresip struct {
 	Dir    string
 	Dump   string
 	Port   int
+	Tone   float64 // the frequency it plays
 	cmd    *exec.Cmd
 	ctrl   net.Conn
 	mu     sync.Mutex
@@ -34,7 +35,7 @@ type Baresip struct {
 type BaresipOptions struct {
 	User, Password string
 	SB             *SB
-	Transport      string // udp (default) or tcp
+	Transport      string // udp (default), tcp or tls
 	ToneHz         int
 	Codecs         string // audio_codecs, default PCMU
 	Extra          string // extra account parameters
@@ -42,6 +43,18 @@ type BaresipOptions struct {
 	// Modules are the codec modules loaded (default g711, g722, opus). As
 	// a callee baresip answers with any loaded codec, whatever Codecs says.
 	Modules []string
+	// ServerPort is Switchboard's port for the account (default SB.SIPPort;
+	// a tls:// listener has its own).
+	ServerPort int
+	// CAFile, when set, is baresip's sip_cafile: the CA its TLS client trusts.
+	CAFile string
+	// ListenPort, when set, is the agent's port (from its own instance()
+	// block), for a test that must name it before the agent starts.
+	ListenPort int
+	// Certificate, when set, is baresip's sip_certificate (a PEM file with
+	// certificate and key): it then listens for TLS on Port+1 and presents
+	// it as a TLS client too.
+	Certificate string
 }
 
 // startBaresip starts an agent that registers (optionally) to sb and plays
@@ -49,8 +62,11 @@ type BaresipOptions struct {
 func startBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	t.Helper()
 	requireTool(t, "baresip")
-	idx := instance()
-	b := &Baresip{t: t, Dir: t.TempDir(), Port: 15000 + 10*idx}
+	port := o.ListenPort
+	if port == 0 {
+		port = 15000 + 10*instance()
+	}
+	b := &Baresip{t: t, Dir: t.TempDir(), Port: port, Tone: float64(o.ToneHz)}
 	b.Dump = filepath.Join(b.Dir, "dump")
 	_ = os.MkdirAll(b.Dump, 0o755)
 	tone := filepath.Join(b.Dir, "tone.wav")
@@ -77,7 +93,16 @@ func startBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	if len(o.Modules) == 0 {
 		o.Modules = []string{"g711", "g722", "opus"}
 	}
+	if o.ServerPort == 0 {
+		o.ServerPort = o.SB.SIPPort
+	}
 	var mods strings.Builder
+	if o.CAFile != "" {
+		fmt.Fprintf(&mods, "sip_cafile %s\n", o.CAFile)
+	}
+	if o.Certificate != "" {
+		fmt.Fprintf(&mods, "sip_certificate %s\n", o.Certificate)
+	}
 	for _, m := range o.Modules {
 		fmt.Fprintf(&mods, "module %s.so\n", m)
 	}
@@ -102,7 +127,7 @@ snd_path %s
 		regint = 600
 	}
 	acct := fmt.Sprintf("<sip:%s@127.0.0.1:%d;transport=%s>;auth_pass=%s;regint=%d;answermode=auto;audio_codecs=%s%s\n",
-		o.User, o.SB.SIPPort, o.Transport, o.Password, regint, o.Codecs, o.Extra)
+		o.User, o.ServerPort, o.Transport, o.Password, regint, o.Codecs, o.Extra)
 	if err := os.WriteFile(filepath.Join(b.Dir, "config"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -243,23 +268,35 @@ func TestBaresipUsersCallEachOther(t *testing.T) {
 			sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}})
 			alice := startBaresip(t, BaresipOptions{User: "1000", Password: sb.Users["1000"], SB: sb, ToneHz: 440, Register: true, Transport: tr})
 			bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true, Transport: tr})
-			alice.Command(fmt.Sprintf("dial sip:1001@127.0.0.1:%d;transport=%s", sb.SIPPort, tr))
-			if !alice.WaitEvent("CALL_ESTABLISHED", 10*time.Second) || !bob.WaitEvent("CALL_ESTABLISHED", 5*time.Second) {
-				t.Fatalf("call not established")
-			}
-			time.Sleep(3 * time.Second)
-			alice.Command("hangup")
-			if !bob.WaitEvent("CALL_CLOSED", 5*time.Second) {
-				t.Fatalf("callee did not see the hangup")
-			}
-			checkHeard(t, "alice", alice, 1000, 440)
-			checkHeard(t, "bob", bob, 440, 1000)
-			recs := sb.WaitCDRs(1, 5*time.Second)
-			if len(recs) != 1 || recs[0].Disposition != "answered" || recs[0].HangupSide != "caller" {
-				t.Fatalf("CDRs %+v", recs)
+			rec := toneCall(t, sb, alice, bob, fmt.Sprintf("sip:1001@127.0.0.1:%d;transport=%s", sb.SIPPort, tr), 3*time.Second)
+			if rec.HangupSide != "caller" {
+				t.Fatalf("CDR %+v", rec)
 			}
 		})
 	}
+}
+
+// toneCall has caller dial uri, talk for a while and hang up; the callee
+// must answer, each must hear the other's tone, and the call must end in
+// one answered CDR, returned.
+func toneCall(t *testing.T, sb *SB, caller, callee *Baresip, uri string, talk time.Duration) CDR {
+	t.Helper()
+	caller.Command("dial " + uri)
+	if !caller.WaitEvent("CALL_ESTABLISHED", 10*time.Second) || !callee.WaitEvent("CALL_ESTABLISHED", 5*time.Second) {
+		t.Fatalf("call not established\n%s", tail(sb.Output(), 3000))
+	}
+	time.Sleep(talk)
+	caller.Command("hangup")
+	if !callee.WaitEvent("CALL_CLOSED", 5*time.Second) {
+		t.Fatalf("callee did not see the hangup")
+	}
+	checkHeard(t, "caller", caller, callee.Tone, caller.Tone)
+	checkHeard(t, "callee", callee, caller.Tone, callee.Tone)
+	recs := sb.WaitCDRs(1, 5*time.Second)
+	if len(recs) != 1 || recs[0].Disposition != "answered" {
+		t.Fatalf("CDRs %+v", recs)
+	}
+	return recs[0]
 }
 
 // checkHeard asserts an agent heard want (and not other) with real energy.

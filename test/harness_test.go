@@ -97,6 +97,7 @@ type SB struct {
 	cmd     *exec.Cmd
 	Dir     string
 	SIPPort int
+	TLSPort int               // the tls:// listener's port when SBOptions.TLS
 	Users   map[string]string // name → password
 	out     *syncBuffer
 	exited  chan struct{}
@@ -130,6 +131,7 @@ type SBOptions struct {
 	Security string
 	// UserExtra adds keys to a user's entry, e.g. {"1000": ", max_calls: 1"}.
 	UserExtra map[string]string
+	TLS       bool // adds a tls:// listener on SIPPort+1 (SB.TLSPort)
 }
 
 type syncBuffer struct {
@@ -186,6 +188,10 @@ func startSB(t testing.TB, o SBOptions) *SB {
 	}
 	if len(o.Listen) == 0 {
 		o.Listen = []string{fmt.Sprintf("udp://127.0.0.1:%d", base), fmt.Sprintf("tcp://127.0.0.1:%d", base)}
+	}
+	if o.TLS {
+		sb.TLSPort = base + 1
+		o.Listen = append(o.Listen, fmt.Sprintf("tls://127.0.0.1:%d", sb.TLSPort))
 	}
 	var y strings.Builder
 	fmt.Fprintf(&y, "sip:\n  listen: [%s]\n  domain: 127.0.0.1\n  min_expires: 10\n  digest_algorithms: [%s]\n", strings.Join(o.Listen, ", "), o.Digest)
@@ -328,6 +334,8 @@ type CDR struct {
 	HangupReason string `json:"hangup_reason"`
 	Q850Cause    int    `json:"q850_cause"`
 	SilentLeg    string `json:"silent_leg"`
+	TransportA   string `json:"transport_a"`
+	TransportB   string `json:"transport_b"`
 	CodecA       string `json:"codec_a"`
 	CodecB       string `json:"codec_b"`
 	Transcoded   bool   `json:"transcoded"`

@@ -46,6 +46,8 @@ type TransportLayer struct {
 	// dnsPreferSRV does always SRV lookup first
 	dnsPreferSRV bool
 	dnsPreferIP  int // 0 - no preference , 1 -ip4, 2 - ip6
+
+	tlsDialConfig func(raddr Addr) *tls.Config
 }
 
 type TransportLayerOption func(l *TransportLayer)
@@ -75,6 +77,15 @@ func WithTransportLayerDNSLookupSRV(preferSRV bool) TransportLayerOption {
 func WithTransportLayerWriteHook(f TransportWriteHook) TransportLayerOption {
 	return func(l *TransportLayer) {
 		l.writeHook = f
+	}
+}
+
+// WithTransportLayerTLSDialConfig chooses the TLS client configuration of
+// each new outgoing TLS connection by its destination; f returning nil
+// keeps the user agent's default configuration.
+func WithTransportLayerTLSDialConfig(f func(raddr Addr) *tls.Config) TransportLayerOption {
+	return func(l *TransportLayer) {
+		l.tlsDialConfig = f
 	}
 }
 
@@ -185,6 +196,7 @@ func NewTransportLayer(
 	l.udp.init(sipparser)
 	l.tcp.init(sipparser)
 	l.tls.init(sipparser, tlsConfig)
+	l.tls.dialConfig = l.tlsDialConfig
 	l.ws.init(sipparser)
 	l.wss.init(sipparser, tlsConfig)
 

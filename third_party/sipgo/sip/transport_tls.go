@@ -15,6 +15,11 @@ type TransportTLS struct {
 
 	// rootPool *x509.CertPool
 	tlsClient func(conn net.Conn, hostname string) *tls.Conn
+
+	// dialConfig, when set, chooses the client configuration per
+	// destination (Switchboard patch 5: per-trunk CA and client
+	// certificate); a nil result keeps the transport's default.
+	dialConfig func(raddr Addr) *tls.Config
 }
 
 func (t *TransportTLS) init(par *Parser, dialTLSConf *tls.Config) {
@@ -30,6 +35,13 @@ func (t *TransportTLS) init(par *Parser, dialTLSConf *tls.Config) {
 		}
 		return tls.Client(conn, config)
 	}
+}
+
+func (t *TransportTLS) dialConfigFor(raddr Addr) *tls.Config {
+	if t.dialConfig == nil {
+		return nil
+	}
+	return t.dialConfig(raddr)
 }
 
 func (t *TransportTLS) String() string {
@@ -68,7 +80,16 @@ func (t *TransportTLS) CreateConnection(ctx context.Context, laddr Addr, raddr A
 			return nil, fmt.Errorf("dial TCP error: %w", err)
 		}
 
-		tlsConn := t.tlsClient(conn, hostname)
+		var tlsConn *tls.Conn
+		if c := t.dialConfigFor(raddr); c != nil {
+			if c.ServerName == "" {
+				c = c.Clone()
+				c.ServerName = hostname
+			}
+			tlsConn = tls.Client(conn, c)
+		} else {
+			tlsConn = t.tlsClient(conn, hostname)
+		}
 
 		if err := tlsConn.HandshakeContext(ctx); err != nil {
 			_ = conn.Close()
