@@ -183,6 +183,16 @@ func TestAPICallsHangupMetrics(t *testing.T) {
 		t.Errorf("sbctl ping: %v\n%s", err, out)
 	}
 
+	// sbctl as a SIP probe: REGISTER with digest works with the right
+	// password and fails with a wrong one.
+	out, err = exec.Command(sbctl, "-password", sb.Users["1001"], "register", "sip:1001@"+sb.Addr()).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "as 1001: 200 OK") {
+		t.Errorf("sbctl register: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(sbctl, "-password", "wrong", "register", "sip:1001@"+sb.Addr()).CombinedOutput(); err == nil {
+		t.Errorf("sbctl register with a wrong password succeeded:\n%s", out)
+	}
+
 	if code, _ := apiDo(t, "POST", base+"/api/v1/drain", token); code != 202 {
 		t.Errorf("drain: %d, want 202", code)
 	}

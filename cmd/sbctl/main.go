@@ -9,6 +9,7 @@
 //	sbctl reload                     reload the configuration (as SIGHUP)
 //	sbctl drain                      stop new calls and drain (as SIGTERM)
 //	sbctl ping sip:HOST[:PORT]       SIP OPTIONS round trip, with timing
+//	sbctl register sip:USER@HOST[:PORT]  REGISTER with digest (-user, -password or SB_PASSWORD), then unregister
 //
 // The API address comes from -api or SB_API (default
 // http://127.0.0.1:8080), the token from -token, SB_API_TOKEN or
@@ -42,8 +43,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	transport := fs.String("transport", "udp", "ping: udp or tcp")
 	count := fs.Int("count", 3, "ping: OPTIONS requests to send")
 	timeout := fs.Duration("timeout", 5*time.Second, "time allowed per request")
+	authUser := fs.String("user", "", "register: digest user name (default the URI's user)")
+	password := fs.String("password", os.Getenv("SB_PASSWORD"), "register: digest password (or SB_PASSWORD)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sbctl [flags] calls | call ID | hangup ID | registrations | status | reload | drain | ping sip:HOST[:PORT]")
+		fmt.Fprintln(stderr, "usage: sbctl [flags] calls | call ID | hangup ID | registrations | status | reload | drain | ping sip:HOST[:PORT] | register sip:USER@HOST[:PORT]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -84,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = c.show(stdout, http.MethodPost, "/api/v1/drain")
 	case cmd == "ping" && len(rest) == 1:
 		err = ping(stdout, rest[0], *transport, *count, *timeout)
+	case cmd == "register" && len(rest) == 1:
+		err = register(stdout, rest[0], *transport, *authUser, *password, *timeout)
 	default:
 		fs.Usage()
 		return 2
@@ -170,6 +175,59 @@ func ping(w io.Writer, target, transport string, count int, timeout time.Duratio
 	}
 	if answered == 0 {
 		return fmt.Errorf("%s answered none of %d OPTIONS", target, count)
+	}
+	return nil
+}
+
+// register sends REGISTER for aor (answering a digest challenge with user
+// and password), prints the outcome and timing, and removes the binding
+// again (Expires: 0). It fails unless the REGISTER got 200.
+func register(w io.Writer, aor, transport, user, password string, timeout time.Duration) error {
+	var uri sip.Uri
+	if err := sip.ParseUri(aor, &uri); err != nil {
+		return fmt.Errorf("address %q: %w", aor, err)
+	}
+	if user == "" {
+		user = uri.User
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sbctl"))
+	if err != nil {
+		return err
+	}
+	defer ua.Close()
+	cl, err := sipgo.NewClient(ua)
+	if err != nil {
+		return err
+	}
+	registrar := sip.Uri{Scheme: uri.Scheme, Host: uri.Host, Port: uri.Port}
+	send := func(expires string) (*sip.Response, time.Duration, error) {
+		req := sip.NewRequest(sip.REGISTER, registrar)
+		req.SetTransport(strings.ToUpper(transport))
+		req.AppendHeader(&sip.ToHeader{Address: uri})
+		from := sip.FromHeader{Address: uri, Params: sip.NewParams()}
+		from.Params.Add("tag", sip.GenerateTagN(16))
+		req.AppendHeader(&from)
+		req.AppendHeader(sip.NewHeader("Contact", fmt.Sprintf("<sip:%s@127.0.0.1>", uri.User)))
+		req.AppendHeader(sip.NewHeader("Expires", expires))
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		start := time.Now()
+		res, err := cl.Do(ctx, req)
+		if err == nil && (res.StatusCode == 401 || res.StatusCode == 407) {
+			res, err = cl.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: password})
+		}
+		return res, time.Since(start), err
+	}
+	res, took, err := send("60")
+	if err != nil {
+		return fmt.Errorf("REGISTER %s: no answer (%w)", aor, err)
+	}
+	fmt.Fprintf(w, "REGISTER %s as %s: %d %s in %.1f ms\n", aor, user, res.StatusCode, res.Reason, float64(took.Microseconds())/1000)
+	if res.StatusCode != 200 {
+		return fmt.Errorf("REGISTER %s refused: %d %s", aor, res.StatusCode, res.Reason)
+	}
+	if res, _, err := send("0"); err == nil {
+		fmt.Fprintf(w, "unREGISTER: %d %s\n", res.StatusCode, res.Reason)
 	}
 	return nil
 }
