@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
+	"github.com/switchboard/switchboard/rtcpstats"
 )
 
 // A call's accounting: its record opens with the INVITE (newRecord), the
@@ -56,14 +57,22 @@ func (c *Call) writeCDR(status int, side, reason, disposition string) {
 		r.AToBPackets, r.AToBBytes = st.PacketsIn, st.BytesIn
 		r.BToAPackets, r.BToABytes = st.PacketsOut, st.BytesOut
 	}
-	if c.bridgeState != bridgeIdle && c.a != nil && c.a.Endpoint != nil && c.epB != nil && hadMedia(c.a.Endpoint, c.epB) {
+	if c.bridgeState != bridgeIdle {
 		// Every call with media leaves its quality record, relayed or
-		// processed, inside its one CDR (rtcpstats.CallQuality). A call
-		// through which no RTP passed has nothing to rate.
-		q := media.CallQuality(c.a.Endpoint, c.epB)
-		r.Quality = &q
+		// processed, inside its one CDR (rtcpstats.CallQuality).
+		r.Quality = c.quality()
 	}
 	c.records.Write(*r)
+}
+
+// quality is the call's quality record so far, nil while no RTP has
+// passed (a call without media has nothing to rate).
+func (c *Call) quality() *rtcpstats.CallQuality {
+	if c.a == nil || c.a.Endpoint == nil || c.epB == nil || !hadMedia(c.a.Endpoint, c.epB) {
+		return nil
+	}
+	q := media.CallQuality(c.a.Endpoint, c.epB)
+	return &q
 }
 
 // hadMedia reports whether RTP reached or left either endpoint.

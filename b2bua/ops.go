@@ -7,7 +7,6 @@ import (
 
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/journal"
-	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/registrar"
 	"github.com/switchboard/switchboard/rtcpstats"
 )
@@ -91,11 +90,7 @@ func (c *Call) info() (CallInfo, bool) {
 		From: r.From, To: r.To, Dialled: r.Dialled, Caller: r.Caller,
 		Route: r.Route, Trunk: r.Trunk, State: c.state.String(),
 		Start: r.Start, Answer: r.Answer, CodecA: r.CodecA, CodecB: r.CodecB,
-		Transcoded: r.Transcoded,
-	}
-	if c.a != nil && c.a.Endpoint != nil && c.epB != nil && hadMedia(c.a.Endpoint, c.epB) {
-		q := media.CallQuality(c.a.Endpoint, c.epB)
-		ci.Quality = &q
+		Transcoded: r.Transcoded, Quality: c.quality(),
 	}
 	return ci, true
 }

@@ -25,8 +25,8 @@ import (
 	"github.com/switchboard/switchboard/auth"
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/config"
-	"github.com/switchboard/switchboard/journal"
 	"github.com/switchboard/switchboard/guard"
+	"github.com/switchboard/switchboard/journal"
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/registrar"
 )

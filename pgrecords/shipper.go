@@ -151,16 +151,8 @@ func (s *Shipper) run() {
 			down = time.Time{}
 		}
 		backoff = s.cfg.Poll
-		select {
-		case <-s.stop:
-			return // everything written so far is shipped
-		default:
-		}
 		if !s.wait(s.cfg.Poll) {
-			// One last pass for what arrived before Close.
-			if conn != nil {
-				_, _ = s.shipAll(ctx, conn)
-			}
+			_, _ = s.shipAll(ctx, conn) // one last pass for what arrived before Close
 			return
 		}
 	}

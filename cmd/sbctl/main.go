@@ -144,19 +144,11 @@ func (c client) show(w io.Writer, method, path string) error {
 // ping sends count OPTIONS to target and prints each round trip; it fails
 // when none is answered.
 func ping(w io.Writer, target, transport string, count int, timeout time.Duration) error {
-	var uri sip.Uri
-	if err := sip.ParseUri(target, &uri); err != nil {
-		return fmt.Errorf("target %q: %w", target, err)
-	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sbctl"))
+	uri, cl, closeUA, err := sipClient(target)
 	if err != nil {
 		return err
 	}
-	defer ua.Close()
-	cl, err := sipgo.NewClient(ua)
-	if err != nil {
-		return err
-	}
+	defer closeUA()
 	answered := 0
 	for i := range count {
 		req := sip.NewRequest(sip.OPTIONS, uri)
@@ -171,7 +163,7 @@ func ping(w io.Writer, target, transport string, count int, timeout time.Duratio
 			continue
 		}
 		answered++
-		fmt.Fprintf(w, "OPTIONS %d to %s: %d %s in %.1f ms\n", i+1, target, res.StatusCode, res.Reason, float64(time.Since(start).Microseconds())/1000)
+		fmt.Fprintf(w, "OPTIONS %d to %s: %d %s in %.1f ms\n", i+1, target, res.StatusCode, res.Reason, ms(time.Since(start)))
 	}
 	if answered == 0 {
 		return fmt.Errorf("%s answered none of %d OPTIONS", target, count)
@@ -183,21 +175,13 @@ func ping(w io.Writer, target, transport string, count int, timeout time.Duratio
 // and password), prints the outcome and timing, and removes the binding
 // again (Expires: 0). It fails unless the REGISTER got 200.
 func register(w io.Writer, aor, transport, user, password string, timeout time.Duration) error {
-	var uri sip.Uri
-	if err := sip.ParseUri(aor, &uri); err != nil {
-		return fmt.Errorf("address %q: %w", aor, err)
+	uri, cl, closeUA, err := sipClient(aor)
+	if err != nil {
+		return err
 	}
+	defer closeUA()
 	if user == "" {
 		user = uri.User
-	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sbctl"))
-	if err != nil {
-		return err
-	}
-	defer ua.Close()
-	cl, err := sipgo.NewClient(ua)
-	if err != nil {
-		return err
 	}
 	registrar := sip.Uri{Scheme: uri.Scheme, Host: uri.Host, Port: uri.Port}
 	send := func(expires string) (*sip.Response, time.Duration, error) {
@@ -222,7 +206,7 @@ func register(w io.Writer, aor, transport, user, password string, timeout time.D
 	if err != nil {
 		return fmt.Errorf("REGISTER %s: no answer (%w)", aor, err)
 	}
-	fmt.Fprintf(w, "REGISTER %s as %s: %d %s in %.1f ms\n", aor, user, res.StatusCode, res.Reason, float64(took.Microseconds())/1000)
+	fmt.Fprintf(w, "REGISTER %s as %s: %d %s in %.1f ms\n", aor, user, res.StatusCode, res.Reason, ms(took))
 	if res.StatusCode != 200 {
 		return fmt.Errorf("REGISTER %s refused: %d %s", aor, res.StatusCode, res.Reason)
 	}
@@ -231,3 +215,23 @@ func register(w io.Writer, aor, transport, user, password string, timeout time.D
 	}
 	return nil
 }
+
+// sipClient parses target and makes the SIP client the probes send with;
+// closeUA releases it.
+func sipClient(target string) (uri sip.Uri, cl *sipgo.Client, closeUA func(), err error) {
+	if err := sip.ParseUri(target, &uri); err != nil {
+		return uri, nil, nil, fmt.Errorf("address %q: %w", target, err)
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sbctl"))
+	if err != nil {
+		return uri, nil, nil, err
+	}
+	if cl, err = sipgo.NewClient(ua); err != nil {
+		ua.Close()
+		return uri, nil, nil, err
+	}
+	return uri, cl, func() { ua.Close() }, nil
+}
+
+// ms is d in milliseconds, for printing.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
