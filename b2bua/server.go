@@ -209,6 +209,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.sender = &sipgoSender{client: s.client, ua: s.ua}
+	s.startQualityReports()
 	s.routes()
 	return s, nil
 }
@@ -866,6 +867,9 @@ func (s *Server) Close() error {
 	var errs []error
 	for _, l := range s.listenerList() {
 		errs = append(errs, l.closer())
+	}
+	if s.records.vq != nil {
+		s.records.vq.Close() // the last reports go out before the transports close
 	}
 	errs = append(errs, s.ua.Close())
 	errs = append(errs, s.reg.Close())

@@ -54,6 +54,7 @@ func (c *Config) Validate() error {
 	v.api()
 	v.records()
 	v.hep()
+	v.qualityReports()
 	v.security()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)
