@@ -11,16 +11,16 @@ import (
 	"github.com/pion/sdp/v3"
 )
 
-// SDES crypto suites (RFC 4568 §6.2, RFC 7714 §14.2), strongest first: the
-// order Switchboard offers them in.
+// SDES crypto suites (RFC 4568 §6.2, RFC 7714 §14.2).
 const (
 	SuiteGCM128  = "AEAD_AES_128_GCM"        // RFC 7714 §14.2
 	SuiteSHA1_80 = "AES_CM_128_HMAC_SHA1_80" // RFC 4568 §6.2.1
 	SuiteSHA1_32 = "AES_CM_128_HMAC_SHA1_32" // RFC 4568 §6.2.2
 )
 
-// Suites lists the crypto suites Switchboard offers and accepts, in order
-// of preference.
+// Suites lists the crypto suites Switchboard offers and accepts, in the
+// order it offers them: AES_CM_128_HMAC_SHA1_80 first, the one every SDES
+// peer implements (RFC 4568 §6.2.1: mandatory), then the AEAD suite.
 var Suites = []string{SuiteSHA1_80, SuiteGCM128, SuiteSHA1_32}
 
 // ErrCryptoSyntax reports an a=crypto attribute that does not parse.

@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 )
 
@@ -173,5 +174,35 @@ func BenchmarkSRTPStage(b *testing.B) {
 				i++
 			}
 		})
+	}
+}
+
+// TestSessionCrypto: a session with keys writes RTP/SAVP or RTP/AVP and
+// its a=crypto lines, ParseSDP reads them back, and a change of keys
+// moves the o= version.
+func TestSessionCrypto(t *testing.T) {
+	s := NewSession()
+	addr := netip.MustParseAddrPort("192.0.2.1:4000")
+	codecs := []Codec{{PT: 0, Name: "PCMU", Clock: 8000, Channels: 1}}
+	plain := s.Build(addr, codecs, SendRecv, 0)
+	if bytes.Contains(plain, []byte("a=crypto")) || !bytes.Contains(plain, []byte("RTP/AVP 0")) {
+		t.Fatalf("plain:\n%s", plain)
+	}
+	k1, _ := NewCrypto(1, SuiteSHA1_80)
+	k2, _ := NewCrypto(2, SuiteGCM128)
+	for _, savp := range []bool{false, true} {
+		s.SetCrypto(savp, []Crypto{k1, k2})
+		v := s.Version()
+		body := s.Build(addr, codecs, SendRecv, 0)
+		if s.Version() == v {
+			t.Fatal("version did not move")
+		}
+		d, err := ParseSDP(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if SecureProto(d.Proto) != savp || len(d.Crypto) != 2 || !d.Crypto[0].Equal(k1) || d.Crypto[1].Tag != 2 || !d.Crypto[1].Equal(k2) {
+			t.Fatalf("savp %v: parsed %+v from\n%s", savp, d, body)
+		}
 	}
 }
