@@ -83,12 +83,22 @@ type srtpDir struct {
 	n     int
 }
 
-func newSRTPDir(k SRTPKeys) (*srtpDir, error) {
+// replayWindow is the receiving side's replay window in packets
+// (RFC 3711 §3.3.2: at least 64).
+const replayWindow = 128
+
+// newSRTPDir returns a direction keyed by k; rx adds the replay checks
+// of a receiver (RFC 3711 §3.3.2, §3.4).
+func newSRTPDir(k SRTPKeys, rx bool) (*srtpDir, error) {
 	p, err := profile(k.Suite)
 	if err != nil {
 		return nil, err
 	}
-	ctx, err := srtp.CreateContext(k.Key, k.Salt, p)
+	var opts []srtp.ContextOption
+	if rx {
+		opts = []srtp.ContextOption{srtp.SRTPReplayProtection(replayWindow), srtp.SRTCPReplayProtection(replayWindow)}
+	}
+	ctx, err := srtp.CreateContext(k.Key, k.Salt, p, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("srtp: %w", err)
 	}
@@ -111,11 +121,11 @@ func (d *srtpDir) seen(ssrc uint32) {
 // goes on), else a new context carrying each known stream's ROC over
 // (RFC 4568 §7.1.4: a new key does not restart the packet index of a
 // stream whose SSRC stays).
-func (d *srtpDir) rekey(k SRTPKeys) (*srtpDir, error) {
+func (d *srtpDir) rekey(k SRTPKeys, rx bool) (*srtpDir, error) {
 	if d != nil && d.keys.equal(k) {
 		return d, nil
 	}
-	nd, err := newSRTPDir(k)
+	nd, err := newSRTPDir(k, rx)
 	if err != nil || d == nil {
 		return nd, err
 	}
@@ -209,11 +219,11 @@ func (ep *Endpoint) SetSRTP(ks KeySource) error {
 	} else if ep.srtpLast != nil {
 		orx, otx = ep.srtpLast.rx, ep.srtpLast.tx
 	}
-	rx, err := orx.rekey(remote)
+	rx, err := orx.rekey(remote, true)
 	if err != nil {
 		return err
 	}
-	tx, err := otx.rekey(local)
+	tx, err := otx.rekey(local, false)
 	if err != nil {
 		return err
 	}

@@ -100,9 +100,17 @@ func TestSRTPStageRoundTrip(t *testing.T) {
 			// A tampered packet fails authentication.
 			pkt := append(rtpPacket(0, 9, 9*160, 0x1234, false)[:12], make([]byte, 160)...)
 			enc, _ := snd.srtp.Load().tx.ctx.EncryptRTP(nil, pkt, nil)
+			good := append([]byte(nil), enc...)
 			enc[20] ^= 1
 			if _, ok := rcv.srtp.Load().unprotectRTP(enc); ok {
 				t.Fatal("tampered packet accepted")
+			}
+			// A replayed packet is refused (RFC 3711 §3.3.2).
+			if _, ok := rcv.srtp.Load().unprotectRTP(good); !ok {
+				t.Fatal("first copy refused")
+			}
+			if _, ok := rcv.srtp.Load().unprotectRTP(good); ok {
+				t.Fatal("replayed packet accepted")
 			}
 		})
 	}
@@ -150,7 +158,7 @@ func BenchmarkSRTPStage(b *testing.B) {
 			in, out := &Endpoint{}, &Endpoint{}
 			_ = in.SetSRTP(SDES{Local: k, Remote: a})
 			_ = out.SetSRTP(SDES{Local: k, Remote: a})
-			peer, _ := newSRTPDir(SRTPKeys{s, a.Key, a.Salt})
+			peer, _ := newSRTPDir(SRTPKeys{s, a.Key, a.Salt}, false)
 			pkt := append(rtpPacket(0, 0, 0, 0x1234, false)[:12], make([]byte, 160)...)
 			wire := make([]byte, srtpMax)
 			st, tx := in.srtp.Load(), out.srtp.Load().tx
