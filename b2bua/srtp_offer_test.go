@@ -95,3 +95,30 @@ func TestSRTPOfferAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestSRTPReofferRekeys: a re-offer with the peer's new key installs it
+// and keeps Switchboard's own key (and so its tag and suite); one that
+// moves to another suite gets a new key of that suite.
+func TestSRTPReofferRekeys(t *testing.T) {
+	st := &legSRTP{policy: config.SRTPPolicy{Mode: config.SRTPOpportunistic}}
+	sess, ep := media.NewSession(), &media.Endpoint{}
+	k1, _ := media.NewCrypto(1, media.SuiteSHA1_80)
+	if err := st.answerOffer(sess, ep, offerDesc("RTP/SAVP", k1)); err != nil {
+		t.Fatal(err)
+	}
+	ours := st.local
+	k2, _ := media.NewCrypto(1, media.SuiteSHA1_80)
+	if err := st.answerOffer(sess, ep, offerDesc("RTP/SAVP", k2)); err != nil {
+		t.Fatal(err)
+	}
+	if !st.remote.Equal(k2) || !st.local.Equal(ours) {
+		t.Fatalf("after a new key: remote new %v, ours kept %v", st.remote.Equal(k2), st.local.Equal(ours))
+	}
+	k3, _ := media.NewCrypto(4, media.SuiteGCM128)
+	if err := st.answerOffer(sess, ep, offerDesc("RTP/SAVP", k3)); err != nil {
+		t.Fatal(err)
+	}
+	if st.local.Suite != media.SuiteGCM128 || st.local.Tag != 4 || ep.SRTPSuite() != media.SuiteGCM128 {
+		t.Fatalf("suite change: ours %s tag %d, endpoint %s", st.local.Suite, st.local.Tag, ep.SRTPSuite())
+	}
+}

@@ -325,3 +325,60 @@ func TestSRTPFallbackAfter488(t *testing.T) {
 		t.Fatalf("CDR srtp_b %q, want none", rec.SRTPB)
 	}
 }
+
+// TestSRTPReinviteKeepsMediaSecure: in an SRTP↔SRTP call the caller puts
+// the call on hold and resumes it (two re-INVITEs, each with its keys);
+// after the resume each party still hears the other, the RTP stays
+// encrypted. The callee's baresip takes only RTP/SAVP (it refuses the
+// best-effort RTP/AVP offer with 488), so its user has srtp: required.
+func TestSRTPReinviteKeepsMediaSecure(t *testing.T) {
+	sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}, UserExtra: map[string]string{"1001": ", srtp: required"}})
+	alice := startBaresip(t, BaresipOptions{User: "1000", Password: sb.Users["1000"], SB: sb, ToneHz: 440, Register: true,
+		Modules: []string{"g711", "srtp"}, Extra: ";mediaenc=srtp-mand"})
+	bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true,
+		Modules: []string{"g711", "srtp"}, Extra: ";mediaenc=srtp-mand"})
+	capt := mediaCapture(t, sb)
+	alice.Command(fmt.Sprintf("dial sip:1001@127.0.0.1:%d;transport=udp", sb.SIPPort))
+	if !alice.WaitEvent("CALL_ESTABLISHED", 10*time.Second) || !bob.WaitEvent("CALL_ESTABLISHED", 5*time.Second) {
+		t.Fatalf("call not established\n%s", tail(sb.Output(), 3000))
+	}
+	time.Sleep(time.Second)
+	alice.Command("hold")
+	time.Sleep(time.Second)
+	alice.Command("resume")
+	time.Sleep(3 * time.Second)
+	alice.Command("hangup")
+	if !bob.WaitEvent("CALL_CLOSED", 5*time.Second) {
+		t.Fatal("callee did not see the hangup")
+	}
+	recs := sb.WaitCDRs(1, 5*time.Second)
+	if len(recs) != 1 || recs[0].Disposition != "answered" || recs[0].SRTPA == "none" || recs[0].SRTPB == "none" {
+		t.Fatalf("CDRs %+v", recs)
+	}
+	frames := capt.Frames(t)
+	sbPort, aPort := uint16(sb.SIPPort), uint16(alice.Port)
+	n := 0
+	for _, f := range frames {
+		if f.src.Port() == aPort && f.dst.Port() == sbPort && strings.HasPrefix(f.payload, "INVITE ") && strings.Contains(f.payload, "a=crypto") {
+			n++
+			t.Logf("caller's INVITE %d: keys %v", n, cryptoRe.FindAllStringSubmatch(f.payload, -1))
+		}
+	}
+	if n < 3 {
+		t.Fatalf("%d INVITEs with keys from the caller, want the first one and two re-INVITEs", n)
+	}
+	// What each heard in its last second and a half: the other's tone.
+	for _, x := range []struct {
+		who  string
+		b    *Baresip
+		want float64
+	}{{"caller", alice, 1000}, {"callee", bob, 440}} {
+		pcm, rate := x.b.Heard()
+		end := pcm[max(0, len(pcm)-rate*3/2):]
+		if s := toneShare(end, rate, x.want); s < 0.5 || rms(end) < 1000 {
+			t.Fatalf("%s after the resume: %.0f Hz share %.2f, rms %.0f", x.who, x.want, s, rms(end))
+		}
+	}
+	expectEncrypted(t, "alice's leg", frames, []float64{440, 1000}, agentLeg(t, alice))
+	expectEncrypted(t, "bob's leg", frames, []float64{440, 1000}, agentLeg(t, bob))
+}
