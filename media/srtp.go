@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/rtcp"
 	prtp "github.com/pion/rtp"
@@ -144,16 +145,35 @@ func (d *srtpDir) rekey(k SRTPKeys, rx bool) (*srtpDir, error) {
 // unprotects what the peer sends, tx protects what Switchboard sends.
 // Both directions keep their contexts apart per leg, so a bridge of two
 // SRTP legs decrypts with one leg's keys and encrypts with the other's.
+// prev is the receiving direction of the keys the peer used before a
+// re-INVITE changed them: the peer goes on sending with them until it
+// has the answer, so they are tried after rx fails, until a packet
+// authenticates with the new keys (RFC 4568 §7.1.4).
 type srtpStage struct {
 	suite string
 	rx    *srtpDir
 	tx    *srtpDir
+	prev  atomic.Pointer[srtpDir]
 }
 
-// unprotectRTP decrypts an SRTP packet into the stage's buffer, which is
-// valid until the next call (one reader goroutine per endpoint).
+// unprotectRTP decrypts an SRTP packet into a buffer of the stage, which
+// is valid until the next call (one reader goroutine per endpoint).
 func (s *srtpStage) unprotectRTP(pkt []byte) ([]byte, bool) {
-	d := s.rx
+	out, ok := s.rx.decryptRTP(pkt)
+	if ok {
+		if s.prev.Load() != nil {
+			s.prev.Store(nil) // the peer uses the new keys now
+		}
+		return out, true
+	}
+	if p := s.prev.Load(); p != nil {
+		return p.decryptRTP(pkt)
+	}
+	return nil, false
+}
+
+// decryptRTP unprotects one SRTP packet into the direction's buffer.
+func (d *srtpDir) decryptRTP(pkt []byte) ([]byte, bool) {
 	d.mu.Lock()
 	out, err := d.ctx.DecryptRTP(d.buf[:0], pkt, &d.hdr)
 	if err == nil {
@@ -181,7 +201,17 @@ func (s *srtpStage) sendSRTP(sock *udpSocket, pkt []byte, dst netip.AddrPort) (i
 // unprotectRTCP decrypts an SRTCP compound packet into a buffer of the
 // stage, valid until the next call.
 func (s *srtpStage) unprotectRTCP(pkt []byte, buf []byte) ([]byte, bool) {
-	d := s.rx
+	if out, ok := s.rx.decryptRTCP(pkt, buf); ok {
+		return out, true
+	}
+	if p := s.prev.Load(); p != nil {
+		return p.decryptRTCP(pkt, buf)
+	}
+	return nil, false
+}
+
+// decryptRTCP unprotects one SRTCP compound packet into buf.
+func (d *srtpDir) decryptRTCP(pkt []byte, buf []byte) ([]byte, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out, err := d.ctx.DecryptRTCP(buf[:0], pkt, &d.rhdr)
@@ -228,6 +258,9 @@ func (ep *Endpoint) SetSRTP(ks KeySource) error {
 		return err
 	}
 	s := &srtpStage{suite: local.Suite, rx: rx, tx: tx}
+	if orx != nil && rx != orx {
+		s.prev.Store(orx) // new keys from the peer: the old ones until it uses them
+	}
 	ep.srtpLast = s
 	ep.srtp.Store(s)
 	return nil

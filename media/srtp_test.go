@@ -214,3 +214,38 @@ func TestSessionCrypto(t *testing.T) {
 		}
 	}
 }
+
+// TestSRTPRekeyTransition: after the peer offered a new key, what it
+// still sends with the old one is accepted until a packet arrives with
+// the new one (RFC 4568 §7.1.4); the old key is refused after that.
+func TestSRTPRekeyTransition(t *testing.T) {
+	a, _ := NewCrypto(1, SuiteSHA1_80)
+	b, _ := NewCrypto(1, SuiteSHA1_80)
+	a2, _ := NewCrypto(1, SuiteSHA1_80)
+	rcv := &Endpoint{}
+	_ = rcv.SetSRTP(SDES{Local: b, Remote: a})
+	oldKey, _ := newSRTPDir(SRTPKeys{a.Suite, a.Key, a.Salt}, false)
+	newKey, _ := newSRTPDir(SRTPKeys{a2.Suite, a2.Key, a2.Salt}, false)
+	send := func(d *srtpDir, seq uint16) []byte {
+		pkt := append(rtpPacket(0, seq, uint32(seq)*160, 0x1234, false)[:12], make([]byte, 160)...)
+		enc, err := d.ctx.EncryptRTP(nil, pkt, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc
+	}
+	if _, ok := rcv.srtp.Load().unprotectRTP(send(oldKey, 1)); !ok {
+		t.Fatal("old key refused before the re-key")
+	}
+	_ = rcv.SetSRTP(SDES{Local: b, Remote: a2})
+	newKey.ctx.SetROC(0x1234, 0)
+	for _, c := range []struct {
+		d    *srtpDir
+		seq  uint16
+		want bool
+	}{{oldKey, 2, true}, {oldKey, 3, true}, {newKey, 4, true}, {oldKey, 5, false}, {newKey, 6, true}} {
+		if _, ok := rcv.srtp.Load().unprotectRTP(send(c.d, c.seq)); ok != c.want {
+			t.Fatalf("seq %d: accepted %v, want %v", c.seq, ok, c.want)
+		}
+	}
+}
