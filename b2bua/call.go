@@ -155,6 +155,7 @@ type Call struct {
 	reOffer        []media.Codec // the re-INVITE offerer's filtered offer, while relaying it
 	opusComplexity int
 	ackOffer       []media.Codec // what the 2xx offered the caller (callee's PTs), offerInAck
+	srtp           callSRTP      // each leg's SDES state (srtp_offer.go)
 
 	// The call's states (call_state.go): where the call stands, where
 	// offer/answer stands, and whether media flows.

@@ -327,6 +327,9 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 	if code == 422 && res != nil && c.retry422(out, res) {
 		return
 	}
+	if code == 488 && c.srtpFallback(out) {
+		return // srtp_offer.go
+	}
 	if res != nil {
 		out.reasons = reasonsOf(res)
 	}

@@ -29,6 +29,9 @@
 //     CANCEL, ACK, BYE, stray 2xx.
 //   - call_offer.go: SDP offer/answer per leg: answers, late offer,
 //     re-INVITE relay.
+//   - srtp_offer.go: SRTP per leg (SDES, RFC 4568; best effort, RFC 8643):
+//     the user's or trunk's srtp policy, Switchboard's own keys per leg,
+//     the 488 of required and the plain retry of srtp_fallback.
 //   - call_dialog.go: in-dialog requests (BYE, re-INVITE, INFO, UPDATE).
 //   - call_prack.go: reliable provisionals (RFC 3262) on each leg on its
 //     own: reliable 18x to a caller that offered 100rel, PRACK to a callee

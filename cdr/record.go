@@ -86,6 +86,11 @@ type Record struct {
 	// reporting (issue 10, item 2).
 	TransportA string `json:"transport_a,omitempty"`
 	TransportB string `json:"transport_b,omitempty"`
+	// SRTP (issue 10, item 4): each leg's media security, the SDES crypto
+	// suite protecting its RTP and RTCP (e.g. "AES_CM_128_HMAC_SHA1_80")
+	// or "none" for plain RTP.
+	SRTPA string `json:"srtp_a,omitempty"`
+	SRTPB string `json:"srtp_b,omitempty"`
 
 	CodecA string `json:"codec_a"`
 	CodecB string `json:"codec_b"`

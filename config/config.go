@@ -101,6 +101,9 @@ type Media struct {
 	// OpusComplexity is the Opus encoder complexity 1-10 of transcoded
 	// calls (default 5).
 	OpusComplexity int `yaml:"opus_complexity"`
+	// SRTP is the default media security of users and trunks: off,
+	// opportunistic (the default) or required (config/srtp.go).
+	SRTP string `yaml:"srtp"`
 
 	// PortMin and PortMax are Ports parsed (filled by Validate); PortMin is even.
 	PortMin int `yaml:"-"`
@@ -122,6 +125,8 @@ type User struct {
 	Codecs []string `yaml:"codecs"`
 	// Limits are the user's toll-fraud limits (max_calls, calls_per_hour, allow; config/guard.go).
 	Limits UserLimits `yaml:",inline"`
+	// SRTP is the media security of calls to and from the user (srtp, srtp_fallback; config/srtp.go).
+	SRTP SRTPPolicy `yaml:",inline"`
 }
 
 // Trunk is a SIP peer reached by URI.
@@ -151,6 +156,8 @@ type Trunk struct {
 	// trunk's calls go to (config/vq.go); empty: quality_reports.collector.
 	QualityCollector       string   `yaml:"quality_collector"`
 	ParsedQualityCollector *sip.Uri `yaml:"-"`
+	// SRTP is the media security of calls to and from the trunk (srtp, srtp_fallback; config/srtp.go).
+	SRTP SRTPPolicy `yaml:",inline"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`

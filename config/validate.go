@@ -56,6 +56,7 @@ func (c *Config) Validate() error {
 	v.hep()
 	v.qualityReports()
 	v.security()
+	v.srtp()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)
 }

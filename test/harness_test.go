@@ -336,6 +336,8 @@ type CDR struct {
 	SilentLeg    string `json:"silent_leg"`
 	TransportA   string `json:"transport_a"`
 	TransportB   string `json:"transport_b"`
+	SRTPA        string `json:"srtp_a"` // SRTP suite of each leg, or "none"
+	SRTPB        string `json:"srtp_b"`
 	CodecA       string `json:"codec_a"`
 	CodecB       string `json:"codec_b"`
 	Transcoded   bool   `json:"transcoded"`
