@@ -3,7 +3,7 @@
 // (leg B, forked to every registered contact or sent to a trunk) and joins
 // them with a media bridge.
 //
-//	socket ─► readFilter ─► sipgo parser ─► transactions ─► guard(validate) ─► handler
+//	socket ─► readFilter (new INVITE, overloaded: 503) ─► sipgo parser ─► transactions ─► guard(validate) ─► handler
 //	                                                                             │
 //	  INVITE (new) ─► identify (trusted trunk │ digest 407) ─► Call (locked) ◄───┤ in-dialog
 //	                                               │  events: requests, ACKs,     │ requests,
@@ -48,6 +48,10 @@
 //   - router.go: ordered regex rules to user, trunk or reject.
 //   - readfilter.go: raw-byte stage before sipgo's parser: answers what the
 //     parser would drop (400/505/416 for RFC 4475 torture cases), frames TCP.
+//   - overload.go, overload_answer.go: admission control of new calls,
+//     decided in the read filter from the UDP queue's standing delay,
+//     INVITEs in flight, descriptors and free RTP ports; a stateless 503
+//     with Retry-After for a new INVITE past capacity, nothing else shed.
 //   - validate.go: RFC 3261 §8.2 request checks (416, 420, 415, 400...).
 //   - status.go: every status text and the failure mappings, in one place.
 //

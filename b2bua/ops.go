@@ -57,6 +57,8 @@ type Stats struct {
 	Draining bool
 	// RecordsDropped counts records the writer could not keep.
 	RecordsDropped uint64
+	// Overload is admission control's counters (overload.go).
+	Overload OverloadStats
 }
 
 // Calls returns a snapshot of the calls in progress, oldest first.
@@ -118,6 +120,7 @@ func (s *Server) Stats() Stats {
 		Registrations:  len(s.reg.Bindings()),
 		Draining:       s.draining.Load(),
 		RecordsDropped: s.cdr.Dropped(),
+		Overload:       s.overload.stats(),
 	}
 }
 

@@ -166,7 +166,7 @@ func (f *readFilter) filterDatagram(info sip.TransportReadProps, data []byte) []
 		}
 	}
 	out, ok := f.decide(info, msg, &r)
-	if !ok {
+	if !ok || f.shed(info, out, r.headerEnd) {
 		return nil
 	}
 	if ins := f.viaAdditions(info, out, &r); ins != "" {
@@ -327,7 +327,7 @@ func (f *readFilter) filterStream(info sip.TransportReadProps, data []byte) ([]b
 			waitNeed = end // wait for the body
 			break
 		}
-		if msg, ok := f.decide(info, rest[:end], &r); ok {
+		if msg, ok := f.decide(info, rest[:end], &r); ok && !f.shed(info, msg, r.headerEnd) {
 			f.passed.Add(1)
 			pcs.add(p, p+end, p+r.viaInsert, f.viaAdditions(info, msg, &r))
 		}

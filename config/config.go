@@ -32,6 +32,7 @@ type Config struct {
 	API           API           `yaml:"api"`
 	HEP           HEP           `yaml:"hep"`
 	Security      Security      `yaml:"security"` // attack protection (config/guard.go)
+	Overload      Overload      `yaml:"overload"` // admission control (config/overload.go)
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).

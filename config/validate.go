@@ -55,6 +55,7 @@ func (c *Config) Validate() error {
 	v.records()
 	v.hep()
 	v.security()
+	v.overload()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)
 }

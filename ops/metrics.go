@@ -76,6 +76,7 @@ func NewMetrics(stats func() b2bua.Stats) *Metrics {
 		}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Name: "records_dropped_total",
 			Help: "Call records the writer could not keep."}, func() float64 { return float64(stats().RecordsDropped) }),
+		newOverloadCollector(stats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
