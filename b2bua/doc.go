@@ -3,13 +3,15 @@
 // (leg B, forked to every registered contact or sent to a trunk) and joins
 // them with a media bridge.
 //
-//	socket ─► readFilter (new INVITE, overloaded: 503) ─► sipgo parser ─► transactions ─► guard(validate) ─► handler
+//	socket ─► readFilter ─► sipgo parser ─► transactions ─► guard(validate) ─► handler
 //	                                                                             │
 //	  INVITE (new) ─► identify (trusted trunk │ digest 407) ─► Call (locked) ◄───┤ in-dialog
 //	                                               │  events: requests, ACKs,     │ requests,
 //	                                               │  responses, timers, media    │ ACK, CANCEL
 //	                                               ▼  timeouts, shutdown          │
 //	      route ─► media endpoints + bridge ─► fork INVITEs ─► first 2xx wins ─► CDR at end
+//
+// readFilter also refuses new INVITEs while overloaded (503, overload.go).
 //
 // Files by role:
 //   - server.go: listeners, handler table, dialog table, drain and reload.

@@ -233,7 +233,7 @@ func (o *overload) sampler() {
 		case since > 0:
 			refusing = true
 			o.log.Warn("overload: new calls refused with 503", append(attrs, "refused", since, "refused_total", total,
-				"queue_delay", time.Duration(o.standing.Load()), "setups", o.setups.Load(), "fds", o.fds.Load(), "fd_limit", o.fdLimit)...)
+				"standing_delay", time.Duration(o.standing.Load()), "setups", o.setups.Load(), "fds", o.fds.Load(), "fd_limit", o.fdLimit)...)
 		case refusing:
 			refusing = false
 			o.log.Info("overload: accepting new calls again", "refused_total", total)

@@ -78,7 +78,7 @@ type readFilter struct {
 	streams   map[connKey]*streamState
 	lastSweep time.Time
 
-	passed, slow, answered, dropped, junk, closed atomic.Uint64
+	passed, slow, answered, dropped, junk, closed, limited atomic.Uint64
 }
 
 // connKey names one stream connection.
@@ -149,6 +149,10 @@ func (f *readFilter) filterDatagram(info sip.TransportReadProps, data []byte) []
 	msg := data[p:]
 	if !startLineLike(msg) {
 		f.dropped.Add(1)
+		return nil
+	}
+	if !(len(msg) >= 4 && eqFold(msg[:4], "sip/")) && !f.s.admitDatagram(info) {
+		f.limited.Add(1) // a request over its source's rate (security.go)
 		return nil
 	}
 	r := scanMessage(msg)
