@@ -11,6 +11,8 @@
 //	                                               ▼  timeouts, shutdown          │
 //	      route ─► media endpoints + bridge ─► fork INVITEs ─► first 2xx wins ─► CDR at end
 //
+// readFilter also refuses new INVITEs while overloaded (503, overload.go).
+//
 // Files by role:
 //   - server.go: listeners, handler table, dialog table, drain and reload.
 //   - call.go: the Call type and its event dispatch. Its events (requests,
@@ -51,6 +53,10 @@
 //   - router.go: ordered regex rules to user, trunk or reject.
 //   - readfilter.go: raw-byte stage before sipgo's parser: answers what the
 //     parser would drop (400/505/416 for RFC 4475 torture cases), frames TCP.
+//   - overload.go, overload_answer.go: admission control of new calls,
+//     decided in the read filter from the UDP queue's standing delay,
+//     INVITEs in flight, descriptors and free RTP ports; a stateless 503
+//     with Retry-After for a new INVITE past capacity, nothing else shed.
 //   - validate.go: RFC 3261 §8.2 request checks (416, 420, 415, 400...).
 //   - status.go: every status text and the failure mappings, in one place.
 //

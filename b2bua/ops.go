@@ -63,6 +63,8 @@ type Stats struct {
 	// QualityReports counts RFC 6035 reports accepted by collectors,
 	// failed (refused or unanswered) and dropped on a full queue.
 	QualityReportsSent, QualityReportsFailed, QualityReportsDropped uint64
+	// Overload is admission control's counters (overload.go).
+	Overload OverloadStats
 }
 
 // Calls returns a snapshot of the calls in progress, oldest first.
@@ -126,6 +128,7 @@ func (s *Server) Stats() Stats {
 		Registrations:  len(s.reg.Bindings()),
 		Draining:       s.draining.Load(),
 		RecordsDropped: s.cdr.Dropped(),
+		Overload:       s.overload.stats(),
 	}
 }
 

@@ -74,6 +74,7 @@ type Server struct {
 	mediaPath *engineMedia
 	auth      *auth.Authenticator
 	sec       *guard.Guard // attack protection (security.go)
+	overload  *overload    // admission control of new calls (overload.go); nil when off
 	secLog    io.Closer
 	reg       *registrar.Registrar
 	cdr       *cdr.Writer
@@ -136,6 +137,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	}
 	s.media = me
 	s.mediaPath = &engineMedia{e: me}
+	if s.overload, err = newOverload(cfg, me.FreePairs, log.With("component", "overload")); err != nil {
+		s.media.Close()
+		return nil, err
+	}
 
 	realm := cfg.SIP.Realm
 	if realm == "" {
@@ -305,7 +310,11 @@ func (s *Server) Listen(ctx context.Context, ls []config.Listener) error {
 			}
 			l = listener{network: "UDP", addr: pc.LocalAddr().(*net.UDPAddr).AddrPort(), closer: pc.Close}
 			s.addListener(l)
-			go func() { _ = s.srv.ServeUDP(newRawUDPConn(pc)) }()
+			conn := newRawUDPConn(pc)
+			if rc, ok := conn.(*rawUDPConn); ok && s.overload != nil {
+				rc.measureQueue(&s.overload.standing)
+			}
+			go func() { _ = s.srv.ServeUDP(conn) }()
 		case "tcp":
 			tl, err := net.Listen("tcp", cl.Addr.String())
 			if err != nil {
@@ -648,6 +657,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(req, tx, 503, "")
 		return
 	}
+	if s.overload != nil {
+		s.overload.setups.Add(1)
+		defer s.overload.setups.Add(-1)
+	}
 	c.begin()
 	// Hold the INVITE transaction until the call has sent its final answer.
 	select {
@@ -682,7 +695,12 @@ func initialKey(req *sip.Request) string {
 // for sip.transaction_linger after the answer; later ones must not start a
 // second call.
 func (s *Server) isRetransmittedInvite(req *sip.Request) bool {
-	key := initialKey(req)
+	return s.startedCall(initialKey(req))
+}
+
+// startedCall reports whether the INVITE named by key (initialKey) started
+// a call still in progress.
+func (s *Server) startedCall(key string) bool {
 	s.mu.Lock()
 	c := s.invites[key]
 	s.mu.Unlock()
@@ -877,5 +895,6 @@ func (s *Server) Close() error {
 	errs = append(errs, s.records.j.Close()) // after the records: the next start finds them all
 	errs = append(errs, s.media.Close())
 	errs = append(errs, s.secLog.Close())
+	s.overload.close()
 	return errors.Join(errs...)
 }

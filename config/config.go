@@ -34,6 +34,7 @@ type Config struct {
 	// QualityReports publishes RFC 6035 call quality reports (config/vq.go).
 	QualityReports QualityReports `yaml:"quality_reports"`
 	Security       Security       `yaml:"security"` // attack protection (config/guard.go)
+	Overload       Overload       `yaml:"overload"` // admission control (config/overload.go)
 	ShutdownGrace  time.Duration  `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).

@@ -57,6 +57,7 @@ func (c *Config) Validate() error {
 	v.qualityReports()
 	v.security()
 	v.srtp()
+	v.overload()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)
 }

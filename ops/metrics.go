@@ -85,6 +85,7 @@ func NewMetrics(stats func() b2bua.Stats) *Metrics {
 		qualityReports("sent", func(s b2bua.Stats) uint64 { return s.QualityReportsSent }),
 		qualityReports("failed", func(s b2bua.Stats) uint64 { return s.QualityReportsFailed }),
 		qualityReports("dropped", func(s b2bua.Stats) uint64 { return s.QualityReportsDropped }),
+		newOverloadCollector(stats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
