@@ -545,7 +545,7 @@ func (s *Server) reply(req *sip.Request, tx sip.ServerTransaction, code int, rea
 	}
 }
 
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE, REFER"
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := s.response(req, 200, "", nil)
@@ -650,6 +650,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	caller, trunk, ok := s.identify(req, tx)
 	if !ok {
 		return
+	}
+	if s.replacing(req, tx, caller) {
+		return // INVITE with Replaces (call_replaces.go)
 	}
 	c := newCall(s, req, tx)
 	c.caller, c.fromTrunk = caller, trunk
