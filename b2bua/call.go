@@ -62,6 +62,7 @@ const (
 	timerReliable1xx // retransmits the caller's reliable provisional (RFC 3262 §3)
 	timerSessionA    // leg A's session refresh or expiry (RFC 4028, call_timer.go)
 	timerSessionB    // leg B's
+	timerService     // checks a service's end (service_call.go)
 	numTimers
 )
 
@@ -145,6 +146,7 @@ type Call struct {
 	fromTrunk *Trunk
 	target    Target
 	bridge    mediaBridge
+	svc       *service // a call answered by Switchboard (service_call.go)
 	epB       *media.Endpoint
 	allowed   []string
 	ptime     int

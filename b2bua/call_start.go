@@ -151,6 +151,10 @@ func (c *Call) start() {
 	if c.offer != offerLate {
 		epA.SetRemote(offer.RTP())
 	}
+	if target.Kind == TargetService {
+		c.startService() // answered here (service_call.go)
+		return
+	}
 	epB, err := c.media.NewEndpoint(c.log.With("leg", "b"))
 	if err != nil {
 		c.log.Error("media endpoint", "leg", "b", "error", err)

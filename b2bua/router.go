@@ -25,6 +25,8 @@ const (
 	TargetUser TargetKind = iota
 	TargetTrunk
 	TargetReject
+	// TargetService is answered by Switchboard itself (service_call.go).
+	TargetService
 )
 
 // Target is the router's answer for one dialled number.
@@ -42,6 +44,12 @@ type Target struct {
 	// Process forces the processing path (media_mode: process); Transcode
 	// allows transcoding when the legs share no codec.
 	Process, Transcode bool
+	// Service names the built-in service of a TargetService (echo, tone,
+	// playback, conference) and Options its file or tone; Policy is the
+	// route's recording and hold policy.
+	Service string
+	Options config.ServiceOptions
+	Policy  config.CallPolicy
 }
 
 // Trunk is a provisioned SIP peer.
@@ -153,8 +161,10 @@ func (r *Router) Route(dialled string) (t Target, ok bool) {
 		if rule.Rewrite != "" {
 			number = string(rule.Re.ExpandString(nil, rule.Rewrite, dialled, m))
 		}
-		t = Target{Number: number, Rule: rule.Match, Process: rule.MediaMode == config.MediaProcess, Transcode: rule.Transcoding()}
+		t = Target{Number: number, Rule: rule.Match, Process: rule.MediaMode == config.MediaProcess, Transcode: rule.Transcoding(), Policy: rule.Policy}
 		switch {
+		case config.IsService(rule.To):
+			t.Kind, t.Service, t.Options = TargetService, rule.To, rule.Service
 		case rule.To == "user":
 			t.Kind = TargetUser
 		case strings.HasPrefix(rule.To, "trunk:"):

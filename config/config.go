@@ -32,6 +32,7 @@ type Config struct {
 	API           API           `yaml:"api"`
 	HEP           HEP           `yaml:"hep"`
 	Security      Security      `yaml:"security"` // attack protection (config/guard.go)
+	Services      Services      `yaml:"services"` // echo, tone, playback, recording, MOH, conference (config/services.go)
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).
@@ -120,6 +121,8 @@ type User struct {
 	Codecs []string `yaml:"codecs"`
 	// Limits are the user's toll-fraud limits (max_calls, calls_per_hour, allow; config/guard.go).
 	Limits UserLimits `yaml:",inline"`
+	// Policy is the user's recording and hold policy (config/services.go).
+	Policy CallPolicy `yaml:",inline"`
 }
 
 // Trunk is a SIP peer reached by URI.
@@ -145,6 +148,8 @@ type Trunk struct {
 	TransitTo []string `yaml:"transit_to"`
 	// TLS is the trunk's transport choice and TLS settings (config/tls.go).
 	TLS TrunkTLS `yaml:",inline"`
+	// Policy is the trunk's recording and hold policy (config/services.go).
+	Policy CallPolicy `yaml:",inline"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`
@@ -160,7 +165,8 @@ type Trunk struct {
 type Route struct {
 	// Match is a regular expression on the dialled user part.
 	Match string `yaml:"match"`
-	// To is "user", "trunk:NAME" or "reject".
+	// To is "user", "trunk:NAME", "reject" or a built-in service (echo,
+	// tone, playback, conference: config/services.go).
 	To string `yaml:"to"`
 	// Rewrite is an expansion template using Match's captures ($1, ${name}); empty keeps the number.
 	Rewrite string `yaml:"rewrite"`
@@ -175,6 +181,10 @@ type Route struct {
 	// Transcode allows calls of the route to be transcoded when the legs
 	// share no codec (default true); false keeps today's 488.
 	Transcode *bool `yaml:"transcode"`
+	// Policy is the route's recording and hold policy, Service a service
+	// route's file or tone (config/services.go).
+	Policy  CallPolicy     `yaml:",inline"`
+	Service ServiceOptions `yaml:",inline"`
 
 	// Re is Match compiled (filled by Validate).
 	Re *regexp.Regexp `yaml:"-"`
