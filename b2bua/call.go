@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
+	"github.com/switchboard/switchboard/recorder"
 )
 
 // Events delivered to a call (Call.post). Everything that changes a call
@@ -147,6 +148,10 @@ type Call struct {
 	target    Target
 	bridge    mediaBridge
 	svc       *service // a call answered by Switchboard (service_call.go)
+	// record: a policy asks for the call's recording, open while the call
+	// is up (recording.go).
+	record    bool
+	recording *recorder.Recorder
 	epB       *media.Endpoint
 	allowed   []string
 	ptime     int

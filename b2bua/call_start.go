@@ -151,6 +151,7 @@ func (c *Call) start() {
 	if c.offer != offerLate {
 		epA.SetRemote(offer.RTP())
 	}
+	c.record = target.Kind != TargetService && c.wantRecording(pol) // recording.go
 	if target.Kind == TargetService {
 		c.startService() // answered here (service_call.go)
 		return

@@ -75,6 +75,8 @@ type Trunk struct {
 	Fingerprints, CommonNames []string
 	// clientRoots verify a client certificate named by CommonNames.
 	clientRoots *x509.CertPool
+	// Policy is the trunk's recording and hold policy.
+	Policy config.CallPolicy
 }
 
 // mayTransitTo reports whether a call from t may be routed to trunk name.
@@ -129,7 +131,7 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 
 // newTrunk derives where a trunk's requests go from its parsed configuration.
 func newTrunk(tc config.Trunk) *Trunk {
-	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs, Causes: tc.CauseOverrides, TransitTo: tc.TransitTo}
+	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs, Causes: tc.CauseOverrides, TransitTo: tc.TransitTo, Policy: tc.Policy}
 	if tp, ok := t.URI.UriParams.Get("transport"); ok && tp != "" {
 		t.Transport = strings.ToUpper(tp)
 	}

@@ -96,3 +96,16 @@ func (g *generator) emit(payload []byte) error {
 	g.ep.write(g.pkt[:n], g.now)
 	return nil
 }
+
+// copyRTP takes a copy of a relayed packet's audio into the monitor's
+// jitter buffer, on the reactor goroutine; other payload types are
+// ignored. It does not allocate.
+func (p *processor) copyRTP(h rtp.Header, pkt []byte, now int64) {
+	if h.PT != p.inAudio && int(h.PT) != p.inCN {
+		return
+	}
+	p.jb.Push(h, h.Payload(pkt), time.Unix(0, now))
+	if !p.ready.Load() {
+		p.ready.Store(true)
+	}
+}

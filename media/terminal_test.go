@@ -157,3 +157,42 @@ func writeTestWAV(t *testing.T, path string, rate, channels int, mono []int16) {
 		t.Fatal(err)
 	}
 }
+
+// TestMonitorRelayedTaps: with BridgeConfig.Taps a relayed direction
+// stays relayed (packets unchanged in payload) and its taps still get the
+// decoded audio; without, they get nothing.
+func TestMonitorRelayedTaps(t *testing.T) {
+	for _, taps := range []bool{true, false} {
+		c := newProcCall(t, BridgeConfig{A: fmtPCMU, B: fmtPCMU, Taps: taps})
+		if c.br.Processing(c.a) {
+			t.Fatal("PCMU ↔ PCMU processed")
+		}
+		meter := NewToneMeter()
+		c.br.AddTap(c.a, meter)
+		r := newReceiver(t, fmtPCMU)
+		c.run(t, newSender(t, fmtPCMU, 900), 60, r, nil)
+		sum := meter.Summary()
+		if got := r.meter.Summary(); len(r.hdrs) < 55 || !near(got.Frequency, 900, 15) {
+			t.Fatalf("relayed: %d packets, %+v", len(r.hdrs), got)
+		}
+		if taps && (!near(sum.Frequency, 900, 15) || sum.Frames < 50) {
+			t.Fatalf("taps on: tap saw %+v", sum)
+		}
+		if !taps && sum.Frames != 0 {
+			t.Fatalf("taps off: tap saw %+v", sum)
+		}
+	}
+}
+
+// BenchmarkRelayPacketRecorded is BenchmarkRelayPacket on a call whose
+// relayed direction has a monitor (BridgeConfig.Taps, a recorded call):
+// the relay's extra cost is the copy into the monitor's jitter buffer;
+// allocs/op must stay 0 (decoding runs on the playout clock).
+func BenchmarkRelayPacketRecorded(b *testing.B) {
+	benchRelayPacket(b, func(c *call) {
+		if err := c.br.Configure(BridgeConfig{A: fmtPCMU, B: fmtPCMU, Taps: true}); err != nil {
+			b.Fatal(err)
+		}
+		c.br.AddTap(c.a, NewToneMeter())
+	})
+}
