@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
+	"github.com/switchboard/switchboard/recorder"
 )
 
 // Events delivered to a call (Call.post). Everything that changes a call
@@ -62,6 +63,7 @@ const (
 	timerReliable1xx // retransmits the caller's reliable provisional (RFC 3262 §3)
 	timerSessionA    // leg A's session refresh or expiry (RFC 4028, call_timer.go)
 	timerSessionB    // leg B's
+	timerService     // checks a service's end (service_call.go)
 	numTimers
 )
 
@@ -147,6 +149,11 @@ type Call struct {
 	fromTrunk *Trunk
 	target    Target
 	bridge    mediaBridge
+	svc       *service // a call answered by Switchboard (service_call.go)
+	// record: a policy asks for the call's recording, open while the call
+	// is up (recording.go).
+	record    bool
+	recording *recorder.Recorder
 	epB       *media.Endpoint
 	allowed   []string
 	ptime     int

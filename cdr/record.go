@@ -122,6 +122,20 @@ type Record struct {
 	// rtcpstats, which owns the record's shape, so cdr depends on no part
 	// of the media engine.
 	Quality *rtcpstats.CallQuality `json:"quality,omitempty"`
+
+	// Services, recording and conferences (b2bua/service_call.go,
+	// recording.go, conference.go).
+	// Service names the built-in service that answered the call (echo,
+	// tone, playback, conference), empty for a call to a user or trunk.
+	Service string `json:"service,omitempty"`
+	// Room is the conference room a to: conference call joined.
+	Room string `json:"room,omitempty"`
+	// Recording is the call's recording file (absent when not recorded)
+	// and RecordingState its state at the end: complete, cut (a disk
+	// error; the file holds what was written before) or failed (the file
+	// could not be created).
+	Recording      string `json:"recording,omitempty"`
+	RecordingState string `json:"recording_state,omitempty"`
 }
 
 // timeLayout is RFC 3339 with milliseconds.
