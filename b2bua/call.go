@@ -62,6 +62,7 @@ const (
 	timerReliable1xx // retransmits the caller's reliable provisional (RFC 3262 §3)
 	timerSessionA    // leg A's session refresh or expiry (RFC 4028, call_timer.go)
 	timerSessionB    // leg B's
+	timerFailover    // a DNS-named trunk's silent target (trunk_dns.go)
 	numTimers
 )
 
@@ -140,6 +141,8 @@ type Call struct {
 	// and the reason of a refusal for the caller's Warning header.
 	fraudRelease func()
 	warning      string
+	// failover is a DNS-named trunk call's target state (trunk_dns.go).
+	failover *trunkFailover
 
 	caller    string // authenticated user, or "trunk:NAME"
 	fromTrunk *Trunk

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
+	"github.com/switchboard/switchboard/sipdns"
 )
 
 // (parallel fork, RFC 3261 §16.6-style), or to a trunk.
@@ -23,6 +24,7 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 		transport string
 	}
 	var dests []dest
+	var dnsTargets []sipdns.Target // a DNS-named trunk's targets, in order
 	toURI := sip.Uri{Scheme: "sip", User: t.Number, Host: s.sipDomain()}
 	secure := isSIPS(c.aReq)
 	switch t.Kind {
@@ -46,6 +48,19 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 			return errNoContacts
 		}
 	case TargetTrunk:
+		toURI = sip.Uri{Scheme: "sip", User: t.Number, Host: t.Trunk.URI.Host, Port: t.Trunk.URI.Port}
+		if t.Trunk.dns != nil { // a host name: RFC 3263 and failover (trunk_dns.go)
+			var err error
+			if dnsTargets, err = c.trunkTargets(t.Trunk); err != nil {
+				return err
+			}
+			tr := transportName(dnsTargets[0].Transport)
+			if secure && tr != "TLS" {
+				return errSIPSInsecure
+			}
+			dests = append(dests, dest{target: trunkRequestURI(t.Trunk, t.Number, tr), addr: dnsTargets[0].Addr.String(), transport: tr})
+			break
+		}
 		tr, addr, err := t.Trunk.route(time.Now(), hasTLS(s))
 		if err != nil {
 			return err
@@ -53,16 +68,7 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 		if secure && tr != "TLS" {
 			return errSIPSInsecure
 		}
-		u := *t.Trunk.URI.Clone()
-		u.User = t.Number
-		if tr == "TLS" && u.Scheme != "sips" {
-			if u.UriParams == nil {
-				u.UriParams = sip.NewParams()
-			}
-			u.UriParams.Add("transport", "tls")
-		}
-		toURI = sip.Uri{Scheme: "sip", User: t.Number, Host: t.Trunk.URI.Host, Port: t.Trunk.URI.Port}
-		dests = append(dests, dest{target: u, addr: addr, transport: tr})
+		dests = append(dests, dest{target: trunkRequestURI(t.Trunk, t.Number, tr), addr: addr, transport: tr})
 	}
 
 	callID := s.newCallID() + "@" + s.sipDomain()
@@ -72,10 +78,6 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 	display := c.aReq.From().DisplayName
 	if u, ok := s.currentPolicy().users[c.caller]; ok && u.DisplayName != "" {
 		display = u.DisplayName // the operator's caller ID wins over the phone's
-	}
-	maxFwd := 70
-	if mf := c.aReq.MaxForwards(); mf != nil {
-		maxFwd = int(mf.Val()) - 1
 	}
 	for _, d := range dests {
 		l, ok := s.listenerFor(d.transport, d.addr)
@@ -97,21 +99,13 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 			Endpoint:     ep,
 			Session:      sess,
 		}
-		req := leg.buildRequest(s, sip.INVITE, leg.nextCSeq())
-		if mf := req.MaxForwards(); mf != nil {
-			*mf = sip.MaxForwardsHeader(maxFwd)
-		}
-		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
-		// The callee may send reliable provisionals (RFC 3262 §4): we
-		// PRACK them, whatever the caller does.
-		req.AppendHeader(sip.NewHeader("Supported", supportedOptionTags))
-		c.sessionOfferB(req, wholeSeconds(c.timerConfig().SessionExpires))
-		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		req.SetBody(body)
-		out := &outTx{method: sip.INVITE, leg: leg, req: req, fork: true, offer: offer}
+		out := &outTx{method: sip.INVITE, leg: leg, req: c.forkInvite(leg, body), fork: true, offer: offer}
 		if err := c.send(out); err != nil {
 			c.log.Warn("fork failed", "leg", "b", "dest", d.addr, "error", err)
 			continue
+		}
+		if dnsTargets != nil {
+			c.startFailover(t.Trunk, dnsTargets, out)
 		}
 	}
 	if len(c.outs) == 0 {
@@ -121,6 +115,24 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 	c.dialogKeys = append(c.dialogKeys, key)
 	s.addDialog(key, c)
 	return nil
+}
+
+// forkInvite builds the INVITE of a fork's leg: the leg's dialog fields,
+// Max-Forwards one less than the caller's, our capabilities, the session
+// timer and the offer.
+func (c *Call) forkInvite(leg *Leg, body []byte) *sip.Request {
+	req := leg.buildRequest(c.host, sip.INVITE, leg.nextCSeq())
+	if mf, amf := req.MaxForwards(), c.aReq.MaxForwards(); mf != nil && amf != nil {
+		*mf = sip.MaxForwardsHeader(int(amf.Val()) - 1)
+	}
+	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	// The callee may send reliable provisionals (RFC 3262 §4): we
+	// PRACK them, whatever the caller does.
+	req.AppendHeader(sip.NewHeader("Supported", supportedOptionTags))
+	c.sessionOfferB(req, wholeSeconds(c.timerConfig().SessionExpires))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	return req
 }
 
 // send starts a client transaction whose responses become events of the
@@ -182,6 +194,7 @@ func (c *Call) onTxEnd(out *outTx, err error) {
 
 func (c *Call) onResponse(out *outTx, res *sip.Response) {
 	code := res.StatusCode
+	c.heardFrom(out)
 	if code < 200 {
 		if out.fork {
 			c.onForkProvisional(out, res)
@@ -326,6 +339,9 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 	}
 	if code == 422 && res != nil && c.retry422(out, res) {
 		return
+	}
+	if c.failOverOn(out, code, res) {
+		return // the next target of a DNS-named trunk (trunk_dns.go)
 	}
 	if res != nil {
 		out.reasons = reasonsOf(res)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/sipdns"
 )
 
 // TargetKind says where a routed call goes.
@@ -67,6 +68,9 @@ type Trunk struct {
 	Fingerprints, CommonNames []string
 	// clientRoots verify a client certificate named by CommonNames.
 	clientRoots *x509.CertPool
+	// dns resolves a next hop given by host name (trunk_dns.go); nil for
+	// an IP address.
+	dns *trunkDNS
 }
 
 // mayTransitTo reports whether a call from t may be routed to trunk name.
@@ -83,6 +87,10 @@ type Router struct {
 	// tlsByDest is the TLS client configuration of each trunk's TLS
 	// destination host:port.
 	tlsByDest map[string]*tls.Config
+	// resolver resolves trunks given by host name, and dnsTLS holds the
+	// TLS configuration of their TLS targets by address (trunk_dns.go).
+	resolver *sipdns.Resolver
+	dnsTLS   dnsTLSMap
 }
 
 // errNotValidated: a Router is built only from a configuration that
@@ -101,6 +109,7 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 		if err := t.provisionTLS(tc); err != nil {
 			return nil, err
 		}
+		t.dns = newTrunkDNS(tc, t.tls)
 		if t.tls.client != nil {
 			r.tlsByDest[t.tls.tlsDest] = t.tls.client
 		}

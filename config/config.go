@@ -32,6 +32,7 @@ type Config struct {
 	API           API           `yaml:"api"`
 	HEP           HEP           `yaml:"hep"`
 	Security      Security      `yaml:"security"` // attack protection (config/guard.go)
+	DNS           DNS           `yaml:"dns"`      // resolvers for trunk host names (config/trunks_dns.go)
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).
@@ -145,6 +146,9 @@ type Trunk struct {
 	TransitTo []string `yaml:"transit_to"`
 	// TLS is the trunk's transport choice and TLS settings (config/tls.go).
 	TLS TrunkTLS `yaml:",inline"`
+	// Failover is how calls move between the targets of a trunk given by
+	// host name (config/trunks_dns.go).
+	Failover TrunkFailover `yaml:",inline"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`

@@ -55,6 +55,7 @@ func (c *Config) Validate() error {
 	v.records()
 	v.hep()
 	v.security()
+	v.dns()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)
 }
@@ -394,6 +395,7 @@ func (v *validator) trunks() map[string]bool {
 		}
 		v.causes(t, key+".causes")
 		v.trunkTLS(t, key)
+		v.trunkFailover(t, key)
 		t.TrustedNets = t.TrustedNets[:0]
 		for j, s := range t.Trusted {
 			k := fmt.Sprintf("%s.trusted[%d]", key, j)
