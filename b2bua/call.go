@@ -64,6 +64,7 @@ const (
 	timerSessionA    // leg A's session refresh or expiry (RFC 4028, call_timer.go)
 	timerSessionB    // leg B's
 	timerService     // checks a service's end (service_call.go)
+	timerFailover    // a DNS-named trunk's silent target (trunk_dns.go)
 	numTimers
 )
 
@@ -144,6 +145,8 @@ type Call struct {
 	// and the reason of a refusal for the caller's Warning header.
 	fraudRelease func()
 	warning      string
+	// failover is a DNS-named trunk call's target state (trunk_dns.go).
+	failover *trunkFailover
 
 	caller    string // authenticated user, or "trunk:NAME"
 	fromTrunk *Trunk

@@ -136,6 +136,12 @@ type Record struct {
 	// could not be created).
 	Recording      string `json:"recording,omitempty"`
 	RecordingState string `json:"recording_state,omitempty"`
+	// Trunk targets (issue 13, trunks by DNS with failover): the targets
+	// a call to a trunk given by host name was sent to, in the order
+	// tried, each as "udp 192.0.2.1:5060 (sip1.example. via
+	// _sip._udp.example.)" followed by " → 503" (or 408, "timeout") when
+	// the call moved on from it.
+	TrunkTargets []string `json:"trunk_targets,omitempty"`
 }
 
 // timeLayout is RFC 3339 with milliseconds.

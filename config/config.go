@@ -36,6 +36,7 @@ type Config struct {
 	Security       Security       `yaml:"security"` // attack protection (config/guard.go)
 	Overload       Overload       `yaml:"overload"` // admission control (config/overload.go)
 	Services       Services       `yaml:"services"` // echo, tone, playback, recording, MOH, conference (config/services.go)
+	DNS            DNS            `yaml:"dns"`      // resolvers for trunk host names (config/trunks_dns.go)
 	ShutdownGrace  time.Duration  `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).
@@ -164,6 +165,9 @@ type Trunk struct {
 	SRTP SRTPPolicy `yaml:",inline"`
 	// Policy is the trunk's recording and hold policy (config/services.go).
 	Policy CallPolicy `yaml:",inline"`
+	// Failover is how calls move between the targets of a trunk given by
+	// host name (config/trunks_dns.go).
+	Failover TrunkFailover `yaml:",inline"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`

@@ -368,6 +368,8 @@ type CDR struct {
 	Room           string `json:"room"`
 	Recording      string `json:"recording"`
 	RecordingState string `json:"recording_state"`
+	// TrunkTargets: the targets a DNS-named trunk's call tried (trunks_dns_e2e_test.go).
+	TrunkTargets []string `json:"trunk_targets"`
 }
 
 // CDRs reads every record written so far.
