@@ -40,46 +40,7 @@ func TestKamailioScaleOut(t *testing.T) {
 	startSipp(t, dir, "-sn", "uas", "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort), "-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2))
 	waitPort(t, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
 
-	// Kamailio with the repository's configuration, its local settings
-	// beside it as an operator would write them.
-	cfg, err := os.ReadFile("../configs/kamailio/kamailio.cfg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	kdir := filepath.Join(dir, "kamailio")
-	if err := os.MkdirAll(kdir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	listPath := filepath.Join(kdir, "dispatcher.list")
-	local := fmt.Sprintf("#!define SB_LISTEN udp:127.0.0.4:%d\n#!define SB_DISPATCHER_LIST %q\n", kport, listPath)
-	for name, body := range map[string]string{"kamailio.cfg": string(cfg), "switchboard-local.cfg": local, "dispatcher.list": list.String()} {
-		if err := os.WriteFile(filepath.Join(kdir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	k := exec.Command(kam, "-DD", "-E", "-f", filepath.Join(kdir, "kamailio.cfg"), "-Y", kdir, "-w", kdir)
-	klog := &syncBuffer{}
-	pr, pw, _ := os.Pipe()
-	k.Stdout, k.Stderr = pw, pw
-	if err := k.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pw.Close()
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			klog.Write([]byte(sc.Text() + "\n"))
-		}
-	}()
-	t.Cleanup(func() {
-		_ = k.Process.Signal(syscall.SIGTERM)
-		_ = k.Wait()
-		if t.Failed() {
-			t.Logf("kamailio log:\n%s", tail(klog.String(), 6000))
-		}
-	})
-	waitPort(t, "udp", fmt.Sprintf("127.0.0.4:%d", kport))
-	time.Sleep(2500 * time.Millisecond) // the first OPTIONS probes mark the instances up
+	klog := startKamailioFront(t, kam, dir, kport, list.String())
 
 	// The caller follows the Record-Route set (Kamailio) for ACK and BYE.
 	uac := writeScenario(t, "uac-kamailio", sigTrustedInvite(sdp("sendrecv")),
@@ -147,4 +108,52 @@ func TestKamailioScaleOut(t *testing.T) {
 	if total != 80 {
 		t.Errorf("%d answered records over the instances for 80 calls", total)
 	}
+}
+
+// startKamailioFront runs Kamailio with the repository's configuration
+// (configs/kamailio) on 127.0.0.4:kport in front of the instances listed
+// in list (dispatcher.list lines), its local settings beside it as an
+// operator would write them, and waits for the first probes. It returns
+// Kamailio's log.
+func startKamailioFront(t testing.TB, kam, dir string, kport int, list string) *syncBuffer {
+	t.Helper()
+	cfg, err := os.ReadFile("../configs/kamailio/kamailio.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kdir := filepath.Join(dir, "kamailio")
+	if err := os.MkdirAll(kdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	listPath := filepath.Join(kdir, "dispatcher.list")
+	local := fmt.Sprintf("#!define SB_LISTEN udp:127.0.0.4:%d\n#!define SB_DISPATCHER_LIST %q\n", kport, listPath)
+	for name, body := range map[string]string{"kamailio.cfg": string(cfg), "switchboard-local.cfg": local, "dispatcher.list": list} {
+		if err := os.WriteFile(filepath.Join(kdir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := exec.Command(kam, "-DD", "-E", "-f", filepath.Join(kdir, "kamailio.cfg"), "-Y", kdir, "-w", kdir)
+	klog := &syncBuffer{}
+	pr, pw, _ := os.Pipe()
+	k.Stdout, k.Stderr = pw, pw
+	if err := k.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			klog.Write([]byte(sc.Text() + "\n"))
+		}
+	}()
+	t.Cleanup(func() {
+		_ = k.Process.Signal(syscall.SIGTERM)
+		_ = k.Wait()
+		if t.Failed() {
+			t.Logf("kamailio log:\n%s", tail(klog.String(), 6000))
+		}
+	})
+	waitPort(t, "udp", fmt.Sprintf("127.0.0.4:%d", kport))
+	time.Sleep(2500 * time.Millisecond) // the first OPTIONS probes mark the instances up
+	return klog
 }

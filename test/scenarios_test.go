@@ -171,7 +171,7 @@ const captureFrom = `<action>
 </action>`
 
 // writeScenario writes a scenario file and returns its path.
-func writeScenario(t *testing.T, name string, steps ...string) string {
+func writeScenario(t testing.TB, name string, steps ...string) string {
 	t.Helper()
 	if strings.HasPrefix(name, "uac") {
 		// sipp fills [next_url] and [routes] only from responses received
