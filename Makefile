@@ -99,7 +99,7 @@ vet:
 # tests that start the real binary against sipp and baresip.
 # The packages with concurrency (sockets, calls, registrations) also run
 # under the race detector.
-RACE_PKGS = ./media/... ./b2bua/... ./registrar/... ./mixer/... ./recorder/... ./sipdns/... ./ops/... ./hep/... ./pgrecords/... ./journal/...
+RACE_PKGS = ./media/... ./b2bua/... ./registrar/... ./mixer/... ./recorder/... ./sipdns/... ./ops/... ./hep/... ./pgrecords/... ./journal/... ./vqreport/...
 
 test: build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test$$)

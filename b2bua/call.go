@@ -90,6 +90,8 @@ type outTx struct {
 	refresh, retried bool
 	// reasons are the Reason headers of a fork's failure response.
 	reasons []cause.Reason
+	// transfer: the INVITE to a transfer's target (call_refer.go).
+	transfer bool
 	// rseq is the RSeq of the last reliable provisional of a fork we
 	// PRACKed (RFC 3262 §4).
 	rseq uint32
@@ -174,6 +176,8 @@ type Call struct {
 	deferred *provisional
 	// sessA and sessB are each leg's session timer (call_timer.go).
 	sessA, sessB sessionTimer
+	// xfer is the call's transfer, in progress or done (call_refer.go).
+	xfer *transfer
 	// why is the Reason that ends the call (call_reason.go).
 	why         endReason
 	rec         cdr.Record
@@ -323,6 +327,8 @@ func (c *Call) handle(ev any) {
 		}
 	case evLinger:
 		c.lingerUntil = time.Now() // finished from now on
+	default:
+		c.onTransferEvent(ev) // call_replaces.go
 	}
 }
 

@@ -17,52 +17,9 @@ import (
 // (parallel fork, RFC 3261 §16.6-style), or to a trunk.
 func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []byte, offer []media.Codec) error {
 	s := c.host
-	type dest struct {
-		target    sip.Uri
-		addr      string
-		transport string
-	}
-	var dests []dest
-	toURI := sip.Uri{Scheme: "sip", User: t.Number, Host: s.sipDomain()}
-	secure := isSIPS(c.aReq)
-	switch t.Kind {
-	case TargetUser:
-		found := false
-		for _, b := range s.contacts(t.Number) {
-			var u sip.Uri
-			if err := sip.ParseUri(b.Contact, &u); err != nil {
-				continue
-			}
-			found = true
-			if secure && !strings.EqualFold(b.Transport, "TLS") {
-				continue // RFC 5630 §4.1: a sips request leaves over TLS only
-			}
-			dests = append(dests, dest{target: u, addr: b.Source, transport: strings.ToUpper(b.Transport)})
-		}
-		if len(dests) == 0 && found {
-			return errSIPSInsecure
-		}
-		if len(dests) == 0 {
-			return errNoContacts
-		}
-	case TargetTrunk:
-		tr, addr, err := t.Trunk.route(time.Now(), hasTLS(s))
-		if err != nil {
-			return err
-		}
-		if secure && tr != "TLS" {
-			return errSIPSInsecure
-		}
-		u := *t.Trunk.URI.Clone()
-		u.User = t.Number
-		if tr == "TLS" && u.Scheme != "sips" {
-			if u.UriParams == nil {
-				u.UriParams = sip.NewParams()
-			}
-			u.UriParams.Add("transport", "tls")
-		}
-		toURI = sip.Uri{Scheme: "sip", User: t.Number, Host: t.Trunk.URI.Host, Port: t.Trunk.URI.Port}
-		dests = append(dests, dest{target: u, addr: addr, transport: tr})
+	dests, toURI, err := c.destinations(t)
+	if err != nil {
+		return err
 	}
 
 	callID := s.newCallID() + "@" + s.sipDomain()
@@ -82,21 +39,8 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 		if !ok {
 			continue
 		}
-		leg := &Leg{
-			Name:         "b",
-			CallID:       callID,
-			LocalTag:     localTag,
-			LocalURI:     fromURI,
-			LocalDisplay: display,
-			RemoteURI:    toURI,
-			RemoteTarget: d.target,
-			Contact:      contactFor(l),
-			Transport:    d.transport,
-			Dest:         d.addr,
-			Laddr:        sipAddr(l.addr),
-			Endpoint:     ep,
-			Session:      sess,
-		}
+		leg := d.leg(l, callID, localTag, fromURI, display, toURI, ep, sess)
+		leg.Name = "b"
 		req := leg.buildRequest(s, sip.INVITE, leg.nextCSeq())
 		if mf := req.MaxForwards(); mf != nil {
 			*mf = sip.MaxForwardsHeader(maxFwd)
@@ -121,6 +65,82 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 	c.dialogKeys = append(c.dialogKeys, key)
 	s.addDialog(key, c)
 	return nil
+}
+
+// dest is one place a target's INVITE goes: a registered contact of a
+// user or a trunk's address.
+type dest struct {
+	target    sip.Uri
+	addr      string
+	transport string
+}
+
+// leg is the dialog of an INVITE to d through listener l: Call-ID and
+// our tag, From (uri, display) and To, and the leg's media.
+func (d dest) leg(l listener, callID, tag string, from sip.Uri, display string, to sip.Uri, ep *media.Endpoint, sess *media.Session) *Leg {
+	return &Leg{
+		CallID:       callID,
+		LocalTag:     tag,
+		LocalURI:     from,
+		LocalDisplay: display,
+		RemoteURI:    to,
+		RemoteTarget: d.target,
+		Contact:      contactFor(l),
+		Transport:    d.transport,
+		Dest:         d.addr,
+		Laddr:        sipAddr(l.addr),
+		Endpoint:     ep,
+		Session:      sess,
+	}
+}
+
+// destinations resolves a routed target to the contacts (or the trunk
+// address) its INVITE goes to, and the To URI it carries.
+func (c *Call) destinations(t Target) ([]dest, sip.Uri, error) {
+	s := c.host
+	var dests []dest
+	toURI := sip.Uri{Scheme: "sip", User: t.Number, Host: s.sipDomain()}
+	secure := isSIPS(c.aReq)
+	switch t.Kind {
+	case TargetUser:
+		found := false
+		for _, b := range s.contacts(t.Number) {
+			var u sip.Uri
+			if err := sip.ParseUri(b.Contact, &u); err != nil {
+				continue
+			}
+			found = true
+			if secure && !strings.EqualFold(b.Transport, "TLS") {
+				continue // RFC 5630 §4.1: a sips request leaves over TLS only
+			}
+			dests = append(dests, dest{target: u, addr: b.Source, transport: strings.ToUpper(b.Transport)})
+		}
+		if len(dests) == 0 && found {
+			return nil, toURI, errSIPSInsecure
+		}
+		if len(dests) == 0 {
+			return nil, toURI, errNoContacts
+		}
+	case TargetTrunk:
+		tr, addr, err := t.Trunk.route(time.Now(), hasTLS(s))
+		if err != nil {
+			return nil, toURI, err
+		}
+		if secure && tr != "TLS" {
+			return nil, toURI, errSIPSInsecure
+		}
+		u := *t.Trunk.URI.Clone()
+		u.User = t.Number
+		if tr == "TLS" && u.Scheme != "sips" {
+			if u.UriParams == nil {
+				u.UriParams = sip.NewParams()
+			}
+			u.UriParams.Add("transport", "tls")
+		}
+		toURI = sip.Uri{Scheme: "sip", User: t.Number, Host: t.Trunk.URI.Host, Port: t.Trunk.URI.Port}
+		dests = append(dests, dest{target: u, addr: addr, transport: tr})
+	}
+	return dests, toURI, nil
 }
 
 // send starts a client transaction whose responses become events of the
@@ -185,6 +205,8 @@ func (c *Call) onResponse(out *outTx, res *sip.Response) {
 	if code < 200 {
 		if out.fork {
 			c.onForkProvisional(out, res)
+		} else if out.transfer {
+			c.onTransferProvisional(out, res)
 		}
 		return
 	}
@@ -270,6 +292,8 @@ func (c *Call) onFinal(out *outTx, code int, res *sip.Response) {
 		c.onRefreshFinal(out, code)
 	case out.fork:
 		c.onForkFinal(out, code, res)
+	case out.transfer:
+		c.onTransferFinal(out, code, res)
 	case out.method == sip.INVITE:
 		c.onReinviteFinal(out, code, res)
 	case out.origin != nil:
@@ -369,28 +393,34 @@ func (c *Call) cancelForks(keep *outTx) {
 		if !o.fork || o == keep || o.final != 0 || o.state == outCancelled {
 			continue
 		}
-		o.state = outCancelled
-		cancel := sip.NewRequest(sip.CANCEL, *o.req.Recipient.Clone())
-		cancel.AppendHeader(o.req.Via().Clone())
-		for _, h := range o.req.GetHeaders("Route") {
-			cancel.AppendHeader(sip.HeaderClone(h))
-		}
-		cancel.AppendHeader(sip.HeaderClone(o.req.From()))
-		cancel.AppendHeader(sip.HeaderClone(o.req.To()))
-		cancel.AppendHeader(sip.HeaderClone(o.req.CallID()))
-		cancel.AppendHeader(&sip.CSeqHeader{SeqNo: o.req.CSeq().SeqNo, MethodName: sip.CANCEL})
-		mf := sip.MaxForwardsHeader(70)
-		cancel.AppendHeader(&mf)
-		cancel.AppendHeader(sip.NewHeader("Reason", c.cancelReason(keep)))
-		cancel.SetBody(nil)
-		o.leg.address(cancel)
-		tx, err := c.sip.request(context.Background(), cancel)
-		if err != nil {
-			c.log.Debug("CANCEL failed", "leg", "b", "error", err)
-			continue
-		}
-		go func() { <-tx.Done() }()
+		c.cancelOut(o, c.cancelReason(keep))
 	}
+}
+
+// cancelOut CANCELs one pending client INVITE (RFC 3261 §9.1) with a
+// Reason header; a 2xx that crosses it is ACKed and BYEd.
+func (c *Call) cancelOut(o *outTx, reason string) {
+	o.state = outCancelled
+	cancel := sip.NewRequest(sip.CANCEL, *o.req.Recipient.Clone())
+	cancel.AppendHeader(o.req.Via().Clone())
+	for _, h := range o.req.GetHeaders("Route") {
+		cancel.AppendHeader(sip.HeaderClone(h))
+	}
+	cancel.AppendHeader(sip.HeaderClone(o.req.From()))
+	cancel.AppendHeader(sip.HeaderClone(o.req.To()))
+	cancel.AppendHeader(sip.HeaderClone(o.req.CallID()))
+	cancel.AppendHeader(&sip.CSeqHeader{SeqNo: o.req.CSeq().SeqNo, MethodName: sip.CANCEL})
+	mf := sip.MaxForwardsHeader(70)
+	cancel.AppendHeader(&mf)
+	cancel.AppendHeader(sip.NewHeader("Reason", reason))
+	cancel.SetBody(nil)
+	o.leg.address(cancel)
+	tx, err := c.sip.request(context.Background(), cancel)
+	if err != nil {
+		c.log.Debug("CANCEL failed", "leg", o.leg.Name, "error", err)
+		return
+	}
+	go func() { <-tx.Done() }()
 }
 
 func (c *Call) sendAck(out *outTx, body []byte) {

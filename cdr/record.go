@@ -103,6 +103,14 @@ type Record struct {
 	// leg from which neither RTP nor RTCP arrived: "a" (the caller's), "b"
 	// (the callee's) or "both"; hangup_reason is then "rtp-timeout".
 	SilentLeg string `json:"silent_leg,omitempty"`
+	// Transfer (REFER, RFC 3515; Replaces, RFC 3891): a transferred call
+	// ends its record with hangup_reason "transferred", the call that
+	// continues (the remaining party with the transfer target) has a record
+	// of its own, and both carry the same TransferID. TransferredTo, on the
+	// first, and TransferredFrom, on the second, name the other's call_id.
+	TransferID      string `json:"transfer_id,omitempty"`
+	TransferredFrom string `json:"transferred_from,omitempty"`
+	TransferredTo   string `json:"transferred_to,omitempty"`
 	// Media counters per direction, as relayed by Switchboard.
 	AToBPackets uint64 `json:"a_to_b_packets"`
 	AToBBytes   uint64 `json:"a_to_b_bytes"`

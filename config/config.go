@@ -19,20 +19,23 @@ import (
 
 // Config is the whole of Switchboard's configuration.
 type Config struct {
-	SIP           SIP           `yaml:"sip"`
-	Media         Media         `yaml:"media"`
-	Users         []User        `yaml:"users"`
-	Trunks        []Trunk       `yaml:"trunks"`
-	Routes        []Route       `yaml:"routes"`
-	Calls         Calls         `yaml:"calls"`
-	Records       Records       `yaml:"records"`
-	State         State         `yaml:"state"`
-	Log           Log           `yaml:"log"`
-	Runtime       Runtime       `yaml:"runtime"`
-	API           API           `yaml:"api"`
-	HEP           HEP           `yaml:"hep"`
-	Security      Security      `yaml:"security"` // attack protection (config/guard.go)
-	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	SIP     SIP     `yaml:"sip"`
+	Media   Media   `yaml:"media"`
+	Users   []User  `yaml:"users"`
+	Trunks  []Trunk `yaml:"trunks"`
+	Routes  []Route `yaml:"routes"`
+	Calls   Calls   `yaml:"calls"`
+	Records Records `yaml:"records"`
+	State   State   `yaml:"state"`
+	Log     Log     `yaml:"log"`
+	Runtime Runtime `yaml:"runtime"`
+	API     API     `yaml:"api"`
+	HEP     HEP     `yaml:"hep"`
+	// QualityReports publishes RFC 6035 call quality reports (config/vq.go).
+	QualityReports QualityReports `yaml:"quality_reports"`
+	Security       Security       `yaml:"security"` // attack protection (config/guard.go)
+	Overload       Overload       `yaml:"overload"` // admission control (config/overload.go)
+	ShutdownGrace  time.Duration  `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).
 	Path string `yaml:"-"`
@@ -150,6 +153,10 @@ type Trunk struct {
 	TransitTo []string `yaml:"transit_to"`
 	// TLS is the trunk's transport choice and TLS settings (config/tls.go).
 	TLS TrunkTLS `yaml:",inline"`
+	// QualityCollector is the SIP URI the RFC 6035 quality reports of this
+	// trunk's calls go to (config/vq.go); empty: quality_reports.collector.
+	QualityCollector       string   `yaml:"quality_collector"`
+	ParsedQualityCollector *sip.Uri `yaml:"-"`
 	// SRTP is the media security of calls to and from the trunk (srtp, srtp_fallback; config/srtp.go).
 	SRTP SRTPPolicy `yaml:",inline"`
 

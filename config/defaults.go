@@ -100,6 +100,7 @@ func (c *Config) ApplyDefaults() {
 	}
 	setDur(&c.ShutdownGrace, DefaultShutdownGrace)
 	c.applySecurityDefaults()
+	c.applyOverloadDefaults()
 }
 
 func setInt(p *int, def int) {

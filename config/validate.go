@@ -54,8 +54,10 @@ func (c *Config) Validate() error {
 	v.api()
 	v.records()
 	v.hep()
+	v.qualityReports()
 	v.security()
 	v.srtp()
+	v.overload()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)
 }

@@ -341,7 +341,11 @@ type CDR struct {
 	CodecA       string `json:"codec_a"`
 	CodecB       string `json:"codec_b"`
 	Transcoded   bool   `json:"transcoded"`
-	Digits       []struct {
+	// Transfer chain (call_refer.go).
+	TransferID      string `json:"transfer_id"`
+	TransferredFrom string `json:"transferred_from"`
+	TransferredTo   string `json:"transferred_to"`
+	Digits          []struct {
 		Leg        string `json:"leg"`
 		Key        string `json:"key"`
 		DurationMs int64  `json:"duration_ms"`
