@@ -54,6 +54,8 @@ type transfer struct {
 	// up meanwhile (the transfer goes on, RFC 5589 §6); done: joined.
 	notified   int
 	gone, done bool
+	// srtp is the new leg's SDES state (srtp_offer.go), the leg's from the join.
+	srtp legSRTP
 }
 
 // transferPending reports whether the call has a transfer in progress.
@@ -204,6 +206,11 @@ func (c *Call) blindTransfer(x *transfer, trunk *Trunk) int {
 	by, _ := c.partyOf(x.from)
 	req.AppendHeader(sip.NewHeader("Referred-By", "<sip:"+by+"@"+s.sipDomain()+">"))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	x.srtp = legSRTP{policy: targetSRTP(pol, t)}
+	if err := x.srtp.offer(leg.Session); err != nil {
+		_ = ep.Close()
+		return 500
+	}
 	req.SetBody(leg.Session.Build(ep.Local(), offer, media.SendRecv, c.ptime))
 	out := &outTx{method: sip.INVITE, leg: leg, req: req, offer: offer, transfer: true}
 	if err := c.send(out); err != nil {
@@ -281,6 +288,9 @@ func (c *Call) onTransferFinal(out *outTx, code int, res *sip.Response) {
 	var codecs []media.Codec
 	if err == nil {
 		toNew, fromNew, codecs = media.MatchAnswer(out.offer, ans.Codecs)
+	}
+	if err == nil && hasAudio(codecs) {
+		err = x.srtp.takeAnswer(leg.Session, leg.Endpoint, ans) // srtp_offer.go
 	}
 	if err != nil || !hasAudio(codecs) {
 		c.log.Info("bad SDP answer from transfer target", "leg", leg.Name, "error", err)
@@ -374,6 +384,7 @@ func (c *Call) join(x *transfer, nl *Leg, toNew, fromNew media.PayloadMap) {
 		c.sessB = sessionTimer{}
 		c.b, c.epB = nl, nl.Endpoint
 	}
+	*c.srtpOf(nl) = x.srtp // srtp_offer.go
 	if oldEp != nil && oldEp != nl.Endpoint {
 		_ = oldEp.Close()
 	}

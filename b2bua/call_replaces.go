@@ -298,6 +298,12 @@ func (c *Call) onReplace(e evReplace) {
 	}
 	w.setRemoteTargetFrom(req)
 	ep.SetRemote(offer.RTP())
+	st := legSRTP{policy: identitySRTP(c.host.currentPolicy(), e.caller)}
+	if err := st.answerOffer(w.Session, ep, offer); err != nil { // srtp_offer.go
+		_ = ep.Close()
+		respond(488, nil)
+		return
+	}
 	body := w.Session.Build(ep.Local(), forW, answerDirection(w.Direction, media.SendRecv), c.ptime)
 	res := c.host.response(req, 200, "", body)
 	if to := res.To(); to != nil {
@@ -311,6 +317,7 @@ func (c *Call) onReplace(e evReplace) {
 	c.startRetransmit(res, w, req.CSeq().SeqNo)
 	dialled, _ := c.partyOf(named)
 	x := &transfer{id: c.host.newCallID(), next: c.host.newCallID(), from: named, keep: keep, caller: e.caller, dialled: dialled, target: c.target}
+	x.srtp = st
 	c.xfer = x
 	c.log.Info("leg replaced", "leg", named.Name, "transfer_id", x.id)
 	c.join(x, w, fromKeep, toKeep)

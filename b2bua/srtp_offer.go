@@ -3,6 +3,7 @@ package b2bua
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -30,6 +31,9 @@ import (
 //	  none ─► plain (unless required: the call fails with 488)
 //	488 to an opportunistic offer with srtp_fallback ─► the INVITE again,
 //	  without a=crypto (srtpFallback); required never falls back
+//	transfer: the new leg's state is the transfer's (transfer.srtp), with
+//	  the target's or the replacing party's policy, and becomes the leg's
+//	  at the join
 
 // Errors of SRTP negotiation; each becomes a 488 (RFC 3261 §21.4.26).
 var (
@@ -74,20 +78,31 @@ func (c *Call) srtpOf(l *Leg) *legSRTP {
 // srtpPolicies takes each leg's policy from the caller (user or trunk)
 // and the routed target; media.srtp fills what they leave unset.
 func (c *Call) srtpPolicies(pol *policy) {
-	def := pol.cfg.Media.SRTP
-	var a, b config.SRTPPolicy
-	if c.fromTrunk != nil {
-		a = trunkSRTP(pol.cfg, c.fromTrunk.Name)
-	} else if u, ok := pol.users[c.caller]; ok {
-		a = u.SRTP
+	c.srtp.a.policy, c.srtp.b.policy = identitySRTP(pol, c.caller), targetSRTP(pol, c.target)
+}
+
+// identitySRTP is the SRTP policy of a caller identity: a user's name or
+// "trunk:NAME".
+func identitySRTP(pol *policy, caller string) config.SRTPPolicy {
+	var p config.SRTPPolicy
+	if name, ok := strings.CutPrefix(caller, "trunk:"); ok {
+		p = trunkSRTP(pol.cfg, name)
+	} else if u, ok := pol.users[caller]; ok {
+		p = u.SRTP
 	}
-	switch c.target.Kind {
+	return p.Effective(pol.cfg.Media.SRTP)
+}
+
+// targetSRTP is the SRTP policy of a routed target.
+func targetSRTP(pol *policy, t Target) config.SRTPPolicy {
+	var p config.SRTPPolicy
+	switch t.Kind {
 	case TargetTrunk:
-		b = trunkSRTP(pol.cfg, c.target.Trunk.Name)
+		p = trunkSRTP(pol.cfg, t.Trunk.Name)
 	case TargetUser:
-		b = pol.users[c.target.Number].SRTP
+		p = pol.users[t.Number].SRTP
 	}
-	c.srtp.a.policy, c.srtp.b.policy = a.Effective(def), b.Effective(def)
+	return p.Effective(pol.cfg.Media.SRTP)
 }
 
 // trunkSRTP is the configured SRTP policy of the trunk called name.

@@ -244,7 +244,7 @@ func TestSRTPToSRTPKeysApart(t *testing.T) {
 	bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true,
 		Modules: []string{"g711", "srtp"}, Extra: ";mediaenc=srtp"})
 	capt := mediaCapture(t, sb)
-	rec := toneCall(t, sb, alice, bob, fmt.Sprintf("sip:1001@127.0.0.1:%d;transport=udp", sb.SIPPort), 3*time.Second)
+	rec := toneCall(t, sb, alice, bob, fmt.Sprintf("sip:1001@127.0.0.1:%d;transport=udp", sb.SIPPort), 6*time.Second) // long enough for RTCP reports
 	if rec.SRTPA == "" || rec.SRTPA == "none" || rec.SRTPB == "" || rec.SRTPB == "none" {
 		t.Fatalf("CDR srtp_a %q srtp_b %q, want a suite on each", rec.SRTPA, rec.SRTPB)
 	}
@@ -266,6 +266,17 @@ func TestSRTPToSRTPKeysApart(t *testing.T) {
 	}
 	expectEncrypted(t, "alice's leg", frames, []float64{440, 1000}, agentLeg(t, alice))
 	expectEncrypted(t, "bob's leg", frames, []float64{440, 1000}, agentLeg(t, bob))
+	// SRTCP: each peer's reports were unprotected with its leg's keys.
+	if rec.Quality == nil || len(rec.Quality.Legs) != 2 {
+		t.Fatalf("quality %+v", rec.Quality)
+	}
+	for _, l := range rec.Quality.Legs {
+		n, _ := l["rtcp_received"].(float64)
+		errs, _ := l["rtcp_errors"].(float64)
+		if n < 1 || errs > 0 {
+			t.Fatalf("leg %v: %v SRTCP packets read, %v errors", l["leg"], l["rtcp_received"], l["rtcp_errors"])
+		}
+	}
 }
 
 // TestSRTPBestEffortToPlainSipp: Switchboard's best-effort SRTP offer
