@@ -198,6 +198,7 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 		c.answer(e, 488, nil)
 		return
 	}
+	undo := keepSession(from) // call_glare.go
 	from.Endpoint.SetRemote(offer.RTP())
 	from.Direction = sdpDirection(offer)
 	from.Ptime, from.RTCP, from.XR = offer.Ptime, offer.RTCP, offer.RTCPXR
@@ -208,9 +209,9 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
-	out := &outTx{method: sip.INVITE, leg: to, req: req, origin: e, offer: toOffer}
+	out := &outTx{method: sip.INVITE, leg: to, req: req, origin: e, offer: toOffer, undo: undo}
 	if err := c.send(out); err != nil {
-		c.answer(e, 500, nil)
+		c.reinviteFailed(out, 500)
 		return
 	}
 	c.offer = offerRelaying
@@ -228,7 +229,10 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 			c.hangup(out.leg, cdr.HangupSwitchboard, fmt.Sprintf("re-INVITE got %d", code))
 			return
 		}
-		c.answer(e, relayStatus(code), nil)
+		if code == 491 && c.retryGlare(out) {
+			return // call_glare.go
+		}
+		c.reinviteFailed(out, code)
 		return
 	}
 	out.state = outAnswered
@@ -237,14 +241,14 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 	from := c.other(out.leg)
 	ans, err := media.ParseSDP(res.Body())
 	if err != nil {
-		c.answer(e, 488, nil)
+		c.reinviteFailed(out, 488)
 		return
 	}
 	fwd, back, forFrom := media.MatchAnswer(out.offer, ans.Codecs)
 	fromCodecs, err := c.offererCodecs(c.reOffer, forFrom)
 	if err != nil {
 		// The session in force stays (RFC 3261 §14.1); the offerer hears why.
-		c.answer(e, 488, nil)
+		c.reinviteFailed(out, 488)
 		return
 	}
 	to := out.leg

@@ -138,6 +138,8 @@ func (c *Call) onTimer(kind timerKind) {
 		c.onSessionTimer(c.a)
 	case timerSessionB:
 		c.onSessionTimer(c.b)
+	case timerGlare:
+		c.onGlareTimer()
 	}
 }
 
