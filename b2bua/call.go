@@ -65,6 +65,7 @@ const (
 	timerSessionB    // leg B's
 	timerService     // checks a service's end (service_call.go)
 	timerFailover    // a DNS-named trunk's silent target (trunk_dns.go)
+	timerGlare       // retry of a re-INVITE that got 491 (call_glare.go)
 	numTimers
 )
 
@@ -95,6 +96,10 @@ type outTx struct {
 	reasons []cause.Reason
 	// transfer: the INVITE to a transfer's target (call_refer.go).
 	transfer bool
+	// glare: a relayed re-INVITE sent again after 491; undo puts the
+	// offerer's session back if it fails (call_glare.go).
+	glare bool
+	undo  func()
 	// rseq is the RSeq of the last reliable provisional of a fork we
 	// PRACKed (RFC 3262 §4).
 	rseq uint32
@@ -188,6 +193,8 @@ type Call struct {
 	sessA, sessB sessionTimer
 	// xfer is the call's transfer, in progress or done (call_refer.go).
 	xfer *transfer
+	// glareOut is the re-INVITE waiting to be sent again (call_glare.go).
+	glareOut *outTx
 	// why is the Reason that ends the call (call_reason.go).
 	why         endReason
 	rec         cdr.Record

@@ -214,6 +214,7 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 		c.answer(e, 488, nil)
 		return
 	}
+	undo := keepSession(from) // call_glare.go
 	if err := c.srtpOf(from).answerOffer(from.Session, from.Endpoint, offer); err != nil {
 		c.log.Info("SRTP re-offer refused", "leg", from.Name, "error", err)
 		c.answer(e, 488, nil)
@@ -233,9 +234,9 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
-	out := &outTx{method: sip.INVITE, leg: to, req: req, origin: e, offer: toOffer}
+	out := &outTx{method: sip.INVITE, leg: to, req: req, origin: e, offer: toOffer, undo: undo}
 	if err := c.send(out); err != nil {
-		c.answer(e, 500, nil)
+		c.reinviteFailed(out, 500)
 		return
 	}
 	c.offer = offerRelaying
@@ -253,7 +254,10 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 			c.hangup(out.leg, cdr.HangupSwitchboard, fmt.Sprintf("re-INVITE got %d", code))
 			return
 		}
-		c.answer(e, relayStatus(code), nil)
+		if code == 491 && c.retryGlare(out) {
+			return // call_glare.go
+		}
+		c.reinviteFailed(out, code)
 		return
 	}
 	out.state = outAnswered
@@ -262,7 +266,7 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 	from := c.other(out.leg)
 	ans, err := media.ParseSDP(res.Body())
 	if err != nil {
-		c.answer(e, 488, nil)
+		c.reinviteFailed(out, 488)
 		return
 	}
 	fwd, back, forFrom := media.MatchAnswer(out.offer, ans.Codecs)
@@ -272,7 +276,7 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 	}
 	if err != nil {
 		// The session in force stays (RFC 3261 §14.1); the offerer hears why.
-		c.answer(e, 488, nil)
+		c.reinviteFailed(out, 488)
 		return
 	}
 	to := out.leg

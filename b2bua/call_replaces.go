@@ -191,7 +191,9 @@ func (c *Call) onAdopt(e evAdopt) {
 	}
 	z := e.leg
 	c.dialogKeys = append(c.dialogKeys, z.matchKey())
-	x.dialled = e.dialled
+	if x.dialled == "" {
+		x.dialled = e.dialled
+	}
 	toNew, fromNew, codecs := media.MatchAnswer(x.keep.Codecs, z.Codecs)
 	if !hasAudio(codecs) || !sameAudio(codecs, x.keep.Codecs) {
 		toNew, fromNew = nil, nil

@@ -68,6 +68,7 @@ type dest struct {
 // our tag, From (uri, display) and To, and the leg's media.
 func (d dest) leg(l listener, callID, tag string, from sip.Uri, display string, to sip.Uri, ep *media.Endpoint, sess *media.Session) *Leg {
 	return &Leg{
+		UAC:          true,
 		CallID:       callID,
 		LocalTag:     tag,
 		LocalURI:     from,
@@ -319,6 +320,10 @@ func (c *Call) onFinal(out *outTx, code int, res *sip.Response) {
 	case out.origin != nil:
 		// A relayed non-INVITE (INFO): pass the status back.
 		c.answer(out.origin, relayStatus(code), nil)
+		if code == 481 {
+			// That leg's dialog is gone (RFC 5057 §5.1): end the call.
+			c.hangup(out.leg, cdr.HangupSwitchboard, "INFO got 481")
+		}
 	}
 }
 

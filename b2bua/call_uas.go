@@ -142,6 +142,8 @@ func (c *Call) onTimer(kind timerKind) {
 		c.onSessionTimer(c.b)
 	case timerService:
 		c.onServiceTimer()
+	case timerGlare:
+		c.onGlareTimer()
 	}
 }
 

@@ -50,6 +50,9 @@
 //   - call_replaces.go: Replaces (RFC 3891): attended transfer (a REFER
 //     naming another call's dialog: that call hands its far leg over) and
 //     INVITE with Replaces from a phone taking a leg's place.
+//   - call_glare.go: in-dialog robustness of relayed re-INVITEs: 491
+//     retried after the RFC 3261 §14.1 timer, a failed re-INVITE keeps
+//     the session in force, 481 ends the call.
 //   - call_record.go: the call's CDR, opened at the INVITE, written once.
 //   - loghandler.go: the lazy slog handler calls log through.
 //   - udpconn_linux.go: the SIP UDP socket with raw system calls.

@@ -62,6 +62,10 @@ type Leg struct {
 	// Switchboard's XR blocks too (RFC 3611: VoIP metrics, RRTR/DLRR).
 	XR bool
 
+	// UAC: Switchboard sent the INVITE that created the dialog, so its
+	// Call-ID is ours (RFC 3261 §14.1 glare timers).
+	UAC bool
+
 	// Rel is what the peer said of 100rel (RFC 3262), LocalRSeq the RSeq
 	// of the last reliable provisional we sent it.
 	Rel       relState

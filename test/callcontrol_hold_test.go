@@ -59,3 +59,60 @@ func TestCallUpdateWithoutOffer(t *testing.T) {
 	c := callCase(t, SBOptions{}, uas, uac)
 	expectCDR(t, c, 200, "answered", "caller")
 }
+
+// holdAnswers is each hold direction an offer may carry and the answer a
+// party must get when the other answers a=sendrecv, which is no valid
+// answer to it (RFC 3264 §6.1): Switchboard narrows it.
+var holdAnswers = []struct{ offer, answer string }{
+	{"sendonly", "recvonly"},
+	{"recvonly", "sendonly"},
+	{"inactive", "inactive"},
+}
+
+// TestCallHoldDirectionsFromCaller (issue 9, item 2): the caller holds with
+// each direction attribute; the callee is offered the same attribute from
+// Switchboard's address and answers a=sendrecv; the caller's answer has
+// the narrowed attribute. On resume both sides see a=sendrecv.
+func TestCallHoldDirectionsFromCaller(t *testing.T) {
+	for _, h := range holdAnswers {
+		t.Run(h.offer, func(t *testing.T) {
+			uas := writeScenario(t, "uas-hold-"+h.offer, append(calleeAnswered(`<recv request="INVITE"/>`),
+				`<recv request="INVITE">`+holdCheck(h.offer)+`</recv>`, replyNoTag("200", "OK", true, "sendrecv"), `<recv request="ACK"/>`,
+				`<recv request="INVITE">`+holdCheck("sendrecv")+`</recv>`, replyNoTag("200", "OK", true, "sendrecv"), `<recv request="ACK"/>`,
+				`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""),
+				refs("d"+h.offer, "c"+h.offer, "dsendrecv", "csendrecv"))...)
+			uac := writeScenario(t, "uac-hold-"+h.offer, append(callerAnswered(),
+				uacInDialog("INVITE", "3", "", sdp(h.offer)), `<recv response="100" optional="true"/>`,
+				`<recv response="200">`+holdCheck(h.answer)+`</recv>`, uacAck("3"), `<pause milliseconds="200"/>`,
+				uacInDialog("INVITE", "4", "", sdp("sendrecv")), `<recv response="100" optional="true"/>`,
+				`<recv response="200">`+holdCheck("sendrecv")+`</recv>`, uacAck("4"), `<pause milliseconds="200"/>`,
+				uacInDialog("BYE", "5", "", ""), `<recv response="200"/>`,
+				refs("d"+h.answer, "c"+h.answer, "dsendrecv", "csendrecv"))...)
+			expectCDR(t, callCase(t, SBOptions{}, uas, uac), 200, "answered", "caller")
+		})
+	}
+}
+
+// TestCallHoldDirectionsFromCallee: the same from the callee's side: its
+// hold re-INVITE reaches the caller with the attribute, the caller answers
+// a=sendrecv and the callee gets the narrowed attribute; resume is
+// a=sendrecv both ways.
+func TestCallHoldDirectionsFromCallee(t *testing.T) {
+	for _, h := range holdAnswers {
+		t.Run(h.offer, func(t *testing.T) {
+			uas := writeScenario(t, "uas-hold2-"+h.offer, append(calleeAnswered(`<recv request="INVITE">`+captureFrom+`</recv>`),
+				`<pause milliseconds="300"/>`, uasInDialog("INVITE", "1", sdp(h.offer)), `<recv response="100" optional="true"/>`,
+				`<recv response="200">`+holdCheck(h.answer)+`</recv>`, uasAck("1"), `<pause milliseconds="200"/>`,
+				uasInDialog("INVITE", "2", sdp("sendrecv")), `<recv response="100" optional="true"/>`,
+				`<recv response="200">`+holdCheck("sendrecv")+`</recv>`, uasAck("2"),
+				`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""),
+				refs("d"+h.answer, "c"+h.answer, "dsendrecv", "csendrecv"))...)
+			uac := writeScenario(t, "uac-hold2-"+h.offer, uacInvite(), `<recv response="180" optional="true"/>`, `<recv response="200"/>`, uacAck("2"),
+				`<recv request="INVITE">`+holdCheck(h.offer)+`</recv>`, replyNoTag("200", "OK", true, "sendrecv"), `<recv request="ACK"/>`,
+				`<recv request="INVITE">`+holdCheck("sendrecv")+`</recv>`, replyNoTag("200", "OK", true, "sendrecv"), `<recv request="ACK"/>`,
+				`<pause milliseconds="200"/>`, uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`,
+				refs("d"+h.offer, "c"+h.offer, "dsendrecv", "csendrecv"))
+			expectCDR(t, callCase(t, SBOptions{}, uas, uac), 200, "answered", "caller")
+		})
+	}
+}

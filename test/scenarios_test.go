@@ -37,10 +37,14 @@ Max-Forwards: 70`
 func uacInvite() string { return uacInviteWith(sdp("sendrecv")) }
 
 // uacInviteWith is uacInvite with a given body ("" = late offer, no SDP).
-func uacInviteWith(body string) string {
-	ct := "Content-Type: application/sdp\n"
+func uacInviteWith(body string) string { return uacInviteHeaders("", body) }
+
+// uacInviteHeaders is uacInviteWith with extra header lines (each ending
+// in a newline) in both INVITEs.
+func uacInviteHeaders(extra, body string) string {
+	ct := extra + "Content-Type: application/sdp\n"
 	if body == "" {
-		ct = ""
+		ct = extra
 	}
 	inv := func(cseq, auth string) string {
 		return `<send retrans="500">` + cdata(`INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0

@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -101,40 +102,79 @@ func transferSB(t *testing.T, calleePort, targetPort int) *SB {
 	})
 }
 
-// transferCase runs a call from user 1000 (uac) to the carrier (callee)
-// during which a transfer reaches the target trunk (target); every sipp
-// must succeed. It returns Switchboard for the records.
-func transferCase(t *testing.T, callee, target, uac string) *SB {
+// transferRig is Switchboard (transferSB) with the callee and the target
+// played by sipp UASs, and the callers started on it; every sipp must end
+// with its one call successful.
+type transferRig struct {
+	t    *testing.T
+	dir  string
+	port int
+	sb   *SB
+	runs map[string]chan Sipp
+}
+
+// newTransferRig starts Switchboard and the callee and target UASs (no
+// target when its scenario is "").
+func newTransferRig(t *testing.T, callee, target string) *transferRig {
 	t.Helper()
 	requireTool(t, "sipp")
-	dir := t.TempDir()
-	port := 15000 + 10*instance()
-	sb := transferSB(t, port, port+8)
-	uas := func(sf, ip string, p int, done chan<- Sipp) {
-		done <- runSipp(t, dir, 60*time.Second, "-sf", sf, "-i", ip, "-p", strconv.Itoa(p),
-			"-mi", ip, "-mp", strconv.Itoa(p+2), "-m", "1", "-timeout", "40s", "-timeout_error")
+	r := &transferRig{t: t, dir: t.TempDir(), port: 15000 + 10*instance(), runs: map[string]chan Sipp{}}
+	r.sb = transferSB(t, r.port, r.port+8)
+	r.start("callee", "127.0.0.2", r.port, "-sf", callee, "-i", "127.0.0.2", "-p", strconv.Itoa(r.port), "-mi", "127.0.0.2", "-mp", strconv.Itoa(r.port+2))
+	if target == "" {
+		return r // no transfer target needed
 	}
-	calleeDone, targetDone := make(chan Sipp, 1), make(chan Sipp, 1)
-	go uas(callee, "127.0.0.2", port, calleeDone)
-	go uas(target, "127.0.0.4", port+8, targetDone)
-	waitPort(t, "udp", fmt.Sprintf("127.0.0.2:%d", port))
-	waitPort(t, "udp", fmt.Sprintf("127.0.0.4:%d", port+8))
-	r := runSipp(t, dir, 60*time.Second, "-sf", uac, sb.Addr(), "-i", "127.0.0.3", "-p", strconv.Itoa(port+4),
-		"-mi", "127.0.0.3", "-mp", strconv.Itoa(port+6), "-s", "95551234", "-key", "user", "1000",
-		"-au", "1000", "-ap", sb.Users["1000"], "-m", "1", "-timeout", "40s", "-timeout_error")
-	for who, s := range map[string]Sipp{"transferor": r, "callee": <-calleeDone, "target": <-targetDone} {
-		if s.Stats.Successful != 1 || s.Err != nil {
+	r.start("target", "127.0.0.4", r.port+8, "-sf", target, "-i", "127.0.0.4", "-p", strconv.Itoa(r.port+8), "-mi", "127.0.0.4", "-mp", strconv.Itoa(r.port+10))
+	return r
+}
+
+// start runs one sipp for one call in the background; a UAS (ip, port
+// given) is listening when start returns.
+func (r *transferRig) start(name, ip string, port int, args ...string) {
+	done := make(chan Sipp, 1)
+	r.runs[name] = done
+	args = append(args, "-m", "1", "-timeout", "40s", "-timeout_error")
+	go func() { done <- runSipp(r.t, r.dir, 60*time.Second, args...) }()
+	if ip != "" {
+		waitPort(r.t, "udp", fmt.Sprintf("%s:%d", ip, port))
+	}
+}
+
+// caller starts user 1000 calling number with scenario sf from 127.0.0.3.
+func (r *transferRig) caller(name, sf, number string, port int, extra ...string) {
+	args := append([]string{"-sf", sf, r.sb.Addr(), "-i", "127.0.0.3", "-p", strconv.Itoa(port),
+		"-mi", "127.0.0.3", "-mp", strconv.Itoa(port + 2), "-s", number, "-key", "user", "1000",
+		"-au", "1000", "-ap", r.sb.Users["1000"]}, extra...)
+	r.start(name, "", 0, args...)
+}
+
+// wait collects every sipp and fails the test for any that failed.
+func (r *transferRig) wait() *SB {
+	t := r.t
+	t.Helper()
+	for who, done := range r.runs {
+		if s := <-done; s.Stats.Successful != 1 || s.Err != nil {
 			t.Errorf("%s sipp failed: %v\n%s", who, s.Err, tail(s.Out, 2500))
 		}
 	}
 	if t.Failed() {
-		errs, _ := filepath.Glob(filepath.Join(dir, "sipp-err-*.log"))
+		errs, _ := filepath.Glob(filepath.Join(r.dir, "sipp-err-*.log"))
 		for _, f := range errs {
 			b, _ := os.ReadFile(f)
 			t.Logf("%s:\n%s", filepath.Base(f), tail(string(b), 2000))
 		}
 	}
-	return sb
+	return r.sb
+}
+
+// transferCase runs a call from user 1000 (uac) to the carrier (callee)
+// during which a transfer reaches the target trunk (target); every sipp
+// must succeed. It returns Switchboard for the records.
+func transferCase(t *testing.T, callee, target, uac string) *SB {
+	t.Helper()
+	r := newTransferRig(t, callee, target)
+	r.caller("transferor", uac, "95551234", r.port+4)
+	return r.wait()
 }
 
 // notifyCheck checks a NOTIFY of a REFER's subscription (RFC 3515
@@ -205,5 +245,126 @@ func TestTransferTargetBusy(t *testing.T) {
 	expectCDR(t, recs[0], 200, "answered", "caller")
 	if recs[0].TransferID != "" || recs[0].HangupReason != "bye" {
 		t.Errorf("CDR transfer_id=%q reason=%q", recs[0].TransferID, recs[0].HangupReason)
+	}
+}
+
+// logDialog, in the caller's 200, logs its dialog as a Replaces value
+// (RFC 3891 §6.1): Call-ID, Switchboard's tag (to-tag) and the caller's.
+const logDialog = `<action>
+<ereg regexp="tag=([^;>[:space:]]+)" search_in="hdr" header="To:" assign_to="tt,totag"/>
+<ereg regexp="tag=([^;>[:space:]]+)" search_in="hdr" header="From:" assign_to="ft,fromtag"/>
+<log message="DIALOG [call_id];to-tag=[$totag];from-tag=[$fromtag]"/>
+</action>`
+
+// dialogLogArgs makes a caller's sipp write its logDialog line to a file.
+func (r *transferRig) dialogLogArgs(name string) (string, []string) {
+	f := filepath.Join(r.dir, name+"-dialog.log")
+	return f, []string{"-trace_logs", "-log_file", f}
+}
+
+// waitDialog reads the Replaces value a caller logged.
+func (r *transferRig) waitDialog(file string) string {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(file)
+		if _, v, ok := strings.Cut(string(b), "DIALOG "); ok {
+			if line, _, ok := strings.Cut(v, "\n"); ok {
+				return strings.TrimSpace(line)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.t.Fatalf("no dialog logged in %s", file)
+	return ""
+}
+
+// recordsByReason indexes records by hangup reason (one each expected).
+func recordsByReason(t *testing.T, recs []CDR) map[string][]CDR {
+	t.Helper()
+	m := map[string][]CDR{}
+	for _, r := range recs {
+		m[r.HangupReason] = append(m[r.HangupReason], r)
+	}
+	return m
+}
+
+// TestTransferAttended (issue 9, item 5): user 1000 calls the carrier
+// (call 1) and the target (call 2, the consultation), then REFERs call 1
+// with a Refer-To carrying Replaces naming call 2's dialog (RFC 3891 §5).
+// Switchboard joins the carrier to the target: NOTIFY 100 and 200 on call
+// 1, BYE to both of the transferor's legs, and the carrier and target stay
+// connected until the target hangs up. Three records, one transfer_id.
+func TestTransferAttended(t *testing.T) {
+	callee := writeScenario(t, "uas-callee", `<recv request="INVITE"/>`,
+		reply("180", "Ringing", false, ""), reply("200", "OK", true, "sendrecv"), `<recv request="ACK"/>`,
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))
+	target := writeScenario(t, "uas-target", `<recv request="INVITE">`+captureFrom+`</recv>`,
+		reply("180", "Ringing", false, ""), reply("200", "OK", true, "sendrecv"),
+		`<recv request="ACK"/>`, `<pause milliseconds="3000"/>`,
+		uasInDialog("BYE", "1", ""), `<recv response="200"/>`)
+	consult := writeScenario(t, "uac-consult", uacInvite(), `<recv response="180" optional="true"/>`,
+		`<recv response="200">`+logDialog+`</recv>`, uacAck("2"),
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""), refs("tt", "ft"))
+	uac := writeScenario(t, "uac-atransfer", uacInvite(), `<recv response="180" optional="true"/>`, `<recv response="200"/>`,
+		uacAck("2"), `<pause milliseconds="300"/>`,
+		uacInDialog("REFER", "3", "Refer-To: <sip:7001@[remote_ip]:[remote_port]?Replaces=[replaces]>\nReferred-By: <sip:1000@[remote_ip]>\n", ""),
+		`<recv response="202"/>`,
+		`<recv request="NOTIFY">`+notifyCheck("100", "active")+`</recv>`, replyNoTag("200", "OK", false, ""),
+		`<recv request="NOTIFY">`+notifyCheck("200", "terminated")+`</recv>`, replyNoTag("200", "OK", false, ""),
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""),
+		refs("n100b", "n100c", "n100e", "n100s", "n200b", "n200c", "n200e", "n200s"))
+	r := newTransferRig(t, callee, target)
+	logFile, logArgs := r.dialogLogArgs("consult")
+	r.caller("consultation", consult, "7001", r.port+4, logArgs...)
+	replaces := r.waitDialog(logFile)
+	port2 := 15000 + 10*instance()
+	r.caller("transferor", uac, "95551234", port2, "-key", "replaces", url.QueryEscape(replaces))
+	sb := r.wait()
+	recs := sb.WaitCDRs(3, 8*time.Second)
+	by := recordsByReason(t, recs)
+	if len(recs) != 3 || len(by["transferred"]) != 2 || len(by["bye"]) != 1 {
+		t.Fatalf("want 2 transferred records and 1 ended by BYE, got %+v", recs)
+	}
+	joined := by["bye"][0]
+	for _, x := range by["transferred"] {
+		if x.TransferID == "" || x.TransferID != joined.TransferID || x.TransferredTo != joined.CallID || x.Disposition != "answered" {
+			t.Errorf("transferred record %+v not linked to %s", x, joined.CallID)
+		}
+	}
+	if joined.TransferredFrom == "" || joined.Status != 200 || joined.Disposition != "answered" || joined.Dialled != "7001" {
+		t.Errorf("joined record %+v", joined)
+	}
+}
+
+// TestTransferInviteReplaces (issue 9, item 5): while user 1000 talks to
+// the carrier, user 1001 sends an INVITE with Replaces naming 1000's
+// dialog (RFC 3891 §3: pickup, or an attended transfer done by phones).
+// 1001 gets 200 and the carrier, 1000 gets BYE, and the records link.
+func TestTransferInviteReplaces(t *testing.T) {
+	callee := writeScenario(t, "uas-callee", `<recv request="INVITE"/>`,
+		reply("180", "Ringing", false, ""), reply("200", "OK", true, "sendrecv"), `<recv request="ACK"/>`,
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))
+	first := writeScenario(t, "uac-replaced", uacInvite(), `<recv response="180" optional="true"/>`,
+		`<recv response="200">`+logDialog+`</recv>`, uacAck("2"),
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""), refs("tt", "ft"))
+	second := writeScenario(t, "uac-replaces", uacInviteHeaders("Replaces: [replaces]\n", sdp("sendrecv")),
+		`<recv response="200"/>`, uacAck("2"), `<pause milliseconds="500"/>`,
+		uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`)
+	r := newTransferRig(t, callee, "")
+	logFile, logArgs := r.dialogLogArgs("first")
+	r.caller("replaced", first, "95551234", r.port+4, logArgs...)
+	replaces := r.waitDialog(logFile)
+	port2 := 15000 + 10*instance()
+	r.caller("replacing", second, "95551234", port2, "-key", "replaces", replaces)
+	sb := r.wait()
+	recs := sb.WaitCDRs(2, 5*time.Second)
+	by := recordsByReason(t, recs)
+	if len(recs) != 2 || len(by["replaced"]) != 1 || len(by["bye"]) != 1 {
+		t.Fatalf("want a replaced record and one ended by BYE, got %+v", recs)
+	}
+	old, joined := by["replaced"][0], by["bye"][0]
+	if old.TransferredTo != joined.CallID || joined.TransferredFrom != old.CallID || joined.Caller != "1000" || joined.HangupSide != "caller" {
+		t.Errorf("records not linked: %+v / %+v", old, joined)
 	}
 }
