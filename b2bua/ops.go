@@ -57,6 +57,9 @@ type Stats struct {
 	Draining bool
 	// RecordsDropped counts records the writer could not keep.
 	RecordsDropped uint64
+	// RecordsHeld counts records waiting in memory for a full or failing
+	// records directory to take them.
+	RecordsHeld int
 	// Overload is admission control's counters (overload.go).
 	Overload OverloadStats
 }
@@ -120,6 +123,7 @@ func (s *Server) Stats() Stats {
 		Registrations:  len(s.reg.Bindings()),
 		Draining:       s.draining.Load(),
 		RecordsDropped: s.cdr.Dropped(),
+		RecordsHeld:    s.cdr.Held(),
 		Overload:       s.overload.stats(),
 	}
 }
