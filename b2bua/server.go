@@ -175,6 +175,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		_ = s.cdr.Close()
 		return nil, fmt.Errorf("state: %w", err)
 	}
+	jr.HoldEndedWhile(func() bool { return s.cdr.Held() > 0 })
 	s.records = &observedRecords{w: s.cdr, j: jr}
 
 	// sipgo refuses UDP writes over 1300 bytes by default, responses
