@@ -15,10 +15,10 @@ import (
 func overloadedFilter(delay time.Duration, setups, fds int64, free int) (*readFilter, *answerLog, *overload) {
 	f, log, _ := newTestFilter()
 	o := &overload{maxDelay: int64(50 * time.Millisecond), maxSetups: 100, retryAfter: "5",
-		fdLimit: 20000, fdReserve: 256, freePairs: func() int { return free }}
+		fdLimit: 20000, fdReserve: 256, ports: func() (int, int) { return free, 0 }}
 	o.standing.Store(int64(delay))
 	o.setups.Store(setups)
-	o.fds.Store(fds)
+	o.other.Store(fds)
 	f.s.overload = o
 	return f, log, o
 }

@@ -137,7 +137,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	}
 	s.media = me
 	s.mediaPath = &engineMedia{e: me}
-	if s.overload, err = newOverload(cfg, me.FreePairs, log.With("component", "overload")); err != nil {
+	if s.overload, err = newOverload(cfg, me.PortUse, log.With("component", "overload")); err != nil {
 		s.media.Close()
 		return nil, err
 	}
