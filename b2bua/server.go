@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard/switchboard/journal"
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/registrar"
+	"github.com/switchboard/switchboard/sipdns"
 )
 
 // branchPrefix marks Via branches Switchboard generates; seeing one of ours
@@ -90,6 +91,8 @@ type Server struct {
 	tlsServer *tls.Config
 	// tlsPeers are the client certificates of TLS connections (tls_peer.go).
 	tlsPeers tlsPeers
+	// resolver resolves trunks given by host name (trunk_dns.go).
+	resolver *sipdns.Resolver
 
 	mu      sync.Mutex
 	dialogs map[string]*Call // dialogKey → call
@@ -127,6 +130,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if s.sec, s.secLog, err = newGuard(cfg); err != nil {
 		return nil, err
 	}
+	s.resolver = newResolver(cfg, log)
 	if err := s.setPolicy(cfg); err != nil {
 		return nil, err
 	}
@@ -215,6 +219,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.sender = &sipgoSender{client: s.client, ua: s.ua}
+	s.startQualityReports()
 	s.routes()
 	return s, nil
 }
@@ -242,6 +247,7 @@ func (s *Server) setPolicy(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	r.resolver = s.resolver
 	p := &policy{router: r, users: map[string]config.User{}, cfg: cfg, guard: s.sec}
 	if s.sec != nil {
 		s.sec.SetConfig(guardConfig(cfg))
@@ -545,7 +551,7 @@ func (s *Server) reply(req *sip.Request, tx sip.ServerTransaction, code int, rea
 	}
 }
 
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE, REFER"
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := s.response(req, 200, "", nil)
@@ -650,6 +656,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	caller, trunk, ok := s.identify(req, tx)
 	if !ok {
 		return
+	}
+	if s.replacing(req, tx, caller) {
+		return // INVITE with Replaces (call_replaces.go)
 	}
 	c := newCall(s, req, tx)
 	c.caller, c.fromTrunk = caller, trunk
@@ -885,6 +894,9 @@ func (s *Server) Close() error {
 	var errs []error
 	for _, l := range s.listenerList() {
 		errs = append(errs, l.closer())
+	}
+	if s.records.vq != nil {
+		s.records.vq.Close() // the last reports go out before the transports close
 	}
 	errs = append(errs, s.ua.Close())
 	errs = append(errs, s.reg.Close())
