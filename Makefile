@@ -2,7 +2,8 @@ SHELL := /bin/bash
 # Switchboard — build, run, test, bench.
 #
 #   make run     build and start Switchboard with configs/switchboard.yaml
-#   make test    every test, unit and end-to-end (installs missing tools first)
+#   make test    every test, unit and end-to-end (installs missing tools first), then make fuzz
+#   make fuzz    every Go fuzz target for FUZZTIME (2s) each
 #   make bench   benchmarks: per-frame/per-packet Go benchmarks and the load runs
 
 GO        ?= go
@@ -33,7 +34,7 @@ export GOFLAGS := -tags=nolibopusfile $(GOFLAGS)
 # moved libopus from being reused.
 export CGO_LDFLAGS := -O2 -g -L$(OPUS_PREFIX)/lib
 
-.PHONY: all build run test unit e2e bench deps debs check vet clean
+.PHONY: all build run test unit e2e bench fuzz deps debs check vet clean
 
 all: build
 
@@ -110,6 +111,13 @@ test: build
 	CGO_ENABLED=0 GOOS=darwin $(GO) vet ./media/...
 	cd third_party/sipgo && $(GO) test -count=1 ./sip/   # our patches to sipgo (PATCHES.md)
 	SWITCHBOARD_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./test/
+	$(MAKE) --no-print-directory fuzz
+
+# Every Go fuzz target for FUZZTIME each (.ci/fuzz): about 25 targets,
+# near 90 s at 2s each.
+FUZZTIME ?= 2s
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) .ci/fuzz
 
 unit: build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test$$)

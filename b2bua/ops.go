@@ -60,6 +60,9 @@ type Stats struct {
 	Draining bool
 	// RecordsDropped counts records the writer could not keep.
 	RecordsDropped uint64
+	// RecordsHeld counts records waiting in memory for a full or failing
+	// records directory to take them.
+	RecordsHeld int
 	// QualityReports counts RFC 6035 reports accepted by collectors,
 	// failed (refused or unanswered) and dropped on a full queue.
 	QualityReportsSent, QualityReportsFailed, QualityReportsDropped uint64
@@ -128,6 +131,7 @@ func (s *Server) Stats() Stats {
 		Registrations:  len(s.reg.Bindings()),
 		Draining:       s.draining.Load(),
 		RecordsDropped: s.cdr.Dropped(),
+		RecordsHeld:    s.cdr.Held(),
 		Overload:       s.overload.stats(),
 	}
 }

@@ -24,7 +24,8 @@ import (
 //	     │       of a call in progress) ── and overloaded() says why:
 //	     │         standing queue delay > overload.max_queue_delay
 //	     │         INVITEs in flight (admitted, no final response) ≥ max_setups
-//	     │         open descriptors + a call's 4 > limit − overload.fd_reserve
+//	     │         open descriptors (media sockets counted exactly, the
+//	     │           rest sampled every 5 s) + a call's 4 > limit − fd_reserve
 //	     │         fewer than 2 free RTP port pairs
 //	     ├─ yes ─► stateless 503 + Retry-After, counted by reason, logged
 //	     └─ no ──► sipgo parser ─► transactions ─► handler
@@ -92,11 +93,15 @@ type overload struct {
 	retryAfter string
 	fdLimit    int64 // soft RLIMIT_NOFILE after raising it
 	fdReserve  int64
-	freePairs  func() int
+	ports      func() (free, bound int) // media.Engine.PortUse
 
 	standing atomic.Int64 // ns, published by the UDP readers (queueWindow)
 	setups   atomic.Int64 // INVITEs admitted without a final response yet
-	fds      atomic.Int64 // open descriptors, sampled
+	// other is the open descriptors that are no media socket, sampled
+	// every otherSample: media sockets (two per bound port pair) are
+	// counted exactly for each decision, the rest changes slowly.
+	other    atomic.Int64
+	fds      atomic.Int64 // open descriptors at the last decision or sample
 	rejected [nShedReasons]atomic.Uint64
 
 	stop chan struct{}
@@ -107,14 +112,19 @@ type overload struct {
 // uses the same figure).
 const fdsPerCall = 4
 
-// overloadSample is how often open descriptors are counted and refusals
-// logged.
-const overloadSample = 250 * time.Millisecond
+// overloadSample is how often refusals are logged, otherSample how often
+// the descriptors that are no media socket are counted (reading
+// /proc/self/fd costs about a microsecond per descriptor: at tens of
+// thousands of sockets, too much to do often).
+const (
+	overloadSample = time.Second
+	otherSample    = 5 * time.Second
+)
 
 // newOverload raises the descriptor limit, checks the configuration
 // against it and starts the sampler; nil (admission control off) when
 // overload.enabled is false. The descriptor check applies either way.
-func newOverload(cfg *config.Config, freePairs func() int, log *slog.Logger) (*overload, error) {
+func newOverload(cfg *config.Config, ports func() (free, bound int), log *slog.Logger) (*overload, error) {
 	limit, err := raiseDescriptorLimit()
 	if err != nil {
 		log.Warn("descriptor limit unknown", "error", err)
@@ -139,10 +149,10 @@ func newOverload(cfg *config.Config, freePairs func() int, log *slog.Logger) (*o
 		retryAfter: fmt.Sprint(int(o.RetryAfter / time.Second)),
 		fdLimit:    int64(limit),
 		fdReserve:  int64(o.FDReserve),
-		freePairs:  freePairs,
+		ports:      ports,
 		stop:       make(chan struct{}),
 	}
-	ov.fds.Store(int64(countFDs()))
+	ov.sampleOther()
 	ov.wg.Add(1)
 	go ov.sampler()
 	return ov, nil
@@ -157,15 +167,34 @@ func (o *overload) overloaded() shedReason {
 	if o.maxSetups > 0 && setups >= o.maxSetups {
 		return shedSetups
 	}
-	// Calls in setup may have opened their sockets since the last sample:
-	// counted again, which errs on the safe side.
-	if o.fdLimit > 0 && o.fds.Load()+fdsPerCall*(setups+1) > o.fdLimit-o.fdReserve {
-		return shedFDs
+	free, bound := 1<<30, 0
+	if o.ports != nil {
+		free, bound = o.ports()
 	}
-	if o.freePairs != nil && o.freePairs() < 2 {
+	if o.fdLimit > 0 {
+		// Calls in setup may not have bound their sockets yet: counted
+		// in full, which errs on the safe side.
+		fds := o.other.Load() + 2*int64(bound)
+		o.fds.Store(fds)
+		if fds+fdsPerCall*(setups+1) > o.fdLimit-o.fdReserve {
+			return shedFDs
+		}
+	}
+	if free < 2 {
 		return shedPorts
 	}
 	return shedNone
+}
+
+// sampleOther counts the open descriptors that are no media socket.
+func (o *overload) sampleOther() {
+	n := int64(countFDs())
+	bound := 0
+	if o.ports != nil {
+		_, bound = o.ports()
+	}
+	o.other.Store(max(n-2*int64(bound), 0))
+	o.fds.Store(n)
 }
 
 // refused counts one refused call.
@@ -205,7 +234,7 @@ func (o *overload) sampler() {
 	tick := time.NewTicker(overloadSample)
 	defer tick.Stop()
 	var last [nShedReasons]uint64
-	lastLog := time.Now()
+	lastOther := time.Now()
 	refusing := false
 	for {
 		select {
@@ -213,11 +242,10 @@ func (o *overload) sampler() {
 			return
 		case <-tick.C:
 		}
-		o.fds.Store(int64(countFDs()))
-		if time.Since(lastLog) < time.Second {
-			continue
+		if time.Since(lastOther) >= otherSample {
+			lastOther = time.Now()
+			o.sampleOther()
 		}
-		lastLog = time.Now()
 		var total, since uint64
 		attrs := []any{}
 		for r := shedQueue; r < nShedReasons; r++ {

@@ -61,8 +61,9 @@ func (h *inviteHeaders) initialKey() string {
 }
 
 // inviteHeadersOf reads the header section of a message the scan passed
-// (CRLF lines, full or compact names). A folded line or a missing header
-// makes it give up (ok false): the INVITE is then let through.
+// (CRLF lines, full or compact names). A folded line, a missing header or
+// a repeated From, To, Call-ID or CSeq makes it give up (ok false): the
+// INVITE is then let through.
 func inviteHeadersOf(hdr []byte) (h inviteHeaders, ok bool) {
 	nl := bytes.Index(hdr, []byte("\r\n"))
 	if nl < 0 {
@@ -86,17 +87,24 @@ func inviteHeadersOf(hdr []byte) (h inviteHeaders, ok bool) {
 			continue
 		}
 		v := string(trimWS(value))
-		switch kind := headerKindOf(trimWS(name)); kind {
+		var dst *string
+		switch headerKindOf(trimWS(name)) {
 		case hVia:
 			h.vias = append(h.vias, v)
 		case hFrom:
-			setOnce(&h.from, v)
+			dst = &h.from
 		case hTo:
-			setOnce(&h.to, v)
+			dst = &h.to
 		case hCallID:
-			setOnce(&h.callID, v)
+			dst = &h.callID
 		case hCSeq:
-			setOnce(&h.cseq, v)
+			dst = &h.cseq
+		}
+		if dst != nil {
+			if *dst != "" {
+				return h, false // twice: which one sipgo keeps is its business
+			}
+			*dst = v
 		}
 	}
 	return h, len(h.vias) > 0 && h.from != "" && h.to != "" && h.callID != "" && h.cseq != ""

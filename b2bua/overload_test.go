@@ -15,10 +15,10 @@ import (
 func overloadedFilter(delay time.Duration, setups, fds int64, free int) (*readFilter, *answerLog, *overload) {
 	f, log, _ := newTestFilter()
 	o := &overload{maxDelay: int64(50 * time.Millisecond), maxSetups: 100, retryAfter: "5",
-		fdLimit: 20000, fdReserve: 256, freePairs: func() int { return free }}
+		fdLimit: 20000, fdReserve: 256, ports: func() (int, int) { return free, 0 }}
 	o.standing.Store(int64(delay))
 	o.setups.Store(setups)
-	o.fds.Store(fds)
+	o.other.Store(fds)
 	f.s.overload = o
 	return f, log, o
 }
@@ -188,4 +188,50 @@ func BenchmarkReadFilterAdmission(b *testing.B) {
 			b.Fatalf("filter: %v", err)
 		}
 	}
+}
+
+// FuzzOverloadShed checks admission control's raw-byte path on arbitrary
+// messages, as an overloaded server sees them: no panic, a refused message
+// was an INVITE without a To tag, and the 503 parses with the request's
+// Call-ID, CSeq and a Retry-After. Whatever is not refused is passed on
+// exactly as without overload.
+func FuzzOverloadShed(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		plain, plainLog, _ := newTestFilter()
+		want, _ := plain.filter(testUDP, append(make([]byte, 0, len(data)+64), data...))
+		wantAnswers := len(plainLog.take())
+
+		rf, log, o := overloadedFilter(time.Second, 0, 100, 1000)
+		out, err := rf.filter(testUDP, append(make([]byte, 0, len(data)+64), data...))
+		if err != nil {
+			t.Fatalf("UDP filter returned an error: %v", err)
+		}
+		answers := log.take()
+		if o.rejected[shedQueue].Load() == 0 {
+			if string(out) != string(want) || len(answers) != wantAnswers {
+				t.Fatalf("not refused, yet handled differently under overload: %q vs %q", out, want)
+			}
+			return
+		}
+		if len(out) != 0 || len(answers) != 1 || len(want) == 0 {
+			t.Fatalf("refused: %d bytes passed, %d answers; without overload %d bytes", len(out), len(answers), len(want))
+		}
+		m, err := sip.ParseMessage([]byte(answers[0].String()))
+		if err != nil {
+			t.Fatalf("503 does not parse: %v\n%s", err, answers[0])
+		}
+		req, err := sip.ParseMessage(want)
+		if err != nil {
+			t.Fatalf("refused message does not parse: %v", err)
+		}
+		rq, ok := req.(*sip.Request)
+		if !ok || rq.Method != sip.INVITE || tagOf(rq.To().Params) != "" {
+			t.Fatalf("refused a message that is no new INVITE:\n%s", want)
+		}
+		res := m.(*sip.Response)
+		if res.StatusCode != 503 || res.GetHeader("Retry-After") == nil || res.CallID().Value() != rq.CallID().Value() || res.CSeq().SeqNo != rq.CSeq().SeqNo {
+			t.Fatalf("503 does not match the INVITE:\n%s\n%s", res, want)
+		}
+	})
 }

@@ -37,6 +37,11 @@ import (
 // well-formed message is parsed once. Only a suspicious one (folded lines,
 // comma lists, odd URIs, ...) is parsed twice.
 //
+// Two decisions of other roles are taken here too, because this is the
+// earliest and cheapest point: on UDP a request over its source's rate is
+// dropped (security.go, admitDatagram), and a new INVITE that finds the
+// server overloaded gets a stateless 503 (overload_answer.go, shed).
+//
 // On UDP the filter also adds ";rport" to a top Via without one (symmetric
 // response routing, RFC 3581 §4 as a server may force it), so responses go
 // back to the packet's source port: the phone behind NAT and the torture
@@ -58,6 +63,7 @@ type readFilterStats struct {
 	Dropped  uint64 // messages dropped without an answer
 	Junk     uint64 // lines skipped between messages on a stream
 	Closed   uint64 // stream connections closed on a framing error
+	Limited  uint64 // UDP requests over their source's rate, dropped
 }
 
 // readFilter implements sip.TransportReadFilter for Server.
@@ -119,7 +125,7 @@ func newReadFilter(s *Server) *readFilter {
 func (f *readFilter) stats() readFilterStats {
 	return readFilterStats{
 		Passed: f.passed.Load(), SlowPath: f.slow.Load(), Answered: f.answered.Load(),
-		Dropped: f.dropped.Load(), Junk: f.junk.Load(), Closed: f.closed.Load(),
+		Dropped: f.dropped.Load(), Junk: f.junk.Load(), Closed: f.closed.Load(), Limited: f.limited.Load(),
 	}
 }
 

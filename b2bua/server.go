@@ -141,7 +141,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	}
 	s.media = me
 	s.mediaPath = &engineMedia{e: me}
-	if s.overload, err = newOverload(cfg, me.FreePairs, log.With("component", "overload")); err != nil {
+	if s.overload, err = newOverload(cfg, me.PortUse, log.With("component", "overload")); err != nil {
 		s.media.Close()
 		return nil, err
 	}
@@ -179,6 +179,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		_ = s.cdr.Close()
 		return nil, fmt.Errorf("state: %w", err)
 	}
+	jr.HoldEndedWhile(func() bool { return s.cdr.Held() > 0 })
 	s.records = &observedRecords{w: s.cdr, j: jr}
 
 	// sipgo refuses UDP writes over 1300 bytes by default, responses

@@ -26,6 +26,12 @@ const (
 	// fullWait is how long Write waits for room in a full queue.
 	fullWait     = 2 * time.Second
 	syncInterval = 200 * time.Millisecond
+	// retryInterval is how often records held after a failed write are
+	// tried again.
+	retryInterval = time.Second
+	// maxHeld bounds the records held in memory while the disk refuses
+	// them (about 1 KiB each); beyond it the oldest are dropped (logged).
+	maxHeld = 100000
 )
 
 // Writer appends records as JSON lines to <dir>/cdr-YYYY-MM-DD.jsonl (the
@@ -60,8 +66,16 @@ type Writer struct {
 	// Writer goroutine state.
 	file     *os.File
 	fileName string
+	size     int64     // file's length after the last whole append
 	dirty    bool      // file written since its last fsync
 	lastSync time.Time // when the last fsync ran
+
+	// held are records whose write failed (a full or failing disk),
+	// oldest first, kept in memory for the next try: every retryInterval
+	// and before each new batch. heldCount mirrors len(held) for Held.
+	held      []Record
+	heldCount atomic.Int64
+	heldSince time.Time
 }
 
 // NewWriter creates dir if needed and starts the writer goroutine. Close it
@@ -159,18 +173,28 @@ func (w *Writer) run() {
 	syncT := time.NewTimer(time.Hour)
 	syncT.Stop()
 	defer syncT.Stop()
+	retry := time.NewTicker(retryInterval)
+	defer retry.Stop()
 	armed := false
 	for {
 		var rec Record
 		select {
 		case r, ok := <-w.q:
 			if !ok {
+				w.retryHeld(&buf) // a last try; what still fails is dropped (logged)
+				w.dropHeld("writer closed with the disk still refusing records")
 				return
 			}
 			rec = r
 		case <-syncT.C:
 			armed = false
 			w.sync()
+			continue
+		case <-retry.C:
+			if len(w.held) > 0 {
+				w.retryHeld(&buf)
+				w.sync()
+			}
 			continue
 		}
 		if w.beforeBatch != nil {
@@ -189,7 +213,12 @@ func (w *Writer) run() {
 				break fill
 			}
 		}
-		w.writeBatch(batch, &buf)
+		w.retryHeld(&buf) // older records first
+		if len(w.held) > 0 {
+			w.hold(batch) // the disk still refuses: keep the order
+		} else {
+			w.writeBatch(batch, &buf)
+		}
 		if !w.dirty || armed {
 			continue
 		}
@@ -239,13 +268,61 @@ func (w *Writer) writeBatch(batch []Record, buf *bytes.Buffer) {
 			end++
 		}
 		if err := w.appendFile(name, buf.Bytes()); err != nil {
-			w.fail(batch[start:end], err)
+			if len(w.held) == 0 {
+				w.heldSince = time.Now()
+				w.log.Error("writing CDRs failed: keeping them in memory and retrying every second",
+					"err", err, "records", len(batch)-start)
+			}
+			w.hold(batch[start:])
+			return
 		}
 		start = end
 	}
 }
 
-// fail records a write error and logs the records it lost.
+// hold keeps records whose write failed for retryHeld, dropping the oldest
+// (logged in full) beyond maxHeld.
+func (w *Writer) hold(recs []Record) {
+	w.held = append(w.held, recs...)
+	if over := len(w.held) - maxHeld; over > 0 {
+		for _, r := range w.held[:over] {
+			w.drop(r, "disk refused it and more than 100000 records were held")
+		}
+		w.held = append(w.held[:0], w.held[over:]...)
+	}
+	w.heldCount.Store(int64(len(w.held)))
+}
+
+// retryHeld writes the held records, oldest first; those that fail again
+// stay held.
+func (w *Writer) retryHeld(buf *bytes.Buffer) {
+	if len(w.held) == 0 {
+		return
+	}
+	recs, since := w.held, w.heldSince
+	w.held = nil
+	w.writeBatch(recs, buf)
+	if len(w.held) == 0 {
+		w.heldCount.Store(0)
+		w.log.Info("held CDRs written", "records", len(recs), "held_for", time.Since(since).Round(time.Millisecond))
+	} else {
+		w.heldSince = since
+	}
+}
+
+// dropHeld drops every held record (logged in full).
+func (w *Writer) dropHeld(why string) {
+	for _, r := range w.held {
+		w.drop(r, why)
+	}
+	if len(w.held) > 0 && w.err == nil {
+		w.err = fmt.Errorf("cdr: %d records could not be written: %s", len(w.held), why)
+	}
+	w.held = nil
+	w.heldCount.Store(0)
+}
+
+// fail records an encoding error and logs the record it lost.
 func (w *Writer) fail(recs []Record, err error) {
 	if w.err == nil {
 		w.err = err
@@ -256,6 +333,10 @@ func (w *Writer) fail(recs []Record, err error) {
 	}
 }
 
+// Held returns how many records wait in memory for the disk to take them
+// (a full or failing records directory).
+func (w *Writer) Held() int { return int(w.heldCount.Load()) }
+
 // appendFile appends data to the named file in dir; run fsyncs it later.
 func (w *Writer) appendFile(name string, data []byte) error {
 	if name != w.fileName || w.file == nil {
@@ -264,15 +345,25 @@ func (w *Writer) appendFile(name string, data []byte) error {
 		if err != nil {
 			return fmt.Errorf("cdr: %w", err)
 		}
-		w.file, w.fileName = f, name
+		fi, err := f.Stat()
+		if err != nil {
+			_ = f.Close()
+			return fmt.Errorf("cdr: %w", err)
+		}
+		w.file, w.fileName, w.size = f, name, fi.Size()
 	}
 	if len(data) == 0 {
 		return nil
 	}
 	if err := appendRaw(w.file, data); err != nil {
+		// A short write (ENOSPC) leaves part of a line: cut it off, so
+		// the file never ends in a torn record and the retry appends
+		// whole lines.
+		_ = w.file.Truncate(w.size)
 		w.closeFile() // reopen next time
 		return fmt.Errorf("cdr: writing %s: %w", name, err)
 	}
+	w.size += int64(len(data))
 	w.dirty = true
 	return nil
 }

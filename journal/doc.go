@@ -18,5 +18,6 @@
 // Recover looks for, so a record is never written twice. When the file
 // passes a size it is rewritten (atomically) with just the calls still
 // up and those that ended in the last few seconds (their records may not
-// be on disk yet).
+// be on disk yet), or all that ended while the records writer holds
+// records a full disk refused (HoldEndedWhile).
 package journal

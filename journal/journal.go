@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -84,6 +85,9 @@ type Journal struct {
 	live    map[string][]byte    // call id → its Up line, while up
 	ended   map[string]endedCall // recently ended: kept through compaction
 	lastErr error
+	// holdEnded, when set and true, keeps ended calls past keepEndedFor:
+	// the records writer still holds records the disk refused.
+	holdEnded atomic.Pointer[func() bool]
 
 	stop chan struct{}
 	done chan struct{}
@@ -140,6 +144,13 @@ func (j *Journal) Ended(id string) {
 	j.mu.Unlock()
 }
 
+// HoldEndedWhile keeps the entries of ended calls (through compaction)
+// while held reports true, instead of for a few seconds: while the records
+// writer holds records a full disk refused (cdr.Writer.Held), a crash
+// still leaves those answered calls in the journal, and the next start
+// writes them as interrupted.
+func (j *Journal) HoldEndedWhile(held func() bool) { j.holdEnded.Store(&held) }
+
 // Close flushes and closes the journal. The file stays: a clean stop has
 // written every record, so the next Recover finds them all and writes
 // nothing.
@@ -168,9 +179,11 @@ func (j *Journal) run() {
 				fmt.Fprintf(&j.buf, `{"alive":%d}`+"\n", now.UnixMilli())
 				lastAlive = now
 			}
-			for id, e := range j.ended {
-				if now.Sub(e.at) > keepEndedFor {
-					delete(j.ended, id)
+			if h := j.holdEnded.Load(); h == nil || !(*h)() {
+				for id, e := range j.ended {
+					if now.Sub(e.at) > keepEndedFor {
+						delete(j.ended, id)
+					}
 				}
 			}
 			j.flushLocked(false)

@@ -126,14 +126,15 @@ func (e *Engine) Active() int {
 // even port, RTCP on the odd one above).
 func (e *Engine) Pairs() int { return (e.cfg.PortMax - e.cfg.PortMin + 1) / 2 }
 
-// FreePairs returns how many port pairs a new endpoint could take now:
-// free and warm ones, after expiring quarantines that have ended. Admission
-// control (b2bua overload) asks it for each new call when it decides.
-func (e *Engine) FreePairs() int {
+// PortUse returns how many port pairs a new endpoint could take now (free
+// and warm ones, after expiring quarantines that have ended) and how many
+// pairs are bound (each holds two sockets: in use, quarantined or warm).
+// Admission control (b2bua overload) asks it for each new call.
+func (e *Engine) PortUse() (free, bound int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.ports.expire(e.cfg.Now())
-	return len(e.ports.free) + len(e.ports.warm)
+	return len(e.ports.free) + len(e.ports.warm), len(e.pairs)
 }
 
 // Processing returns how many streams run through the processing path

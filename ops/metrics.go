@@ -82,6 +82,7 @@ func NewMetrics(stats func() b2bua.Stats) *Metrics {
 		}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Name: "records_dropped_total",
 			Help: "Call records the writer could not keep."}, func() float64 { return float64(stats().RecordsDropped) }),
+		gauge("records_held", "Call records waiting in memory for a full or failing records directory.", func(s b2bua.Stats) float64 { return float64(s.RecordsHeld) }),
 		qualityReports("sent", func(s b2bua.Stats) uint64 { return s.QualityReportsSent }),
 		qualityReports("failed", func(s b2bua.Stats) uint64 { return s.QualityReportsFailed }),
 		qualityReports("dropped", func(s b2bua.Stats) uint64 { return s.QualityReportsDropped }),

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +16,24 @@ import (
 
 // Fault tests (issue 16): Switchboard keeps serving, and every call ends
 // with one record, when a peer or the machine misbehaves.
+
+// faultCallee starts the fault tests' trunk: sipp answering every call
+// (bench_uas.xml) on 127.0.0.2:uasPort (trunkSetup's trunk).
+func faultCallee(t *testing.T, dir string, uasPort int) {
+	startSipp(t, dir, "-sf", scenario(t, "bench_uas.xml"), "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
+		"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-aa")
+	waitPort(t, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
+}
+
+// faultCalls places calls from user 1000 on 127.0.0.3 to the trunk (9 +
+// number) at rate calls/s, each held for holdMs, bounded to a minute.
+func faultCalls(t *testing.T, dir string, sb *SB, uasPort, calls, rate, holdMs int) Sipp {
+	return runSipp(t, dir, 60*time.Second, "-sf", scenario(t, "bench_uac.xml"), sb.Addr(),
+		"-i", "127.0.0.3", "-p", strconv.Itoa(uasPort+4), "-mi", "127.0.0.3", "-mp", strconv.Itoa(uasPort+6),
+		"-s", "95551234", "-key", "user", "1000", "-au", "1000", "-ap", sb.Users["1000"],
+		"-r", strconv.Itoa(rate), "-m", strconv.Itoa(calls), "-l", "100", "-d", strconv.Itoa(holdMs),
+		"-timeout", "50", "-timeout_error")
+}
 
 // TestFaultUDPFloodFromOneSource: one source floods Switchboard with
 // INVITEs over UDP (20,000 a second for 4 s) while another places calls
@@ -26,9 +46,7 @@ func TestFaultUDPFloodFromOneSource(t *testing.T) {
 	dir := t.TempDir()
 	uasPort := 15000 + 10*instance()
 	sb := trunkSetup(t, uasPort, SBOptions{Security: "  rate: 50\n  burst: 100\n  auth_failures: 1000\n  user_failures: -1\n"})
-	startSipp(t, dir, "-sf", scenario(t, "bench_uas.xml"), "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
-		"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-aa")
-	waitPort(t, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
+	faultCallee(t, dir, uasPort)
 
 	flooder, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 5)})
 	if err != nil {
@@ -68,10 +86,7 @@ func TestFaultUDPFloodFromOneSource(t *testing.T) {
 	}()
 
 	const calls = 40
-	r := runSipp(t, dir, 60*time.Second, "-sf", scenario(t, "bench_uac.xml"), sb.Addr(),
-		"-i", "127.0.0.3", "-p", strconv.Itoa(uasPort+4), "-mi", "127.0.0.3", "-mp", strconv.Itoa(uasPort+6),
-		"-s", "95551234", "-key", "user", "1000", "-au", "1000", "-ap", sb.Users["1000"],
-		"-r", "10", "-m", strconv.Itoa(calls), "-l", "100", "-d", "300", "-timeout", "50", "-timeout_error")
+	r := faultCalls(t, dir, sb, uasPort, calls, 10, 300)
 	wg.Wait()
 	if r.Stats.Successful != calls || r.Stats.Failed != 0 || r.Err != nil {
 		t.Fatalf("calls during the flood: %d successful, %d failed, err %v\n%s", r.Stats.Successful, r.Stats.Failed, r.Err, tail(r.Out, 3000))
@@ -136,5 +151,65 @@ func TestFaultTrunkStopsAnsweringMidInvite(t *testing.T) {
 	if res, raw := caller.do(opt); res.StatusCode != 200 {
 		t.Fatalf("OPTIONS after the fault: %d\n%s", res.StatusCode, raw)
 	}
-	_ = os.Getenv // keep imports stable for the disk test
+}
+
+// TestFaultRecordsDiskFull: the records directory is a tiny tmpfs, filled
+// up. Calls go on; their records wait in memory (an error is logged) and
+// are written, once each and with no torn line, when space returns.
+func TestFaultRecordsDiskFull(t *testing.T) {
+	requireTool(t, "sipp")
+	dir := t.TempDir()
+	uasPort := 15000 + 10*instance()
+	sb := trunkSetup(t, uasPort, SBOptions{})
+	recDir := filepath.Join(sb.Dir, "records")
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=128k,mode=0750", "tmpfs", recDir).CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("mounting a tmpfs on %s (needs root): %v %s", recDir, err, out)
+		}
+		t.Skipf("cannot mount a tmpfs (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", recDir).Run() })
+	filler := filepath.Join(recDir, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 4096)
+	for i := 0; i < 1000; i++ { // bounded: 4 MiB at most
+		if _, err := f.Write(chunk); err != nil {
+			break // ENOSPC: full
+		}
+	}
+	f.Close()
+
+	faultCallee(t, dir, uasPort)
+	const calls = 5
+	r := faultCalls(t, dir, sb, uasPort, calls, 5, 200)
+	if r.Stats.Successful != calls || r.Err != nil {
+		t.Fatalf("calls with the records disk full: %d successful, err %v\n%s", r.Stats.Successful, r.Err, tail(r.Out, 3000))
+	}
+	if !sb.waitOutput("writing CDRs failed", 5*time.Second) {
+		t.Fatalf("no error logged for the full records disk:\n%s", tail(sb.Output(), 3000))
+	}
+	if n := len(sb.CDRs()); n != 0 {
+		t.Fatalf("%d records written to a full disk", n)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	recs := sb.WaitCDRs(calls, 10*time.Second)
+	time.Sleep(1500 * time.Millisecond) // a duplicate would be a bug: give it a retry's time
+	if recs = sb.CDRs(); len(recs) != calls {
+		t.Fatalf("%d records after space returned, want %d", len(recs), calls)
+	}
+	ids := map[string]bool{}
+	for _, c := range recs {
+		if c.Disposition != "answered" || ids[c.CallID] {
+			t.Errorf("CDR %+v (duplicate: %v)", c, ids[c.CallID])
+		}
+		ids[c.CallID] = true
+	}
+	if !strings.Contains(sb.Output(), "held CDRs written") {
+		t.Errorf("no log line for the held records written")
+	}
 }
