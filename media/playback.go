@@ -42,23 +42,30 @@ func LoadClip(path string) (*Clip, error) {
 	return &Clip{rate: a.Rate, pcm: mono, rates: map[int][]int16{a.Rate: mono}}, nil
 }
 
-// at returns the clip at rate, resampling it the first time.
+// at returns the clip at rate, resampling it the first time (on the
+// playout goroutine: the first player of a clip at a new rate pays for
+// the conversion once; LoadClip's callers may call Prepare instead).
 func (c *Clip) at(rate int) []int16 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if pcm, ok := c.rates[rate]; ok {
 		return pcm
 	}
-	rs, err := codecs.NewResampler(c.rate, rate)
+	out, err := codecs.ResampleClip(c.pcm, c.rate, rate)
 	if err != nil {
-		return nil
+		out = nil // plays as nothing
 	}
-	defer rs.Close()
-	out := make([]int16, rs.MaxOut(len(c.pcm))+rs.MaxOut(rs.Delay()+1))
-	n := rs.Process(c.pcm, out)
-	c.rates[rate] = out[:n]
-	return out[:n]
+	c.rates[rate] = out
+	return out
 }
+
+// Prepare converts the clip to rate ahead of its first use, so that no
+// playout tick pays for it.
+func (c *Clip) Prepare(rate int) { c.at(rate) }
+
+// Prepare implements preparer: the clip at rate is made ready before
+// the player goes on the playout clock.
+func (p *Player) Prepare(rate int) { p.clip.Prepare(rate) }
 
 // Player is a Source playing a Clip from its start, looped or once.
 type Player struct {

@@ -114,11 +114,11 @@ func TestTerminalTone(t *testing.T) {
 	}
 }
 
-// TestTerminalPlayback: a 16 kHz stereo WAV plays to a PCMU leg
+// TestTerminalPlayback: a 44.1 kHz stereo WAV plays to a PCMU leg
 // (resampled, mixed to mono) and, not looped, stops at its end.
 func TestTerminalPlayback(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "clip.wav")
-	writeTestWAV(t, path, 16000, 2, tone(500, 16000, 0, 8000)) // 0.5 s
+	writeTestWAV(t, path, 44100, 2, tone(500, 44100, 0, 22050)) // 0.5 s
 	clip, err := LoadClip(path)
 	if err != nil {
 		t.Fatal(err)
@@ -195,4 +195,40 @@ func BenchmarkRelayPacketRecorded(b *testing.B) {
 		}
 		c.br.AddTap(c.a, NewToneMeter())
 	})
+}
+
+// TestBridgeHold: while held, the held endpoint gets the source (and the
+// other leg's packets are dropped); after the hold, the relay carries
+// the other leg again.
+func TestBridgeHold(t *testing.T) {
+	c := newProcCall(t, BridgeConfig{A: fmtPCMU, B: fmtPCMU})
+	s := newSender(t, fmtPCMU, 900)
+	r := newReceiver(t, fmtPCMU)
+	c.run(t, s, 20, r, nil)
+	if err := c.br.Hold(c.b, &Tone{Frequency: 600}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.br.Configure(BridgeConfig{A: fmtPCMU, B: fmtPCMU}); err != ErrHeld {
+		t.Fatalf("Configure while held: %v", err)
+	}
+	held := newReceiver(t, fmtPCMU)
+	c.run(t, s, 60, held, nil)
+	if sum := held.meter.Summary(); len(held.hdrs) < 55 || len(held.hdrs) > 62 || !near(sum.Frequency, 600, 15) {
+		t.Fatalf("held party got %d packets, %+v; want the 600 Hz source alone", len(held.hdrs), sum)
+	}
+	if err := c.br.Hold(c.b, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := newReceiver(t, fmtPCMU)
+	c.run(t, s, 40, after, nil)
+	if sum := after.meter.Summary(); len(after.hdrs) < 35 || !near(sum.Frequency, 900, 15) {
+		t.Fatalf("after the hold: %d packets, %+v; want the 900 Hz leg", len(after.hdrs), sum)
+	}
+	// One stream throughout: the music continues it, the relay takes it back.
+	for _, pair := range [][2][]rtp.Header{{r.hdrs, held.hdrs}, {held.hdrs, after.hdrs}} {
+		last, first := pair[0][len(pair[0])-1], pair[1][0]
+		if first.SSRC != last.SSRC || first.Seq != last.Seq+1 || !first.Marker {
+			t.Fatalf("stream broken at the hold: %+v after %+v", first, last)
+		}
+	}
 }
