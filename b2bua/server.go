@@ -135,7 +135,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.media = me
-	s.mediaPath = &engineMedia{e: me}
+	s.mediaPath = &engineMedia{e: me, log: log}
 
 	realm := cfg.SIP.Realm
 	if realm == "" {

@@ -42,7 +42,10 @@ func newSinkProcessor(d *direction, f LegFormat, cfg *BridgeConfig) (*processor,
 }
 
 // generator stands in for a Terminal's sending half of cgo builds.
-type generator struct{ out outStream }
+type generator struct {
+	out  outStream
+	rate int
+}
 
 func newGenerator(ep *Endpoint, f LegFormat, src Source, complexity int) (*generator, error) {
 	return nil, fmt.Errorf("%w: built without cgo", ErrNoTranscoding)
