@@ -2,6 +2,8 @@ package test
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,5 +74,45 @@ func TestConferenceThree(t *testing.T) {
 		if r.Service != "conference" || r.Room != "3000" || r.Disposition != "answered" {
 			t.Fatalf("CDR %+v", r)
 		}
+	}
+}
+
+// TestConferencePIN: with services.conference_pin a caller is held at
+// the prompt until it keys the PIN and # (here by SIP INFO, after one
+// wrong try); only then it joins the room.
+func TestConferencePIN(t *testing.T) {
+	requireTool(t, "sipp")
+	sb := startSB(t, SBOptions{Users: []string{"1000"}, Routes: `  - {match: '^3\d{3}$', to: conference}`,
+		Extra: "services:\n  conference_pin: \"4321\"\n"})
+	steps := []string{uacInviteWith(sdpCodecs("0", "a=rtpmap:0 PCMU/8000\n")),
+		`<recv response="180" optional="true"/>`, `<recv response="200"/>`, uacAck("2"), `<pause milliseconds="300"/>`}
+	cseq := 3
+	key := func(k string) {
+		steps = append(steps, uacInDialog("INFO", strconv.Itoa(cseq), "Content-Type: application/dtmf-relay\n", "Signal="+k+"\r\nDuration=100\r\n"),
+			`<recv response="200"/>`)
+		cseq++
+	}
+	for _, k := range []string{"1", "2", "#", "4", "3", "2", "1"} {
+		key(k)
+	}
+	steps = append(steps, `<pause milliseconds="300"/>`)
+	key("#")
+	steps = append(steps, `<pause milliseconds="500"/>`, uacInDialog("BYE", strconv.Itoa(cseq), "", ""), `<recv response="200"/>`)
+	uac := writeScenario(t, "uac-conf-pin", steps...)
+	port := 15000 + 10*instance()
+	r := runSipp(t, t.TempDir(), 30*time.Second, "-sf", uac, sb.Addr(), "-i", "127.0.0.3", "-p", strconv.Itoa(port),
+		"-mi", "127.0.0.3", "-mp", strconv.Itoa(port+2), "-s", "3000", "-key", "user", "1000",
+		"-au", "1000", "-ap", sb.Users["1000"], "-m", "1", "-timeout", "20s", "-timeout_error")
+	if r.Stats.Successful != 1 || r.Err != nil {
+		t.Fatalf("caller sipp failed: %v\n%s", r.Err, tail(r.Out, 2500))
+	}
+	out := sb.Output()
+	wrong, joined := strings.Index(out, "conference: wrong PIN"), strings.Index(out, "joined conference")
+	if strings.Count(out, "conference: wrong PIN") != 1 || strings.Count(out, "joined conference") != 1 || joined < wrong {
+		t.Fatalf("want one wrong PIN, then the join\n%s", tail(out, 3000))
+	}
+	recs := sb.WaitCDRs(1, 5*time.Second)
+	if len(recs) != 1 || recs[0].Room != "3000" || len(recs[0].Digits) != 8 || recs[0].HangupSide != "caller" {
+		t.Fatalf("CDRs %+v", recs)
 	}
 }
