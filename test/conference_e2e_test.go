@@ -28,7 +28,8 @@ func toneShares(b *Baresip, candidates ...float64) map[float64]float64 {
 }
 
 // TestConferenceThree: three baresips with tones 440, 1000 and 1800 Hz
-// dial the same room; each hears the other two and not its own (N-1
+// dial the same 16 kHz room, two in PCMU and one in G.722 (resampled in
+// and out of the room); each hears the other two and not its own (N-1
 // mixing), and each call leaves one CDR naming the room.
 func TestConferenceThree(t *testing.T) {
 	users := []string{"1000", "1001", "1002"}
@@ -36,8 +37,10 @@ func TestConferenceThree(t *testing.T) {
 	sb := startSB(t, SBOptions{Users: users, Routes: `  - {match: '^1\d{3}$', to: user}
   - {match: '^3\d{3}$', to: conference}`})
 	var parts []*Baresip
+	codecs := []struct{ module, codec string }{{"g711", "PCMU"}, {"g711", "PCMU"}, {"g722", "G722"}}
 	for i, u := range users {
-		parts = append(parts, startBaresip(t, BaresipOptions{User: u, Password: sb.Users[u], SB: sb, ToneHz: int(tones[i]), Register: true, Modules: []string{"g711"}}))
+		parts = append(parts, startBaresip(t, BaresipOptions{User: u, Password: sb.Users[u], SB: sb, ToneHz: int(tones[i]), Register: true,
+			Modules: []string{codecs[i].module}, Codecs: codecs[i].codec}))
 	}
 	for _, b := range parts {
 		b.Command(fmt.Sprintf("dial sip:3000@127.0.0.1:%d", sb.SIPPort))
@@ -70,10 +73,17 @@ func TestConferenceThree(t *testing.T) {
 	if len(recs) != 3 {
 		t.Fatalf("CDRs %+v", recs)
 	}
+	g722 := 0
 	for _, r := range recs {
 		if r.Service != "conference" || r.Room != "3000" || r.Disposition != "answered" {
 			t.Fatalf("CDR %+v", r)
 		}
+		if r.CodecA == "G722" {
+			g722++
+		}
+	}
+	if g722 != 1 {
+		t.Fatalf("%d G.722 participants in the CDRs, want 1", g722)
 	}
 }
 
