@@ -64,6 +64,7 @@ const (
 	timerSessionA    // leg A's session refresh or expiry (RFC 4028, call_timer.go)
 	timerSessionB    // leg B's
 	timerService     // checks a service's end (service_call.go)
+	timerFailover    // a DNS-named trunk's silent target (trunk_dns.go)
 	numTimers
 )
 
@@ -92,6 +93,8 @@ type outTx struct {
 	refresh, retried bool
 	// reasons are the Reason headers of a fork's failure response.
 	reasons []cause.Reason
+	// transfer: the INVITE to a transfer's target (call_refer.go).
+	transfer bool
 	// rseq is the RSeq of the last reliable provisional of a fork we
 	// PRACKed (RFC 3262 §4).
 	rseq uint32
@@ -142,6 +145,8 @@ type Call struct {
 	// and the reason of a refusal for the caller's Warning header.
 	fraudRelease func()
 	warning      string
+	// failover is a DNS-named trunk call's target state (trunk_dns.go).
+	failover *trunkFailover
 
 	caller    string // authenticated user, or "trunk:NAME"
 	fromTrunk *Trunk
@@ -163,6 +168,7 @@ type Call struct {
 	reOffer        []media.Codec // the re-INVITE offerer's filtered offer, while relaying it
 	opusComplexity int
 	ackOffer       []media.Codec // what the 2xx offered the caller (callee's PTs), offerInAck
+	srtp           callSRTP      // each leg's SDES state (srtp_offer.go)
 
 	// The call's states (call_state.go): where the call stands, where
 	// offer/answer stands, and whether media flows.
@@ -181,6 +187,8 @@ type Call struct {
 	deferred *provisional
 	// sessA and sessB are each leg's session timer (call_timer.go).
 	sessA, sessB sessionTimer
+	// xfer is the call's transfer, in progress or done (call_refer.go).
+	xfer *transfer
 	// why is the Reason that ends the call (call_reason.go).
 	why         endReason
 	rec         cdr.Record
@@ -330,6 +338,8 @@ func (c *Call) handle(ev any) {
 		}
 	case evLinger:
 		c.lingerUntil = time.Now() // finished from now on
+	default:
+		c.onTransferEvent(ev) // call_replaces.go
 	}
 }
 

@@ -38,6 +38,8 @@ type callTable interface {
 	releaseCall(c *Call)
 	// removeCall forgets the call entirely once it is finished.
 	removeCall(c *Call, keys []string)
+	// dialogCall is the call one of the dialog keys leads to (Replaces).
+	dialogCall(keys ...string) *Call
 }
 
 // callHost is what a Call needs of the server that runs it.

@@ -169,6 +169,7 @@ func (c *Call) end(status int, side, reason, disposition string) {
 	c.disarm(timerSessionA)
 	c.disarm(timerSessionB)
 	c.lingerUntil = time.Now().Add(64 * sip.T1)
+	c.abandonTransfer()
 	if c.bridge != nil {
 		c.bridge.Stop()
 		c.bridgeState = bridgeStopped

@@ -5,10 +5,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/journal"
 	"github.com/switchboard/switchboard/registrar"
 	"github.com/switchboard/switchboard/rtcpstats"
+	"github.com/switchboard/switchboard/vqreport"
 )
 
 // What the operations interface (package ops) reads of a running server:
@@ -57,6 +60,11 @@ type Stats struct {
 	Draining bool
 	// RecordsDropped counts records the writer could not keep.
 	RecordsDropped uint64
+	// QualityReports counts RFC 6035 reports accepted by collectors,
+	// failed (refused or unanswered) and dropped on a full queue.
+	QualityReportsSent, QualityReportsFailed, QualityReportsDropped uint64
+	// Overload is admission control's counters (overload.go).
+	Overload OverloadStats
 }
 
 // Calls returns a snapshot of the calls in progress, oldest first.
@@ -110,7 +118,9 @@ func (s *Server) Registrations() []registrar.Binding { return s.reg.Bindings() }
 
 // Stats returns the server's gauges.
 func (s *Server) Stats() Stats {
+	sent, failed, dropped := s.QualityReportCounts()
 	return Stats{
+		QualityReportsSent: sent, QualityReportsFailed: failed, QualityReportsDropped: dropped,
 		Calls:          s.activeCalls(),
 		MediaEndpoints: s.media.Active(),
 		Processing:     s.media.Processing(),
@@ -118,6 +128,7 @@ func (s *Server) Stats() Stats {
 		Registrations:  len(s.reg.Bindings()),
 		Draining:       s.draining.Load(),
 		RecordsDropped: s.cdr.Dropped(),
+		Overload:       s.overload.stats(),
 	}
 }
 
@@ -131,6 +142,10 @@ type observedRecords struct {
 	w   *cdr.Writer
 	j   *journal.Journal
 	obs atomic.Pointer[func(*cdr.Record)]
+	// vq sends the RFC 6035 reports to the collector that collector
+	// names for a record (b2bua/vq.go).
+	vq        *vqreport.Publisher
+	collector func(*cdr.Record) *sip.Uri
 }
 
 // Up implements recordSink: an answered call is journalled.
@@ -142,5 +157,10 @@ func (o *observedRecords) Write(rec cdr.Record) {
 	o.j.Ended(rec.CallID)
 	if f := o.obs.Load(); f != nil {
 		(*f)(&rec)
+	}
+	if rec.Quality != nil && o.vq != nil {
+		if u := o.collector(&rec); u != nil {
+			o.vq.Observe(*u, &rec)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/sipdns"
 )
 
 // TargetKind says where a routed call goes.
@@ -77,6 +78,9 @@ type Trunk struct {
 	clientRoots *x509.CertPool
 	// Policy is the trunk's recording and hold policy.
 	Policy config.CallPolicy
+	// dns resolves a next hop given by host name (trunk_dns.go); nil for
+	// an IP address.
+	dns *trunkDNS
 }
 
 // mayTransitTo reports whether a call from t may be routed to trunk name.
@@ -93,6 +97,10 @@ type Router struct {
 	// tlsByDest is the TLS client configuration of each trunk's TLS
 	// destination host:port.
 	tlsByDest map[string]*tls.Config
+	// resolver resolves trunks given by host name, and dnsTLS holds the
+	// TLS configuration of their TLS targets by address (trunk_dns.go).
+	resolver *sipdns.Resolver
+	dnsTLS   dnsTLSMap
 }
 
 // errNotValidated: a Router is built only from a configuration that
@@ -111,6 +119,7 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 		if err := t.provisionTLS(tc); err != nil {
 			return nil, err
 		}
+		t.dns = newTrunkDNS(tc, t.tls)
 		if t.tls.client != nil {
 			r.tlsByDest[t.tls.tlsDest] = t.tls.client
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard/switchboard/journal"
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/registrar"
+	"github.com/switchboard/switchboard/sipdns"
 )
 
 // branchPrefix marks Via branches Switchboard generates; seeing one of ours
@@ -74,6 +75,7 @@ type Server struct {
 	mediaPath *engineMedia
 	auth      *auth.Authenticator
 	sec       *guard.Guard // attack protection (security.go)
+	overload  *overload    // admission control of new calls (overload.go); nil when off
 	secLog    io.Closer
 	reg       *registrar.Registrar
 	cdr       *cdr.Writer
@@ -89,6 +91,8 @@ type Server struct {
 	tlsServer *tls.Config
 	// tlsPeers are the client certificates of TLS connections (tls_peer.go).
 	tlsPeers tlsPeers
+	// resolver resolves trunks given by host name (trunk_dns.go).
+	resolver *sipdns.Resolver
 
 	mu      sync.Mutex
 	dialogs map[string]*Call // dialogKey → call
@@ -126,6 +130,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if s.sec, s.secLog, err = newGuard(cfg); err != nil {
 		return nil, err
 	}
+	s.resolver = newResolver(cfg, log)
 	if err := s.setPolicy(cfg); err != nil {
 		return nil, err
 	}
@@ -136,6 +141,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	}
 	s.media = me
 	s.mediaPath = &engineMedia{e: me, log: log}
+	if s.overload, err = newOverload(cfg, me.FreePairs, log.With("component", "overload")); err != nil {
+		s.media.Close()
+		return nil, err
+	}
 
 	realm := cfg.SIP.Realm
 	if realm == "" {
@@ -209,6 +218,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.sender = &sipgoSender{client: s.client, ua: s.ua}
+	s.startQualityReports()
 	s.routes()
 	return s, nil
 }
@@ -236,6 +246,7 @@ func (s *Server) setPolicy(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	r.resolver = s.resolver
 	p := &policy{router: r, users: map[string]config.User{}, cfg: cfg, guard: s.sec}
 	if s.sec != nil {
 		s.sec.SetConfig(guardConfig(cfg))
@@ -304,7 +315,11 @@ func (s *Server) Listen(ctx context.Context, ls []config.Listener) error {
 			}
 			l = listener{network: "UDP", addr: pc.LocalAddr().(*net.UDPAddr).AddrPort(), closer: pc.Close}
 			s.addListener(l)
-			go func() { _ = s.srv.ServeUDP(newRawUDPConn(pc)) }()
+			conn := newRawUDPConn(pc)
+			if rc, ok := conn.(*rawUDPConn); ok && s.overload != nil {
+				rc.measureQueue(&s.overload.standing)
+			}
+			go func() { _ = s.srv.ServeUDP(conn) }()
 		case "tcp":
 			tl, err := net.Listen("tcp", cl.Addr.String())
 			if err != nil {
@@ -535,7 +550,7 @@ func (s *Server) reply(req *sip.Request, tx sip.ServerTransaction, code int, rea
 	}
 }
 
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE, REFER"
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := s.response(req, 200, "", nil)
@@ -641,11 +656,18 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
+	if s.replacing(req, tx, caller) {
+		return // INVITE with Replaces (call_replaces.go)
+	}
 	c := newCall(s, req, tx)
 	c.caller, c.fromTrunk = caller, trunk
 	if !s.addCall(c) {
 		s.reply(req, tx, 503, "")
 		return
+	}
+	if s.overload != nil {
+		s.overload.setups.Add(1)
+		defer s.overload.setups.Add(-1)
 	}
 	c.begin()
 	// Hold the INVITE transaction until the call has sent its final answer.
@@ -681,7 +703,12 @@ func initialKey(req *sip.Request) string {
 // for sip.transaction_linger after the answer; later ones must not start a
 // second call.
 func (s *Server) isRetransmittedInvite(req *sip.Request) bool {
-	key := initialKey(req)
+	return s.startedCall(initialKey(req))
+}
+
+// startedCall reports whether the INVITE named by key (initialKey) started
+// a call still in progress.
+func (s *Server) startedCall(key string) bool {
 	s.mu.Lock()
 	c := s.invites[key]
 	s.mu.Unlock()
@@ -867,11 +894,15 @@ func (s *Server) Close() error {
 	for _, l := range s.listenerList() {
 		errs = append(errs, l.closer())
 	}
+	if s.records.vq != nil {
+		s.records.vq.Close() // the last reports go out before the transports close
+	}
 	errs = append(errs, s.ua.Close())
 	errs = append(errs, s.reg.Close())
 	errs = append(errs, s.cdr.Close())
 	errs = append(errs, s.records.j.Close()) // after the records: the next start finds them all
 	errs = append(errs, s.media.Close())
 	errs = append(errs, s.secLog.Close())
+	s.overload.close()
 	return errors.Join(errs...)
 }

@@ -19,21 +19,25 @@ import (
 
 // Config is the whole of Switchboard's configuration.
 type Config struct {
-	SIP           SIP           `yaml:"sip"`
-	Media         Media         `yaml:"media"`
-	Users         []User        `yaml:"users"`
-	Trunks        []Trunk       `yaml:"trunks"`
-	Routes        []Route       `yaml:"routes"`
-	Calls         Calls         `yaml:"calls"`
-	Records       Records       `yaml:"records"`
-	State         State         `yaml:"state"`
-	Log           Log           `yaml:"log"`
-	Runtime       Runtime       `yaml:"runtime"`
-	API           API           `yaml:"api"`
-	HEP           HEP           `yaml:"hep"`
-	Security      Security      `yaml:"security"` // attack protection (config/guard.go)
-	Services      Services      `yaml:"services"` // echo, tone, playback, recording, MOH, conference (config/services.go)
-	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	SIP     SIP     `yaml:"sip"`
+	Media   Media   `yaml:"media"`
+	Users   []User  `yaml:"users"`
+	Trunks  []Trunk `yaml:"trunks"`
+	Routes  []Route `yaml:"routes"`
+	Calls   Calls   `yaml:"calls"`
+	Records Records `yaml:"records"`
+	State   State   `yaml:"state"`
+	Log     Log     `yaml:"log"`
+	Runtime Runtime `yaml:"runtime"`
+	API     API     `yaml:"api"`
+	HEP     HEP     `yaml:"hep"`
+	// QualityReports publishes RFC 6035 call quality reports (config/vq.go).
+	QualityReports QualityReports `yaml:"quality_reports"`
+	Security       Security       `yaml:"security"` // attack protection (config/guard.go)
+	Overload       Overload       `yaml:"overload"` // admission control (config/overload.go)
+	Services       Services       `yaml:"services"` // echo, tone, playback, recording, MOH, conference (config/services.go)
+	DNS            DNS            `yaml:"dns"`      // resolvers for trunk host names (config/trunks_dns.go)
+	ShutdownGrace  time.Duration  `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).
 	Path string `yaml:"-"`
@@ -100,6 +104,9 @@ type Media struct {
 	// OpusComplexity is the Opus encoder complexity 1-10 of transcoded
 	// calls (default 5).
 	OpusComplexity int `yaml:"opus_complexity"`
+	// SRTP is the default media security of users and trunks: off,
+	// opportunistic (the default) or required (config/srtp.go).
+	SRTP string `yaml:"srtp"`
 
 	// PortMin and PortMax are Ports parsed (filled by Validate); PortMin is even.
 	PortMin int `yaml:"-"`
@@ -121,6 +128,8 @@ type User struct {
 	Codecs []string `yaml:"codecs"`
 	// Limits are the user's toll-fraud limits (max_calls, calls_per_hour, allow; config/guard.go).
 	Limits UserLimits `yaml:",inline"`
+	// SRTP is the media security of calls to and from the user (srtp, srtp_fallback; config/srtp.go).
+	SRTP SRTPPolicy `yaml:",inline"`
 	// Policy is the user's recording and hold policy (config/services.go).
 	Policy CallPolicy `yaml:",inline"`
 }
@@ -148,8 +157,17 @@ type Trunk struct {
 	TransitTo []string `yaml:"transit_to"`
 	// TLS is the trunk's transport choice and TLS settings (config/tls.go).
 	TLS TrunkTLS `yaml:",inline"`
+	// QualityCollector is the SIP URI the RFC 6035 quality reports of this
+	// trunk's calls go to (config/vq.go); empty: quality_reports.collector.
+	QualityCollector       string   `yaml:"quality_collector"`
+	ParsedQualityCollector *sip.Uri `yaml:"-"`
+	// SRTP is the media security of calls to and from the trunk (srtp, srtp_fallback; config/srtp.go).
+	SRTP SRTPPolicy `yaml:",inline"`
 	// Policy is the trunk's recording and hold policy (config/services.go).
 	Policy CallPolicy `yaml:",inline"`
+	// Failover is how calls move between the targets of a trunk given by
+	// host name (config/trunks_dns.go).
+	Failover TrunkFailover `yaml:",inline"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`

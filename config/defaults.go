@@ -100,6 +100,7 @@ func (c *Config) ApplyDefaults() {
 	}
 	setDur(&c.ShutdownGrace, DefaultShutdownGrace)
 	c.applySecurityDefaults()
+	c.applyOverloadDefaults()
 	c.applyServiceDefaults()
 }
 

@@ -49,6 +49,8 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`x.yaml:11: unknown key "urii" in trunks[0] (did you mean "uri"?)`}},
 		{name: "no suggestion when far", from: `uri: sip:127.0.0.2:5080`, to: "uri: sip:127.0.0.2:5080\n    register: {}",
 			want: []string{`x.yaml:11: unknown key "register" in trunks[0]`}, notWant: "did you mean"},
+		{name: "quality collector not a SIP URI", from: "media:", to: "quality_reports:\n  collector: http://x\nmedia:",
+			want: []string{`x.yaml:5: quality_reports.collector: want a sip: or sips: URI, got "http://x"`}},
 		{name: "gc percent range", from: "media:", to: "runtime:\n  gc_percent: 5\nmedia:",
 			want: []string{`x.yaml:5: runtime.gc_percent: must be 10..10000, got 5`}},
 		{name: "memory limit unit", from: "media:", to: "runtime:\n  memory_limit: 1 gigabyte\nmedia:",

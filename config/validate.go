@@ -54,8 +54,12 @@ func (c *Config) Validate() error {
 	v.api()
 	v.records()
 	v.hep()
+	v.qualityReports()
 	v.security()
+	v.srtp()
+	v.overload()
 	v.services()
+	v.dns()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)
 }
@@ -395,6 +399,7 @@ func (v *validator) trunks() map[string]bool {
 		}
 		v.causes(t, key+".causes")
 		v.trunkTLS(t, key)
+		v.trunkFailover(t, key)
 		t.TrustedNets = t.TrustedNets[:0]
 		for j, s := range t.Trusted {
 			k := fmt.Sprintf("%s.trusted[%d]", key, j)

@@ -14,7 +14,8 @@
 //	Endpoint A: RTP socket ── reactor ── demux by first byte (RFC 7983 §7)
 //	   ├─ 0-3 STUN, 20-63 DTLS: counted, dropped (ICE/DTLS legs later)
 //	   ├─ 128-191, type 192-223: RTCP (RFC 5761 §4) ─► rtcpstats session
-//	   └─ 128-191: rtp.Parse (RFC 3550 §5.1) → admit (latch) → stats, lastRx
+//	   └─ 128-191: [SRTP unprotect, srtp.go, when SetSRTP keyed the leg]
+//	               rtp.Parse (RFC 3550 §5.1) → admit (latch) → stats, lastRx
 //	                    │
 //	                    ▼ direction a→b handler (RTPHandler, atomic swap)
 //	     ┌──────────────┴─────────────────────────────┐
@@ -22,6 +23,7 @@
 //	   PT map → outStream.rewrite             reactor goroutine:
 //	   (own SSRC, seq, ts; marker               audio/CN → jitter.Buffer.Push
 //	   on change) → Endpoint B.WriteRTP         telephone-event → dtmf.Receiver
+//	   [SRTP protect with B's keys]
 //	   in place, 0 allocations                    → OnDigit, queue to far leg
 //	                                          playout goroutine, every 20 ms:
 //	                                            Pop → Decode | Conceal (loss)

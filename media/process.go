@@ -266,12 +266,16 @@ func newLegEncoder(outC codecs.Codec, out LegFormat, srcRate, complexity int) (c
 	ep.Ptime = outPtime
 	ep.Complexity = complexity
 	if isOpus(outC) {
+		// Code no wider a band than the source carries (Params.SourceRate),
+		// at the source's own PCM rate where Opus has it: a G.711 source is
+		// coded at 8 kHz, with no resampler on either side (RFC 7587 §4.1:
+		// the RTP clock stays 48000 whatever rate is coded).
 		ep.SourceRate = srcRate
 		ep.SampleRate = 16000
 		switch {
 		case srcRate > 16000 && (ep.MaxPlaybackRate == 0 || ep.MaxPlaybackRate > 16000):
 			ep.SampleRate = 48000
-		case ep.MaxPlaybackRate > 0 && ep.MaxPlaybackRate <= 8000:
+		case srcRate <= 8000 || (ep.MaxPlaybackRate > 0 && ep.MaxPlaybackRate <= 8000):
 			ep.SampleRate = 8000
 		}
 	}
