@@ -82,7 +82,7 @@ type mediaPath interface {
 	// service call, service_call.go).
 	NewTerminal(ep *media.Endpoint, log *slog.Logger) mediaTerminal
 	// joinRoom adds a participant to a conference room (conference.go).
-	joinRoom(name string, rate int, pc mixer.ParticipantConfig) (*mixer.Participant, func(), error)
+	joinRoom(name string, rate int, pc mixer.ParticipantConfig, events func(mixer.Event)) (*mixer.Participant, func(), error)
 }
 
 // mediaBridge relays between a call's two endpoints.

@@ -39,7 +39,21 @@ type conferences struct {
 type confRoom struct {
 	room    *mixer.Room
 	off     func() // takes the room off the clock
-	members int
+	members int    // guarded by conferences.mu
+
+	// mu guards listeners; a leaf, taken on the room's Tick (Events) and
+	// never held while the room leaves the clock.
+	mu        sync.Mutex
+	listeners map[string]func(mixer.Event)
+}
+
+// event hands a room event to every participant's call.
+func (r *confRoom) event(ev mixer.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, l := range r.listeners {
+		l(ev)
+	}
 }
 
 func newConferences(e *media.Engine, log *slog.Logger) *conferences {
@@ -47,27 +61,30 @@ func newConferences(e *media.Engine, log *slog.Logger) *conferences {
 }
 
 // joinRoom implements mediaPath: the engine's rooms, made on first use.
-func (m *engineMedia) joinRoom(name string, rate int, pc mixer.ParticipantConfig) (*mixer.Participant, func(), error) {
+func (m *engineMedia) joinRoom(name string, rate int, pc mixer.ParticipantConfig, events func(mixer.Event)) (*mixer.Participant, func(), error) {
 	m.roomsOnce.Do(func() { m.rooms = newConferences(m.e, m.log) })
-	return m.rooms.join(name, rate, pc)
+	return m.rooms.join(name, rate, pc, events)
 }
 
 // join adds a participant to room name (creating the room at rate), and
 // returns it with the function that takes it out again (closing the room
-// when it was the last).
-func (cs *conferences) join(name string, rate int, pc mixer.ParticipantConfig) (*mixer.Participant, func(), error) {
+// when it was the last). events, if set, receives the room's events on
+// the room's clock while the participant is in it; it must not block.
+func (cs *conferences) join(name string, rate int, pc mixer.ParticipantConfig, events func(mixer.Event)) (*mixer.Participant, func(), error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	r := cs.rooms[name]
 	if r == nil {
 		log := cs.log.With("room", name)
+		r = &confRoom{listeners: map[string]func(mixer.Event){}}
 		room, err := mixer.NewRoom(mixer.Config{Name: name, Rate: rate, Logger: log, Events: func(ev mixer.Event) {
 			log.Info("room event", "event", ev.Kind.String(), "participant", ev.Participant, "participants", ev.Participants)
+			r.event(ev)
 		}})
 		if err != nil {
 			return nil, nil, err
 		}
-		r = &confRoom{room: room, off: cs.e.AddClock(room)}
+		r.room, r.off = room, cs.e.AddClock(room)
 		cs.rooms[name] = r
 	}
 	p, err := r.room.Join(pc)
@@ -75,10 +92,18 @@ func (cs *conferences) join(name string, rate int, pc mixer.ParticipantConfig) (
 		return nil, nil, err
 	}
 	r.members++
+	if events != nil {
+		r.mu.Lock()
+		r.listeners[pc.ID] = events
+		r.mu.Unlock()
+	}
 	var once sync.Once
 	leave := func() {
 		once.Do(func() {
 			p.Leave()
+			r.mu.Lock()
+			delete(r.listeners, pc.ID)
+			r.mu.Unlock()
 			cs.mu.Lock()
 			defer cs.mu.Unlock()
 			if r.members--; r.members > 0 {
@@ -137,6 +162,19 @@ type conference struct {
 	pin   string
 	typed []byte
 	tries int
+
+	// mu guards events: the room's, for the CDR (from the room's clock).
+	mu     sync.Mutex
+	events []cdr.RoomEvent
+}
+
+// roomEvent keeps ev for the call's record (at most cdr.MaxRoomEvents).
+func (conf *conference) roomEvent(ev mixer.Event) {
+	conf.mu.Lock()
+	defer conf.mu.Unlock()
+	if len(conf.events) < cdr.MaxRoomEvents {
+		conf.events = append(conf.events, cdr.RoomEvent{Event: ev.Kind.String(), Participant: ev.Participant, At: ev.At.UTC(), Participants: ev.Participants})
+	}
 }
 
 // conferenceMedia prepares a to: conference call's source and tap; the
@@ -161,7 +199,7 @@ func (c *Call) joinConference() bool {
 		return false
 	}
 	pol := c.host.currentPolicy()
-	p, leave, err := c.media.joinRoom(c.target.Number, pol.cfg.Services.ConferenceRate, mixer.ParticipantConfig{ID: c.id, Rate: rate})
+	p, leave, err := c.media.joinRoom(c.target.Number, pol.cfg.Services.ConferenceRate, mixer.ParticipantConfig{ID: c.id, Rate: rate}, conf.roomEvent)
 	if err != nil {
 		c.log.Error("conference join", "leg", "a", "room", c.target.Number, "error", err)
 		c.abort(503, "conference unavailable")
@@ -180,8 +218,12 @@ func (c *Call) leaveConference() {
 	if c.svc == nil || c.svc.conf == nil || c.svc.conf.leave == nil {
 		return
 	}
-	c.svc.conf.leave()
-	c.svc.conf.leave = nil
+	conf := c.svc.conf
+	conf.leave()
+	conf.leave = nil
+	conf.mu.Lock()
+	c.rec.RoomEvents = conf.events
+	conf.mu.Unlock()
 }
 
 // conferenceDigit takes a key of the PIN: # ends it; three wrong PINs

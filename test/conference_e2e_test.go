@@ -81,6 +81,18 @@ func TestConferenceThree(t *testing.T) {
 		if r.CodecA == "G722" {
 			g722++
 		}
+		// The room's events are in each participant's record: its own
+		// join, and the talkers it heard.
+		joined, talk := false, 0
+		for _, ev := range r.RoomEvents {
+			joined = joined || ev.Event == "join" && ev.Participant == r.CallID
+			if ev.Event == "talk-start" {
+				talk++
+			}
+		}
+		if !joined || talk == 0 {
+			t.Fatalf("CDR %s room events %+v: want its own join and talk starts", r.CallID, r.RoomEvents)
+		}
 	}
 	if g722 != 1 {
 		t.Fatalf("%d G.722 participants in the CDRs, want 1", g722)
