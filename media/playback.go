@@ -5,6 +5,7 @@ package media
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/switchboard/switchboard/codecs"
 	"github.com/switchboard/switchboard/recorder"
@@ -68,9 +69,12 @@ func (c *Clip) Prepare(rate int) { c.at(rate) }
 func (p *Player) Prepare(rate int) { p.clip.Prepare(rate) }
 
 // Player is a Source playing a Clip from its start, looped or once.
+// ReadPCM runs on the playout goroutine; Done may be asked from any.
 type Player struct {
 	clip *Clip
 	loop bool
+	done atomic.Bool // played out (not looped)
+	// Owned by the playout goroutine.
 	pos  int
 	rate int
 	pcm  []int16 // the clip at rate
@@ -80,7 +84,7 @@ type Player struct {
 func NewPlayer(c *Clip, loop bool) *Player { return &Player{clip: c, loop: loop} }
 
 // Done reports whether a player that does not loop has played its clip.
-func (p *Player) Done() bool { return !p.loop && p.pcm != nil && p.pos >= len(p.pcm) }
+func (p *Player) Done() bool { return p.done.Load() }
 
 // ReadPCM implements Source. The first read at a new rate resamples the
 // clip (once per rate for all players), later ones copy.
@@ -90,7 +94,8 @@ func (p *Player) ReadPCM(pcm []int16, rate int) bool {
 		p.rate, p.pcm = rate, p.clip.at(rate)
 		p.pos = p.pos * len(p.pcm) / max(old, 1) // the same instant at the new rate
 	}
-	if len(p.pcm) == 0 || p.Done() {
+	if len(p.pcm) == 0 || !p.loop && p.pos >= len(p.pcm) {
+		p.done.Store(!p.loop)
 		return false
 	}
 	for n := 0; n < len(pcm); {
