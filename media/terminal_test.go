@@ -3,6 +3,7 @@
 package media
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -230,5 +231,50 @@ func TestBridgeHold(t *testing.T) {
 		if first.SSRC != last.SSRC || first.Seq != last.Seq+1 || !first.Marker {
 			t.Fatalf("stream broken at the hold: %+v after %+v", first, last)
 		}
+	}
+}
+
+// BenchmarkTerminalTick is one echo-service call (or one conference
+// participant's media) per op: a packet pushed into the terminal's jitter
+// buffer, then one playout tick decoding it into the tap and encoding
+// the source back (PCMU and Opus); the figure is the share of a core one
+// such leg takes.
+func BenchmarkTerminalTick(b *testing.B) {
+	for _, f := range []LegFormat{fmtPCMU, fmtOpus} {
+		b.Run(f.Audio.Name, func(b *testing.B) {
+			echo := &Echo{}
+			addr := netip.MustParseAddr("127.0.0.1")
+			clk := newFakeClock()
+			e := newTestEngine(b, addr, 1, func(c *Config) { c.Now = clk.Now })
+			e.playout.manual = true
+			ep := newTestEndpoint(b, e)
+			term := NewTerminal(ep, testLogger(b))
+			b.Cleanup(term.Stop)
+			if err := term.Configure(TerminalConfig{Format: f, Source: echo}); err != nil {
+				b.Fatal(err)
+			}
+			term.AddTap(echo)
+			term.Start(nil)
+			s := newSender(b, f, 440)
+			const n = 64
+			var pkts [n][]byte
+			for i := range n {
+				pkts[i] = s.next()
+			}
+			recv := term.recv
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				pkt := pkts[i%n]
+				binary.BigEndian.PutUint16(pkt[2:], uint16(i))
+				binary.BigEndian.PutUint32(pkt[4:], uint32(i)*recv.jbStep())
+				h, _ := rtp.Parse(pkt)
+				recv.HandleRTP(pkt, h, clk.Now().UnixNano())
+				i++
+				clk.Advance(PlayoutInterval)
+				e.playout.tick(clk.Now())
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(PlayoutInterval)*100, "%core/leg")
+		})
 	}
 }
