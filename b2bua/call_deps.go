@@ -83,6 +83,9 @@ type mediaPath interface {
 	NewTerminal(ep *media.Endpoint, log *slog.Logger) mediaTerminal
 	// joinRoom adds a participant to a conference room (conference.go).
 	joinRoom(name string, rate int, pc mixer.ParticipantConfig, events func(mixer.Event)) (*mixer.Participant, func(), error)
+	// loadClip loads a sound file for playback or music on hold, once
+	// (clips.go).
+	loadClip(path string) (*media.Clip, error)
 }
 
 // mediaBridge relays between a call's two endpoints.
@@ -142,12 +145,13 @@ func (s *sipgoSender) writeResponse(res *sip.Response) error {
 func prebuilt(*sipgo.Client, *sip.Request) error { return nil }
 
 // engineMedia is today's media engine behind mediaPath, with its
-// conference rooms (made on the first join).
+// conference rooms (made on the first join) and loaded sound files.
 type engineMedia struct {
 	e         *media.Engine
 	log       *slog.Logger
 	roomsOnce sync.Once
 	rooms     *conferences
+	clips     clipCache
 }
 
 func (m *engineMedia) NewEndpoint(log *slog.Logger) (*media.Endpoint, error) {

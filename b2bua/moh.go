@@ -62,7 +62,7 @@ func (c *Call) mohReinvite(e *evRequest, from *Leg) bool {
 	from.Endpoint.SetRemote(offer.RTP())
 	from.Direction = dir
 	if isHold(dir) && c.moh == nil {
-		clip, err := media.LoadClip(pol.cfg.Services.MOH)
+		clip, err := c.media.loadClip(pol.cfg.Services.MOH)
 		if err == nil {
 			err = br.Hold(held.Endpoint, media.NewPlayer(clip, true))
 		}

@@ -110,7 +110,7 @@ func (c *Call) startService() {
 		}
 		svc.src = &media.Tone{Frequency: float64(hz)}
 	case config.RoutePlayback:
-		clip, err := media.LoadClip(c.target.Options.File)
+		clip, err := c.media.loadClip(c.target.Options.File)
 		if err != nil {
 			c.log.Error("playback file", "leg", "a", "error", err)
 			c.fail(500, cdr.HangupSwitchboard, "playback file unreadable", cdr.Failed)
