@@ -162,6 +162,7 @@ type Call struct {
 	// is up (recording.go).
 	record    bool
 	recording *recorder.Recorder
+	moh       *mohState // a hold answered with music on hold (moh.go)
 	epB       *media.Endpoint
 	allowed   []string
 	ptime     int

@@ -3,6 +3,7 @@ package b2bua
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
+	"github.com/switchboard/switchboard/mixer"
 	"github.com/switchboard/switchboard/registrar"
 )
 
@@ -79,6 +81,11 @@ type mediaPath interface {
 	// NewTerminal makes Switchboard the far end of ep's media (a
 	// service call, service_call.go).
 	NewTerminal(ep *media.Endpoint, log *slog.Logger) mediaTerminal
+	// joinRoom adds a participant to a conference room (conference.go).
+	joinRoom(name string, rate int, pc mixer.ParticipantConfig, events func(mixer.Event)) (*mixer.Participant, func(), error)
+	// loadClip loads a sound file for playback or music on hold, once
+	// (clips.go).
+	loadClip(path string) (*media.Clip, error)
 }
 
 // mediaBridge relays between a call's two endpoints.
@@ -137,8 +144,15 @@ func (s *sipgoSender) writeResponse(res *sip.Response) error {
 // prebuilt tells sipgo the request is complete: add nothing.
 func prebuilt(*sipgo.Client, *sip.Request) error { return nil }
 
-// engineMedia is today's media engine behind mediaPath.
-type engineMedia struct{ e *media.Engine }
+// engineMedia is today's media engine behind mediaPath, with its
+// conference rooms (made on the first join) and loaded sound files.
+type engineMedia struct {
+	e         *media.Engine
+	log       *slog.Logger
+	roomsOnce sync.Once
+	rooms     *conferences
+	clips     clipCache
+}
 
 func (m *engineMedia) NewEndpoint(log *slog.Logger) (*media.Endpoint, error) {
 	return m.e.NewEndpoint(log)

@@ -69,6 +69,9 @@ func (c *Call) onDigitEvent(e evDigit) {
 		via = cdr.DigitInband
 	}
 	c.recordDigit(from, e.d.Key, e.d.Start, e.d.Duration, via)
+	if c.conferenceDigit(e.d.Key) { // a conference PIN (conference.go)
+		return
+	}
 	to := c.other(from)
 	if to == nil || hasTelephoneEvent(to) {
 		return // media re-sent it as RFC 4733
@@ -105,6 +108,10 @@ func (c *Call) onInfo(e *evRequest, from *Leg) {
 		return
 	}
 	c.recordDigit(from, key, time.Now(), dur, cdr.DigitInfo)
+	if c.conferenceDigit(key) { // a conference PIN (conference.go)
+		c.answer(e, 200, nil)
+		return
+	}
 	to := c.other(from)
 	if to != nil && c.state.up() && hasTelephoneEvent(to) && c.bridge != nil && c.bridge.SendDigit(to.Endpoint, key, dur) == nil {
 		c.answer(e, 200, nil)

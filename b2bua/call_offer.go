@@ -187,6 +187,9 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 		c.serviceReinvite(e, from) // service_call.go
 		return
 	}
+	if c.mohReinvite(e, from) { // moh.go
+		return
+	}
 	to := c.other(from)
 	if !c.state.up() || to == nil {
 		c.answer(e, 491, nil)

@@ -174,7 +174,8 @@ func (c *Call) end(status int, side, reason, disposition string) {
 		c.bridge.Stop()
 		c.bridgeState = bridgeStopped
 	}
-	c.stopRecording() // recording.go
+	c.stopRecording()   // recording.go
+	c.leaveConference() // conference.go
 	if disposition == "" {
 		disposition = cdr.Disposition(status, false)
 	}

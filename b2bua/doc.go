@@ -60,7 +60,16 @@
 //     separately for each direction, route set, remote target, and where
 //     in-dialog requests go (the address the dialog came from: NAT and TCP
 //     safe).
-//   - router.go: ordered regex rules to user, trunk or reject.
+//   - service_call.go: calls Switchboard answers itself (to: echo, tone,
+//     playback, conference): one leg ending in a media.Terminal, standing
+//     in the bridge's slot; re-INVITEs answered here.
+//   - conference.go: rooms by dialled number (mixer.Room on the playout
+//     clock), each participant a terminal; the PIN by DTMF.
+//   - recording.go: recording: all (route, user, trunk) → a stereo WAV and
+//     sidecar from the answer to the end; repair of unfinished files.
+//   - moh.go: hold: moh → the hold re-INVITE answered here, music on hold
+//     to the held party (media.Bridge.Hold), the other leg untouched.
+//   - router.go: ordered regex rules to user, trunk, reject or a service.
 //   - readfilter.go: raw-byte stage before sipgo's parser: answers what the
 //     parser would drop (400/505/416 for RFC 4475 torture cases), frames TCP.
 //   - overload.go, overload_answer.go: admission control of new calls,

@@ -140,7 +140,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.media = me
-	s.mediaPath = &engineMedia{e: me}
+	s.mediaPath = &engineMedia{e: me, log: log}
 	if s.overload, err = newOverload(cfg, me.PortUse, log.With("component", "overload")); err != nil {
 		s.media.Close()
 		return nil, err

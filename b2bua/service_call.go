@@ -31,6 +31,7 @@ import (
 // terminal (media.Terminal).
 type mediaTerminal interface {
 	Configure(cfg media.TerminalConfig) error
+	SendRate() int
 	AddTap(t media.Tap)
 	Start(onTimeout func(reason string))
 	Pause(p bool)
@@ -48,6 +49,8 @@ func (m *engineMedia) NewTerminal(ep *media.Endpoint, log *slog.Logger) mediaTer
 type service struct {
 	term mediaTerminal
 	src  media.Source
+	tap  media.Tap
+	conf *conference // to: conference (conference.go)
 	// done, when set, reports that the source has played out (playback).
 	done func() bool
 }
@@ -96,11 +99,10 @@ func (c *Call) startService() {
 	ep := c.a.Endpoint
 	c.a.Codecs = codecs
 	svc := &service{term: c.media.NewTerminal(ep, c.log)}
-	var tap media.Tap
 	switch c.target.Service {
 	case config.RouteEcho:
 		e := &media.Echo{}
-		svc.src, tap = e, e
+		svc.src, svc.tap = e, e
 	case config.RouteTone:
 		hz := c.target.Options.ToneHz
 		if hz == 0 {
@@ -108,7 +110,7 @@ func (c *Call) startService() {
 		}
 		svc.src = &media.Tone{Frequency: float64(hz)}
 	case config.RoutePlayback:
-		clip, err := media.LoadClip(c.target.Options.File)
+		clip, err := c.media.loadClip(c.target.Options.File)
 		if err != nil {
 			c.log.Error("playback file", "leg", "a", "error", err)
 			c.fail(500, cdr.HangupSwitchboard, "playback file unreadable", cdr.Failed)
@@ -117,9 +119,7 @@ func (c *Call) startService() {
 		p := media.NewPlayer(clip, false)
 		svc.src, svc.done = p, p.Done
 	case config.RouteConference:
-		if !c.joinConference(svc) {
-			return
-		}
+		c.conferenceMedia(svc)
 	default:
 		c.fail(500, cdr.HangupSwitchboard, fmt.Sprintf("unknown service %q", c.target.Service), cdr.Failed)
 		return
@@ -133,8 +133,11 @@ func (c *Call) startService() {
 		c.fail(488, cdr.HangupSwitchboard, "service media: "+err.Error(), cdr.Failed)
 		return
 	}
-	if tap != nil {
-		svc.term.AddTap(tap)
+	if svc.tap != nil {
+		svc.term.AddTap(svc.tap)
+	}
+	if svc.conf != nil && svc.conf.pin == "" && !c.joinConference() {
+		return
 	}
 	ep.SetRTCP(media.RTCPOptions{Remote: c.a.RTCP, XR: c.a.XR, Codec: f.Audio.Name, Ptime: f.Ptime, ClockRate: uint32(max(f.Audio.Clock, 0))})
 	c.rec.CodecA = f.Audio.Name

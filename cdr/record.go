@@ -128,8 +128,12 @@ type Record struct {
 	// Service names the built-in service that answered the call (echo,
 	// tone, playback, conference), empty for a call to a user or trunk.
 	Service string `json:"service,omitempty"`
-	// Room is the conference room a to: conference call joined.
-	Room string `json:"room,omitempty"`
+	// Room is the conference room a to: conference call joined, and
+	// RoomEvents what happened in it while the call was there (joins,
+	// leaves, talk starts and stops; participants by CDR call_id), at
+	// most MaxRoomEvents.
+	Room       string      `json:"room,omitempty"`
+	RoomEvents []RoomEvent `json:"room_events,omitempty"`
 	// Recording is the call's recording file (absent when not recorded)
 	// and RecordingState its state at the end: complete, cut (a disk
 	// error; the file holds what was written before) or failed (the file
@@ -143,6 +147,22 @@ type Record struct {
 	// the call moved on from it.
 	TrunkTargets []string `json:"trunk_targets,omitempty"`
 }
+
+// RoomEvent is one conference room event in a participant's record.
+type RoomEvent struct {
+	// Event is join, leave, talk-start, talk-stop or empty.
+	Event string `json:"event"`
+	// Participant is the participant's CDR call_id.
+	Participant string `json:"participant,omitempty"`
+	// At is when the room's clock noticed it.
+	At time.Time `json:"at"`
+	// Participants is the room's size after it.
+	Participants int `json:"participants"`
+}
+
+// MaxRoomEvents bounds RoomEvents: a record of a long call in a busy
+// room keeps the first ones.
+const MaxRoomEvents = 100
 
 // timeLayout is RFC 3339 with milliseconds.
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"

@@ -117,8 +117,12 @@ func (v *validator) services() {
 		v.wavFile("services.moh", s.MOH)
 	}
 	check := func(key string, p CallPolicy) {
-		v.oneOf(key+".recording", p.Recording, "", RecordNone, RecordAll)
-		v.oneOf(key+".hold", p.Hold, "", HoldRelay, HoldMOH)
+		if p.Recording != "" {
+			v.oneOf(key+".recording", p.Recording, RecordNone, RecordAll)
+		}
+		if p.Hold != "" {
+			v.oneOf(key+".hold", p.Hold, HoldRelay, HoldMOH)
+		}
 		if p.Hold == HoldMOH && !moh {
 			v.errf(key+".hold", "hold: moh needs services.moh (a WAV file)")
 		}

@@ -31,6 +31,10 @@ type Bridge struct {
 	log    *slog.Logger
 	a, b   *Endpoint
 	ab, ba *direction
+	// cfg is the configuration last applied (Configure), hold the music
+	// on hold in force (hold.go); both guarded by mu.
+	cfg  BridgeConfig
+	hold *holdState
 
 	mu        sync.Mutex // guards started, stopped; before Engine.mu
 	started   bool
@@ -111,6 +115,7 @@ func (br *Bridge) Stop() {
 		return
 	}
 	br.stopped = true
+	br.endHold()
 	for _, d := range []*direction{br.ab, br.ba} {
 		if p := d.proc; p != nil {
 			d.proc = nil

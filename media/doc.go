@@ -198,6 +198,11 @@
 // # Locks
 //
 // Lock order: Bridge.mu → playout.mu → playoutShard.mu → (a processor's jitter.Buffer mutex);
+// Terminal.mu → Bridge.mu (its loop bridge) and Terminal.mu → playout.mu;
+// a Hold takes Bridge.mu and waits, without another lock, for the
+// holder's reactor to leave its packet (pair.waitIdle). Echo.mu and
+// Clip.mu are leaves, taken on the playout goroutine (and Clip.mu when a
+// source is prepared);
 // Bridge.mu → Engine.mu; rtcpLeg.mu → rtcpClock.mu. Endpoint.remoteMu is a
 // leaf, and so are the rtcpstats locks taken on the packet path. A shard's mu
 // is held while a tick runs, so playout.remove returns only when no tick is

@@ -130,6 +130,10 @@ func (br *Bridge) Configure(cfg BridgeConfig) error {
 	if br.stopped {
 		return fmt.Errorf("media: configure a stopped bridge")
 	}
+	if br.hold != nil {
+		return ErrHeld
+	}
+	br.cfg = cfg
 	type plan struct {
 		d       *direction
 		in, out *LegFormat

@@ -67,8 +67,15 @@ func newGenerator(ep *Endpoint, f LegFormat, src Source, complexity int) (*gener
 		gap:   int64(2*ptime + PlayoutInterval),
 	}
 	g.emitFn = g.emit
+	if pr, ok := src.(preparer); ok {
+		pr.Prepare(g.rate) // off the playout goroutine
+	}
 	return g, nil
 }
+
+// preparer is a Source with work to do, once per rate, before it plays
+// (a Player converting its clip).
+type preparer interface{ Prepare(rate int) }
 
 // continueFrom takes over old's outgoing stream (the terminal was
 // reconfigured): same SSRC, sequence +1, marker set.
@@ -108,4 +115,12 @@ func (p *processor) copyRTP(h rtp.Header, pkt []byte, now int64) {
 	if !p.ready.Load() {
 		p.ready.Store(true)
 	}
+}
+
+// handbackState is handback for a processor that may be nil.
+func (p *processor) handbackState() (outStream, bool) {
+	if p == nil {
+		return outStream{}, false
+	}
+	return p.handback()
 }

@@ -85,6 +85,16 @@ func (p *pair) release(ep *Endpoint) {
 	}
 }
 
+// waitIdle returns once the reactor is not inside a hand-over of an RTP
+// packet: whatever handler that packet found has returned. A handler
+// swapped before waitIdle is the only one later packets see (the same
+// argument as release's).
+func (p *pair) waitIdle() {
+	for p.busy[0].Load() {
+		runtime.Gosched()
+	}
+}
+
 // close takes both sockets out of the reactor and closes them.
 func (p *pair) close() error {
 	var err error

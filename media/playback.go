@@ -5,6 +5,7 @@ package media
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/switchboard/switchboard/codecs"
 	"github.com/switchboard/switchboard/recorder"
@@ -42,28 +43,38 @@ func LoadClip(path string) (*Clip, error) {
 	return &Clip{rate: a.Rate, pcm: mono, rates: map[int][]int16{a.Rate: mono}}, nil
 }
 
-// at returns the clip at rate, resampling it the first time.
+// at returns the clip at rate, resampling it the first time (on the
+// playout goroutine: the first player of a clip at a new rate pays for
+// the conversion once; LoadClip's callers may call Prepare instead).
 func (c *Clip) at(rate int) []int16 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if pcm, ok := c.rates[rate]; ok {
 		return pcm
 	}
-	rs, err := codecs.NewResampler(c.rate, rate)
+	out, err := codecs.ResampleClip(c.pcm, c.rate, rate)
 	if err != nil {
-		return nil
+		out = nil // plays as nothing
 	}
-	defer rs.Close()
-	out := make([]int16, rs.MaxOut(len(c.pcm))+rs.MaxOut(rs.Delay()+1))
-	n := rs.Process(c.pcm, out)
-	c.rates[rate] = out[:n]
-	return out[:n]
+	c.rates[rate] = out
+	return out
 }
 
+// Prepare converts the clip to rate ahead of its first use, so that no
+// playout tick pays for it.
+func (c *Clip) Prepare(rate int) { c.at(rate) }
+
+// Prepare implements preparer: the clip at rate is made ready before
+// the player goes on the playout clock.
+func (p *Player) Prepare(rate int) { p.clip.Prepare(rate) }
+
 // Player is a Source playing a Clip from its start, looped or once.
+// ReadPCM runs on the playout goroutine; Done may be asked from any.
 type Player struct {
 	clip *Clip
 	loop bool
+	done atomic.Bool // played out (not looped)
+	// Owned by the playout goroutine.
 	pos  int
 	rate int
 	pcm  []int16 // the clip at rate
@@ -73,7 +84,7 @@ type Player struct {
 func NewPlayer(c *Clip, loop bool) *Player { return &Player{clip: c, loop: loop} }
 
 // Done reports whether a player that does not loop has played its clip.
-func (p *Player) Done() bool { return !p.loop && p.pcm != nil && p.pos >= len(p.pcm) }
+func (p *Player) Done() bool { return p.done.Load() }
 
 // ReadPCM implements Source. The first read at a new rate resamples the
 // clip (once per rate for all players), later ones copy.
@@ -83,7 +94,8 @@ func (p *Player) ReadPCM(pcm []int16, rate int) bool {
 		p.rate, p.pcm = rate, p.clip.at(rate)
 		p.pos = p.pos * len(p.pcm) / max(old, 1) // the same instant at the new rate
 	}
-	if len(p.pcm) == 0 || p.Done() {
+	if len(p.pcm) == 0 || !p.loop && p.pos >= len(p.pcm) {
+		p.done.Store(!p.loop)
 		return false
 	}
 	for n := 0; n < len(pcm); {

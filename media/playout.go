@@ -191,3 +191,23 @@ func (c *playoutShard) close() {
 		<-done
 	}
 }
+
+// Clocked is work that runs on the engine's playout clock beside the
+// processing streams: a conference room mixing one frame per tick. Tick
+// runs on a playout goroutine every PlayoutInterval; it must not block.
+type Clocked interface {
+	Tick(now time.Time)
+}
+
+// clocked adapts a Clocked to the playout clock's stream.
+type clocked struct{ c Clocked }
+
+func (c *clocked) tick(now time.Time) { c.c.Tick(now) }
+
+// AddClock puts c on the playout clock and returns the function that
+// takes it off again, which returns once no Tick of c is running.
+func (e *Engine) AddClock(c Clocked) (remove func()) {
+	s := &clocked{c: c}
+	e.playout.add(s)
+	return func() { e.playout.remove(s) }
+}

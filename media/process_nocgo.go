@@ -42,7 +42,10 @@ func newSinkProcessor(d *direction, f LegFormat, cfg *BridgeConfig) (*processor,
 }
 
 // generator stands in for a Terminal's sending half of cgo builds.
-type generator struct{}
+type generator struct {
+	out  outStream
+	rate int
+}
 
 func newGenerator(ep *Endpoint, f LegFormat, src Source, complexity int) (*generator, error) {
 	return nil, fmt.Errorf("%w: built without cgo", ErrNoTranscoding)
@@ -52,3 +55,5 @@ func (g *generator) continueFrom(old *generator) {}
 func (g *generator) tick(now time.Time)          {}
 
 func (p *processor) copyRTP(h rtp.Header, pkt []byte, now int64) {}
+
+func (p *processor) handbackState() (outStream, bool) { return outStream{}, false }

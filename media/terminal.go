@@ -111,6 +111,18 @@ func (t *Terminal) Configure(cfg TerminalConfig) error {
 	return nil
 }
 
+// SendRate returns the PCM rate the terminal's source is read at (the
+// leg's encoder rate: 8000 for G.711, 16000 for G.722, 48000 for Opus),
+// 0 before a Configure with a source.
+func (t *Terminal) SendRate() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.send == nil {
+		return 0
+	}
+	return t.send.rate
+}
+
 // AddTap attaches tap to what the leg sends, decoded.
 func (t *Terminal) AddTap(tap Tap) { t.br.AddTap(t.ep, tap) }
 

@@ -3,6 +3,7 @@
 package media
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -114,11 +115,11 @@ func TestTerminalTone(t *testing.T) {
 	}
 }
 
-// TestTerminalPlayback: a 16 kHz stereo WAV plays to a PCMU leg
+// TestTerminalPlayback: a 44.1 kHz stereo WAV plays to a PCMU leg
 // (resampled, mixed to mono) and, not looped, stops at its end.
 func TestTerminalPlayback(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "clip.wav")
-	writeTestWAV(t, path, 16000, 2, tone(500, 16000, 0, 8000)) // 0.5 s
+	writeTestWAV(t, path, 44100, 2, tone(500, 44100, 0, 22050)) // 0.5 s
 	clip, err := LoadClip(path)
 	if err != nil {
 		t.Fatal(err)
@@ -195,4 +196,85 @@ func BenchmarkRelayPacketRecorded(b *testing.B) {
 		}
 		c.br.AddTap(c.a, NewToneMeter())
 	})
+}
+
+// TestBridgeHold: while held, the held endpoint gets the source (and the
+// other leg's packets are dropped); after the hold, the relay carries
+// the other leg again.
+func TestBridgeHold(t *testing.T) {
+	c := newProcCall(t, BridgeConfig{A: fmtPCMU, B: fmtPCMU})
+	s := newSender(t, fmtPCMU, 900)
+	r := newReceiver(t, fmtPCMU)
+	c.run(t, s, 20, r, nil)
+	if err := c.br.Hold(c.b, &Tone{Frequency: 600}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.br.Configure(BridgeConfig{A: fmtPCMU, B: fmtPCMU}); err != ErrHeld {
+		t.Fatalf("Configure while held: %v", err)
+	}
+	held := newReceiver(t, fmtPCMU)
+	c.run(t, s, 60, held, nil)
+	if sum := held.meter.Summary(); len(held.hdrs) < 55 || len(held.hdrs) > 62 || !near(sum.Frequency, 600, 15) {
+		t.Fatalf("held party got %d packets, %+v; want the 600 Hz source alone", len(held.hdrs), sum)
+	}
+	if err := c.br.Hold(c.b, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := newReceiver(t, fmtPCMU)
+	c.run(t, s, 40, after, nil)
+	if sum := after.meter.Summary(); len(after.hdrs) < 35 || !near(sum.Frequency, 900, 15) {
+		t.Fatalf("after the hold: %d packets, %+v; want the 900 Hz leg", len(after.hdrs), sum)
+	}
+	// One stream throughout: the music continues it, the relay takes it back.
+	for _, pair := range [][2][]rtp.Header{{r.hdrs, held.hdrs}, {held.hdrs, after.hdrs}} {
+		last, first := pair[0][len(pair[0])-1], pair[1][0]
+		if first.SSRC != last.SSRC || first.Seq != last.Seq+1 || !first.Marker {
+			t.Fatalf("stream broken at the hold: %+v after %+v", first, last)
+		}
+	}
+}
+
+// BenchmarkTerminalTick is one echo-service call (or one conference
+// participant's media) per op: a packet pushed into the terminal's jitter
+// buffer, then one playout tick decoding it into the tap and encoding
+// the source back (PCMU and Opus); the figure is the share of a core one
+// such leg takes.
+func BenchmarkTerminalTick(b *testing.B) {
+	for _, f := range []LegFormat{fmtPCMU, fmtOpus} {
+		b.Run(f.Audio.Name, func(b *testing.B) {
+			echo := &Echo{}
+			addr := netip.MustParseAddr("127.0.0.1")
+			clk := newFakeClock()
+			e := newTestEngine(b, addr, 1, func(c *Config) { c.Now = clk.Now })
+			e.playout.manual = true
+			ep := newTestEndpoint(b, e)
+			term := NewTerminal(ep, testLogger(b))
+			b.Cleanup(term.Stop)
+			if err := term.Configure(TerminalConfig{Format: f, Source: echo}); err != nil {
+				b.Fatal(err)
+			}
+			term.AddTap(echo)
+			term.Start(nil)
+			s := newSender(b, f, 440)
+			const n = 64
+			var pkts [n][]byte
+			for i := range n {
+				pkts[i] = s.next()
+			}
+			recv := term.recv
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				pkt := pkts[i%n]
+				binary.BigEndian.PutUint16(pkt[2:], uint16(i))
+				binary.BigEndian.PutUint32(pkt[4:], uint32(i)*recv.jbStep())
+				h, _ := rtp.Parse(pkt)
+				recv.HandleRTP(pkt, h, clk.Now().UnixNano())
+				i++
+				clk.Advance(PlayoutInterval)
+				e.playout.tick(clk.Now())
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(PlayoutInterval)*100, "%core/leg")
+		})
+	}
 }

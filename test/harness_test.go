@@ -364,8 +364,13 @@ type CDR struct {
 	AToBBytes   uint64    `json:"a_to_b_bytes"`
 	BToABytes   uint64    `json:"b_to_a_bytes"`
 	// Services, recording and conferences.
-	Service        string `json:"service"`
-	Room           string `json:"room"`
+	Service    string `json:"service"`
+	Room       string `json:"room"`
+	RoomEvents []struct {
+		Event        string `json:"event"`
+		Participant  string `json:"participant"`
+		Participants int    `json:"participants"`
+	} `json:"room_events"`
 	Recording      string `json:"recording"`
 	RecordingState string `json:"recording_state"`
 	// TrunkTargets: the targets a DNS-named trunk's call tried (trunks_dns_e2e_test.go).

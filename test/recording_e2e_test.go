@@ -90,6 +90,15 @@ func TestRecordingStereo(t *testing.T) {
 	}
 }
 
+// establish has caller dial uri and waits until both sides have the call.
+func establish(t *testing.T, sb *SB, caller, callee *Baresip, uri string) {
+	t.Helper()
+	caller.Command("dial " + uri)
+	if !caller.WaitEvent("CALL_ESTABLISHED", 10*time.Second) || !callee.WaitEvent("CALL_ESTABLISHED", 5*time.Second) {
+		t.Fatalf("call not established\n%s", tail(sb.Output(), 3000))
+	}
+}
+
 // TestRecordingSurvivesKill: Switchboard killed (SIGKILL) mid-call leaves
 // a recording sox reads, with both parties' audio up to about the kill;
 // the restart repairs it (sidecar marked cut).
@@ -98,10 +107,7 @@ func TestRecordingSurvivesKill(t *testing.T) {
 	sb, dir := recordingSB(t)
 	alice := startBaresip(t, BaresipOptions{User: "1000", Password: sb.Users["1000"], SB: sb, ToneHz: 440, Register: true, Modules: []string{"g711"}})
 	bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true, Modules: []string{"g711"}})
-	alice.Command(fmt.Sprintf("dial sip:1001@127.0.0.1:%d", sb.SIPPort))
-	if !alice.WaitEvent("CALL_ESTABLISHED", 10*time.Second) || !bob.WaitEvent("CALL_ESTABLISHED", 5*time.Second) {
-		t.Fatalf("call not established\n%s", tail(sb.Output(), 3000))
-	}
+	establish(t, sb, alice, bob, fmt.Sprintf("sip:1001@127.0.0.1:%d", sb.SIPPort))
 	time.Sleep(3500 * time.Millisecond)
 	sb.Signal(syscall.SIGKILL)
 	<-sb.exited

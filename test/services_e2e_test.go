@@ -3,6 +3,7 @@ package test
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -79,5 +80,37 @@ func TestServiceTone(t *testing.T) {
 	recs := sb.WaitCDRs(2, 5*time.Second)
 	if len(recs) != 2 || recs[1].Service != "playback" || recs[1].HangupSide != "switchboard" || recs[1].Billable < 1.5 || recs[1].Billable > 4 {
 		t.Fatalf("CDRs %+v", recs)
+	}
+}
+
+// TestServiceEchoHold: a re-INVITE on a service call is answered by
+// Switchboard (the hold, then the resume: three offer/answer exchanges
+// in the caller's log), the inactivity timer pauses while held, and the
+// echo keeps sending after the resume. (baresip 1.0 stops its decoded
+// dump at the hold, so the audio after the resume is checked by the
+// packet counts, not by frequency.)
+func TestServiceEchoHold(t *testing.T) {
+	sb := startSB(t, SBOptions{Users: []string{"1000"}, Routes: serviceRoutes(""), Inactivity: "2s"})
+	alice := startBaresip(t, BaresipOptions{User: "1000", Password: sb.Users["1000"], SB: sb, ToneHz: 440, Register: true, Modules: []string{"g711"}})
+	alice.Command(fmt.Sprintf("dial sip:600@127.0.0.1:%d", sb.SIPPort))
+	if !alice.WaitEvent("CALL_ESTABLISHED", 10*time.Second) {
+		t.Fatalf("call not established\n%s", tail(sb.Output(), 3000))
+	}
+	time.Sleep(time.Second)
+	alice.Command("hold")
+	time.Sleep(2500 * time.Millisecond) // longer than the inactivity timeout
+	alice.Command("resume")
+	time.Sleep(2 * time.Second)
+	alice.Command("hangup")
+	if !alice.WaitEvent("CALL_CLOSED", 5*time.Second) {
+		t.Fatal("call did not close")
+	}
+	if n := strings.Count(alice.out.String(), "stream: update"); n != 3 {
+		t.Fatalf("%d offer/answer exchanges, want 3 (call, hold, resume)", n)
+	}
+	recs := sb.WaitCDRs(1, 5*time.Second)
+	if len(recs) != 1 || recs[0].HangupSide != "caller" || recs[0].Service != "echo" || recs[0].Billable < 5 ||
+		recs[0].AToBPackets < 130 || recs[0].BToAPackets < 130 {
+		t.Fatalf("CDRs %+v (the call must outlive the inactivity timeout while held, and the echo flow after it)", recs)
 	}
 }
