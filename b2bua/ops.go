@@ -57,6 +57,9 @@ type Stats struct {
 	Draining bool
 	// RecordsDropped counts records the writer could not keep.
 	RecordsDropped uint64
+	// Trunks is each trunk's health: "up", "down", or "unchecked"
+	// without ping_interval (trunk_health.go).
+	Trunks map[string]string
 }
 
 // Calls returns a snapshot of the calls in progress, oldest first.
@@ -118,6 +121,7 @@ func (s *Server) Stats() Stats {
 		Registrations:  len(s.reg.Bindings()),
 		Draining:       s.draining.Load(),
 		RecordsDropped: s.cdr.Dropped(),
+		Trunks:         s.trunkStates(),
 	}
 }
 

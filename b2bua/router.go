@@ -68,9 +68,12 @@ type Trunk struct {
 	Fingerprints, CommonNames []string
 	// clientRoots verify a client certificate named by CommonNames.
 	clientRoots *x509.CertPool
-	// dns resolves a next hop given by host name (trunk_dns.go); nil for
-	// an IP address.
+	// dns resolves a next hop given by host name, or the destinations
+	// (trunk_dns.go); nil for an IP address.
 	dns *trunkDNS
+	// health is the OPTIONS ping state (trunk_health.go); nil without
+	// ping_interval.
+	health *trunkHealth
 }
 
 // mayTransitTo reports whether a call from t may be routed to trunk name.
@@ -110,6 +113,7 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 			return nil, err
 		}
 		t.dns = newTrunkDNS(tc, t.tls)
+		t.health = newTrunkHealth(tc)
 		if t.tls.client != nil {
 			r.tlsByDest[t.tls.tlsDest] = t.tls.client
 		}
@@ -151,8 +155,12 @@ func trunkHostPort(tc config.Trunk) (string, int) {
 	return tc.ParsedURI.Host, tc.ParsedURI.Port
 }
 
-// Route finds the target for a dialled number; ok is false when no rule matches.
+// Route finds the target for a dialled number; ok is false when no rule
+// matches. A rule to a trunk that health checks found down is passed over
+// for the next matching rule; when every matching rule is such, the first
+// of them is the answer (the trunk may be back).
 func (r *Router) Route(dialled string) (t Target, ok bool) {
+	var down *Target
 	for _, rule := range r.rules {
 		m := rule.Re.FindStringSubmatchIndex(dialled)
 		if m == nil {
@@ -169,6 +177,13 @@ func (r *Router) Route(dialled string) (t Target, ok bool) {
 		case strings.HasPrefix(rule.To, "trunk:"):
 			t.Kind = TargetTrunk
 			t.Trunk = r.byName[strings.TrimPrefix(rule.To, "trunk:")]
+			if t.Trunk.isDown() {
+				if down == nil {
+					d := t
+					down = &d
+				}
+				continue
+			}
 		default:
 			t.Kind = TargetReject
 			t.Status, t.Reason = rule.Status, rule.Reason
@@ -180,6 +195,9 @@ func (r *Router) Route(dialled string) (t Target, ok bool) {
 			}
 		}
 		return t, true
+	}
+	if down != nil {
+		return *down, true
 	}
 	return Target{}, false
 }

@@ -92,6 +92,10 @@ type Server struct {
 	tlsPeers tlsPeers
 	// resolver resolves trunks given by host name (trunk_dns.go).
 	resolver *sipdns.Resolver
+	// healthRun are the trunk pingers of the configuration in force
+	// (trunk_health.go).
+	healthMu  sync.Mutex
+	healthRun *healthChecks
 
 	mu      sync.Mutex
 	dialogs map[string]*Call // dialogKey → call
@@ -249,6 +253,7 @@ func (s *Server) setPolicy(cfg *config.Config) error {
 		p.users[u.Name] = u
 	}
 	s.policy.Store(p)
+	s.startHealth(r)
 	return nil
 }
 
@@ -868,6 +873,9 @@ func (s *Server) Drain(grace time.Duration) {
 
 // Close releases sockets and flushes records.
 func (s *Server) Close() error {
+	if h := s.stopHealth(); h != nil {
+		h.wg.Wait()
+	}
 	var errs []error
 	for _, l := range s.listenerList() {
 		errs = append(errs, l.closer())

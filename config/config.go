@@ -149,6 +149,11 @@ type Trunk struct {
 	// Failover is how calls move between the targets of a trunk given by
 	// host name (config/trunks_dns.go).
 	Failover TrunkFailover `yaml:",inline"`
+	// Health is the trunk's OPTIONS ping (config/trunks_health.go).
+	Health TrunkHealth `yaml:",inline"`
+	// Destinations, when set, are where the trunk's calls go, by priority
+	// and weight, instead of the URI's host (config/trunks_health.go).
+	Destinations []TrunkDestination `yaml:"destinations"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`

@@ -396,6 +396,7 @@ func (v *validator) trunks() map[string]bool {
 		v.causes(t, key+".causes")
 		v.trunkTLS(t, key)
 		v.trunkFailover(t, key)
+		v.trunkHealth(t, key)
 		t.TrustedNets = t.TrustedNets[:0]
 		for j, s := range t.Trusted {
 			k := fmt.Sprintf("%s.trusted[%d]", key, j)
