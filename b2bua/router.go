@@ -74,6 +74,9 @@ type Trunk struct {
 	// health is the OPTIONS ping state (trunk_health.go); nil without
 	// ping_interval.
 	health *trunkHealth
+	// reg is the outbound registration (trunk_register.go); nil without
+	// register:.
+	reg *trunkReg
 }
 
 // mayTransitTo reports whether a call from t may be routed to trunk name.
@@ -114,6 +117,7 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 		}
 		t.dns = newTrunkDNS(tc, t.tls)
 		t.health = newTrunkHealth(tc)
+		t.reg = newTrunkReg(tc)
 		if t.tls.client != nil {
 			r.tlsByDest[t.tls.tlsDest] = t.tls.client
 		}

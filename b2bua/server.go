@@ -708,6 +708,9 @@ func (s *Server) identify(req *sip.Request, tx sip.ServerTransaction) (caller st
 			return "trunk:" + t.Name, t, true
 		}
 	}
+	if t := s.policy.Load().router.TrunkForRegistration(req); t != nil {
+		return "trunk:" + t.Name, t, true // a call on our registered contact (trunk_register.go)
+	}
 	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
 		if t := s.policy.Load().router.TrunkFor(ap.Addr()); t != nil {
 			return "trunk:" + t.Name, t, true

@@ -61,19 +61,26 @@ type healthChecks struct {
 }
 
 // startHealth starts a pinger for each trunk of r with a ping_interval,
-// stopping those of the previous configuration.
+// and a registration loop for each with register:, stopping those of the
+// previous configuration.
 func (s *Server) startHealth(r *Router) {
 	s.stopHealth()
 	h := &healthChecks{stop: make(chan struct{})}
 	for _, t := range r.trunks {
-		if t.health == nil {
-			continue
+		if t.health != nil {
+			h.wg.Add(1)
+			go func() {
+				defer h.wg.Done()
+				s.pingLoop(t, h.stop)
+			}()
 		}
-		h.wg.Add(1)
-		go func() {
-			defer h.wg.Done()
-			s.pingLoop(t, h.stop)
-		}()
+		if t.reg != nil { // outbound registration (trunk_register.go)
+			h.wg.Add(1)
+			go func() {
+				defer h.wg.Done()
+				s.registerLoop(t, h.stop)
+			}()
+		}
 	}
 	s.healthMu.Lock()
 	s.healthRun = h
@@ -176,27 +183,8 @@ func (s *Server) ping(t *Trunk, pt pingTarget) error {
 	}
 	ruri := *t.URI.Clone()
 	ruri.User = ""
-	req := sip.NewRequest(sip.OPTIONS, ruri)
-	req.AppendHeader(s.newVia(pt.transport, sipAddr(l.addr)))
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "switchboard", Host: s.domain}, Params: sip.NewParams()}
-	from.Params.Add("tag", s.newTag())
-	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: ruri, Params: sip.NewParams()})
-	callID := sip.CallIDHeader(s.newCallID() + "@" + s.domain)
-	req.AppendHeader(&callID)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.OPTIONS})
-	mf := sip.MaxForwardsHeader(70)
-	req.AppendHeader(&mf)
-	contact := contactFor(l)
-	req.AppendHeader(&sip.ContactHeader{Address: contact})
-	req.AppendHeader(sip.NewHeader("User-Agent", s.userAgent))
-	req.SetBody(nil)
-	req.SetTransport(pt.transport)
-	req.SetDestination(pt.dest)
-	if strings.EqualFold(pt.transport, "UDP") {
-		la := sipAddr(l.addr)
-		la.Copy(&req.Laddr)
-	}
+	from := sip.Uri{Scheme: "sip", User: "switchboard", Host: s.domain}
+	req := s.standalone(sip.OPTIONS, ruri, from, ruri, s.newCallID()+"@"+s.domain, s.newTag(), 1, pt.transport, pt.dest, l, contactFor(l))
 	ctx, cancel := context.WithTimeout(context.Background(), t.health.timeout)
 	defer cancel()
 	tx, err := s.sender.request(ctx, req)
@@ -233,6 +221,37 @@ func (s *Server) trunkStates() map[string]string {
 		default:
 			out[t.Name] = "up"
 		}
+		if t.reg != nil {
+			out[t.Name] += ", " + t.reg.status()
+		}
 	}
 	return out
+}
+
+// standalone builds a request Switchboard sends outside any call (an
+// OPTIONS ping, a REGISTER): a fresh Via on listener l, From with
+// fromTag, To without tag, and the transport and destination set; the
+// caller adds what its method needs.
+func (s *Server) standalone(method sip.RequestMethod, ruri, from, to sip.Uri, callID, fromTag string, cseq uint32, transport, dest string, l listener, contact sip.Uri) *sip.Request {
+	req := sip.NewRequest(method, ruri)
+	req.AppendHeader(s.newVia(transport, sipAddr(l.addr)))
+	fh := &sip.FromHeader{Address: from, Params: sip.NewParams()}
+	fh.Params.Add("tag", fromTag)
+	req.AppendHeader(fh)
+	req.AppendHeader(&sip.ToHeader{Address: to, Params: sip.NewParams()})
+	cid := sip.CallIDHeader(callID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: method})
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	req.AppendHeader(&sip.ContactHeader{Address: contact})
+	req.AppendHeader(sip.NewHeader("User-Agent", s.userAgent))
+	req.SetBody(nil)
+	req.SetTransport(transport)
+	req.SetDestination(dest)
+	if strings.EqualFold(transport, "UDP") {
+		la := sipAddr(l.addr)
+		la.Copy(&req.Laddr)
+	}
+	return req
 }

@@ -154,6 +154,8 @@ type Trunk struct {
 	// Destinations, when set, are where the trunk's calls go, by priority
 	// and weight, instead of the URI's host (config/trunks_health.go).
 	Destinations []TrunkDestination `yaml:"destinations"`
+	// Register, when set, registers with the carrier (config/trunks_register.go).
+	Register *TrunkRegister `yaml:"register"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`

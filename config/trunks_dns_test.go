@@ -14,6 +14,8 @@ func TestTrunkDNSErrors(t *testing.T) {
 		{"dns server port", "media:", "dns:\n  servers: ['127.0.0.1:99999']\nmedia:", `x.yaml:5: dns.servers[0]: "127.0.0.1:99999": port must be 1..65535`},
 		{"dns timeout", "media:", "dns:\n  timeout: -1s\nmedia:", "x.yaml:5: dns.timeout: must be positive"},
 		{"failover timeout", "    trusted: [127.0.0.2/32]\n", "    trusted: [127.0.0.2/32]\n    failover_timeout: -2s\n", "x.yaml:12: trunks[0].failover_timeout: must be a positive duration"},
+		{"register without password", "    trusted: [127.0.0.2/32]\n", "    trusted: [127.0.0.2/32]\n    register: {username: acct}\n", "x.yaml:12: trunks[0].register.password: required (there is no default password"},
+		{"register expires", "    trusted: [127.0.0.2/32]\n", "    trusted: [127.0.0.2/32]\n    register: {username: acct, password: x, expires: 5}\n", "x.yaml:12: trunks[0].register.expires: must be at least 10"},
 		{"hold down", "    trusted: [127.0.0.2/32]\n", "    trusted: [127.0.0.2/32]\n    hold_down: -1s\n", "x.yaml:12: trunks[0].hold_down: must be a positive duration"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -397,6 +397,7 @@ func (v *validator) trunks() map[string]bool {
 		v.trunkTLS(t, key)
 		v.trunkFailover(t, key)
 		v.trunkHealth(t, key)
+		v.trunkRegister(t, key)
 		t.TrustedNets = t.TrustedNets[:0]
 		for j, s := range t.Trusted {
 			k := fmt.Sprintf("%s.trusted[%d]", key, j)
