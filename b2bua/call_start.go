@@ -107,7 +107,7 @@ func (c *Call) start() {
 	}
 
 	// Route.
-	target, ok := pol.router.Route(req.Recipient.User)
+	target, ok := pol.router.RouteFrom(c.routingCaller(pol), req.Recipient.User)
 	if !ok {
 		c.fail(404, cdr.HangupSwitchboard, "no route", cdr.Failed)
 		return

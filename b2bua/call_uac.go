@@ -358,6 +358,9 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 		}
 	}
 	best := bestFinal(codes)
+	if c.fallBack(best) {
+		return // the route's next trunk (trunk_policy.go)
+	}
 	var reasons []cause.Reason
 	for _, o := range c.outs {
 		if o.fork && o.final == best {

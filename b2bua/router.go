@@ -40,6 +40,10 @@ type Target struct {
 	Reason string
 	// Rule is the matching rule's pattern, recorded in the CDR.
 	Rule string
+	// Fallback are the route's fallback trunks left and FallbackOn the
+	// statuses that move to them (trunk_policy.go).
+	Fallback   []*Trunk
+	FallbackOn []int
 	// Process forces the processing path (media_mode: process); Transcode
 	// allows transcoding when the legs share no codec.
 	Process, Transcode bool
@@ -61,6 +65,8 @@ type Trunk struct {
 	Causes *cause.Overrides
 	// TransitTo lists the trunks this trunk's calls may go out to.
 	TransitTo []string
+	// DIDs maps numbers dialled on this trunk's calls to local users.
+	DIDs map[string]string
 	// tls chooses between TLS and the plain transport (trunk_tls.go).
 	tls *trunkTLS
 	// Fingerprints and CommonNames identify the trunk by the client
@@ -138,7 +144,7 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 
 // newTrunk derives where a trunk's requests go from its parsed configuration.
 func newTrunk(tc config.Trunk) *Trunk {
-	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs, Causes: tc.CauseOverrides, TransitTo: tc.TransitTo}
+	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs, Causes: tc.CauseOverrides, TransitTo: tc.TransitTo, DIDs: tc.DIDs}
 	if tp, ok := t.URI.UriParams.Get("transport"); ok && tp != "" {
 		t.Transport = strings.ToUpper(tp)
 	}
@@ -164,8 +170,21 @@ func trunkHostPort(tc config.Trunk) (string, int) {
 // for the next matching rule; when every matching rule is such, the first
 // of them is the answer (the trunk may be back).
 func (r *Router) Route(dialled string) (t Target, ok bool) {
+	return r.RouteFrom(Caller{}, dialled)
+}
+
+// RouteFrom is Route for a caller: a trunk's DIDs come first, and rules
+// whose source does not admit the caller are passed over (trunk_policy.go).
+func (r *Router) RouteFrom(from Caller, dialled string) (t Target, ok bool) {
+	if t, ok := didTarget(from, dialled); ok {
+		return t, true
+	}
 	var down *Target
-	for _, rule := range r.rules {
+	for i := range r.rules {
+		rule := &r.rules[i]
+		if !from.allows(&rule.Policy) {
+			continue
+		}
 		m := rule.Re.FindStringSubmatchIndex(dialled)
 		if m == nil {
 			continue
@@ -181,6 +200,10 @@ func (r *Router) Route(dialled string) (t Target, ok bool) {
 		case strings.HasPrefix(rule.To, "trunk:"):
 			t.Kind = TargetTrunk
 			t.Trunk = r.byName[strings.TrimPrefix(rule.To, "trunk:")]
+			for _, name := range rule.Policy.FallbackTrunks {
+				t.Fallback = append(t.Fallback, r.byName[name])
+			}
+			t.FallbackOn = rule.Policy.FallbackOn
 			if t.Trunk.isDown() {
 				if down == nil {
 					d := t

@@ -121,6 +121,8 @@ type User struct {
 	Codecs []string `yaml:"codecs"`
 	// Limits are the user's toll-fraud limits (max_calls, calls_per_hour, allow; config/guard.go).
 	Limits UserLimits `yaml:",inline"`
+	// Groups name the user's groups, for routes[].source "group:NAME" (config/trunks_policy.go).
+	Groups []string `yaml:"groups"`
 }
 
 // Trunk is a SIP peer reached by URI.
@@ -156,6 +158,9 @@ type Trunk struct {
 	Destinations []TrunkDestination `yaml:"destinations"`
 	// Register, when set, registers with the carrier (config/trunks_register.go).
 	Register *TrunkRegister `yaml:"register"`
+	// DIDs maps numbers dialled on calls from this trunk to local users
+	// (config/trunks_policy.go).
+	DIDs map[string]string `yaml:"dids"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`
@@ -186,6 +191,8 @@ type Route struct {
 	// Transcode allows calls of the route to be transcoded when the legs
 	// share no codec (default true); false keeps today's 488.
 	Transcode *bool `yaml:"transcode"`
+	// Policy is the route's source condition and fallback trunks (config/trunks_policy.go).
+	Policy RoutePolicy `yaml:",inline"`
 
 	// Re is Match compiled (filled by Validate).
 	Re *regexp.Regexp `yaml:"-"`

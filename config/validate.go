@@ -398,6 +398,7 @@ func (v *validator) trunks() map[string]bool {
 		v.trunkFailover(t, key)
 		v.trunkHealth(t, key)
 		v.trunkRegister(t, key)
+		v.trunkDIDs(t, key)
 		t.TrustedNets = t.TrustedNets[:0]
 		for j, s := range t.Trusted {
 			k := fmt.Sprintf("%s.trusted[%d]", key, j)
@@ -490,6 +491,7 @@ func (v *validator) routes(trunks map[string]bool) {
 		} else {
 			r.Re = re
 		}
+		v.routePolicy(r, key, trunks)
 		switch {
 		case r.To == RouteUser || r.To == RouteReject:
 		case strings.HasPrefix(r.To, RouteTrunkPrefix):
