@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,9 @@ import (
 // 5550100 through its trunk's register: (digest), refreshes before the
 // 10 s interval runs out, and a call from 2000 at the carrier to 5550100
 // reaches our registered contact, is taken as the trunk's call and rings
-// our local user 1000 (a sipp callee registered with us).
+// our local user 1000 (a sipp callee registered with us). When the
+// carrier stops, the failed refresh is retried with backoff until the
+// carrier, restarted, takes the registration again.
 func TestTrunkRegisterWithCarrier(t *testing.T) {
 	requireTool(t, "sipp")
 	carrier := startSB(t, SBOptions{Users: []string{"5550100", "2000"},
@@ -43,4 +46,13 @@ func TestTrunkRegisterWithCarrier(t *testing.T) {
 	if c.Caller != "trunk:carrier" || c.SourceTrunk != "carrier" || c.Dialled != "5550100" {
 		t.Errorf("our CDR caller %q source_trunk %q dialled %q, want trunk:carrier, carrier, 5550100", c.Caller, c.SourceTrunk, c.Dialled)
 	}
+
+	// The carrier goes away: the refresh fails and is retried with
+	// backoff; the carrier is back: registered again.
+	env := carrier.cmd.Env
+	carrier.Stop()
+	waitFor(t, 30*time.Second, "failed refresh", logged(ours, "trunk registration failed", 1))
+	carrier.exited = make(chan struct{})
+	carrier.start(filepath.Join(carrier.Dir, "switchboard.yaml"), env)
+	waitFor(t, 30*time.Second, "registered again", logged(ours, "trunk registered", 2))
 }
