@@ -155,8 +155,8 @@ func resolveTrunk(r *Router, t *Trunk, lf listenerFinder, log *slog.Logger) ([]s
 			if t.dns.tlsOnly && tg.Transport != sipdns.TLS {
 				continue
 			}
-			if _, ok := lf.listenerFor(transportName(tg.Transport), tg.Addr.String()); !ok {
-				continue
+			if l, ok := lf.listenerFor(transportName(tg.Transport), tg.Addr.String()); !ok || !sameFamily(l, tg.Addr.Addr()) {
+				continue // no socket of ours can reach it
 			}
 			usable = append(usable, tg)
 		}
@@ -353,3 +353,13 @@ func (r *Router) dnsTLSConfig(addr string) *tls.Config {
 // dnsTLSMap is the address → TLS configuration map of resolved TLS
 // targets (a sync.Map: written by calls, read by the TLS dialer).
 type dnsTLSMap = sync.Map
+
+// sameFamily reports whether listener l can send to a: the same address
+// family, or a dual-stack IPv6 wildcard ([::]).
+func sameFamily(l listener, a netip.Addr) bool {
+	la := l.addr.Addr()
+	if la.Is6() && la.IsUnspecified() {
+		return true
+	}
+	return (la.Is4() || la.Is4In6()) == (a.Is4() || a.Is4In6())
+}
