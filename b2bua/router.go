@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -67,6 +68,10 @@ type Trunk struct {
 	TransitTo []string
 	// DIDs maps numbers dialled on this trunk's calls to local users.
 	DIDs map[string]string
+	// maxCalls bounds the calls up at once to the trunk (0: none) and
+	// active counts them (trunk_policy.go).
+	maxCalls int64
+	active   atomic.Int64
 	// tls chooses between TLS and the plain transport (trunk_tls.go).
 	tls *trunkTLS
 	// Fingerprints and CommonNames identify the trunk by the client
@@ -144,7 +149,7 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 
 // newTrunk derives where a trunk's requests go from its parsed configuration.
 func newTrunk(tc config.Trunk) *Trunk {
-	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs, Causes: tc.CauseOverrides, TransitTo: tc.TransitTo, DIDs: tc.DIDs}
+	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs, Causes: tc.CauseOverrides, TransitTo: tc.TransitTo, DIDs: tc.DIDs, maxCalls: int64(tc.MaxCalls)}
 	if tp, ok := t.URI.UriParams.Get("transport"); ok && tp != "" {
 		t.Transport = strings.ToUpper(tp)
 	}
@@ -204,7 +209,7 @@ func (r *Router) RouteFrom(from Caller, dialled string) (t Target, ok bool) {
 				t.Fallback = append(t.Fallback, r.byName[name])
 			}
 			t.FallbackOn = rule.Policy.FallbackOn
-			if t.Trunk.isDown() {
+			if t.Trunk.isDown() || t.Trunk.full() {
 				if down == nil {
 					d := t
 					down = &d

@@ -7,9 +7,9 @@ import (
 	"github.com/switchboard/switchboard/config"
 )
 
-// TestRouteSkipsDownTrunk: a route to a trunk health checks found down is
-// passed over for the next matching route; when every matching trunk is
-// down, the first one is still the answer.
+// TestRouteSkipsDownTrunk: a route to a trunk health checks found down
+// (or at its max_calls) is passed over for the next matching route; when
+// every matching trunk is down, the first one is still the answer.
 func TestRouteSkipsDownTrunk(t *testing.T) {
 	cfg := &config.Config{
 		Trunks: []config.Trunk{
@@ -43,6 +43,26 @@ func TestRouteSkipsDownTrunk(t *testing.T) {
 	r.byName["backup"].health.down.Store(true)
 	if n := name(); n != "primary" {
 		t.Fatalf("both down: %s, want primary (the first match)", n)
+	}
+
+	// A trunk at max_calls is passed over as a down one.
+	r.byName["primary"].health.down.Store(false)
+	r.byName["backup"].health.down.Store(false)
+	p := r.byName["primary"]
+	p.maxCalls = 1
+	c := &Call{}
+	if !c.takeTrunk(p) || !p.full() {
+		t.Fatal("first call not admitted, or trunk not full at max_calls 1")
+	}
+	if n := name(); n != "backup" {
+		t.Fatalf("primary full: %s, want backup", n)
+	}
+	if (&Call{}).takeTrunk(p) {
+		t.Fatal("a second call admitted over max_calls 1")
+	}
+	c.releaseTrunk()
+	if n := name(); n != "primary" || p.active.Load() != 0 {
+		t.Fatalf("after release: %s (active %d), want primary", n, p.active.Load())
 	}
 }
 

@@ -81,6 +81,10 @@ func (c *Call) fallBack(code int) bool {
 			continue // transit stays closed for pairs not allowed
 		}
 		c.log.Info("route fallback", "leg", "b", "from_trunk", t.Trunk.Name, "to_trunk", next.Name, "status", code)
+		c.releaseTrunk()
+		if !c.takeTrunk(next) {
+			continue
+		}
 		t.Trunk = next
 		c.rec.Trunk = next.Name
 		c.failover = nil
@@ -91,4 +95,28 @@ func (c *Call) fallBack(code int) bool {
 		return true
 	}
 	return false
+}
+
+// full reports whether the trunk has max_calls calls up; routing passes
+// over it as over a down trunk.
+func (t *Trunk) full() bool { return t.maxCalls > 0 && t.active.Load() >= t.maxCalls }
+
+// takeTrunk counts the call in t's max_calls; false when t is full.
+func (c *Call) takeTrunk(t *Trunk) bool {
+	if t.maxCalls > 0 && t.active.Add(1) > t.maxCalls {
+		t.active.Add(-1)
+		return false
+	}
+	c.trunkSlot = t
+	return true
+}
+
+// releaseTrunk counts the call out of its trunk's max_calls.
+func (c *Call) releaseTrunk() {
+	if t := c.trunkSlot; t != nil {
+		if t.maxCalls > 0 {
+			t.active.Add(-1)
+		}
+		c.trunkSlot = nil
+	}
 }

@@ -161,6 +161,9 @@ type Trunk struct {
 	// DIDs maps numbers dialled on calls from this trunk to local users
 	// (config/trunks_policy.go).
 	DIDs map[string]string `yaml:"dids"`
+	// MaxCalls bounds the calls up at once to this trunk (0: unbounded;
+	// config/trunks_policy.go).
+	MaxCalls int `yaml:"max_calls"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`

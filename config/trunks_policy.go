@@ -98,8 +98,12 @@ func (v *validator) routePolicy(r *Route, key string, trunks map[string]bool) {
 	}
 }
 
-// trunkDIDs validates a trunk's DID map: each number maps to a user.
+// trunkDIDs validates a trunk's DID map (each number maps to a user)
+// and its max_calls.
 func (v *validator) trunkDIDs(t *Trunk, key string) {
+	if t.MaxCalls < 0 {
+		v.errf(key+".max_calls", "must be 0 (unbounded) or more, got %d", t.MaxCalls)
+	}
 	users := map[string]bool{}
 	for _, u := range v.c.Users {
 		users[u.Name] = true
