@@ -170,7 +170,7 @@ func resolveTrunk(r *Router, t *Trunk, lf listenerFinder, log *slog.Logger) ([]s
 // trunkTargets resolves a trunk's targets in the order to try: the live
 // ones, then those held down (a last resort, soonest back first).
 func (c *Call) trunkTargets(t *Trunk) ([]sipdns.Target, error) {
-	usable, err := resolveTrunk(c.host.currentPolicy().router, t, c.host, c.log.With("leg", "b"))
+	usable, err := resolveTrunk(c.host.currentPolicy().router, t, c.host, c.log)
 	if err != nil {
 		return nil, err
 	}
