@@ -879,6 +879,7 @@ func (s *Server) Close() error {
 	if h := s.stopHealth(); h != nil {
 		h.wg.Wait()
 	}
+	s.unregisterAll() // trunk registrations (trunk_register.go)
 	var errs []error
 	for _, l := range s.listenerList() {
 		errs = append(errs, l.closer())

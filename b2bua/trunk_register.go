@@ -29,6 +29,7 @@ import (
 //
 //	INVITE to sip:USER@<our listener> from the address registered with
 //	  ──► the trunk's call (Server.identify), no digest
+//	Close ──► REGISTER Expires: 0 (unregisterAll)
 //
 // One goroutine per registering trunk, owned with the health pingers
 // (healthChecks): stopped at reload and at Close.
@@ -108,7 +109,7 @@ func (s *Server) registerLoop(t *Trunk, stop chan struct{}) {
 			return
 		case <-time.After(wait):
 		}
-		granted, err := s.register(t)
+		granted, err := s.register(t, t.reg.expires, registerTimeout)
 		t.reg.mu.Lock()
 		was := t.reg.state
 		if err == nil {
@@ -139,7 +140,7 @@ func (s *Server) registerLoop(t *Trunk, stop chan struct{}) {
 
 // register sends one REGISTER (and its answer to a digest challenge) and
 // returns the interval the registrar granted.
-func (s *Server) register(t *Trunk) (time.Duration, error) {
+func (s *Server) register(t *Trunk, expires int, timeout time.Duration) (time.Duration, error) {
 	tr, dest, err := s.registerDest(t)
 	if err != nil {
 		return 0, err
@@ -155,17 +156,17 @@ func (s *Server) register(t *Trunk) (time.Duration, error) {
 	callID, fromTag := s.newCallID()+"@"+s.domain, s.newTag()
 	build := func(cseq uint32) *sip.Request {
 		req := s.standalone(sip.REGISTER, ruri, aor, aor, callID, fromTag, cseq, tr, dest, l, contact)
-		req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(t.reg.expires)))
+		req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
 		return req
 	}
 	req := build(1)
-	res, err := s.transact(req)
+	res, err := s.transact(req, timeout)
 	if err == nil && (res.StatusCode == 401 || res.StatusCode == 407) {
 		again := build(2)
 		if err := answerChallenge(again, res, t.reg.user, t.reg.password); err != nil {
 			return 0, err
 		}
-		res, err = s.transact(again)
+		res, err = s.transact(again, timeout)
 	}
 	if err != nil {
 		return 0, err
@@ -178,7 +179,35 @@ func (s *Server) register(t *Trunk) (time.Duration, error) {
 		t.reg.remote, t.reg.transport = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), tr
 		t.reg.mu.Unlock()
 	}
-	return grantedExpires(res, contact, t.reg.expires), nil
+	return grantedExpires(res, contact, expires), nil
+}
+
+// unregisterTimeout bounds the REGISTER that removes a binding at Close.
+const unregisterTimeout = 2 * time.Second
+
+// unregisterAll removes the registrations of the configuration in force
+// (Expires: 0, RFC 3261 §10.2.2), so that the carrier stops sending calls
+// to a contact that is going away. Close calls it while the listeners
+// are still open.
+func (s *Server) unregisterAll() {
+	p := s.policy.Load()
+	if p == nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, t := range p.router.trunks {
+		if t.reg == nil || t.reg.status() != "registered" {
+			continue
+		}
+		wg.Go(func() {
+			if _, err := s.register(t, 0, unregisterTimeout); err != nil {
+				s.log.Info("trunk unregistration failed", "trunk", t.Name, "error", err)
+				return
+			}
+			s.log.Info("trunk unregistered", "trunk", t.Name)
+		})
+	}
+	wg.Wait()
 }
 
 // registerDest is where a trunk's REGISTER goes: its first resolved
@@ -197,8 +226,8 @@ func (s *Server) registerDest(t *Trunk) (transport, dest string, err error) {
 }
 
 // transact sends a complete request and waits for its final response.
-func (s *Server) transact(req *sip.Request) (*sip.Response, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), registerTimeout)
+func (s *Server) transact(req *sip.Request, timeout time.Duration) (*sip.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	tx, err := s.sender.request(ctx, req)
 	if err != nil {

@@ -15,7 +15,8 @@ import (
 // reaches our registered contact, is taken as the trunk's call and rings
 // our local user 1000 (a sipp callee registered with us). When the
 // carrier stops, the failed refresh is retried with backoff until the
-// carrier, restarted, takes the registration again.
+// carrier, restarted, takes the registration again; at shutdown ours
+// removes its registration.
 func TestTrunkRegisterWithCarrier(t *testing.T) {
 	requireTool(t, "sipp")
 	carrier := startSB(t, SBOptions{Users: []string{"5550100", "2000"},
@@ -55,4 +56,10 @@ func TestTrunkRegisterWithCarrier(t *testing.T) {
 	carrier.exited = make(chan struct{})
 	carrier.start(filepath.Join(carrier.Dir, "switchboard.yaml"), env)
 	waitFor(t, 30*time.Second, "registered again", logged(ours, "trunk registered", 2))
+
+	// Shutting down removes the registration (Expires: 0).
+	ours.Stop()
+	if !strings.Contains(ours.Output(), "trunk unregistered") {
+		t.Error("no unregistration at shutdown")
+	}
 }
