@@ -11,7 +11,7 @@ CONFIG    ?= configs/switchboard.yaml
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 # Debian packages the build and the tests need.
-DEBS      := libopus-dev libopusfile-dev libspeexdsp-dev libspandsp-dev pkg-config gcc make curl sip-tester baresip sox dnsmasq-base postgresql sngrep systemd chromium kamailio sipvicious fail2ban
+DEBS      := libopus-dev libopusfile-dev libspeexdsp-dev libspandsp-dev pkg-config gcc make curl sip-tester baresip sox dnsmasq-base postgresql sngrep systemd chromium kamailio sipvicious fail2ban tcpdump
 TEST_TIMEOUT ?= 20m
 
 # libopus 1.5.2, built from Debian trixie's source tarball (checked against
@@ -87,7 +87,8 @@ check: build
 run: build
 	@echo "Starting Switchboard with $(CONFIG)."
 	@echo "First call: register two softphones on 127.0.0.1:5060 (UDP or TCP) as users 1000 and 1001"
-	@echo "with the passwords printed below (or set SB_1000_PASSWORD / SB_1001_PASSWORD), then dial 1001 from 1000."
+	@echo "with the passwords printed below (or set SB_1000_PASSWORD / SB_1001_PASSWORD), then dial 600 (echo: you hear yourself),"
+	@echo "601 (a test tone), or 1001 from 1000."
 	@echo "Numbers 9<digits> go out to the demo trunk at 127.0.0.2:5080 (e.g. 'sipp -sn uas -i 127.0.0.2 -p 5080')."
 	@echo "Calls in progress: bin/sbctl -token-file var/state/api_token calls   (metrics: http://127.0.0.1:8080/metrics)"
 	./$(BIN) -config $(CONFIG)
@@ -99,7 +100,7 @@ vet:
 # tests that start the real binary against sipp and baresip.
 # The packages with concurrency (sockets, calls, registrations) also run
 # under the race detector.
-RACE_PKGS = ./media/... ./b2bua/... ./registrar/... ./mixer/... ./recorder/... ./sipdns/... ./ops/... ./hep/... ./pgrecords/... ./journal/...
+RACE_PKGS = ./media/... ./b2bua/... ./registrar/... ./mixer/... ./recorder/... ./sipdns/... ./ops/... ./hep/... ./pgrecords/... ./journal/... ./vqreport/...
 
 test: build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test$$)

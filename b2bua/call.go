@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
+	"github.com/switchboard/switchboard/recorder"
 )
 
 // Events delivered to a call (Call.post). Everything that changes a call
@@ -62,6 +63,7 @@ const (
 	timerReliable1xx // retransmits the caller's reliable provisional (RFC 3262 §3)
 	timerSessionA    // leg A's session refresh or expiry (RFC 4028, call_timer.go)
 	timerSessionB    // leg B's
+	timerService     // checks a service's end (service_call.go)
 	timerFailover    // a DNS-named trunk's silent target (trunk_dns.go)
 	numTimers
 )
@@ -91,6 +93,8 @@ type outTx struct {
 	refresh, retried bool
 	// reasons are the Reason headers of a fork's failure response.
 	reasons []cause.Reason
+	// transfer: the INVITE to a transfer's target (call_refer.go).
+	transfer bool
 	// rseq is the RSeq of the last reliable provisional of a fork we
 	// PRACKed (RFC 3262 §4).
 	rseq uint32
@@ -150,6 +154,11 @@ type Call struct {
 	fromTrunk *Trunk
 	target    Target
 	bridge    mediaBridge
+	svc       *service // a call answered by Switchboard (service_call.go)
+	// record: a policy asks for the call's recording, open while the call
+	// is up (recording.go).
+	record    bool
+	recording *recorder.Recorder
 	epB       *media.Endpoint
 	allowed   []string
 	ptime     int
@@ -160,6 +169,7 @@ type Call struct {
 	reOffer        []media.Codec // the re-INVITE offerer's filtered offer, while relaying it
 	opusComplexity int
 	ackOffer       []media.Codec // what the 2xx offered the caller (callee's PTs), offerInAck
+	srtp           callSRTP      // each leg's SDES state (srtp_offer.go)
 
 	// The call's states (call_state.go): where the call stands, where
 	// offer/answer stands, and whether media flows.
@@ -178,6 +188,8 @@ type Call struct {
 	deferred *provisional
 	// sessA and sessB are each leg's session timer (call_timer.go).
 	sessA, sessB sessionTimer
+	// xfer is the call's transfer, in progress or done (call_refer.go).
+	xfer *transfer
 	// why is the Reason that ends the call (call_reason.go).
 	why         endReason
 	rec         cdr.Record
@@ -327,6 +339,8 @@ func (c *Call) handle(ev any) {
 		}
 	case evLinger:
 		c.lingerUntil = time.Now() // finished from now on
+	default:
+		c.onTransferEvent(ev) // call_replaces.go
 	}
 }
 

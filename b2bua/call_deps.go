@@ -36,6 +36,8 @@ type callTable interface {
 	releaseCall(c *Call)
 	// removeCall forgets the call entirely once it is finished.
 	removeCall(c *Call, keys []string)
+	// dialogCall is the call one of the dialog keys leads to (Replaces).
+	dialogCall(keys ...string) *Call
 }
 
 // callHost is what a Call needs of the server that runs it.
@@ -74,6 +76,9 @@ type sipSender interface {
 type mediaPath interface {
 	NewEndpoint(log *slog.Logger) (*media.Endpoint, error)
 	NewBridge(a, b *media.Endpoint, log *slog.Logger) mediaBridge
+	// NewTerminal makes Switchboard the far end of ep's media (a
+	// service call, service_call.go).
+	NewTerminal(ep *media.Endpoint, log *slog.Logger) mediaTerminal
 }
 
 // mediaBridge relays between a call's two endpoints.

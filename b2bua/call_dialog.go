@@ -69,6 +69,9 @@ func (c *Call) onRequest(e evRequest) {
 		}
 		c.log.Debug("in-dialog request", "method", e.req.Method, "leg", name, "cseq", e.req.CSeq().SeqNo)
 	}
+	if e.req.Method == sip.BYE && c.onTransferorBye(&e) {
+		return // call_refer.go
+	}
 	if leg == nil || c.state == stateEnded {
 		c.answer(&e, 481, nil)
 		return
@@ -103,6 +106,8 @@ func (c *Call) onRequest(e evRequest) {
 		c.onPrack(&e, leg)
 	case sip.UPDATE:
 		c.onUpdate(&e, leg)
+	case sip.REFER:
+		c.onRefer(&e, leg)
 	default:
 		c.answer(&e, 501, nil)
 	}

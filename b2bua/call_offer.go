@@ -44,6 +44,9 @@ func (c *Call) applyAnswer(out *outTx, body []byte) ([]byte, error) {
 	if !hasAudio(forA) {
 		return nil, errNoCommonCodec
 	}
+	if err := c.srtp.b.takeAnswer(out.leg.Session, out.leg.Endpoint, ans); err != nil {
+		return nil, err
+	}
 	aCodecs, err := c.offererCodecs(c.aOffer, forA)
 	if err != nil {
 		return nil, err
@@ -125,6 +128,12 @@ func codecName(cs []media.Codec) string {
 // cancelForks CANCELs every pending fork except keep (RFC 3261 §9.1).
 func (c *Call) answerLateOffer(out *outTx, res *sip.Response) {
 	ans, err := media.ParseSDP(res.Body())
+	if err == nil && hasAudio(ans.Codecs) {
+		err = c.srtp.b.takeAnswer(out.leg.Session, out.leg.Endpoint, ans)
+	}
+	if err == nil {
+		err = c.srtp.a.offer(c.a.Session)
+	}
 	if err != nil || !hasAudio(ans.Codecs) {
 		c.log.Info("bad SDP answer from callee", "leg", "b", "error", err)
 		c.sendBye(out.leg)
@@ -145,6 +154,9 @@ func (c *Call) answerLateOffer(out *outTx, res *sip.Response) {
 // takeAckAnswer completes a late-offer call with the caller's answer.
 func (c *Call) takeAckAnswer(ack *sip.Request) {
 	ans, err := media.ParseSDP(ack.Body())
+	if err == nil {
+		err = c.srtp.a.takeAnswer(c.a.Session, c.a.Endpoint, ans)
+	}
 	if err != nil {
 		c.log.Info("late offer: no usable answer in ACK", "leg", "a", "error", err)
 		c.hangup(nil, cdr.HangupSwitchboard, "no SDP answer in ACK")
@@ -171,6 +183,10 @@ func (c *Call) takeAckAnswer(ack *sip.Request) {
 }
 
 func (c *Call) onReinvite(e *evRequest, from *Leg) {
+	if c.svc != nil {
+		c.serviceReinvite(e, from) // service_call.go
+		return
+	}
 	to := c.other(from)
 	if !c.state.up() || to == nil {
 		c.answer(e, 491, nil)
@@ -198,11 +214,20 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 		c.answer(e, 488, nil)
 		return
 	}
+	if err := c.srtpOf(from).answerOffer(from.Session, from.Endpoint, offer); err != nil {
+		c.log.Info("SRTP re-offer refused", "leg", from.Name, "error", err)
+		c.answer(e, 488, nil)
+		return
+	}
 	from.Endpoint.SetRemote(offer.RTP())
 	from.Direction = sdpDirection(offer)
 	from.Ptime, from.RTCP, from.XR = offer.Ptime, offer.RTCP, offer.RTCPXR
 	c.reOffer = filtered
 	toOffer := c.farOffer(filtered, to == c.b)
+	if err := c.srtpOf(to).offer(to.Session); err != nil {
+		c.answer(e, 500, nil)
+		return
+	}
 	body := to.Session.Build(to.Endpoint.Local(), toOffer, from.Direction, c.ptime)
 	req := to.newRequest(c.host, sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
@@ -242,6 +267,9 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 	}
 	fwd, back, forFrom := media.MatchAnswer(out.offer, ans.Codecs)
 	fromCodecs, err := c.offererCodecs(c.reOffer, forFrom)
+	if err == nil {
+		err = c.srtpOf(out.leg).takeAnswer(out.leg.Session, out.leg.Endpoint, ans)
+	}
 	if err != nil {
 		// The session in force stays (RFC 3261 §14.1); the offerer hears why.
 		c.answer(e, 488, nil)

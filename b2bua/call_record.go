@@ -57,6 +57,7 @@ func (c *Call) writeCDR(status int, side, reason, disposition string) {
 		r.AToBPackets, r.AToBBytes = st.PacketsIn, st.BytesIn
 		r.BToAPackets, r.BToABytes = st.PacketsOut, st.BytesOut
 	}
+	c.recordSRTP() // srtp_offer.go
 	if c.bridgeState != bridgeIdle {
 		// Every call with media leaves its quality record, relayed or
 		// processed, inside its one CDR (rtcpstats.CallQuality).

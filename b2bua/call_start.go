@@ -143,6 +143,8 @@ func (c *Call) start() {
 		}
 	}
 
+	c.srtpPolicies(pol) // srtp_offer.go
+
 	// Media: one endpoint facing each side, bridged.
 	epA, err := c.media.NewEndpoint(c.log.With("leg", "a"))
 	if err != nil {
@@ -154,6 +156,16 @@ func (c *Call) start() {
 	c.a.Direction = sdpDirection(offer)
 	if c.offer != offerLate {
 		epA.SetRemote(offer.RTP())
+		if err := c.srtp.a.answerOffer(c.a.Session, epA, offer); err != nil {
+			c.log.Info("SRTP offer refused", "leg", "a", "error", err)
+			c.fail(488, cdr.HangupSwitchboard, err.Error(), cdr.Failed)
+			return
+		}
+	}
+	c.record = target.Kind != TargetService && c.wantRecording(pol) // recording.go
+	if target.Kind == TargetService {
+		c.startService() // answered here (service_call.go)
+		return
 	}
 	epB, err := c.media.NewEndpoint(c.log.With("leg", "b"))
 	if err != nil {
@@ -166,6 +178,10 @@ func (c *Call) start() {
 
 	bSession := media.NewSession()
 	bOffer := c.farOffer(filtered, true)
+	if err := c.srtp.b.offer(bSession); err != nil {
+		c.fail(500, cdr.HangupSwitchboard, err.Error(), cdr.Failed)
+		return
+	}
 	body := bSession.Build(epB.Local(), bOffer, c.a.Direction, c.ptime)
 	if err := c.fork(target, epB, bSession, body, bOffer); err != nil {
 		c.fail(errStatus(err), cdr.HangupSwitchboard, err.Error(), cdr.Failed)

@@ -95,6 +95,7 @@ const (
 // went out.
 func (c *Call) answered() {
 	c.state = stateAnswered
+	c.startRecording() // recording.go
 	c.rec.Answer = time.Now()
 	c.records.Up(&c.rec)
 	c.disarm(timerRing)
@@ -168,10 +169,12 @@ func (c *Call) end(status int, side, reason, disposition string) {
 	c.disarm(timerSessionA)
 	c.disarm(timerSessionB)
 	c.lingerUntil = time.Now().Add(64 * sip.T1)
+	c.abandonTransfer()
 	if c.bridge != nil {
 		c.bridge.Stop()
 		c.bridgeState = bridgeStopped
 	}
+	c.stopRecording() // recording.go
 	if disposition == "" {
 		disposition = cdr.Disposition(status, false)
 	}

@@ -18,62 +18,15 @@ import (
 // (parallel fork, RFC 3261 §16.6-style), or to a trunk.
 func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []byte, offer []media.Codec) error {
 	s := c.host
-	type dest struct {
-		target    sip.Uri
-		addr      string
-		transport string
-	}
-	var dests []dest
-	var dnsTargets []sipdns.Target // a DNS-named trunk's targets, in order
-	toURI := sip.Uri{Scheme: "sip", User: t.Number, Host: s.sipDomain()}
-	secure := isSIPS(c.aReq)
-	switch t.Kind {
-	case TargetUser:
-		found := false
-		for _, b := range s.contacts(t.Number) {
-			var u sip.Uri
-			if err := sip.ParseUri(b.Contact, &u); err != nil {
-				continue
-			}
-			found = true
-			if secure && !strings.EqualFold(b.Transport, "TLS") {
-				continue // RFC 5630 §4.1: a sips request leaves over TLS only
-			}
-			dests = append(dests, dest{target: u, addr: b.Source, transport: strings.ToUpper(b.Transport)})
-		}
-		if len(dests) == 0 && found {
-			return errSIPSInsecure
-		}
-		if len(dests) == 0 {
-			return errNoContacts
-		}
-	case TargetTrunk:
-		toURI = sip.Uri{Scheme: "sip", User: t.Number, Host: t.Trunk.URI.Host, Port: t.Trunk.URI.Port}
-		if t.Trunk.dns != nil { // a host name: RFC 3263 and failover (trunk_dns.go)
-			var err error
-			if dnsTargets, err = c.trunkTargets(t.Trunk); err != nil {
-				return err
-			}
-			tr := transportName(dnsTargets[0].Transport)
-			if secure && tr != "TLS" {
-				return errSIPSInsecure
-			}
-			dests = append(dests, dest{target: trunkRequestURI(t.Trunk, t.Number, tr), addr: dnsTargets[0].Addr.String(), transport: tr})
-			break
-		}
-		tr, addr, err := t.Trunk.route(time.Now(), hasTLS(s))
-		if err != nil {
-			return err
-		}
-		if secure && tr != "TLS" {
-			return errSIPSInsecure
-		}
-		dests = append(dests, dest{target: trunkRequestURI(t.Trunk, t.Number, tr), addr: addr, transport: tr})
+	dests, toURI, dnsTargets, err := c.routeTargets(t)
+	if err != nil {
+		return err
 	}
 
 	callID := s.newCallID() + "@" + s.sipDomain()
 	localTag := s.newTag()
 	c.rec.BCallID = callID
+	sent := len(c.outs) // a route's fallback forks again (trunk_policy.go)
 	fromURI := sip.Uri{Scheme: "sip", User: c.aReq.From().Address.User, Host: s.sipDomain()}
 	display := c.aReq.From().DisplayName
 	if u, ok := s.currentPolicy().users[c.caller]; ok && u.DisplayName != "" {
@@ -99,21 +52,8 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 			nextTarget()
 			continue
 		}
-		leg := &Leg{
-			Name:         "b",
-			CallID:       callID,
-			LocalTag:     localTag,
-			LocalURI:     fromURI,
-			LocalDisplay: display,
-			RemoteURI:    toURI,
-			RemoteTarget: d.target,
-			Contact:      contactFor(l),
-			Transport:    d.transport,
-			Dest:         d.addr,
-			Laddr:        sipAddr(l.addr),
-			Endpoint:     ep,
-			Session:      sess,
-		}
+		leg := d.leg(l, callID, localTag, fromURI, display, toURI, ep, sess)
+		leg.Name = "b"
 		out := &outTx{method: sip.INVITE, leg: leg, req: c.forkInvite(leg, body), fork: true, offer: offer}
 		if err := c.send(out); err != nil {
 			c.log.Warn("fork failed", "leg", "b", "dest", d.addr, "error", err)
@@ -124,13 +64,40 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 			c.startFailover(t.Trunk, dnsTargets, out)
 		}
 	}
-	if len(c.outs) == 0 {
+	if len(c.outs) == sent {
 		return errNoListener
 	}
 	key := dialogKey(callID, localTag)
 	c.dialogKeys = append(c.dialogKeys, key)
 	s.addDialog(key, c)
 	return nil
+}
+
+// dest is one place a target's INVITE goes: a registered contact of a
+// user or a trunk's address.
+type dest struct {
+	target    sip.Uri
+	addr      string
+	transport string
+}
+
+// leg is the dialog of an INVITE to d through listener l: Call-ID and
+// our tag, From (uri, display) and To, and the leg's media.
+func (d dest) leg(l listener, callID, tag string, from sip.Uri, display string, to sip.Uri, ep *media.Endpoint, sess *media.Session) *Leg {
+	return &Leg{
+		CallID:       callID,
+		LocalTag:     tag,
+		LocalURI:     from,
+		LocalDisplay: display,
+		RemoteURI:    to,
+		RemoteTarget: d.target,
+		Contact:      contactFor(l),
+		Transport:    d.transport,
+		Dest:         d.addr,
+		Laddr:        sipAddr(l.addr),
+		Endpoint:     ep,
+		Session:      sess,
+	}
 }
 
 // forkInvite builds the INVITE of a fork's leg: the leg's dialog fields,
@@ -149,6 +116,67 @@ func (c *Call) forkInvite(leg *Leg, body []byte) *sip.Request {
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
 	return req
+}
+
+// destinations resolves a routed target to the contacts (or the trunk
+// address) its INVITE goes to, and the To URI it carries. A trunk given by
+// host name yields its first DNS target only (no failover).
+func (c *Call) destinations(t Target) ([]dest, sip.Uri, error) {
+	dests, toURI, _, err := c.routeTargets(t)
+	return dests, toURI, err
+}
+
+// routeTargets is destinations with, for a trunk given by host name, its
+// RFC 3263 targets in order (trunk_dns.go), the first of which is dests'.
+func (c *Call) routeTargets(t Target) ([]dest, sip.Uri, []sipdns.Target, error) {
+	s := c.host
+	var dests []dest
+	toURI := sip.Uri{Scheme: "sip", User: t.Number, Host: s.sipDomain()}
+	secure := isSIPS(c.aReq)
+	switch t.Kind {
+	case TargetUser:
+		found := false
+		for _, b := range s.contacts(t.Number) {
+			var u sip.Uri
+			if err := sip.ParseUri(b.Contact, &u); err != nil {
+				continue
+			}
+			found = true
+			if secure && !strings.EqualFold(b.Transport, "TLS") {
+				continue // RFC 5630 §4.1: a sips request leaves over TLS only
+			}
+			dests = append(dests, dest{target: u, addr: b.Source, transport: strings.ToUpper(b.Transport)})
+		}
+		if len(dests) == 0 && found {
+			return nil, toURI, nil, errSIPSInsecure
+		}
+		if len(dests) == 0 {
+			return nil, toURI, nil, errNoContacts
+		}
+	case TargetTrunk:
+		toURI = sip.Uri{Scheme: "sip", User: t.Number, Host: t.Trunk.URI.Host, Port: t.Trunk.URI.Port}
+		if t.Trunk.dns != nil { // a host name: RFC 3263 and failover (trunk_dns.go)
+			dnsTargets, err := c.trunkTargets(t.Trunk)
+			if err != nil {
+				return nil, toURI, nil, err
+			}
+			tr := transportName(dnsTargets[0].Transport)
+			if secure && tr != "TLS" {
+				return nil, toURI, nil, errSIPSInsecure
+			}
+			dests = append(dests, dest{target: trunkRequestURI(t.Trunk, t.Number, tr), addr: dnsTargets[0].Addr.String(), transport: tr})
+			return dests, toURI, dnsTargets, nil
+		}
+		tr, addr, err := t.Trunk.route(time.Now(), hasTLS(s))
+		if err != nil {
+			return nil, toURI, nil, err
+		}
+		if secure && tr != "TLS" {
+			return nil, toURI, nil, errSIPSInsecure
+		}
+		dests = append(dests, dest{target: trunkRequestURI(t.Trunk, t.Number, tr), addr: addr, transport: tr})
+	}
+	return dests, toURI, nil, nil
 }
 
 // send starts a client transaction whose responses become events of the
@@ -214,6 +242,8 @@ func (c *Call) onResponse(out *outTx, res *sip.Response) {
 	if code < 200 {
 		if out.fork {
 			c.onForkProvisional(out, res)
+		} else if out.transfer {
+			c.onTransferProvisional(out, res)
 		}
 		return
 	}
@@ -299,6 +329,8 @@ func (c *Call) onFinal(out *outTx, code int, res *sip.Response) {
 		c.onRefreshFinal(out, code)
 	case out.fork:
 		c.onForkFinal(out, code, res)
+	case out.transfer:
+		c.onTransferFinal(out, code, res)
 	case out.method == sip.INVITE:
 		c.onReinviteFinal(out, code, res)
 	case out.origin != nil:
@@ -356,6 +388,9 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 	if code == 422 && res != nil && c.retry422(out, res) {
 		return
 	}
+	if code == 488 && c.srtpFallback(out) {
+		return // srtp_offer.go
+	}
 	if c.failOverOn(out, code, res) {
 		return // the next target of a DNS-named trunk (trunk_dns.go)
 	}
@@ -401,28 +436,34 @@ func (c *Call) cancelForks(keep *outTx) {
 		if !o.fork || o == keep || o.final != 0 || o.state == outCancelled {
 			continue
 		}
-		o.state = outCancelled
-		cancel := sip.NewRequest(sip.CANCEL, *o.req.Recipient.Clone())
-		cancel.AppendHeader(o.req.Via().Clone())
-		for _, h := range o.req.GetHeaders("Route") {
-			cancel.AppendHeader(sip.HeaderClone(h))
-		}
-		cancel.AppendHeader(sip.HeaderClone(o.req.From()))
-		cancel.AppendHeader(sip.HeaderClone(o.req.To()))
-		cancel.AppendHeader(sip.HeaderClone(o.req.CallID()))
-		cancel.AppendHeader(&sip.CSeqHeader{SeqNo: o.req.CSeq().SeqNo, MethodName: sip.CANCEL})
-		mf := sip.MaxForwardsHeader(70)
-		cancel.AppendHeader(&mf)
-		cancel.AppendHeader(sip.NewHeader("Reason", c.cancelReason(keep)))
-		cancel.SetBody(nil)
-		o.leg.address(cancel)
-		tx, err := c.sip.request(context.Background(), cancel)
-		if err != nil {
-			c.log.Debug("CANCEL failed", "leg", "b", "error", err)
-			continue
-		}
-		go func() { <-tx.Done() }()
+		c.cancelOut(o, c.cancelReason(keep))
 	}
+}
+
+// cancelOut CANCELs one pending client INVITE (RFC 3261 §9.1) with a
+// Reason header; a 2xx that crosses it is ACKed and BYEd.
+func (c *Call) cancelOut(o *outTx, reason string) {
+	o.state = outCancelled
+	cancel := sip.NewRequest(sip.CANCEL, *o.req.Recipient.Clone())
+	cancel.AppendHeader(o.req.Via().Clone())
+	for _, h := range o.req.GetHeaders("Route") {
+		cancel.AppendHeader(sip.HeaderClone(h))
+	}
+	cancel.AppendHeader(sip.HeaderClone(o.req.From()))
+	cancel.AppendHeader(sip.HeaderClone(o.req.To()))
+	cancel.AppendHeader(sip.HeaderClone(o.req.CallID()))
+	cancel.AppendHeader(&sip.CSeqHeader{SeqNo: o.req.CSeq().SeqNo, MethodName: sip.CANCEL})
+	mf := sip.MaxForwardsHeader(70)
+	cancel.AppendHeader(&mf)
+	cancel.AppendHeader(sip.NewHeader("Reason", reason))
+	cancel.SetBody(nil)
+	o.leg.address(cancel)
+	tx, err := c.sip.request(context.Background(), cancel)
+	if err != nil {
+		c.log.Debug("CANCEL failed", "leg", o.leg.Name, "error", err)
+		return
+	}
+	go func() { <-tx.Done() }()
 }
 
 func (c *Call) sendAck(out *outTx, body []byte) {

@@ -140,6 +140,8 @@ func (c *Call) onTimer(kind timerKind) {
 		c.onSessionTimer(c.a)
 	case timerSessionB:
 		c.onSessionTimer(c.b)
+	case timerService:
+		c.onServiceTimer()
 	}
 }
 

@@ -11,6 +11,8 @@
 //	                                               ▼  timeouts, shutdown          │
 //	      route ─► media endpoints + bridge ─► fork INVITEs ─► first 2xx wins ─► CDR at end
 //
+// readFilter also refuses new INVITEs while overloaded (503, overload.go).
+//
 // Files by role:
 //   - server.go: listeners, handler table, dialog table, drain and reload.
 //   - call.go: the Call type and its event dispatch. Its events (requests,
@@ -29,6 +31,9 @@
 //     CANCEL, ACK, BYE, stray 2xx.
 //   - call_offer.go: SDP offer/answer per leg: answers, late offer,
 //     re-INVITE relay.
+//   - srtp_offer.go: SRTP per leg (SDES, RFC 4568; best effort, RFC 8643):
+//     the user's or trunk's srtp policy, Switchboard's own keys per leg,
+//     the 488 of required and the plain retry of srtp_fallback.
 //   - call_dialog.go: in-dialog requests (BYE, re-INVITE, INFO, UPDATE).
 //   - call_prack.go: reliable provisionals (RFC 3262) on each leg on its
 //     own: reliable 18x to a caller that offered 100rel, PRACK to a callee
@@ -38,6 +43,13 @@
 //     ended it to the other leg, or Switchboard's own; into the CDR.
 //   - call_timer.go: session timers (RFC 4028) per leg: 422, refresher
 //     negotiation, our refreshes, expiry ending the call.
+//   - call_refer.go: transfer by REFER (RFC 3515) done by Switchboard for
+//     the transferor: a new leg to the target, NOTIFY with sipfrag
+//     progress, the remaining party bridged to the new leg, the
+//     transferor's leg released, the records linked (transfer_id).
+//   - call_replaces.go: Replaces (RFC 3891): attended transfer (a REFER
+//     naming another call's dialog: that call hands its far leg over) and
+//     INVITE with Replaces from a phone taking a leg's place.
 //   - call_record.go: the call's CDR, opened at the INVITE, written once.
 //   - loghandler.go: the lazy slog handler calls log through.
 //   - udpconn_linux.go: the SIP UDP socket with raw system calls.
@@ -58,6 +70,10 @@
 //     route lists falling back to the next trunk.
 //   - readfilter.go: raw-byte stage before sipgo's parser: answers what the
 //     parser would drop (400/505/416 for RFC 4475 torture cases), frames TCP.
+//   - overload.go, overload_answer.go: admission control of new calls,
+//     decided in the read filter from the UDP queue's standing delay,
+//     INVITEs in flight, descriptors and free RTP ports; a stateless 503
+//     with Retry-After for a new INVITE past capacity, nothing else shed.
 //   - validate.go: RFC 3261 §8.2 request checks (416, 420, 415, 400...).
 //   - status.go: every status text and the failure mappings, in one place.
 //

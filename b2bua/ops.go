@@ -5,10 +5,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/journal"
 	"github.com/switchboard/switchboard/registrar"
 	"github.com/switchboard/switchboard/rtcpstats"
+	"github.com/switchboard/switchboard/vqreport"
 )
 
 // What the operations interface (package ops) reads of a running server:
@@ -57,6 +60,11 @@ type Stats struct {
 	Draining bool
 	// RecordsDropped counts records the writer could not keep.
 	RecordsDropped uint64
+	// QualityReports counts RFC 6035 reports accepted by collectors,
+	// failed (refused or unanswered) and dropped on a full queue.
+	QualityReportsSent, QualityReportsFailed, QualityReportsDropped uint64
+	// Overload is admission control's counters (overload.go).
+	Overload OverloadStats
 	// Trunks is each trunk's health: "up", "down", or "unchecked"
 	// without ping_interval (trunk_health.go).
 	Trunks map[string]string
@@ -113,7 +121,9 @@ func (s *Server) Registrations() []registrar.Binding { return s.reg.Bindings() }
 
 // Stats returns the server's gauges.
 func (s *Server) Stats() Stats {
+	sent, failed, dropped := s.QualityReportCounts()
 	return Stats{
+		QualityReportsSent: sent, QualityReportsFailed: failed, QualityReportsDropped: dropped,
 		Calls:          s.activeCalls(),
 		MediaEndpoints: s.media.Active(),
 		Processing:     s.media.Processing(),
@@ -121,6 +131,7 @@ func (s *Server) Stats() Stats {
 		Registrations:  len(s.reg.Bindings()),
 		Draining:       s.draining.Load(),
 		RecordsDropped: s.cdr.Dropped(),
+		Overload:       s.overload.stats(),
 		Trunks:         s.trunkStates(),
 	}
 }
@@ -135,6 +146,10 @@ type observedRecords struct {
 	w   *cdr.Writer
 	j   *journal.Journal
 	obs atomic.Pointer[func(*cdr.Record)]
+	// vq sends the RFC 6035 reports to the collector that collector
+	// names for a record (b2bua/vq.go).
+	vq        *vqreport.Publisher
+	collector func(*cdr.Record) *sip.Uri
 }
 
 // Up implements recordSink: an answered call is journalled.
@@ -146,5 +161,10 @@ func (o *observedRecords) Write(rec cdr.Record) {
 	o.j.Ended(rec.CallID)
 	if f := o.obs.Load(); f != nil {
 		(*f)(&rec)
+	}
+	if rec.Quality != nil && o.vq != nil {
+		if u := o.collector(&rec); u != nil {
+			o.vq.Observe(*u, &rec)
+		}
 	}
 }

@@ -78,7 +78,7 @@ type readFilter struct {
 	streams   map[connKey]*streamState
 	lastSweep time.Time
 
-	passed, slow, answered, dropped, junk, closed atomic.Uint64
+	passed, slow, answered, dropped, junk, closed, limited atomic.Uint64
 }
 
 // connKey names one stream connection.
@@ -151,6 +151,10 @@ func (f *readFilter) filterDatagram(info sip.TransportReadProps, data []byte) []
 		f.dropped.Add(1)
 		return nil
 	}
+	if !(len(msg) >= 4 && eqFold(msg[:4], "sip/")) && !f.s.admitDatagram(info) {
+		f.limited.Add(1) // a request over its source's rate (security.go)
+		return nil
+	}
 	r := scanMessage(msg)
 	if r.kind != scanReject {
 		switch {
@@ -166,7 +170,7 @@ func (f *readFilter) filterDatagram(info sip.TransportReadProps, data []byte) []
 		}
 	}
 	out, ok := f.decide(info, msg, &r)
-	if !ok {
+	if !ok || f.shed(info, out, r.headerEnd) {
 		return nil
 	}
 	if ins := f.viaAdditions(info, out, &r); ins != "" {
@@ -327,7 +331,7 @@ func (f *readFilter) filterStream(info sip.TransportReadProps, data []byte) ([]b
 			waitNeed = end // wait for the body
 			break
 		}
-		if msg, ok := f.decide(info, rest[:end], &r); ok {
+		if msg, ok := f.decide(info, rest[:end], &r); ok && !f.shed(info, msg, r.headerEnd) {
 			f.passed.Add(1)
 			pcs.add(p, p+end, p+r.viaInsert, f.viaAdditions(info, msg, &r))
 		}

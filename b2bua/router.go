@@ -27,6 +27,8 @@ const (
 	TargetUser TargetKind = iota
 	TargetTrunk
 	TargetReject
+	// TargetService is answered by Switchboard itself (service_call.go).
+	TargetService
 )
 
 // Target is the router's answer for one dialled number.
@@ -48,6 +50,12 @@ type Target struct {
 	// Process forces the processing path (media_mode: process); Transcode
 	// allows transcoding when the legs share no codec.
 	Process, Transcode bool
+	// Service names the built-in service of a TargetService (echo, tone,
+	// playback, conference) and Options its file or tone; Policy is the
+	// route's recording and hold policy.
+	Service string
+	Options config.ServiceOptions
+	Policy  config.CallPolicy
 }
 
 // Trunk is a provisioned SIP peer.
@@ -79,6 +87,8 @@ type Trunk struct {
 	Fingerprints, CommonNames []string
 	// clientRoots verify a client certificate named by CommonNames.
 	clientRoots *x509.CertPool
+	// Policy is the trunk's recording and hold policy.
+	Policy config.CallPolicy
 	// dns resolves a next hop given by host name, or the destinations
 	// (trunk_dns.go); nil for an IP address.
 	dns *trunkDNS
@@ -149,7 +159,7 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 
 // newTrunk derives where a trunk's requests go from its parsed configuration.
 func newTrunk(tc config.Trunk) *Trunk {
-	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs, Causes: tc.CauseOverrides, TransitTo: tc.TransitTo, DIDs: tc.DIDs, maxCalls: int64(tc.MaxCalls)}
+	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs, Causes: tc.CauseOverrides, TransitTo: tc.TransitTo, Policy: tc.Policy, DIDs: tc.DIDs, maxCalls: int64(tc.MaxCalls)}
 	if tp, ok := t.URI.UriParams.Get("transport"); ok && tp != "" {
 		t.Transport = strings.ToUpper(tp)
 	}
@@ -187,7 +197,7 @@ func (r *Router) RouteFrom(from Caller, dialled string) (t Target, ok bool) {
 	var down *Target
 	for i := range r.rules {
 		rule := &r.rules[i]
-		if !from.allows(&rule.Policy) {
+		if !from.allows(&rule.Select) {
 			continue
 		}
 		m := rule.Re.FindStringSubmatchIndex(dialled)
@@ -198,17 +208,19 @@ func (r *Router) RouteFrom(from Caller, dialled string) (t Target, ok bool) {
 		if rule.Rewrite != "" {
 			number = string(rule.Re.ExpandString(nil, rule.Rewrite, dialled, m))
 		}
-		t = Target{Number: number, Rule: rule.Match, Process: rule.MediaMode == config.MediaProcess, Transcode: rule.Transcoding()}
+		t = Target{Number: number, Rule: rule.Match, Process: rule.MediaMode == config.MediaProcess, Transcode: rule.Transcoding(), Policy: rule.Policy}
 		switch {
+		case config.IsService(rule.To):
+			t.Kind, t.Service, t.Options = TargetService, rule.To, rule.Service
 		case rule.To == "user":
 			t.Kind = TargetUser
 		case strings.HasPrefix(rule.To, "trunk:"):
 			t.Kind = TargetTrunk
 			t.Trunk = r.byName[strings.TrimPrefix(rule.To, "trunk:")]
-			for _, name := range rule.Policy.FallbackTrunks {
+			for _, name := range rule.Select.FallbackTrunks {
 				t.Fallback = append(t.Fallback, r.byName[name])
 			}
-			t.FallbackOn = rule.Policy.FallbackOn
+			t.FallbackOn = rule.Select.FallbackOn
 			if t.Trunk.isDown() || t.Trunk.full() {
 				if down == nil {
 					d := t

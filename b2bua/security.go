@@ -14,9 +14,11 @@ import (
 
 // Attack protection (package guard) as the server applies it:
 //
-//	every request ─► admit: guard.Admit(source, User-Agent)
+//	UDP request ─► read filter: guard.AdmitSource(source), before parsing
+//	                   over rate ─► dropped (a flood costs a lookup, not a parse)
+//	every request ─► admit: guard.Admit(source, User-Agent) (UDP: AdmitAgent)
 //	                   scanner ─► dropped, no answer (any transport)
-//	                   over rate ─► UDP: dropped; TCP: 503 (RFC 3261 §21.5.4)
+//	                   over rate ─► TCP: 503 (RFC 3261 §21.5.4)
 //	digest (auth) ─► guard.Bans through auth.Limiter (registrar and INVITE alike)
 //	user's INVITE ─► Call.admitFraud (call_guard.go)
 
@@ -74,7 +76,13 @@ func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) bool {
 	if h := req.GetHeader("User-Agent"); h != nil {
 		ua = h.Value()
 	}
-	switch s.sec.Admit(ap.Addr().Unmap(), ua) {
+	v := guard.Pass
+	if req.Transport() == "UDP" {
+		v = s.sec.AdmitAgent(ap.Addr().Unmap(), ua) // the rate was the read filter's (admitDatagram)
+	} else {
+		v = s.sec.Admit(ap.Addr().Unmap(), ua)
+	}
+	switch v {
 	case guard.Scanner:
 		if tx != nil {
 			tx.Terminate()
@@ -97,3 +105,16 @@ func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) bool {
 type nopCloser struct{}
 
 func (nopCloser) Close() error { return nil }
+
+// admitDatagram is the read filter's rate check of a UDP request (before
+// sipgo parses it); false: over the rate, drop it.
+func (s *Server) admitDatagram(info sip.TransportReadProps) bool {
+	if s.sec == nil || info.Transport != "UDP" {
+		return true
+	}
+	ap := addrPortOf(info.RemoteAddr)
+	if !ap.IsValid() {
+		return true
+	}
+	return s.sec.AdmitSource(ap.Addr().Unmap())
+}

@@ -75,6 +75,7 @@ type Server struct {
 	mediaPath *engineMedia
 	auth      *auth.Authenticator
 	sec       *guard.Guard // attack protection (security.go)
+	overload  *overload    // admission control of new calls (overload.go); nil when off
 	secLog    io.Closer
 	reg       *registrar.Registrar
 	cdr       *cdr.Writer
@@ -144,6 +145,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	}
 	s.media = me
 	s.mediaPath = &engineMedia{e: me}
+	if s.overload, err = newOverload(cfg, me.FreePairs, log.With("component", "overload")); err != nil {
+		s.media.Close()
+		return nil, err
+	}
 
 	realm := cfg.SIP.Realm
 	if realm == "" {
@@ -217,6 +222,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.sender = &sipgoSender{client: s.client, ua: s.ua}
+	s.startQualityReports()
 	s.routes()
 	return s, nil
 }
@@ -314,7 +320,11 @@ func (s *Server) Listen(ctx context.Context, ls []config.Listener) error {
 			}
 			l = listener{network: "UDP", addr: pc.LocalAddr().(*net.UDPAddr).AddrPort(), closer: pc.Close}
 			s.addListener(l)
-			go func() { _ = s.srv.ServeUDP(newRawUDPConn(pc)) }()
+			conn := newRawUDPConn(pc)
+			if rc, ok := conn.(*rawUDPConn); ok && s.overload != nil {
+				rc.measureQueue(&s.overload.standing)
+			}
+			go func() { _ = s.srv.ServeUDP(conn) }()
 		case "tcp":
 			tl, err := net.Listen("tcp", cl.Addr.String())
 			if err != nil {
@@ -545,7 +555,7 @@ func (s *Server) reply(req *sip.Request, tx sip.ServerTransaction, code int, rea
 	}
 }
 
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE, REFER"
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := s.response(req, 200, "", nil)
@@ -651,11 +661,18 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
+	if s.replacing(req, tx, caller) {
+		return // INVITE with Replaces (call_replaces.go)
+	}
 	c := newCall(s, req, tx)
 	c.caller, c.fromTrunk = caller, trunk
 	if !s.addCall(c) {
 		s.reply(req, tx, 503, "")
 		return
+	}
+	if s.overload != nil {
+		s.overload.setups.Add(1)
+		defer s.overload.setups.Add(-1)
 	}
 	c.begin()
 	// Hold the INVITE transaction until the call has sent its final answer.
@@ -691,7 +708,12 @@ func initialKey(req *sip.Request) string {
 // for sip.transaction_linger after the answer; later ones must not start a
 // second call.
 func (s *Server) isRetransmittedInvite(req *sip.Request) bool {
-	key := initialKey(req)
+	return s.startedCall(initialKey(req))
+}
+
+// startedCall reports whether the INVITE named by key (initialKey) started
+// a call still in progress.
+func (s *Server) startedCall(key string) bool {
 	s.mu.Lock()
 	c := s.invites[key]
 	s.mu.Unlock()
@@ -884,11 +906,15 @@ func (s *Server) Close() error {
 	for _, l := range s.listenerList() {
 		errs = append(errs, l.closer())
 	}
+	if s.records.vq != nil {
+		s.records.vq.Close() // the last reports go out before the transports close
+	}
 	errs = append(errs, s.ua.Close())
 	errs = append(errs, s.reg.Close())
 	errs = append(errs, s.cdr.Close())
 	errs = append(errs, s.records.j.Close()) // after the records: the next start finds them all
 	errs = append(errs, s.media.Close())
 	errs = append(errs, s.secLog.Close())
+	s.overload.close()
 	return errors.Join(errs...)
 }

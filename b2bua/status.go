@@ -14,6 +14,8 @@ func reasonPhrase(code int) string {
 		return "Session Progress"
 	case 200:
 		return "OK"
+	case 202:
+		return "Accepted"
 	case 400:
 		return "Bad Request"
 	case 401:

@@ -17,9 +17,9 @@ func TestRouteBySource(t *testing.T) {
 			{Name: "carrier", URI: "sip:192.0.2.2", Trusted: []string{"192.0.2.2"}, DIDs: map[string]string{"5550100": "1001"}},
 		},
 		Routes: []config.Route{
-			{Match: `^00\d+$`, To: "trunk:lcr", Policy: config.RoutePolicy{Source: []string{"group:intl"}, Fallback: []string{"trunk:carrier"}}},
+			{Match: `^00\d+$`, To: "trunk:lcr", Select: config.RoutePolicy{Source: []string{"group:intl"}, Fallback: []string{"trunk:carrier"}}},
 			{Match: `^00\d+$`, To: "reject", Status: 403, Reason: "International calls not allowed"},
-			{Match: `^1\d{3}$`, To: "user", Policy: config.RoutePolicy{Source: []string{"user:1000", "trunk:carrier"}}},
+			{Match: `^1\d{3}$`, To: "user", Select: config.RoutePolicy{Source: []string{"user:1000", "trunk:carrier"}}},
 		},
 	}
 	validated(t, cfg)

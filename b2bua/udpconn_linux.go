@@ -2,7 +2,9 @@ package b2bua
 
 import (
 	"net"
+	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -37,6 +39,62 @@ type rawUDPConn struct {
 	rsa    syscall.RawSockaddrAny
 	rerr   syscall.Errno
 	readFn func(fd uintptr) bool
+
+	// Queue delay (overload.go), when measureQueue enabled it: reads use
+	// recvmsg(2) for the kernel's receive time of each datagram.
+	standing *atomic.Int64
+	qw       queueWindow
+	msg      syscall.Msghdr
+	iov      syscall.Iovec
+	ctl      [32]byte // one SCM_TIMESTAMPNS: CmsgSpace(sizeof(timespec))
+}
+
+// measureQueue turns on SO_TIMESTAMPNS and makes every read publish the
+// standing queue delay to standing. False if the socket refused it (reads
+// go on without).
+func (c *rawUDPConn) measureQueue(standing *atomic.Int64) bool {
+	var err error
+	_ = c.rc.Control(func(fd uintptr) {
+		err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
+	})
+	if err != nil {
+		return false
+	}
+	c.msg.Name = (*byte)(unsafe.Pointer(&c.rsa))
+	c.msg.Iov = &c.iov
+	c.msg.Iovlen = 1
+	c.msg.Control = &c.ctl[0]
+	c.standing = standing
+	c.readFn = c.recvMsgOnce
+	return true
+}
+
+// recvMsgOnce is recvOnce with recvmsg(2): the datagram, its source and
+// the kernel's receive time, turned into its queue delay.
+func (c *rawUDPConn) recvMsgOnce(fd uintptr) bool {
+	c.iov.Base = unsafe.SliceData(c.rbuf)
+	c.iov.SetLen(len(c.rbuf))
+	c.msg.Namelen = syscall.SizeofSockaddrAny
+	c.msg.SetControllen(len(c.ctl))
+	c.msg.Flags = 0
+	n, _, errno := syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.msg)), syscall.MSG_DONTWAIT)
+	switch errno {
+	case syscall.EAGAIN:
+		c.qw.empty() // the queue is empty: no standing delay
+		return false
+	case syscall.EINTR:
+		return c.recvMsgOnce(fd)
+	}
+	c.rn, c.rerr = int(n), errno
+	if errno == 0 && c.msg.Controllen >= uint64(syscall.CmsgLen(16)) {
+		h := (*syscall.Cmsghdr)(unsafe.Pointer(&c.ctl[0]))
+		if h.Level == syscall.SOL_SOCKET && h.Type == syscall.SCM_TIMESTAMPNS {
+			ts := (*syscall.Timespec)(unsafe.Pointer(&c.ctl[syscall.CmsgLen(0)]))
+			now := time.Now().UnixNano()
+			c.qw.observe(now, now-ts.Nano(), c.standing)
+		}
+	}
+	return true
 }
 
 // newRawUDPConn wraps pc; anything but a *net.UDPConn on an IPv4/IPv6

@@ -9,8 +9,9 @@ import (
 // supportedOptionTags lists the RFC 3261 §19.2 option tags Switchboard
 // implements, as a Supported header value; a Require naming another gets
 // 420. 100rel: reliable provisionals (RFC 3262, call_prack.go); timer:
-// session timers (RFC 4028, call_timer.go).
-const supportedOptionTags = optionTag100rel + ", " + optionTagTimer
+// session timers (RFC 4028, call_timer.go); replaces: INVITE with
+// Replaces (RFC 3891, call_replaces.go).
+const supportedOptionTags = optionTag100rel + ", " + optionTagTimer + ", " + optionTagReplaces
 
 // sdpAccept is what Switchboard accepts as a session description body.
 const sdpAccept = "application/sdp"

@@ -86,6 +86,11 @@ type Record struct {
 	// reporting (issue 10, item 2).
 	TransportA string `json:"transport_a,omitempty"`
 	TransportB string `json:"transport_b,omitempty"`
+	// SRTP (issue 10, item 4): each leg's media security, the SDES crypto
+	// suite protecting its RTP and RTCP (e.g. "AES_CM_128_HMAC_SHA1_80")
+	// or "none" for plain RTP.
+	SRTPA string `json:"srtp_a,omitempty"`
+	SRTPB string `json:"srtp_b,omitempty"`
 
 	CodecA string `json:"codec_a"`
 	CodecB string `json:"codec_b"`
@@ -98,6 +103,14 @@ type Record struct {
 	// leg from which neither RTP nor RTCP arrived: "a" (the caller's), "b"
 	// (the callee's) or "both"; hangup_reason is then "rtp-timeout".
 	SilentLeg string `json:"silent_leg,omitempty"`
+	// Transfer (REFER, RFC 3515; Replaces, RFC 3891): a transferred call
+	// ends its record with hangup_reason "transferred", the call that
+	// continues (the remaining party with the transfer target) has a record
+	// of its own, and both carry the same TransferID. TransferredTo, on the
+	// first, and TransferredFrom, on the second, name the other's call_id.
+	TransferID      string `json:"transfer_id,omitempty"`
+	TransferredFrom string `json:"transferred_from,omitempty"`
+	TransferredTo   string `json:"transferred_to,omitempty"`
 	// Media counters per direction, as relayed by Switchboard.
 	AToBPackets uint64 `json:"a_to_b_packets"`
 	AToBBytes   uint64 `json:"a_to_b_bytes"`
@@ -110,6 +123,19 @@ type Record struct {
 	// of the media engine.
 	Quality *rtcpstats.CallQuality `json:"quality,omitempty"`
 
+	// Services, recording and conferences (b2bua/service_call.go,
+	// recording.go, conference.go).
+	// Service names the built-in service that answered the call (echo,
+	// tone, playback, conference), empty for a call to a user or trunk.
+	Service string `json:"service,omitempty"`
+	// Room is the conference room a to: conference call joined.
+	Room string `json:"room,omitempty"`
+	// Recording is the call's recording file (absent when not recorded)
+	// and RecordingState its state at the end: complete, cut (a disk
+	// error; the file holds what was written before) or failed (the file
+	// could not be created).
+	Recording      string `json:"recording,omitempty"`
+	RecordingState string `json:"recording_state,omitempty"`
 	// Trunk targets (issue 13, trunks by DNS with failover): the targets
 	// a call to a trunk given by host name was sent to, in the order
 	// tried, each as "udp 192.0.2.1:5060 (sip1.example. via

@@ -116,3 +116,67 @@ func benchTranscodeCall(b *testing.B, complexity, sourceRate int) {
 		}
 	}
 }
+
+// BenchmarkTranscodePCMUOpusNarrowband is the transcoded call as the
+// processing path sets it up when one leg is G.711: Opus at an 8 kHz PCM
+// rate on both sides (RFC 7587: the RTP clock stays 48000 whatever the
+// coding rate), so there is no resampler, and the encoder codes only the
+// band the G.711 source carries. The far peer's Opus is wideband; the
+// decoder renders it at 8 kHz, which is all the PCMU leg can carry.
+func BenchmarkTranscodePCMUOpusNarrowband(b *testing.B) {
+	for _, c := range []int{5, 10} {
+		b.Run("c"+strconv.Itoa(c), func(b *testing.B) { benchTranscodeNarrowband(b, c, false) })
+		b.Run("c"+strconv.Itoa(c)+"-fec", func(b *testing.B) { benchTranscodeNarrowband(b, c, true) })
+	}
+}
+
+func benchTranscodeNarrowband(b *testing.B, complexity int, fec bool) {
+	const ptime = 20 * time.Millisecond
+	speech8 := sigSpeechLike(8000, 1)
+	speech16 := sigSpeechLike(16000, 1)
+	pcmuEnc, pcmuDec := sigNew(b, PCMU(), Params{})
+	peerOpus, err := Opus().NewEncoder(Params{SampleRate: 16000, Complexity: complexity})
+	if err != nil {
+		b.Fatal(err)
+	}
+	opusEnc, opusDec := sigNew(b, Opus(), Params{SampleRate: 8000, SourceRate: 8000, Complexity: complexity, UseInbandFEC: fec})
+	pcmuIn := sigEncodeAll(b, pcmuEnc, speech8)
+	opusIn := sigEncodeAll(b, peerOpus, speech16)
+
+	pcm8 := make([]int16, FrameSamples(8000, ptime))
+	opusOut := make([]byte, opusEnc.MaxPayloadSize())
+	pcmuOut := make([]byte, pcmuEnc.MaxPayloadSize())
+	dec8 := make([]int16, 5760)
+
+	b.ReportAllocs()
+	done := benchCPU(b)
+	i := 0
+	for b.Loop() {
+		n, err := pcmuDec.Decode(pcmuIn[i], pcm8)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := opusEnc.Encode(pcm8[:n], opusOut); err != nil {
+			b.Fatal(err)
+		}
+		n, err = opusDec.Decode(opusIn[i], dec8)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pcmuEnc.Encode(dec8[:n], pcmuOut); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i == len(pcmuIn) || i == len(opusIn) {
+			i = 0
+		}
+	}
+	cpu := done()
+	wall := b.Elapsed() / time.Duration(max(b.N, 1))
+	b.ReportMetric(float64(ptime)/float64(wall), "calls/core")
+	if cpu > 0 {
+		b.ReportMetric(float64(ptime)/float64(cpu), "cpu-calls/core")
+		if b.N > 1 {
+			fmt.Printf("transcoding PCMU<->Opus (8 kHz coding rate, complexity %d): %.0f calls per core\n", complexity, float64(ptime)/float64(cpu))
+		}
+	}
+}

@@ -19,21 +19,25 @@ import (
 
 // Config is the whole of Switchboard's configuration.
 type Config struct {
-	SIP           SIP           `yaml:"sip"`
-	Media         Media         `yaml:"media"`
-	Users         []User        `yaml:"users"`
-	Trunks        []Trunk       `yaml:"trunks"`
-	Routes        []Route       `yaml:"routes"`
-	Calls         Calls         `yaml:"calls"`
-	Records       Records       `yaml:"records"`
-	State         State         `yaml:"state"`
-	Log           Log           `yaml:"log"`
-	Runtime       Runtime       `yaml:"runtime"`
-	API           API           `yaml:"api"`
-	HEP           HEP           `yaml:"hep"`
-	Security      Security      `yaml:"security"` // attack protection (config/guard.go)
-	DNS           DNS           `yaml:"dns"`      // resolvers for trunk host names (config/trunks_dns.go)
-	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	SIP     SIP     `yaml:"sip"`
+	Media   Media   `yaml:"media"`
+	Users   []User  `yaml:"users"`
+	Trunks  []Trunk `yaml:"trunks"`
+	Routes  []Route `yaml:"routes"`
+	Calls   Calls   `yaml:"calls"`
+	Records Records `yaml:"records"`
+	State   State   `yaml:"state"`
+	Log     Log     `yaml:"log"`
+	Runtime Runtime `yaml:"runtime"`
+	API     API     `yaml:"api"`
+	HEP     HEP     `yaml:"hep"`
+	// QualityReports publishes RFC 6035 call quality reports (config/vq.go).
+	QualityReports QualityReports `yaml:"quality_reports"`
+	Security       Security       `yaml:"security"` // attack protection (config/guard.go)
+	Overload       Overload       `yaml:"overload"` // admission control (config/overload.go)
+	Services       Services       `yaml:"services"` // echo, tone, playback, recording, MOH, conference (config/services.go)
+	DNS            DNS            `yaml:"dns"`      // resolvers for trunk host names (config/trunks_dns.go)
+	ShutdownGrace  time.Duration  `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).
 	Path string `yaml:"-"`
@@ -100,6 +104,9 @@ type Media struct {
 	// OpusComplexity is the Opus encoder complexity 1-10 of transcoded
 	// calls (default 5).
 	OpusComplexity int `yaml:"opus_complexity"`
+	// SRTP is the default media security of users and trunks: off,
+	// opportunistic (the default) or required (config/srtp.go).
+	SRTP string `yaml:"srtp"`
 
 	// PortMin and PortMax are Ports parsed (filled by Validate); PortMin is even.
 	PortMin int `yaml:"-"`
@@ -121,6 +128,10 @@ type User struct {
 	Codecs []string `yaml:"codecs"`
 	// Limits are the user's toll-fraud limits (max_calls, calls_per_hour, allow; config/guard.go).
 	Limits UserLimits `yaml:",inline"`
+	// SRTP is the media security of calls to and from the user (srtp, srtp_fallback; config/srtp.go).
+	SRTP SRTPPolicy `yaml:",inline"`
+	// Policy is the user's recording and hold policy (config/services.go).
+	Policy CallPolicy `yaml:",inline"`
 	// Groups name the user's groups, for routes[].source "group:NAME" (config/trunks_policy.go).
 	Groups []string `yaml:"groups"`
 }
@@ -148,6 +159,14 @@ type Trunk struct {
 	TransitTo []string `yaml:"transit_to"`
 	// TLS is the trunk's transport choice and TLS settings (config/tls.go).
 	TLS TrunkTLS `yaml:",inline"`
+	// QualityCollector is the SIP URI the RFC 6035 quality reports of this
+	// trunk's calls go to (config/vq.go); empty: quality_reports.collector.
+	QualityCollector       string   `yaml:"quality_collector"`
+	ParsedQualityCollector *sip.Uri `yaml:"-"`
+	// SRTP is the media security of calls to and from the trunk (srtp, srtp_fallback; config/srtp.go).
+	SRTP SRTPPolicy `yaml:",inline"`
+	// Policy is the trunk's recording and hold policy (config/services.go).
+	Policy CallPolicy `yaml:",inline"`
 	// Failover is how calls move between the targets of a trunk given by
 	// host name (config/trunks_dns.go).
 	Failover TrunkFailover `yaml:",inline"`
@@ -179,7 +198,8 @@ type Trunk struct {
 type Route struct {
 	// Match is a regular expression on the dialled user part.
 	Match string `yaml:"match"`
-	// To is "user", "trunk:NAME" or "reject".
+	// To is "user", "trunk:NAME", "reject" or a built-in service (echo,
+	// tone, playback, conference: config/services.go).
 	To string `yaml:"to"`
 	// Rewrite is an expansion template using Match's captures ($1, ${name}); empty keeps the number.
 	Rewrite string `yaml:"rewrite"`
@@ -194,8 +214,12 @@ type Route struct {
 	// Transcode allows calls of the route to be transcoded when the legs
 	// share no codec (default true); false keeps today's 488.
 	Transcode *bool `yaml:"transcode"`
-	// Policy is the route's source condition and fallback trunks (config/trunks_policy.go).
-	Policy RoutePolicy `yaml:",inline"`
+	// Policy is the route's recording and hold policy, Service a service
+	// route's file or tone (config/services.go).
+	Policy  CallPolicy     `yaml:",inline"`
+	Service ServiceOptions `yaml:",inline"`
+	// Select is the route's source condition and fallback trunks (config/trunks_policy.go).
+	Select RoutePolicy `yaml:",inline"`
 
 	// Re is Match compiled (filled by Validate).
 	Re *regexp.Regexp `yaml:"-"`

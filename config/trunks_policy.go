@@ -48,7 +48,7 @@ type RouteSource struct {
 
 // routePolicy validates a route's source and fallback keys.
 func (v *validator) routePolicy(r *Route, key string, trunks map[string]bool) {
-	p := &r.Policy
+	p := &r.Select
 	p.Sources, p.FallbackTrunks = nil, nil
 	groups := map[string]bool{}
 	users := map[string]bool{}

@@ -89,18 +89,36 @@ func (g *Guard) Trusted(src netip.Addr) bool {
 // Admit runs the per-request checks for a request from src with the given
 // User-Agent (the hot path: no allocation). It logs what it refuses.
 func (g *Guard) Admit(src netip.Addr, userAgent string) Verdict {
-	if g.Trusted(src) {
-		return Pass
+	if v := g.AdmitAgent(src, userAgent); v != Pass {
+		return v
 	}
-	if g.drop.Load().match(userAgent) {
+	if !g.AdmitSource(src) {
+		return Limited
+	}
+	return Pass
+}
+
+// AdmitAgent is Admit's scanner check alone: Scanner or Pass.
+func (g *Guard) AdmitAgent(src netip.Addr, userAgent string) Verdict {
+	if g.drop.Load().match(userAgent) && !g.Trusted(src) {
 		g.events.Log(EventScanner, src, "ua", userAgent)
 		return Scanner
+	}
+	return Pass
+}
+
+// AdmitSource is Admit's rate check alone, for a transport that applies it
+// before parsing (the SIP read filter, on UDP: a flood then costs a bucket
+// lookup per datagram, not a parse): false means over the rate (drop).
+func (g *Guard) AdmitSource(src netip.Addr) bool {
+	if g.Trusted(src) {
+		return true
 	}
 	if ok, first := g.Rate.take(src); !ok {
 		if first {
 			g.events.Log(EventRateLimit, src) // once per run of refusals
 		}
-		return Limited
+		return false
 	}
-	return Pass
+	return true
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -81,6 +82,11 @@ func (e *Exporter) Dropped() uint64 { return e.dropped.Load() }
 // batchLen bounds the packets sent in one sendmmsg(2).
 const batchLen = 64
 
+// linger is how long the sender waits after a batch that was not full,
+// letting the next one gather (at most linger × the message rate waits,
+// well inside queueLen at any rate Switchboard signals).
+const linger = 2 * time.Millisecond
+
 // batchWriter is what x/net's ipv4 and ipv6 PacketConns offer.
 type batchWriter interface {
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
@@ -149,9 +155,16 @@ func (e *Exporter) run() {
 				e.sent.Add(uint64(n))
 			}
 		}
+		full := len(bufs) == batchLen
 		for _, b := range bufs {
 			*b = (*b)[:0]
 			e.bufs.Put(b)
+		}
+		if !full {
+			// Let messages gather: a parked reader is woken by every
+			// Capture, and a datagram sent alone costs a syscall. A
+			// collector does not need them sooner.
+			time.Sleep(linger)
 		}
 	}
 }

@@ -31,11 +31,19 @@ func benchRelayPacket(b *testing.B, setup func(*call)) {
 	send := func(i int) {
 		binary.BigEndian.PutUint16(pkt[2:], uint16(i))
 		binary.BigEndian.PutUint32(pkt[4:], uint32(i*160))
-		if _, err := c.pa.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
+		wire := pkt
+		if c.seal != nil {
+			wire = c.seal(pkt)
+		}
+		if _, err := c.pa.conn.WriteToUDPAddrPort(wire, dst); err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := c.pb.conn.ReadFromUDPAddrPort(buf); err != nil {
+		n, _, err := c.pb.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
 			b.Fatal(err)
+		}
+		if c.open != nil && !c.open(buf[:n]) {
+			b.Fatal("peer b cannot unprotect what the relay sent")
 		}
 	}
 	for i := range 10 { // latch and warm up

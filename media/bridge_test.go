@@ -16,6 +16,10 @@ type call struct {
 	a, b   *Endpoint
 	pa, pb *peer
 	br     *Bridge
+	// seal, when set, is what peer a does to a packet before sending it
+	// (SRTP protect); open what peer b does to one it reads.
+	seal func([]byte) []byte
+	open func([]byte) bool
 }
 
 func newCall(t *testing.T, e *Engine, addr netip.Addr) *call {

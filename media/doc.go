@@ -14,7 +14,8 @@
 //	Endpoint A: RTP socket ── reactor ── demux by first byte (RFC 7983 §7)
 //	   ├─ 0-3 STUN, 20-63 DTLS: counted, dropped (ICE/DTLS legs later)
 //	   ├─ 128-191, type 192-223: RTCP (RFC 5761 §4) ─► rtcpstats session
-//	   └─ 128-191: rtp.Parse (RFC 3550 §5.1) → admit (latch) → stats, lastRx
+//	   └─ 128-191: [SRTP unprotect, srtp.go, when SetSRTP keyed the leg]
+//	               rtp.Parse (RFC 3550 §5.1) → admit (latch) → stats, lastRx
 //	                    │
 //	                    ▼ direction a→b handler (RTPHandler, atomic swap)
 //	     ┌──────────────┴─────────────────────────────┐
@@ -22,6 +23,7 @@
 //	   PT map → outStream.rewrite             reactor goroutine:
 //	   (own SSRC, seq, ts; marker               audio/CN → jitter.Buffer.Push
 //	   on change) → Endpoint B.WriteRTP         telephone-event → dtmf.Receiver
+//	   [SRTP protect with B's keys]
 //	   in place, 0 allocations                    → OnDigit, queue to far leg
 //	                                          playout goroutine, every 20 ms:
 //	                                            Pop → Decode | Conceal (loss)
@@ -78,6 +80,25 @@
 // processed direction's PCM at the far leg's rate: the recorder and the
 // conference mixer attach there (Bridge.AddTap) without changing the
 // bridge; ToneMeter is the one the tests use.
+//
+// # Terminals and monitors
+//
+// A Terminal (terminal.go) is Switchboard as the far end of one leg: a
+// built-in service, music on hold, a conference participant. What the leg
+// sends is decoded by the processing chain up to the taps (nothing is
+// encoded back); what its Source produces (source.go: Echo, Tone;
+// playback.go: Player of a Clip) is encoded, packetized at the leg's
+// ptime and sent with its own outStream. Both halves run on the playout
+// clock, decode first, in one tick.
+//
+//	Endpoint ─► jitter.Buffer ─► decode/conceal/CN ─► taps (Echo, recorder, room)
+//	Endpoint ◄─ outStream ◄─ Packetizer ◄─ encode ◄─ Source.ReadPCM
+//
+// A relayed direction whose taps must hear it (BridgeConfig.Taps, a
+// recorded call) keeps the relay: the relay copies each packet into a
+// monitor's jitter buffer before rewriting it (monitor.go), and the
+// monitor decodes on the playout clock. The relay stays allocation-free
+// (BenchmarkRelayPacketRecorded).
 //
 // # Port pairs
 //

@@ -39,6 +39,13 @@ type Endpoint struct {
 	rtcpHook atomic.Pointer[RTCPHandler]
 	rtcp     atomic.Pointer[rtcpLeg] // RTCP termination, nil until SetRTCP (rtcp.go)
 
+	// srtp is the SRTP stage (srtp.go), nil for plain RTP; srtpLast keeps
+	// the last one across an SRTP-off re-INVITE so ROC survives it.
+	srtp     atomic.Pointer[srtpStage]
+	srtpMu   sync.Mutex
+	srtpLast *srtpStage
+	rtcpBuf  [2][]byte // SRTCP plaintext: [0] RTCP socket, [1] rtcp-mux on the RTP socket (one reader each)
+
 	lastRx atomic.Int64 // unix ns of the last accepted RTP packet, 0 if none
 	// lastRTCP is the unix ns of the last RTCP from the peer that parsed,
 	// 0 if none: a peer that sends RTCP is alive (Bridge.idle).
@@ -83,6 +90,7 @@ type EndpointStats struct {
 	RTCPIn, RTCPBytesIn  uint64 // RTCP packets read (not forwarded), on either port
 	STUNIn               uint64 // STUN packets on the RTP port (RFC 7983 first byte 0-3), dropped for now
 	DTLSIn               uint64 // DTLS records on the RTP port (RFC 7983 first byte 20-63), dropped for now
+	SRTPFailed           uint64 // SRTP/SRTCP packets that failed authentication, replay or decryption
 }
 
 type endpointCounters struct {
@@ -90,6 +98,7 @@ type endpointCounters struct {
 	invalid, rejected, droppedPT, noDest     atomic.Uint64
 	sendErrors, latches, rtcpIn, rtcpBytesIn atomic.Uint64
 	sourceChanges, stunIn, dtlsIn            atomic.Uint64
+	srtpFailed                               atomic.Uint64
 }
 
 // NewEndpoint takes an RTP/RTCP port pair from the pool: a warm one (still
@@ -180,6 +189,7 @@ func (ep *Endpoint) Stats() EndpointStats {
 		RTCPIn: c.rtcpIn.Load(), RTCPBytesIn: c.rtcpBytesIn.Load(),
 		SourceChanges: c.sourceChanges.Load(),
 		STUNIn:        c.stunIn.Load(), DTLSIn: c.dtlsIn.Load(),
+		SRTPFailed: c.srtpFailed.Load(),
 	}
 }
 
@@ -244,7 +254,13 @@ func (ep *Endpoint) write(pkt []byte, now int64) {
 		ep.stats.noDest.Add(1)
 		return
 	}
-	n, err := ep.rtp.sendTo(pkt, dst)
+	var n int
+	var err error
+	if s := ep.srtp.Load(); s != nil {
+		n, err = s.sendSRTP(ep.rtp, pkt, dst) // SRTP stage (srtp.go)
+	} else {
+		n, err = ep.rtp.sendTo(pkt, dst)
+	}
 	if err != nil {
 		ep.stats.sendErrors.Add(1)
 		return
@@ -269,6 +285,13 @@ func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
 		if isRTCP(pkt) { // rtcp-mux, RFC 5761 §4 (rtcp.go)
 			ep.receiveRTCP(pkt, src, true)
 			return
+		}
+		if s := ep.srtp.Load(); s != nil { // SRTP stage (srtp.go)
+			var ok bool
+			if pkt, ok = s.unprotectRTP(pkt); !ok {
+				ep.stats.srtpFailed.Add(1)
+				return
+			}
 		}
 	case b <= 3:
 		ep.stats.stunIn.Add(1)
@@ -345,6 +368,20 @@ func (ep *Endpoint) admit(src netip.AddrPort, known bool) bool {
 func (ep *Endpoint) receiveRTCP(pkt []byte, src netip.AddrPort, muxed bool) {
 	ep.stats.rtcpIn.Add(1)
 	ep.stats.rtcpBytesIn.Add(uint64(len(pkt)))
+	if s := ep.srtp.Load(); s != nil { // SRTCP (RFC 3711 §3.4)
+		i := 0
+		if muxed {
+			i = 1
+		}
+		if ep.rtcpBuf[i] == nil {
+			ep.rtcpBuf[i] = make([]byte, srtpMax)
+		}
+		var ok bool
+		if pkt, ok = s.unprotectRTCP(pkt, ep.rtcpBuf[i]); !ok {
+			ep.stats.srtpFailed.Add(1)
+			return
+		}
+	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	if h := ep.rtcpHook.Load(); h != nil {
 		(*h)(pkt, src)

@@ -126,6 +126,16 @@ func (e *Engine) Active() int {
 // even port, RTCP on the odd one above).
 func (e *Engine) Pairs() int { return (e.cfg.PortMax - e.cfg.PortMin + 1) / 2 }
 
+// FreePairs returns how many port pairs a new endpoint could take now:
+// free and warm ones, after expiring quarantines that have ended. Admission
+// control (b2bua overload) asks it for each new call when it decides.
+func (e *Engine) FreePairs() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.ports.expire(e.cfg.Now())
+	return len(e.ports.free) + len(e.ports.warm)
+}
+
 // Processing returns how many streams run through the processing path
 // (each direction of a processed call is one), on the playout clock.
 func (e *Engine) Processing() int {

@@ -9,20 +9,25 @@ import "github.com/switchboard/switchboard/rtcpstats"
 // the packet counts are known. It may be called at any time, also after
 // Close.
 func (ep *Endpoint) Quality(leg string) rtcpstats.LegQuality {
-	l := ep.rtcp.Load()
-	if l == nil {
+	var q rtcpstats.LegQuality
+	if l := ep.rtcp.Load(); l != nil {
+		q = l.sess.LegQuality(leg)
+		q.RTCPSent = l.sent.Load()
+		q.RTCPReceived = l.received.Load()
+		q.RTCPErrors = l.errors.Load()
+		q.RTCPRejected = l.rejected.Load()
+	} else {
 		st := ep.Stats()
-		return rtcpstats.LegQuality{
+		q = rtcpstats.LegQuality{
 			Leg:      leg,
 			Received: rtcpstats.ReceivedQuality{Packets: st.PacketsIn},
 			Sent:     rtcpstats.SentQuality{Packets: st.PacketsOut},
 		}
 	}
-	q := l.sess.LegQuality(leg)
-	q.RTCPSent = l.sent.Load()
-	q.RTCPReceived = l.received.Load()
-	q.RTCPErrors = l.errors.Load()
-	q.RTCPRejected = l.rejected.Load()
+	q.LocalAddr = ep.local.String()
+	if r, ok := ep.Remote(); ok {
+		q.RemoteAddr = r.String()
+	}
 	return q
 }
 

@@ -73,6 +73,7 @@ type rtcpLeg struct {
 	closed  bool
 	avgSize float64 // RFC 3550 §6.3.3 avg_rtcp_size
 	buf     []byte
+	sbuf    []byte // SRTCP output, under mu
 
 	// index is the leg's place in the clock's queue (-1 when not in it)
 	// and due when its next report is; both guarded by rtcpClock.mu.
@@ -260,7 +261,18 @@ func (l *rtcpLeg) send(now time.Time, bye bool) {
 		l.noDest.Add(1)
 		return
 	}
-	if _, err := sock.sendTo(buf, dst); err != nil {
+	out := buf
+	if s := l.ep.srtp.Load(); s != nil { // SRTCP (RFC 3711 §3.4)
+		if l.sbuf == nil {
+			l.sbuf = make([]byte, srtpMax)
+		}
+		var ok bool
+		if out, ok = s.protectRTCP(buf, l.sbuf); !ok {
+			l.ep.stats.sendErrors.Add(1)
+			return
+		}
+	}
+	if _, err := sock.sendTo(out, dst); err != nil {
 		l.ep.stats.sendErrors.Add(1)
 		return
 	}

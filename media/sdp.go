@@ -98,6 +98,7 @@ type Description struct {
 	RTCP      netip.AddrPort // a=rtcp (RFC 3605), else Addr and Port+1
 	RTCPMux   bool           // a=rtcp-mux (RFC 5761)
 	RTCPXR    bool           // a=rtcp-xr (RFC 3611 §5.1): the peer takes XR reports
+	Crypto    []Crypto       // supported a=crypto attributes (RFC 4568), in order (sdp_crypto.go)
 	Index     int            // position of the audio m-line among all m-lines
 }
 
@@ -220,6 +221,7 @@ func ParseSDP(body []byte) (*Description, error) {
 	}
 	_, d.RTCPMux = m.Attribute("rtcp-mux")
 	_, d.RTCPXR = m.Attribute("rtcp-xr")
+	d.Crypto = cryptoList(m)
 	d.Codecs = codecList(m)
 	if len(d.Codecs) == 0 {
 		return nil, fmt.Errorf("%w in m=%s", ErrNoCodecs, m.MediaName.String())

@@ -17,6 +17,7 @@ type Session struct {
 	version uint64
 	built   bool
 	last    buildInput
+	sec     security // RTP/SAVP and a=crypto of the leg (sdp_srtp.go)
 }
 
 type buildInput struct {
@@ -24,6 +25,7 @@ type buildInput struct {
 	codecs []Codec
 	dir    Direction
 	ptime  int
+	sec    security
 }
 
 // sdpUsername is the o= username of every SDP Switchboard writes.
@@ -57,7 +59,7 @@ func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptim
 		}
 		cs = append(cs, c)
 	}
-	in := buildInput{addr: addr, codecs: cs, dir: dir, ptime: ptime}
+	in := buildInput{addr: addr, codecs: cs, dir: dir, ptime: ptime, sec: s.sec}
 	if s.built && !in.equal(&s.last) {
 		s.version++
 	}
@@ -91,6 +93,7 @@ func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptim
 	}
 	attrs = append(attrs, sdp.NewPropertyAttribute(dir.String()))
 	if port != 0 {
+		attrs = s.sec.attributes(attrs) // a=crypto (sdp_srtp.go)
 		attrs = append(attrs, sdp.NewAttribute("rtcp", strconv.Itoa(port+1)))
 	}
 	d := sdp.SessionDescription{
@@ -106,7 +109,7 @@ func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptim
 		MediaDescriptions: []*sdp.MediaDescription{{
 			MediaName: sdp.MediaName{
 				Media: "audio", Port: sdp.RangedPort{Value: port},
-				Protos: []string{"RTP", "AVP"}, Formats: formats,
+				Protos: s.sec.protos(), Formats: formats,
 			},
 			Attributes: attrs,
 		}},
@@ -116,7 +119,8 @@ func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptim
 }
 
 func (b *buildInput) equal(o *buildInput) bool {
-	return b.addr == o.addr && b.dir == o.dir && b.ptime == o.ptime && slices.Equal(b.codecs, o.codecs)
+	return b.addr == o.addr && b.dir == o.dir && b.ptime == o.ptime && slices.Equal(b.codecs, o.codecs) &&
+		b.sec.equal(o.sec)
 }
 
 // validFmtp reports whether an fmtp value can be written on one SDP line.

@@ -61,6 +61,12 @@ func NewMetrics(stats func() b2bua.Stats) *Metrics {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: name, Help: help},
 			func() float64 { return f(stats()) })
 	}
+	qualityReports := func(result string, f func(b2bua.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Name: "quality_reports_total",
+			Help:        "RFC 6035 quality reports (PUBLISH vq-rtcpxr) by result: sent (accepted by the collector), failed (refused or unanswered), dropped (full queue).",
+			ConstLabels: prometheus.Labels{"result": result}},
+			func() float64 { return float64(f(stats())) })
+	}
 	m.reg.MustRegister(
 		m.ended, m.causes, m.answer, m.duration, m.transcoded, m.packets, m.lost, m.mos, m.jitter,
 		gauge("calls_active", "Calls in progress (ringing or up).", func(s b2bua.Stats) float64 { return float64(s.Calls) }),
@@ -76,6 +82,10 @@ func NewMetrics(stats func() b2bua.Stats) *Metrics {
 		}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Name: "records_dropped_total",
 			Help: "Call records the writer could not keep."}, func() float64 { return float64(stats().RecordsDropped) }),
+		qualityReports("sent", func(s b2bua.Stats) uint64 { return s.QualityReportsSent }),
+		qualityReports("failed", func(s b2bua.Stats) uint64 { return s.QualityReportsFailed }),
+		qualityReports("dropped", func(s b2bua.Stats) uint64 { return s.QualityReportsDropped }),
+		newOverloadCollector(stats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

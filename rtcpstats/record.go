@@ -20,6 +20,10 @@ type LegQuality struct {
 	// Codec is the leg's SDP encoding name; PtimeMs its packet duration.
 	Codec   string  `json:"codec"`
 	PtimeMs float64 `json:"ptime_ms"`
+	// LocalAddr is Switchboard's RTP address on the leg, RemoteAddr the
+	// peer's (host:port; empty when not known).
+	LocalAddr  string `json:"local_addr,omitempty"`
+	RemoteAddr string `json:"remote_addr,omitempty"`
 	// LocalSSRC is our SSRC towards the peer; RemoteSSRC the peer's.
 	LocalSSRC  uint32 `json:"local_ssrc"`
 	RemoteSSRC uint32 `json:"remote_ssrc"`

@@ -538,6 +538,20 @@ func benchSteady(pid int, from, to time.Duration) <-chan benchWindow {
 	return ch
 }
 
+// benchSignalingSetup starts Switchboard (benchSetup) and the signaling
+// benchmarks' sipp callee (bench_uas.xml on 127.0.0.2), and returns them
+// with a working directory and the callee's and the caller's SIP ports.
+func benchSignalingSetup(b *testing.B) (sb *SB, dir string, uasPort, uacPort int, uas *exec.Cmd) {
+	dir = b.TempDir()
+	uasPort = 15000 + 10*instance()
+	uacPort = uasPort + 4
+	sb = benchSetup(b, uasPort)
+	uas = startSipp(b, dir, "-sf", scenario(b, "bench_uas.xml"), "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
+		"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-recv_timeout", "30000", "-aa")
+	waitPort(b, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
+	return sb, dir, uasPort, uacPort, uas
+}
+
 // BenchmarkSignaling ramps the call rate of 1 s calls without media (the
 // offer has SDP; no RTP is sent) and measures Switchboard's CPU per call,
 // both legs, setup and teardown, 407 round trip included. Each step offers
@@ -551,14 +565,8 @@ func benchSteady(pid int, from, to time.Duration) <-chan benchWindow {
 // call.
 func BenchmarkSignaling(b *testing.B) {
 	benchSkip(b)
-	dir := b.TempDir()
-	uasPort := 15000 + 10*instance()
-	uacPort := uasPort + 4
-	sb := benchSetup(b, uasPort)
+	sb, dir, uasPort, uacPort, uas := benchSignalingSetup(b)
 	pid := sb.cmd.Process.Pid
-	uas := startSipp(b, dir, "-sf", scenario(b, "bench_uas.xml"), "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
-		"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-recv_timeout", "30000", "-aa")
-	waitPort(b, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
 	uasErr := benchErrFile(uas)
 	uasErrOff := int64(0)
 	baseFDs := benchFDs(pid)

@@ -336,10 +336,16 @@ type CDR struct {
 	SilentLeg    string `json:"silent_leg"`
 	TransportA   string `json:"transport_a"`
 	TransportB   string `json:"transport_b"`
+	SRTPA        string `json:"srtp_a"` // SRTP suite of each leg, or "none"
+	SRTPB        string `json:"srtp_b"`
 	CodecA       string `json:"codec_a"`
 	CodecB       string `json:"codec_b"`
 	Transcoded   bool   `json:"transcoded"`
-	Digits       []struct {
+	// Transfer chain (call_refer.go).
+	TransferID      string `json:"transfer_id"`
+	TransferredFrom string `json:"transferred_from"`
+	TransferredTo   string `json:"transferred_to"`
+	Digits          []struct {
 		Leg        string `json:"leg"`
 		Key        string `json:"key"`
 		DurationMs int64  `json:"duration_ms"`
@@ -357,6 +363,11 @@ type CDR struct {
 	BToAPackets uint64    `json:"b_to_a_packets"`
 	AToBBytes   uint64    `json:"a_to_b_bytes"`
 	BToABytes   uint64    `json:"b_to_a_bytes"`
+	// Services, recording and conferences.
+	Service        string `json:"service"`
+	Room           string `json:"room"`
+	Recording      string `json:"recording"`
+	RecordingState string `json:"recording_state"`
 	// TrunkTargets: the targets a DNS-named trunk's call tried (trunks_dns_e2e_test.go).
 	TrunkTargets []string `json:"trunk_targets"`
 }

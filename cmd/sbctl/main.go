@@ -10,6 +10,11 @@
 //	sbctl drain                      stop new calls and drain (as SIGTERM)
 //	sbctl ping sip:HOST[:PORT]       SIP OPTIONS round trip, with timing
 //	sbctl register sip:USER@HOST[:PORT]  REGISTER with digest (-user, -password or SB_PASSWORD), then unregister
+//	sbctl testcall sip:NUMBER@HOST[:PORT]  call, send a tone (-tone, -duration), report what came back
+//
+// The SIP probes go over -transport udp, tcp or tls (-tls-ca FILE to trust
+// a private CA such as Switchboard's generated certificate,
+// <state.dir>/tls.crt).
 //
 // The API address comes from -api or SB_API (default
 // http://127.0.0.1:8080), the token from -token, SB_API_TOKEN or
@@ -18,6 +23,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -40,13 +47,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	api := fs.String("api", envOr("SB_API", "http://127.0.0.1:8080"), "Switchboard API base URL")
 	token := fs.String("token", os.Getenv("SB_API_TOKEN"), "API bearer token")
 	tokenFile := fs.String("token-file", "", "read the API token from this file (Switchboard's <state.dir>/api_token)")
-	transport := fs.String("transport", "udp", "ping: udp or tcp")
+	transport := fs.String("transport", "udp", "ping, register, call: udp, tcp or tls")
+	tlsCA := fs.String("tls-ca", "", "PEM file of the CAs a TLS server's certificate must chain to (default the system roots)")
+	tlsInsecure := fs.Bool("tls-insecure", false, "accept any TLS server certificate (testing only)")
+	tone := fs.Float64("tone", 1000, "call: the tone sent, in Hz")
+	seconds := fs.Duration("duration", 3*time.Second, "call: how long the tone is sent")
 	count := fs.Int("count", 3, "ping: OPTIONS requests to send")
 	timeout := fs.Duration("timeout", 5*time.Second, "time allowed per request")
-	authUser := fs.String("user", "", "register: digest user name (default the URI's user)")
-	password := fs.String("password", os.Getenv("SB_PASSWORD"), "register: digest password (or SB_PASSWORD)")
+	authUser := fs.String("user", "", "register, testcall: digest user name (default the URI's user)")
+	password := fs.String("password", os.Getenv("SB_PASSWORD"), "register, testcall: digest password (or SB_PASSWORD)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sbctl [flags] calls | call ID | hangup ID | registrations | status | reload | drain | ping sip:HOST[:PORT] | register sip:USER@HOST[:PORT]")
+		fmt.Fprintln(stderr, "usage: sbctl [flags] calls | call ID | hangup ID | registrations | status | reload | drain | ping sip:HOST[:PORT] | register sip:USER@HOST[:PORT] | testcall sip:NUMBER@HOST[:PORT]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -64,6 +75,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		*token = strings.TrimSpace(string(b))
 	}
+	if *tlsCA != "" {
+		pem, err := os.ReadFile(*tlsCA)
+		if err != nil {
+			fmt.Fprintln(stderr, "sbctl: -tls-ca:", err)
+			return 1
+		}
+		probeTLS.RootCAs = x509.NewCertPool()
+		if !probeTLS.RootCAs.AppendCertsFromPEM(pem) {
+			fmt.Fprintln(stderr, "sbctl: -tls-ca: no PEM certificate in", *tlsCA)
+			return 1
+		}
+	}
+	probeTLS.InsecureSkipVerify = *tlsInsecure
 	c := client{base: strings.TrimRight(*api, "/"), token: *token, http: &http.Client{Timeout: *timeout}}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	var err error
@@ -87,6 +111,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = c.show(stdout, http.MethodPost, "/api/v1/drain")
 	case cmd == "ping" && len(rest) == 1:
 		err = ping(stdout, rest[0], *transport, *count, *timeout)
+	case cmd == "testcall" && len(rest) == 1:
+		err = testCall(stdout, rest[0], callOptions{transport: *transport, user: *authUser, password: *password,
+			tone: *tone, duration: *seconds, timeout: *timeout})
 	case cmd == "register" && len(rest) == 1:
 		err = register(stdout, rest[0], *transport, *authUser, *password, *timeout)
 	default:
@@ -216,13 +243,17 @@ func register(w io.Writer, aor, transport, user, password string, timeout time.D
 	return nil
 }
 
+// probeTLS is the TLS client configuration of the SIP probes (-tls-ca,
+// -tls-insecure): the system roots by default.
+var probeTLS = &tls.Config{MinVersion: tls.VersionTLS12}
+
 // sipClient parses target and makes the SIP client the probes send with;
 // closeUA releases it.
 func sipClient(target string) (uri sip.Uri, cl *sipgo.Client, closeUA func(), err error) {
 	if err := sip.ParseUri(target, &uri); err != nil {
 		return uri, nil, nil, fmt.Errorf("address %q: %w", target, err)
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sbctl"))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sbctl"), sipgo.WithUserAgenTLSConfig(probeTLS))
 	if err != nil {
 		return uri, nil, nil, err
 	}
