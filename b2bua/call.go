@@ -152,6 +152,8 @@ type Call struct {
 	warning      string
 	// failover is a DNS-named trunk call's target state (trunk_dns.go).
 	failover *trunkFailover
+	// trunkSlot is the trunk whose max_calls this call counts in (trunk_policy.go).
+	trunkSlot *Trunk
 
 	caller    string // authenticated user, or "trunk:NAME"
 	fromTrunk *Trunk

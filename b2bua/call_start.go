@@ -107,7 +107,7 @@ func (c *Call) start() {
 	}
 
 	// Route.
-	target, ok := pol.router.Route(req.Recipient.User)
+	target, ok := pol.router.RouteFrom(c.routingCaller(pol), req.Recipient.User)
 	if !ok {
 		c.fail(404, cdr.HangupSwitchboard, "no route", cdr.Failed)
 		return
@@ -130,6 +130,10 @@ func (c *Call) start() {
 		}
 		c.rec.Trunk = target.Trunk.Name
 		c.calleeCodecs = target.Trunk.Codecs
+		if !c.takeTrunk(target.Trunk) {
+			c.fail(503, cdr.HangupSwitchboard, "trunk at max_calls", cdr.Failed)
+			return
+		}
 	case TargetUser:
 		u, known := pol.users[target.Number]
 		c.calleeCodecs = u.Codecs

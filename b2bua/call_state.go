@@ -184,6 +184,8 @@ func (c *Call) end(status int, side, reason, disposition string) {
 	if c.fraudRelease != nil {
 		c.fraudRelease()
 	}
+	c.releaseTrunk() // trunk max_calls (trunk_policy.go)
+	c.disarm(timerFailover)
 	attrs := []any{"leg", "both", "status", status, "disposition", disposition, "hangup_side", side, "reason", reason}
 	if q := c.rec.Quality; q != nil {
 		attrs = append(attrs, q.Summary()...)

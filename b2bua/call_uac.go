@@ -26,14 +26,30 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 	callID := s.newCallID() + "@" + s.sipDomain()
 	localTag := s.newTag()
 	c.rec.BCallID = callID
+	sent := len(c.outs) // a route's fallback forks again (trunk_policy.go)
 	fromURI := sip.Uri{Scheme: "sip", User: c.aReq.From().Address.User, Host: s.sipDomain()}
 	display := c.aReq.From().DisplayName
 	if u, ok := s.currentPolicy().users[c.caller]; ok && u.DisplayName != "" {
 		display = u.DisplayName // the operator's caller ID wins over the phone's
 	}
-	for _, d := range dests {
+	// nextTarget moves a DNS-named trunk's call on when its target cannot
+	// even be sent to (a TCP connection refused): the next target is
+	// added to dests (trunk_dns.go).
+	nextTarget := func() {
+		if len(dnsTargets) < 2 {
+			return
+		}
+		t.Trunk.dns.targets.Fail(dnsTargets[0], 0)
+		c.rec.TrunkTargets = append(c.rec.TrunkTargets, dnsTargets[0].String()+" → send failed")
+		dnsTargets = dnsTargets[1:]
+		tr := transportName(dnsTargets[0].Transport)
+		dests = append(dests, dest{target: trunkRequestURI(t.Trunk, t.Number, tr), addr: dnsTargets[0].Addr.String(), transport: tr})
+	}
+	for i := 0; i < len(dests); i++ {
+		d := dests[i]
 		l, ok := s.listenerFor(d.transport, d.addr)
 		if !ok {
+			nextTarget()
 			continue
 		}
 		leg := d.leg(l, callID, localTag, fromURI, display, toURI, ep, sess)
@@ -41,13 +57,14 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 		out := &outTx{method: sip.INVITE, leg: leg, req: c.forkInvite(leg, body), fork: true, offer: offer}
 		if err := c.send(out); err != nil {
 			c.log.Warn("fork failed", "leg", "b", "dest", d.addr, "error", err)
+			nextTarget()
 			continue
 		}
 		if dnsTargets != nil {
 			c.startFailover(t.Trunk, dnsTargets, out)
 		}
 	}
-	if len(c.outs) == 0 {
+	if len(c.outs) == sent {
 		return errNoListener
 	}
 	key := dialogKey(callID, localTag)
@@ -397,6 +414,9 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 		}
 	}
 	best := bestFinal(codes)
+	if c.fallBack(best) {
+		return // the route's next trunk (trunk_policy.go)
+	}
 	var reasons []cause.Reason
 	for _, o := range c.outs {
 		if o.fork && o.final == best {

@@ -70,6 +70,16 @@
 //   - moh.go: hold: moh → the hold re-INVITE answered here, music on hold
 //     to the held party (media.Bridge.Hold), the other leg untouched.
 //   - router.go: ordered regex rules to user, trunk, reject or a service.
+//   - trunk_tls.go: the transport toward a trunk (TLS first, auto probe).
+//   - trunk_dns.go: a trunk given by host name or with destinations:
+//     RFC 3263 targets (package sipdns) and failover between them within
+//     the call (failover_timeout, 503, 408), hold-down, CDR trunk_targets.
+//   - trunk_health.go: OPTIONS pings marking destinations and trunks
+//     down/up; routing passes over a down trunk.
+//   - trunk_register.go: outbound registration with a carrier (digest,
+//     refresh, backoff) and the carrier's calls on the registered contact.
+//   - trunk_policy.go: routes by source (user, group, trunk), DIDs, and
+//     route lists falling back to the next trunk.
 //   - readfilter.go: raw-byte stage before sipgo's parser: answers what the
 //     parser would drop (400/505/416 for RFC 4475 torture cases), frames TCP.
 //   - overload.go, overload_answer.go: admission control of new calls,
@@ -83,6 +93,11 @@
 // (own Call-ID, tags, CSeq, Via, Contact, User-Agent); nothing from one
 // leg's Via, Contact, Record-Route, Call-ID or User-Agent reaches the other.
 // SDP is rebuilt for each leg by media.Session with Switchboard's address.
+//
+// The trunk pingers and registration loops (one goroutine per trunk that
+// has them) belong to the configuration in force: a reload stops them and
+// starts the new configuration's, Close stops and waits for them. Their
+// locks (trunkReg.mu, sipdns.Targets') are leaves.
 //
 // Lock order: Call.mu before Server.mu. Server.mu guards only the dialog,
 // call and initial-INVITE tables and is never held while calling into a

@@ -68,6 +68,9 @@ type Stats struct {
 	QualityReportsSent, QualityReportsFailed, QualityReportsDropped uint64
 	// Overload is admission control's counters (overload.go).
 	Overload OverloadStats
+	// Trunks is each trunk's health: "up", "down", or "unchecked"
+	// without ping_interval (trunk_health.go).
+	Trunks map[string]string
 }
 
 // Calls returns a snapshot of the calls in progress, oldest first.
@@ -133,6 +136,7 @@ func (s *Server) Stats() Stats {
 		RecordsDropped: s.cdr.Dropped(),
 		RecordsHeld:    s.cdr.Held(),
 		Overload:       s.overload.stats(),
+		Trunks:         s.trunkStates(),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -42,6 +43,10 @@ type Target struct {
 	Reason string
 	// Rule is the matching rule's pattern, recorded in the CDR.
 	Rule string
+	// Fallback are the route's fallback trunks left and FallbackOn the
+	// statuses that move to them (trunk_policy.go).
+	Fallback   []*Trunk
+	FallbackOn []int
 	// Process forces the processing path (media_mode: process); Transcode
 	// allows transcoding when the legs share no codec.
 	Process, Transcode bool
@@ -69,6 +74,12 @@ type Trunk struct {
 	Causes *cause.Overrides
 	// TransitTo lists the trunks this trunk's calls may go out to.
 	TransitTo []string
+	// DIDs maps numbers dialled on this trunk's calls to local users.
+	DIDs map[string]string
+	// maxCalls bounds the calls up at once to the trunk (0: none) and
+	// active counts them (trunk_policy.go).
+	maxCalls int64
+	active   atomic.Int64
 	// tls chooses between TLS and the plain transport (trunk_tls.go).
 	tls *trunkTLS
 	// Fingerprints and CommonNames identify the trunk by the client
@@ -78,9 +89,15 @@ type Trunk struct {
 	clientRoots *x509.CertPool
 	// Policy is the trunk's recording and hold policy.
 	Policy config.CallPolicy
-	// dns resolves a next hop given by host name (trunk_dns.go); nil for
-	// an IP address.
+	// dns resolves a next hop given by host name, or the destinations
+	// (trunk_dns.go); nil for an IP address.
 	dns *trunkDNS
+	// health is the OPTIONS ping state (trunk_health.go); nil without
+	// ping_interval.
+	health *trunkHealth
+	// reg is the outbound registration (trunk_register.go); nil without
+	// register:.
+	reg *trunkReg
 }
 
 // mayTransitTo reports whether a call from t may be routed to trunk name.
@@ -120,6 +137,8 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 			return nil, err
 		}
 		t.dns = newTrunkDNS(tc, t.tls)
+		t.health = newTrunkHealth(tc)
+		t.reg = newTrunkReg(tc)
 		if t.tls.client != nil {
 			r.tlsByDest[t.tls.tlsDest] = t.tls.client
 		}
@@ -140,7 +159,7 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 
 // newTrunk derives where a trunk's requests go from its parsed configuration.
 func newTrunk(tc config.Trunk) *Trunk {
-	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs, Causes: tc.CauseOverrides, TransitTo: tc.TransitTo, Policy: tc.Policy}
+	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs, Causes: tc.CauseOverrides, TransitTo: tc.TransitTo, Policy: tc.Policy, DIDs: tc.DIDs, maxCalls: int64(tc.MaxCalls)}
 	if tp, ok := t.URI.UriParams.Get("transport"); ok && tp != "" {
 		t.Transport = strings.ToUpper(tp)
 	}
@@ -161,9 +180,26 @@ func trunkHostPort(tc config.Trunk) (string, int) {
 	return tc.ParsedURI.Host, tc.ParsedURI.Port
 }
 
-// Route finds the target for a dialled number; ok is false when no rule matches.
+// Route finds the target for a dialled number; ok is false when no rule
+// matches. A rule to a trunk that health checks found down is passed over
+// for the next matching rule; when every matching rule is such, the first
+// of them is the answer (the trunk may be back).
 func (r *Router) Route(dialled string) (t Target, ok bool) {
-	for _, rule := range r.rules {
+	return r.RouteFrom(Caller{}, dialled)
+}
+
+// RouteFrom is Route for a caller: a trunk's DIDs come first, and rules
+// whose source does not admit the caller are passed over (trunk_policy.go).
+func (r *Router) RouteFrom(from Caller, dialled string) (t Target, ok bool) {
+	if t, ok := didTarget(from, dialled); ok {
+		return t, true
+	}
+	var down *Target
+	for i := range r.rules {
+		rule := &r.rules[i]
+		if !from.allows(&rule.Select) {
+			continue
+		}
 		m := rule.Re.FindStringSubmatchIndex(dialled)
 		if m == nil {
 			continue
@@ -181,6 +217,17 @@ func (r *Router) Route(dialled string) (t Target, ok bool) {
 		case strings.HasPrefix(rule.To, "trunk:"):
 			t.Kind = TargetTrunk
 			t.Trunk = r.byName[strings.TrimPrefix(rule.To, "trunk:")]
+			for _, name := range rule.Select.FallbackTrunks {
+				t.Fallback = append(t.Fallback, r.byName[name])
+			}
+			t.FallbackOn = rule.Select.FallbackOn
+			if t.Trunk.isDown() || t.Trunk.full() {
+				if down == nil {
+					d := t
+					down = &d
+				}
+				continue
+			}
 		default:
 			t.Kind = TargetReject
 			t.Status, t.Reason = rule.Status, rule.Reason
@@ -192,6 +239,9 @@ func (r *Router) Route(dialled string) (t Target, ok bool) {
 			}
 		}
 		return t, true
+	}
+	if down != nil {
+		return *down, true
 	}
 	return Target{}, false
 }

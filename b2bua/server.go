@@ -93,6 +93,10 @@ type Server struct {
 	tlsPeers tlsPeers
 	// resolver resolves trunks given by host name (trunk_dns.go).
 	resolver *sipdns.Resolver
+	// healthRun are the trunk pingers of the configuration in force
+	// (trunk_health.go).
+	healthMu  sync.Mutex
+	healthRun *healthChecks
 
 	mu      sync.Mutex
 	dialogs map[string]*Call // dialogKey → call
@@ -256,6 +260,7 @@ func (s *Server) setPolicy(cfg *config.Config) error {
 		p.users[u.Name] = u
 	}
 	s.policy.Store(p)
+	s.startHealth(r)
 	return nil
 }
 
@@ -726,6 +731,9 @@ func (s *Server) identify(req *sip.Request, tx sip.ServerTransaction) (caller st
 			return "trunk:" + t.Name, t, true
 		}
 	}
+	if t := s.policy.Load().router.TrunkForRegistration(req); t != nil {
+		return "trunk:" + t.Name, t, true // a call on our registered contact (trunk_register.go)
+	}
 	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
 		if t := s.policy.Load().router.TrunkFor(ap.Addr()); t != nil {
 			return "trunk:" + t.Name, t, true
@@ -891,6 +899,10 @@ func (s *Server) Drain(grace time.Duration) {
 
 // Close releases sockets and flushes records.
 func (s *Server) Close() error {
+	if h := s.stopHealth(); h != nil {
+		h.wg.Wait()
+	}
+	s.unregisterAll() // trunk registrations (trunk_register.go)
 	var errs []error
 	for _, l := range s.listenerList() {
 		errs = append(errs, l.closer())

@@ -48,12 +48,13 @@ var errNoResolver = errors.New("trunk host name and no DNS resolver")
 // errNoTrunkTargets: the trunk's host name resolved to nothing usable.
 var errNoTrunkTargets = errors.New("trunk host name resolved to no usable target")
 
-// trunkDNS is the DNS side of a trunk whose next hop (outbound proxy or
-// URI host) is a host name.
+// trunkDNS is the target side of a trunk whose next hop (outbound proxy
+// or URI host) is a host name, or that has destinations.
 type trunkDNS struct {
-	// uri is what is resolved: the outbound proxy or the URI, with the
-	// transport the trunk pins (empty for auto: NAPTR and SRV decide).
-	uri sipdns.URI
+	// dests are what is resolved: the destinations, or the outbound proxy
+	// or the URI, each with the transport the trunk pins (empty for auto:
+	// NAPTR and SRV decide).
+	dests []trunkDest
 	// tlsOnly: sips or tls: required, only TLS targets are used.
 	tlsOnly bool
 	// tlsClient verifies a TLS target by the trunk's domain (RFC 5922
@@ -65,31 +66,46 @@ type trunkDNS struct {
 	timeout time.Duration
 }
 
-// newTrunkDNS returns the DNS side of a trunk, or nil when its next hop
-// is an IP address.
+// trunkDest is one destination of a trunk: a URI to resolve, and its
+// priority and weight among the trunk's destinations.
+type trunkDest struct {
+	uri              sipdns.URI
+	priority, weight uint16
+}
+
+// newTrunkDNS returns the target side of a trunk, or nil when it has no
+// destinations and its next hop is an IP address (the plain path).
 func newTrunkDNS(tc config.Trunk, tt *trunkTLS) *trunkDNS {
-	var next sip.Uri
-	if tc.ParsedProxy != nil {
-		next = *tc.ParsedProxy
-	} else {
-		next = tc.ParsedURI
+	var dests []trunkDest
+	for _, d := range tc.Destinations {
+		dests = append(dests, trunkDest{uri: sipdns.FromSIP(d.ParsedURI), priority: d.Priority, weight: d.Weight})
 	}
-	u := sipdns.FromSIP(next)
-	if _, err := netip.ParseAddr(strings.Trim(u.Host, "[]")); err == nil || u.Host == "" {
-		return nil
+	if len(dests) == 0 {
+		next := tc.ParsedURI
+		if tc.ParsedProxy != nil {
+			next = *tc.ParsedProxy
+		}
+		u := sipdns.FromSIP(next)
+		if _, err := netip.ParseAddr(strings.Trim(u.Host, "[]")); err == nil || u.Host == "" {
+			return nil
+		}
+		dests = []trunkDest{{uri: u}}
 	}
-	d := &trunkDNS{uri: u, targets: sipdns.NewTargets(tc.Failover.HoldDown, nil), timeout: tc.Failover.FailoverTimeout}
+	hold := tc.Failover.HoldDown
+	if hold == 0 {
+		hold = config.DefaultHoldDown
+	}
+	d := &trunkDNS{dests: dests, targets: sipdns.NewTargets(hold, nil), timeout: tc.Failover.FailoverTimeout}
 	if d.timeout == 0 {
 		d.timeout = config.DefaultFailoverTimeout
 	}
-	if tc.Failover.HoldDown == 0 {
-		d.targets = sipdns.NewTargets(config.DefaultHoldDown, nil)
-	}
 	if tt != nil {
-		if tt.mode != config.TransportAuto {
-			d.uri.Transport = tt.mode
+		for i := range d.dests {
+			if tt.mode != config.TransportAuto && d.dests[i].uri.Transport == "" {
+				d.dests[i].uri.Transport = tt.mode
+			}
 		}
-		d.tlsOnly = tt.required || u.Secure
+		d.tlsOnly = tt.required || strings.EqualFold(tc.ParsedURI.Scheme, "sips")
 		if tt.client != nil {
 			d.tlsClient = tt.client.Clone()
 			d.tlsClient.ServerName = strings.Trim(tc.ParsedURI.Host, "[]")
@@ -110,30 +126,53 @@ func newResolver(cfg *config.Config, log *slog.Logger) *sipdns.Resolver {
 	return r
 }
 
-// trunkTargets resolves a trunk's targets in the order to try: the live
-// ones, then those held down (a last resort, soonest back first), keeping
-// only transports Switchboard listens on.
-func (c *Call) trunkTargets(t *Trunk) ([]sipdns.Target, error) {
-	r := c.host.currentPolicy().router
+// listenerFinder finds our listener for a transport and destination.
+type listenerFinder interface {
+	listenerFor(transport, dest string) (listener, bool)
+}
+
+// resolveTrunk resolves a trunk's destinations (by priority and weight,
+// RFC 2782) to targets, keeping only transports Switchboard listens on.
+func resolveTrunk(r *Router, t *Trunk, lf listenerFinder, log *slog.Logger) ([]sipdns.Target, error) {
 	if r.resolver == nil {
 		return nil, errNoResolver
 	}
+	ds := t.dns.dests
+	order := []int{0}
+	if len(ds) > 1 {
+		order = sipdns.ByPriority(len(ds), func(i int) uint16 { return ds[i].priority }, func(i int) uint16 { return ds[i].weight }, nil)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
 	defer cancel()
-	all, err := r.resolver.Resolve(ctx, t.dns.uri)
-	if err != nil {
-		c.log.Info("trunk not resolved", "leg", "b", "trunk", t.Name, "uri", t.dns.uri.String(), "error", err)
+	var usable []sipdns.Target
+	for _, i := range order {
+		all, err := r.resolver.Resolve(ctx, ds[i].uri)
+		if err != nil {
+			log.Info("trunk destination not resolved", "trunk", t.Name, "uri", ds[i].uri.String(), "error", err)
+			continue
+		}
+		for _, tg := range all {
+			if t.dns.tlsOnly && tg.Transport != sipdns.TLS {
+				continue
+			}
+			if l, ok := lf.listenerFor(transportName(tg.Transport), tg.Addr.String()); !ok || !sameFamily(l, tg.Addr.Addr()) {
+				continue // no socket of ours can reach it
+			}
+			usable = append(usable, tg)
+		}
+	}
+	if len(usable) == 0 {
 		return nil, errNoTrunkTargets
 	}
-	usable := all[:0:0]
-	for _, tg := range all {
-		if t.dns.tlsOnly && tg.Transport != sipdns.TLS {
-			continue
-		}
-		if _, ok := c.host.listenerFor(transportName(tg.Transport), tg.Addr.String()); !ok {
-			continue
-		}
-		usable = append(usable, tg)
+	return usable, nil
+}
+
+// trunkTargets resolves a trunk's targets in the order to try: the live
+// ones, then those held down (a last resort, soonest back first).
+func (c *Call) trunkTargets(t *Trunk) ([]sipdns.Target, error) {
+	usable, err := resolveTrunk(c.host.currentPolicy().router, t, c.host, c.log)
+	if err != nil {
+		return nil, err
 	}
 	live, held := t.dns.targets.Order(usable)
 	out := append(live, held...)
@@ -314,3 +353,13 @@ func (r *Router) dnsTLSConfig(addr string) *tls.Config {
 // dnsTLSMap is the address → TLS configuration map of resolved TLS
 // targets (a sync.Map: written by calls, read by the TLS dialer).
 type dnsTLSMap = sync.Map
+
+// sameFamily reports whether listener l can send to a: the same address
+// family, or a dual-stack IPv6 wildcard ([::]).
+func sameFamily(l listener, a netip.Addr) bool {
+	la := l.addr.Addr()
+	if la.Is6() && la.IsUnspecified() {
+		return true
+	}
+	return (la.Is4() || la.Is4In6()) == (a.Is4() || a.Is4In6())
+}

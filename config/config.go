@@ -132,6 +132,8 @@ type User struct {
 	SRTP SRTPPolicy `yaml:",inline"`
 	// Policy is the user's recording and hold policy (config/services.go).
 	Policy CallPolicy `yaml:",inline"`
+	// Groups name the user's groups, for routes[].source "group:NAME" (config/trunks_policy.go).
+	Groups []string `yaml:"groups"`
 }
 
 // Trunk is a SIP peer reached by URI.
@@ -168,6 +170,19 @@ type Trunk struct {
 	// Failover is how calls move between the targets of a trunk given by
 	// host name (config/trunks_dns.go).
 	Failover TrunkFailover `yaml:",inline"`
+	// Health is the trunk's OPTIONS ping (config/trunks_health.go).
+	Health TrunkHealth `yaml:",inline"`
+	// Destinations, when set, are where the trunk's calls go, by priority
+	// and weight, instead of the URI's host (config/trunks_health.go).
+	Destinations []TrunkDestination `yaml:"destinations"`
+	// Register, when set, registers with the carrier (config/trunks_register.go).
+	Register *TrunkRegister `yaml:"register"`
+	// DIDs maps numbers dialled on calls from this trunk to local users
+	// (config/trunks_policy.go).
+	DIDs map[string]string `yaml:"dids"`
+	// MaxCalls bounds the calls up at once to this trunk (0: unbounded;
+	// config/trunks_policy.go).
+	MaxCalls int `yaml:"max_calls"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`
@@ -203,6 +218,8 @@ type Route struct {
 	// route's file or tone (config/services.go).
 	Policy  CallPolicy     `yaml:",inline"`
 	Service ServiceOptions `yaml:",inline"`
+	// Select is the route's source condition and fallback trunks (config/trunks_policy.go).
+	Select RoutePolicy `yaml:",inline"`
 
 	// Re is Match compiled (filled by Validate).
 	Re *regexp.Regexp `yaml:"-"`

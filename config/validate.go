@@ -400,6 +400,9 @@ func (v *validator) trunks() map[string]bool {
 		v.causes(t, key+".causes")
 		v.trunkTLS(t, key)
 		v.trunkFailover(t, key)
+		v.trunkHealth(t, key)
+		v.trunkRegister(t, key)
+		v.trunkDIDs(t, key)
 		t.TrustedNets = t.TrustedNets[:0]
 		for j, s := range t.Trusted {
 			k := fmt.Sprintf("%s.trusted[%d]", key, j)
@@ -492,6 +495,7 @@ func (v *validator) routes(trunks map[string]bool) {
 		} else {
 			r.Re = re
 		}
+		v.routePolicy(r, key, trunks)
 		switch {
 		case r.To == RouteUser || r.To == RouteReject || IsService(r.To):
 		case strings.HasPrefix(r.To, RouteTrunkPrefix):

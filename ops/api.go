@@ -184,6 +184,8 @@ type Status struct {
 	MediaPorts     int     `json:"media_port_pairs"`
 	Draining       bool    `json:"draining"`
 	RecordsDropped uint64  `json:"records_dropped"`
+	// Trunks is each trunk's health: up, down, or unchecked (no ping_interval).
+	Trunks map[string]string `json:"trunks,omitempty"`
 }
 
 func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
@@ -192,7 +194,7 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 		Version: s.o.Version, UptimeS: time.Since(s.started).Seconds(),
 		Calls: st.Calls, Registrations: st.Registrations, MediaEndpoints: st.MediaEndpoints,
 		Processing: st.Processing, MediaPorts: st.MediaPorts, Draining: st.Draining,
-		RecordsDropped: st.RecordsDropped,
+		RecordsDropped: st.RecordsDropped, Trunks: st.Trunks,
 	})
 }
 

@@ -251,14 +251,27 @@ func (res *resolution) addresses(host string) []netip.Addr {
 		err error
 	}
 	var results [2]result
-	var wg sync.WaitGroup
-	for i, qtype := range []uint16{dns.TypeAAAA, dns.TypeA} {
-		wg.Go(func() {
-			a, err := res.r.lookup(res.ctx, host, qtype)
-			results[i] = result{a, err}
-		})
+	qtypes := [2]uint16{dns.TypeAAAA, dns.TypeA}
+	name := dns.CanonicalName(host)
+	cached := 0
+	for i, qtype := range qtypes {
+		if a, ok := res.r.cache.get(cacheKey{name: name, qtype: qtype}); ok {
+			results[i] = result{a: a}
+			cached++
+		}
 	}
-	wg.Wait()
+	if cached < len(qtypes) {
+		// A miss: both questions go out at once (cache hits answer again
+		// from the cache without waiting).
+		var wg sync.WaitGroup
+		for i, qtype := range qtypes {
+			wg.Go(func() {
+				a, err := res.r.lookup(res.ctx, host, qtype)
+				results[i] = result{a, err}
+			})
+		}
+		wg.Wait()
+	}
 	var addrs []netip.Addr
 	for _, r := range results {
 		if r.err != nil {

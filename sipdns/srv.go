@@ -1,6 +1,7 @@
 package sipdns
 
 import (
+	"math/rand/v2"
 	"slices"
 
 	"github.com/miekg/dns"
@@ -56,6 +57,25 @@ func weighted(group []*dns.SRV, rnd func(n int) int) []*dns.SRV {
 		}
 		out = append(out, rest[i])
 		rest = slices.Delete(rest, i, i+1)
+	}
+	return out
+}
+
+// ByPriority returns the indices of n configured choices (a trunk's
+// destinations) in the order RFC 2782 tries SRV records: by priority,
+// lowest first, weighted random within one priority. prio and weight give
+// each choice's values; rnd is as Config.Rand (nil: math/rand/v2).
+func ByPriority(n int, prio, weight func(i int) uint16, rnd func(n int) int) []int {
+	if rnd == nil {
+		rnd = rand.IntN
+	}
+	records := make([]*dns.SRV, n)
+	for i := range records {
+		records[i] = &dns.SRV{Priority: prio(i), Weight: weight(i), Port: uint16(i)}
+	}
+	out := make([]int, 0, n)
+	for _, r := range orderSRV(records, rnd) {
+		out = append(out, int(r.Port))
 	}
 	return out
 }

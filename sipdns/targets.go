@@ -108,3 +108,10 @@ func ByHost(list []Target) [][]Target {
 	}
 	return out
 }
+
+// Restore ends any hold-down of t: it answered again (a health check).
+func (ts *Targets) Restore(t Target) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	delete(ts.until, holdKey{t.Transport, t.Addr})
+}

@@ -2,6 +2,7 @@ package sipdns
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,18 @@ func TestFromSIP(t *testing.T) {
 		if got != c.want {
 			t.Errorf("FromSIP(%s) = %+v, want %+v", c.in, got, c.want)
 		}
+	}
+}
+
+// TestByPriority: a configured list is ordered as SRV records are, by
+// priority first, weighted within one priority (first() picks the
+// zero-weight and then the first entry).
+func TestByPriority(t *testing.T) {
+	prio := []uint16{20, 10, 10, 30}
+	weight := []uint16{5, 0, 5, 1}
+	got := ByPriority(len(prio), func(i int) uint16 { return prio[i] }, func(i int) uint16 { return weight[i] }, first)
+	want := []int{1, 2, 0, 3}
+	if !slices.Equal(got, want) {
+		t.Fatalf("ByPriority = %v, want %v", got, want)
 	}
 }

@@ -39,6 +39,8 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/zaf/g711"
+
+	"github.com/switchboard/switchboard/sipdns/dnstest"
 )
 
 const (
@@ -76,11 +78,15 @@ func benchSetup(b *testing.B, uasPort int) *SB {
 	if benchOps {
 		extra, recs = benchOpsConfig(b)
 	}
+	trunkURI := fmt.Sprintf("sip:127.0.0.2:%d", uasPort)
+	if benchDNS {
+		trunkURI, extra = benchDNSConfig(b, uasPort, extra)
+	}
 	return startSB(b, SBOptions{
 		Extra:        extra,
 		RecordsExtra: recs,
 		Users:        []string{"1000"},
-		Trunks:       fmt.Sprintf(`  - {name: carrier, uri: "sip:127.0.0.2:%d", trusted: [127.0.0.2/32]}`, uasPort),
+		Trunks:       fmt.Sprintf(`  - {name: carrier, uri: "%s", trusted: [127.0.0.2/32]}`, trunkURI),
 		Routes:       `  - {match: '^9(\d+)$', to: trunk:carrier, rewrite: '$1'}`,
 		Log:          cmp.Or(os.Getenv("SB_BENCH_LOG"), "warn"),
 		MediaPorts:   cmp.Or(os.Getenv("SB_BENCH_MEDIA_PORTS"), benchMediaPorts),
@@ -416,6 +422,36 @@ func BenchmarkSignalingWithOps(b *testing.B) {
 	benchOps = true
 	defer func() { benchOps = false }()
 	fmt.Println("signaling with ops (API + metrics, HEP export, PostgreSQL records):")
+	BenchmarkSignaling(b)
+}
+
+// benchDNS makes benchSetup's trunk a host name (BenchmarkSignalingDNS).
+var benchDNS bool
+
+// benchDNSConfig serves carrier.test from an in-process DNS server (SRV
+// _sip._udp → sip1.carrier.test → 127.0.0.2:uasPort, TTLs of an hour,
+// so the cache stays warm) and returns the trunk URI and the dns:
+// section appended to extra.
+func benchDNSConfig(b *testing.B, uasPort int, extra string) (string, string) {
+	z := dnstest.Start(b, "carrier.test", 3600,
+		fmt.Sprintf("_sip._udp 3600 IN SRV 10 10 %d sip1", uasPort), "sip1 3600 IN A 127.0.0.2")
+	return "sip:carrier.test", extra + "dns:\n  servers: [" + z.Addr() + "]\n"
+}
+
+// BenchmarkSignalingDNS is BenchmarkSignaling (at 800 and 1,600 calls/s
+// unless SB_BENCH_RATES says otherwise) with the trunk given by host
+// name: each call resolves it by RFC 3263 (NAPTR, SRV, A) through the
+// warm cache and takes the failover path (trunk_dns.go). Compare its CPU
+// per call with BenchmarkSignaling's at the same rates (target: within
+// 10 %).
+func BenchmarkSignalingDNS(b *testing.B) {
+	benchSkip(b)
+	if os.Getenv("SB_BENCH_RATES") == "" {
+		b.Setenv("SB_BENCH_RATES", "800,1600")
+	}
+	benchDNS = true
+	defer func() { benchDNS = false }()
+	fmt.Println("signaling with a DNS-named trunk (SRV, cache warm):")
 	BenchmarkSignaling(b)
 }
 

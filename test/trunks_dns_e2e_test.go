@@ -126,3 +126,57 @@ func TestTrunkDNSFailover503(t *testing.T) {
 	}
 	expectTargets(t, recs[1], "udp 127.0.0.2:"+strconv.Itoa(port)+" (sip2")
 }
+
+// TestTrunkDNSIPv6Silent: the SRV target has an AAAA record on an address
+// where nothing answers and an A record where the callee is. The IPv6
+// address is tried first (RFC 8305 §4), stays silent, and after
+// failover_timeout the call goes over IPv4, long before Timer B.
+func TestTrunkDNSIPv6Silent(t *testing.T) {
+	requireTool(t, "sipp")
+	port := sigPeerPort()
+	base := sigPeerPort()
+	z := dnstest.Start(t, "carrier.test", 60,
+		fmt.Sprintf("_sip._udp 60 IN SRV 10 10 %d sip1", port), "sip1 60 IN AAAA ::1", "sip1 60 IN A 127.0.0.2")
+	sb := sigStart(t, base, SBOptions{Users: []string{"1000"},
+		Listen: []string{fmt.Sprintf("\"udp://127.0.0.1:%d\"", base), fmt.Sprintf("\"udp://[::1]:%d\"", base)},
+		Trunks: `  - {name: carrier, uri: "sip:carrier.test", trusted: [127.0.0.2/32], failover_timeout: 300ms}`,
+		Routes: `  - {match: '^9(\d+)$', to: trunk:carrier, rewrite: '$1'}`,
+		Extra:  "dns:\n  servers: [" + z.Addr() + "]\n"}, 0)
+	dir := t.TempDir()
+	uasDone := sigSippUAS(t, dir, dnsCallee(t), "127.0.0.2", port, port+2)
+	sippOK(t, "caller", trunkCaller(t, sb, dir, port, dnsCaller(t)))
+	sippOK(t, "callee", <-uasDone)
+	c := oneCDR(t, sb)
+	expectCDR(t, c, 200, "answered", "caller")
+	expectTargets(t, c, fmt.Sprintf("udp [::1]:%d (sip1.carrier.test. via _sip._udp.carrier.test.) → timeout", port),
+		fmt.Sprintf("udp 127.0.0.2:%d (sip1.carrier.test.", port))
+}
+
+// TestTrunkDNSTCPRefused: over TCP the first SRV target refuses the
+// connection; the call moves at once to the second.
+func TestTrunkDNSTCPRefused(t *testing.T) {
+	port := sigPeerPort()
+	dead := port + 8
+	z := dnstest.Start(t, "carrier.test", 60,
+		fmt.Sprintf("_sip._tcp 60 IN SRV 10 10 %d sip1", dead), "sip1 60 IN A 127.0.0.2",
+		fmt.Sprintf("_sip._tcp 60 IN SRV 20 10 %d sip2", port), "sip2 60 IN A 127.0.0.2")
+	sb := startSB(t, SBOptions{Users: []string{"1000"},
+		Trunks: `  - {name: carrier, uri: "sip:carrier.test;transport=tcp", trusted: [127.0.0.2/32]}`,
+		Routes: `  - {match: '^9(\d+)$', to: trunk:carrier, rewrite: '$1'}`,
+		Extra:  "dns:\n  servers: [" + z.Addr() + "]\n"})
+	requireTool(t, "sipp")
+	dir := t.TempDir()
+	done := make(chan Sipp, 1)
+	go func() {
+		done <- runSipp(t, dir, 40*time.Second, "-sf", dnsCallee(t), "-t", "t1", "-i", "127.0.0.2", "-p", strconv.Itoa(port),
+			"-mi", "127.0.0.2", "-mp", strconv.Itoa(port+2), "-m", "1", "-timeout", "30s", "-timeout_error")
+	}()
+	waitPort(t, "tcp", "127.0.0.2:"+strconv.Itoa(port))
+	sippOK(t, "caller", trunkCaller(t, sb, dir, port, dnsCaller(t)))
+	sippOK(t, "callee", <-done)
+	c := oneCDR(t, sb)
+	expectCDR(t, c, 200, "answered", "caller")
+	t.Logf("trunk_targets %q", c.TrunkTargets)
+	expectTargets(t, c, fmt.Sprintf("tcp 127.0.0.2:%d (sip1.carrier.test. via _sip._tcp.carrier.test.) →", dead),
+		fmt.Sprintf("tcp 127.0.0.2:%d (sip2.carrier.test.", port))
+}

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestTrunkDNSErrors(t *testing.T) {
+func TestTrunkConfigErrors(t *testing.T) {
 	for _, tt := range []struct {
 		name, from, to, want string
 	}{
@@ -14,6 +14,11 @@ func TestTrunkDNSErrors(t *testing.T) {
 		{"dns server port", "media:", "dns:\n  servers: ['127.0.0.1:99999']\nmedia:", `x.yaml:5: dns.servers[0]: "127.0.0.1:99999": port must be 1..65535`},
 		{"dns timeout", "media:", "dns:\n  timeout: -1s\nmedia:", "x.yaml:5: dns.timeout: must be positive"},
 		{"failover timeout", "    trusted: [127.0.0.2/32]\n", "    trusted: [127.0.0.2/32]\n    failover_timeout: -2s\n", "x.yaml:12: trunks[0].failover_timeout: must be a positive duration"},
+		{"register without password", "    trusted: [127.0.0.2/32]\n", "    trusted: [127.0.0.2/32]\n    register: {username: acct}\n", "x.yaml:12: trunks[0].register.password: required (there is no default password"},
+		{"register expires", "    trusted: [127.0.0.2/32]\n", "    trusted: [127.0.0.2/32]\n    register: {username: acct, password: x, expires: 5}\n", "x.yaml:12: trunks[0].register.expires: must be at least 10"},
+		{"route source", `{match: '^1\d{3}$', to: user}`, `{match: '^1\d{3}$', to: user, source: [user:nobody]}`, `routes[0].source[0]: unknown user "nobody"`},
+		{"route fallback", `{match: '^1\d{3}$', to: user}`, `{match: '^1\d{3}$', to: user, fallback: [trunk:carrier]}`, "routes[0].fallback: only applies to to: trunk:NAME"},
+		{"did user", "    trusted: [127.0.0.2/32]\n", "    trusted: [127.0.0.2/32]\n    dids: {\"5550100\": \"9999\"}\n", `trunks[0].dids: number "5550100" maps to unknown user "9999"`},
 		{"hold down", "    trusted: [127.0.0.2/32]\n", "    trusted: [127.0.0.2/32]\n    hold_down: -1s\n", "x.yaml:12: trunks[0].hold_down: must be a positive duration"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -25,7 +30,7 @@ func TestTrunkDNSErrors(t *testing.T) {
 	}
 }
 
-func TestTrunkDNSDefaults(t *testing.T) {
+func TestTrunkConfigDefaults(t *testing.T) {
 	y := strings.Replace(base, "media:", "dns:\n  servers: [127.0.0.1, '[::1]:5353']\nmedia:", 1)
 	c, err := parse("x.yaml", []byte(y), env(map[string]string{"PW_1000": "x"}))
 	if err != nil {
