@@ -70,7 +70,13 @@ func TestDashboardInChromium(t *testing.T) {
 	shot, _ := filepath.Abs(filepath.Join(art, "dashboard.png"))
 	shotDone := make(chan struct{})
 	go func() { defer close(shotDone); browse("--screenshot=" + shot) }() // while the call is up
+	// On a loaded machine the page's first API round may not fit the
+	// virtual-time budget: look again (bounded) before judging.
+	row := regexp.MustCompile(`<td class="dialled">95551234</td>`)
 	dom := browse("--dump-dom")
+	for try := 0; try < 2 && !row.MatchString(dom); try++ {
+		dom = browse("--dump-dom")
+	}
 	<-shotDone
 	if !regexp.MustCompile(`<td class="dialled">95551234</td>`).MatchString(dom) {
 		t.Errorf("the dashboard does not show the running call to 95551234:\n%s", tail(dom, 3000))
