@@ -87,7 +87,8 @@ check: build
 run: build
 	@echo "Starting Switchboard with $(CONFIG)."
 	@echo "First call: register two softphones on 127.0.0.1:5060 (UDP or TCP) as users 1000 and 1001"
-	@echo "with the passwords printed below (or set SB_1000_PASSWORD / SB_1001_PASSWORD), then dial 1001 from 1000."
+	@echo "with the passwords printed below (or set SB_1000_PASSWORD / SB_1001_PASSWORD), then dial 600 (echo: you hear yourself),"
+	@echo "601 (a test tone), or 1001 from 1000."
 	@echo "Numbers 9<digits> go out to the demo trunk at 127.0.0.2:5080 (e.g. 'sipp -sn uas -i 127.0.0.2 -p 5080')."
 	@echo "Calls in progress: bin/sbctl -token-file var/state/api_token calls   (metrics: http://127.0.0.1:8080/metrics)"
 	./$(BIN) -config $(CONFIG)

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
+	"github.com/switchboard/switchboard/recorder"
 )
 
 // Events delivered to a call (Call.post). Everything that changes a call
@@ -62,6 +63,8 @@ const (
 	timerReliable1xx // retransmits the caller's reliable provisional (RFC 3262 §3)
 	timerSessionA    // leg A's session refresh or expiry (RFC 4028, call_timer.go)
 	timerSessionB    // leg B's
+	timerService     // checks a service's end (service_call.go)
+	timerFailover    // a DNS-named trunk's silent target (trunk_dns.go)
 	numTimers
 )
 
@@ -142,11 +145,18 @@ type Call struct {
 	// and the reason of a refusal for the caller's Warning header.
 	fraudRelease func()
 	warning      string
+	// failover is a DNS-named trunk call's target state (trunk_dns.go).
+	failover *trunkFailover
 
 	caller    string // authenticated user, or "trunk:NAME"
 	fromTrunk *Trunk
 	target    Target
 	bridge    mediaBridge
+	svc       *service // a call answered by Switchboard (service_call.go)
+	// record: a policy asks for the call's recording, open while the call
+	// is up (recording.go).
+	record    bool
+	recording *recorder.Recorder
 	epB       *media.Endpoint
 	allowed   []string
 	ptime     int

@@ -76,6 +76,9 @@ type sipSender interface {
 type mediaPath interface {
 	NewEndpoint(log *slog.Logger) (*media.Endpoint, error)
 	NewBridge(a, b *media.Endpoint, log *slog.Logger) mediaBridge
+	// NewTerminal makes Switchboard the far end of ep's media (a
+	// service call, service_call.go).
+	NewTerminal(ep *media.Endpoint, log *slog.Logger) mediaTerminal
 }
 
 // mediaBridge relays between a call's two endpoints.

@@ -129,7 +129,7 @@ func (c *Call) configureMedia(a, b *Leg, aToB, bToA media.PayloadMap) error {
 		return nil
 	}
 	fa, fb := legFormat(a.Codecs, a.Ptime), legFormat(b.Codecs, b.Ptime)
-	cfg := media.BridgeConfig{A: fa, B: fb, Process: c.target.Process, OpusComplexity: c.opusComplexity, OnDigit: c.onDigit}
+	cfg := media.BridgeConfig{A: fa, B: fb, Process: c.target.Process, OpusComplexity: c.opusComplexity, OnDigit: c.onDigit, Taps: c.record}
 	if (fa.TelephoneEvent.Name == "") != (fb.TelephoneEvent.Name == "") {
 		// One leg signals DTMF by RFC 4733, the other cannot: media must
 		// detect the events one way and generate them the other (call_dtmf.go).

@@ -183,6 +183,10 @@ func (c *Call) takeAckAnswer(ack *sip.Request) {
 }
 
 func (c *Call) onReinvite(e *evRequest, from *Leg) {
+	if c.svc != nil {
+		c.serviceReinvite(e, from) // service_call.go
+		return
+	}
 	to := c.other(from)
 	if !c.state.up() || to == nil {
 		c.answer(e, 491, nil)

@@ -158,6 +158,11 @@ func (c *Call) start() {
 			return
 		}
 	}
+	c.record = target.Kind != TargetService && c.wantRecording(pol) // recording.go
+	if target.Kind == TargetService {
+		c.startService() // answered here (service_call.go)
+		return
+	}
 	epB, err := c.media.NewEndpoint(c.log.With("leg", "b"))
 	if err != nil {
 		c.log.Error("media endpoint", "leg", "b", "error", err)

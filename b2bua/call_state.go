@@ -95,6 +95,7 @@ const (
 // went out.
 func (c *Call) answered() {
 	c.state = stateAnswered
+	c.startRecording() // recording.go
 	c.rec.Answer = time.Now()
 	c.records.Up(&c.rec)
 	c.disarm(timerRing)
@@ -173,6 +174,7 @@ func (c *Call) end(status int, side, reason, disposition string) {
 		c.bridge.Stop()
 		c.bridgeState = bridgeStopped
 	}
+	c.stopRecording() // recording.go
 	if disposition == "" {
 		disposition = cdr.Disposition(status, false)
 	}

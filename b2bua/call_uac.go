@@ -12,12 +12,13 @@ import (
 	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
+	"github.com/switchboard/switchboard/sipdns"
 )
 
 // (parallel fork, RFC 3261 §16.6-style), or to a trunk.
 func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []byte, offer []media.Codec) error {
 	s := c.host
-	dests, toURI, err := c.destinations(t)
+	dests, toURI, dnsTargets, err := c.routeTargets(t)
 	if err != nil {
 		return err
 	}
@@ -30,10 +31,6 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 	if u, ok := s.currentPolicy().users[c.caller]; ok && u.DisplayName != "" {
 		display = u.DisplayName // the operator's caller ID wins over the phone's
 	}
-	maxFwd := 70
-	if mf := c.aReq.MaxForwards(); mf != nil {
-		maxFwd = int(mf.Val()) - 1
-	}
 	for _, d := range dests {
 		l, ok := s.listenerFor(d.transport, d.addr)
 		if !ok {
@@ -41,21 +38,13 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 		}
 		leg := d.leg(l, callID, localTag, fromURI, display, toURI, ep, sess)
 		leg.Name = "b"
-		req := leg.buildRequest(s, sip.INVITE, leg.nextCSeq())
-		if mf := req.MaxForwards(); mf != nil {
-			*mf = sip.MaxForwardsHeader(maxFwd)
-		}
-		req.AppendHeader(sip.NewHeader("Allow", allowMethods))
-		// The callee may send reliable provisionals (RFC 3262 §4): we
-		// PRACK them, whatever the caller does.
-		req.AppendHeader(sip.NewHeader("Supported", supportedOptionTags))
-		c.sessionOfferB(req, wholeSeconds(c.timerConfig().SessionExpires))
-		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		req.SetBody(body)
-		out := &outTx{method: sip.INVITE, leg: leg, req: req, fork: true, offer: offer}
+		out := &outTx{method: sip.INVITE, leg: leg, req: c.forkInvite(leg, body), fork: true, offer: offer}
 		if err := c.send(out); err != nil {
 			c.log.Warn("fork failed", "leg", "b", "dest", d.addr, "error", err)
 			continue
+		}
+		if dnsTargets != nil {
+			c.startFailover(t.Trunk, dnsTargets, out)
 		}
 	}
 	if len(c.outs) == 0 {
@@ -94,9 +83,35 @@ func (d dest) leg(l listener, callID, tag string, from sip.Uri, display string, 
 	}
 }
 
+// forkInvite builds the INVITE of a fork's leg: the leg's dialog fields,
+// Max-Forwards one less than the caller's, our capabilities, the session
+// timer and the offer.
+func (c *Call) forkInvite(leg *Leg, body []byte) *sip.Request {
+	req := leg.buildRequest(c.host, sip.INVITE, leg.nextCSeq())
+	if mf, amf := req.MaxForwards(), c.aReq.MaxForwards(); mf != nil && amf != nil {
+		*mf = sip.MaxForwardsHeader(int(amf.Val()) - 1)
+	}
+	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	// The callee may send reliable provisionals (RFC 3262 §4): we
+	// PRACK them, whatever the caller does.
+	req.AppendHeader(sip.NewHeader("Supported", supportedOptionTags))
+	c.sessionOfferB(req, wholeSeconds(c.timerConfig().SessionExpires))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	return req
+}
+
 // destinations resolves a routed target to the contacts (or the trunk
-// address) its INVITE goes to, and the To URI it carries.
+// address) its INVITE goes to, and the To URI it carries. A trunk given by
+// host name yields its first DNS target only (no failover).
 func (c *Call) destinations(t Target) ([]dest, sip.Uri, error) {
+	dests, toURI, _, err := c.routeTargets(t)
+	return dests, toURI, err
+}
+
+// routeTargets is destinations with, for a trunk given by host name, its
+// RFC 3263 targets in order (trunk_dns.go), the first of which is dests'.
+func (c *Call) routeTargets(t Target) ([]dest, sip.Uri, []sipdns.Target, error) {
 	s := c.host
 	var dests []dest
 	toURI := sip.Uri{Scheme: "sip", User: t.Number, Host: s.sipDomain()}
@@ -116,31 +131,35 @@ func (c *Call) destinations(t Target) ([]dest, sip.Uri, error) {
 			dests = append(dests, dest{target: u, addr: b.Source, transport: strings.ToUpper(b.Transport)})
 		}
 		if len(dests) == 0 && found {
-			return nil, toURI, errSIPSInsecure
+			return nil, toURI, nil, errSIPSInsecure
 		}
 		if len(dests) == 0 {
-			return nil, toURI, errNoContacts
+			return nil, toURI, nil, errNoContacts
 		}
 	case TargetTrunk:
+		toURI = sip.Uri{Scheme: "sip", User: t.Number, Host: t.Trunk.URI.Host, Port: t.Trunk.URI.Port}
+		if t.Trunk.dns != nil { // a host name: RFC 3263 and failover (trunk_dns.go)
+			dnsTargets, err := c.trunkTargets(t.Trunk)
+			if err != nil {
+				return nil, toURI, nil, err
+			}
+			tr := transportName(dnsTargets[0].Transport)
+			if secure && tr != "TLS" {
+				return nil, toURI, nil, errSIPSInsecure
+			}
+			dests = append(dests, dest{target: trunkRequestURI(t.Trunk, t.Number, tr), addr: dnsTargets[0].Addr.String(), transport: tr})
+			return dests, toURI, dnsTargets, nil
+		}
 		tr, addr, err := t.Trunk.route(time.Now(), hasTLS(s))
 		if err != nil {
-			return nil, toURI, err
+			return nil, toURI, nil, err
 		}
 		if secure && tr != "TLS" {
-			return nil, toURI, errSIPSInsecure
+			return nil, toURI, nil, errSIPSInsecure
 		}
-		u := *t.Trunk.URI.Clone()
-		u.User = t.Number
-		if tr == "TLS" && u.Scheme != "sips" {
-			if u.UriParams == nil {
-				u.UriParams = sip.NewParams()
-			}
-			u.UriParams.Add("transport", "tls")
-		}
-		toURI = sip.Uri{Scheme: "sip", User: t.Number, Host: t.Trunk.URI.Host, Port: t.Trunk.URI.Port}
-		dests = append(dests, dest{target: u, addr: addr, transport: tr})
+		dests = append(dests, dest{target: trunkRequestURI(t.Trunk, t.Number, tr), addr: addr, transport: tr})
 	}
-	return dests, toURI, nil
+	return dests, toURI, nil, nil
 }
 
 // send starts a client transaction whose responses become events of the
@@ -202,6 +221,7 @@ func (c *Call) onTxEnd(out *outTx, err error) {
 
 func (c *Call) onResponse(out *outTx, res *sip.Response) {
 	code := res.StatusCode
+	c.heardFrom(out)
 	if code < 200 {
 		if out.fork {
 			c.onForkProvisional(out, res)
@@ -353,6 +373,9 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 	}
 	if code == 488 && c.srtpFallback(out) {
 		return // srtp_offer.go
+	}
+	if c.failOverOn(out, code, res) {
+		return // the next target of a DNS-named trunk (trunk_dns.go)
 	}
 	if res != nil {
 		out.reasons = reasonsOf(res)

@@ -116,6 +116,8 @@ func (c *Call) onTimer(kind timerKind) {
 			c.cancelForks(nil)
 			c.fail(480, cdr.HangupSwitchboard, "ring timeout", cdr.NoAnswer)
 		}
+	case timerFailover:
+		c.onFailoverTimer()
 	case timerRetransmit2xx:
 		r := c.retrans
 		if r == nil || c.state == stateEnded {
@@ -138,6 +140,8 @@ func (c *Call) onTimer(kind timerKind) {
 		c.onSessionTimer(c.a)
 	case timerSessionB:
 		c.onSessionTimer(c.b)
+	case timerService:
+		c.onServiceTimer()
 	}
 }
 

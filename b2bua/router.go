@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/sipdns"
 )
 
 // TargetKind says where a routed call goes.
@@ -25,6 +26,8 @@ const (
 	TargetUser TargetKind = iota
 	TargetTrunk
 	TargetReject
+	// TargetService is answered by Switchboard itself (service_call.go).
+	TargetService
 )
 
 // Target is the router's answer for one dialled number.
@@ -42,6 +45,12 @@ type Target struct {
 	// Process forces the processing path (media_mode: process); Transcode
 	// allows transcoding when the legs share no codec.
 	Process, Transcode bool
+	// Service names the built-in service of a TargetService (echo, tone,
+	// playback, conference) and Options its file or tone; Policy is the
+	// route's recording and hold policy.
+	Service string
+	Options config.ServiceOptions
+	Policy  config.CallPolicy
 }
 
 // Trunk is a provisioned SIP peer.
@@ -67,6 +76,11 @@ type Trunk struct {
 	Fingerprints, CommonNames []string
 	// clientRoots verify a client certificate named by CommonNames.
 	clientRoots *x509.CertPool
+	// Policy is the trunk's recording and hold policy.
+	Policy config.CallPolicy
+	// dns resolves a next hop given by host name (trunk_dns.go); nil for
+	// an IP address.
+	dns *trunkDNS
 }
 
 // mayTransitTo reports whether a call from t may be routed to trunk name.
@@ -83,6 +97,10 @@ type Router struct {
 	// tlsByDest is the TLS client configuration of each trunk's TLS
 	// destination host:port.
 	tlsByDest map[string]*tls.Config
+	// resolver resolves trunks given by host name, and dnsTLS holds the
+	// TLS configuration of their TLS targets by address (trunk_dns.go).
+	resolver *sipdns.Resolver
+	dnsTLS   dnsTLSMap
 }
 
 // errNotValidated: a Router is built only from a configuration that
@@ -101,6 +119,7 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 		if err := t.provisionTLS(tc); err != nil {
 			return nil, err
 		}
+		t.dns = newTrunkDNS(tc, t.tls)
 		if t.tls.client != nil {
 			r.tlsByDest[t.tls.tlsDest] = t.tls.client
 		}
@@ -121,7 +140,7 @@ func NewRouter(cfg *config.Config) (*Router, error) {
 
 // newTrunk derives where a trunk's requests go from its parsed configuration.
 func newTrunk(tc config.Trunk) *Trunk {
-	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs, Causes: tc.CauseOverrides, TransitTo: tc.TransitTo}
+	t := &Trunk{Name: tc.Name, Transport: "UDP", URI: *tc.ParsedURI.Clone(), Trusted: tc.TrustedNets, Codecs: tc.Codecs, Causes: tc.CauseOverrides, TransitTo: tc.TransitTo, Policy: tc.Policy}
 	if tp, ok := t.URI.UriParams.Get("transport"); ok && tp != "" {
 		t.Transport = strings.ToUpper(tp)
 	}
@@ -153,8 +172,10 @@ func (r *Router) Route(dialled string) (t Target, ok bool) {
 		if rule.Rewrite != "" {
 			number = string(rule.Re.ExpandString(nil, rule.Rewrite, dialled, m))
 		}
-		t = Target{Number: number, Rule: rule.Match, Process: rule.MediaMode == config.MediaProcess, Transcode: rule.Transcoding()}
+		t = Target{Number: number, Rule: rule.Match, Process: rule.MediaMode == config.MediaProcess, Transcode: rule.Transcoding(), Policy: rule.Policy}
 		switch {
+		case config.IsService(rule.To):
+			t.Kind, t.Service, t.Options = TargetService, rule.To, rule.Service
 		case rule.To == "user":
 			t.Kind = TargetUser
 		case strings.HasPrefix(rule.To, "trunk:"):

@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard/switchboard/journal"
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/registrar"
+	"github.com/switchboard/switchboard/sipdns"
 )
 
 // branchPrefix marks Via branches Switchboard generates; seeing one of ours
@@ -90,6 +91,8 @@ type Server struct {
 	tlsServer *tls.Config
 	// tlsPeers are the client certificates of TLS connections (tls_peer.go).
 	tlsPeers tlsPeers
+	// resolver resolves trunks given by host name (trunk_dns.go).
+	resolver *sipdns.Resolver
 
 	mu      sync.Mutex
 	dialogs map[string]*Call // dialogKey → call
@@ -127,6 +130,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if s.sec, s.secLog, err = newGuard(cfg); err != nil {
 		return nil, err
 	}
+	s.resolver = newResolver(cfg, log)
 	if err := s.setPolicy(cfg); err != nil {
 		return nil, err
 	}
@@ -242,6 +246,7 @@ func (s *Server) setPolicy(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	r.resolver = s.resolver
 	p := &policy{router: r, users: map[string]config.User{}, cfg: cfg, guard: s.sec}
 	if s.sec != nil {
 		s.sec.SetConfig(guardConfig(cfg))

@@ -187,7 +187,11 @@ func (s *Server) tlsDialConfig(raddr sip.Addr) *tls.Config {
 		}
 	}
 	if raddr.IP != nil {
-		return p.router.tlsByDest[net.JoinHostPort(raddr.IP.String(), port)]
+		addr := net.JoinHostPort(raddr.IP.String(), port)
+		if c := p.router.tlsByDest[addr]; c != nil {
+			return c
+		}
+		return p.router.dnsTLSConfig(addr)
 	}
 	return nil
 }

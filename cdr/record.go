@@ -122,6 +122,26 @@ type Record struct {
 	// rtcpstats, which owns the record's shape, so cdr depends on no part
 	// of the media engine.
 	Quality *rtcpstats.CallQuality `json:"quality,omitempty"`
+
+	// Services, recording and conferences (b2bua/service_call.go,
+	// recording.go, conference.go).
+	// Service names the built-in service that answered the call (echo,
+	// tone, playback, conference), empty for a call to a user or trunk.
+	Service string `json:"service,omitempty"`
+	// Room is the conference room a to: conference call joined.
+	Room string `json:"room,omitempty"`
+	// Recording is the call's recording file (absent when not recorded)
+	// and RecordingState its state at the end: complete, cut (a disk
+	// error; the file holds what was written before) or failed (the file
+	// could not be created).
+	Recording      string `json:"recording,omitempty"`
+	RecordingState string `json:"recording_state,omitempty"`
+	// Trunk targets (issue 13, trunks by DNS with failover): the targets
+	// a call to a trunk given by host name was sent to, in the order
+	// tried, each as "udp 192.0.2.1:5060 (sip1.example. via
+	// _sip._udp.example.)" followed by " → 503" (or 408, "timeout") when
+	// the call moved on from it.
+	TrunkTargets []string `json:"trunk_targets,omitempty"`
 }
 
 // timeLayout is RFC 3339 with milliseconds.

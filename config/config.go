@@ -35,6 +35,8 @@ type Config struct {
 	QualityReports QualityReports `yaml:"quality_reports"`
 	Security       Security       `yaml:"security"` // attack protection (config/guard.go)
 	Overload       Overload       `yaml:"overload"` // admission control (config/overload.go)
+	Services       Services       `yaml:"services"` // echo, tone, playback, recording, MOH, conference (config/services.go)
+	DNS            DNS            `yaml:"dns"`      // resolvers for trunk host names (config/trunks_dns.go)
 	ShutdownGrace  time.Duration  `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).
@@ -128,6 +130,8 @@ type User struct {
 	Limits UserLimits `yaml:",inline"`
 	// SRTP is the media security of calls to and from the user (srtp, srtp_fallback; config/srtp.go).
 	SRTP SRTPPolicy `yaml:",inline"`
+	// Policy is the user's recording and hold policy (config/services.go).
+	Policy CallPolicy `yaml:",inline"`
 }
 
 // Trunk is a SIP peer reached by URI.
@@ -159,6 +163,11 @@ type Trunk struct {
 	ParsedQualityCollector *sip.Uri `yaml:"-"`
 	// SRTP is the media security of calls to and from the trunk (srtp, srtp_fallback; config/srtp.go).
 	SRTP SRTPPolicy `yaml:",inline"`
+	// Policy is the trunk's recording and hold policy (config/services.go).
+	Policy CallPolicy `yaml:",inline"`
+	// Failover is how calls move between the targets of a trunk given by
+	// host name (config/trunks_dns.go).
+	Failover TrunkFailover `yaml:",inline"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`
@@ -174,7 +183,8 @@ type Trunk struct {
 type Route struct {
 	// Match is a regular expression on the dialled user part.
 	Match string `yaml:"match"`
-	// To is "user", "trunk:NAME" or "reject".
+	// To is "user", "trunk:NAME", "reject" or a built-in service (echo,
+	// tone, playback, conference: config/services.go).
 	To string `yaml:"to"`
 	// Rewrite is an expansion template using Match's captures ($1, ${name}); empty keeps the number.
 	Rewrite string `yaml:"rewrite"`
@@ -189,6 +199,10 @@ type Route struct {
 	// Transcode allows calls of the route to be transcoded when the legs
 	// share no codec (default true); false keeps today's 488.
 	Transcode *bool `yaml:"transcode"`
+	// Policy is the route's recording and hold policy, Service a service
+	// route's file or tone (config/services.go).
+	Policy  CallPolicy     `yaml:",inline"`
+	Service ServiceOptions `yaml:",inline"`
 
 	// Re is Match compiled (filled by Validate).
 	Re *regexp.Regexp `yaml:"-"`

@@ -101,6 +101,7 @@ func (c *Config) ApplyDefaults() {
 	setDur(&c.ShutdownGrace, DefaultShutdownGrace)
 	c.applySecurityDefaults()
 	c.applyOverloadDefaults()
+	c.applyServiceDefaults()
 }
 
 func setInt(p *int, def int) {

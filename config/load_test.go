@@ -68,7 +68,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "unknown trunk", from: "to: trunk:carrier", to: "to: trunk:nope",
 			want: []string{`x.yaml:14: routes[1].to: unknown trunk "nope"`}},
 		{name: "bad target", from: "to: user}", to: "to: users}",
-			want: []string{`routes[0].to: want user, trunk:NAME or reject, got "users"`}},
+			want: []string{`routes[0].to: want user, trunk:NAME, reject, echo, tone, playback or conference, got "users"`}},
 		{name: "rewrite unknown group", from: `rewrite: '$1'`, to: `rewrite: '$2'`,
 			want: []string{`routes[1].rewrite: $2 refers to group 2`}},
 		{name: "rewrite $1x trap", from: `rewrite: '$1'`, to: `rewrite: '$1x'`,

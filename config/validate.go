@@ -58,6 +58,8 @@ func (c *Config) Validate() error {
 	v.security()
 	v.srtp()
 	v.overload()
+	v.services()
+	v.dns()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)
 }
@@ -397,6 +399,7 @@ func (v *validator) trunks() map[string]bool {
 		}
 		v.causes(t, key+".causes")
 		v.trunkTLS(t, key)
+		v.trunkFailover(t, key)
 		t.TrustedNets = t.TrustedNets[:0]
 		for j, s := range t.Trusted {
 			k := fmt.Sprintf("%s.trusted[%d]", key, j)
@@ -490,16 +493,16 @@ func (v *validator) routes(trunks map[string]bool) {
 			r.Re = re
 		}
 		switch {
-		case r.To == RouteUser || r.To == RouteReject:
+		case r.To == RouteUser || r.To == RouteReject || IsService(r.To):
 		case strings.HasPrefix(r.To, RouteTrunkPrefix):
 			name := strings.TrimPrefix(r.To, RouteTrunkPrefix)
 			if !trunks[name] {
 				v.errf(key+".to", "unknown trunk %q (define it under trunks)", name)
 			}
 		case r.To == "":
-			v.errf(key+".to", "required: user, trunk:NAME or reject")
+			v.errf(key+".to", "required: user, trunk:NAME, reject, echo, tone, playback or conference")
 		default:
-			v.errf(key+".to", "want user, trunk:NAME or reject, got %q", r.To)
+			v.errf(key+".to", "want user, trunk:NAME, reject, echo, tone, playback or conference, got %q", r.To)
 		}
 		if r.To == RouteReject {
 			if r.Status < 400 || r.Status > 699 {

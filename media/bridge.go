@@ -117,6 +117,7 @@ func (br *Bridge) Stop() {
 			br.engine.playout.remove(p)
 			p.close()
 		}
+		br.stopMonitor(d)
 	}
 	if br.started {
 		br.a.rx.CompareAndSwap(br.ab, nil)
@@ -181,6 +182,11 @@ type direction struct {
 	// proc is the processing chain installed by Configure, nil while the
 	// direction relays. Guarded by Bridge.mu.
 	proc *processor
+	// monitor decodes a copy of what a relayed direction carries for its
+	// taps (BridgeConfig.Taps, monitor.go): the relay hands it each packet
+	// it sends, and it decodes on the playout clock. Set under Bridge.mu;
+	// nil when none.
+	monitor atomic.Pointer[processor]
 }
 
 func newDirection(from, to *Endpoint) *direction {
@@ -218,6 +224,9 @@ func (r *relay) HandleRTP(pkt []byte, h rtp.Header, now int64) {
 			return
 		}
 		pt, clock = e.pt, int(e.clock)
+	}
+	if m := d.monitor.Load(); m != nil {
+		m.copyRTP(h, pkt, now) // before the rewrite: the source's own PT and numbers
 	}
 	if d.out.rewrite(pkt, &h, pt, clock, now) {
 		d.from.stats.sourceChanges.Add(1)

@@ -81,6 +81,25 @@
 // conference mixer attach there (Bridge.AddTap) without changing the
 // bridge; ToneMeter is the one the tests use.
 //
+// # Terminals and monitors
+//
+// A Terminal (terminal.go) is Switchboard as the far end of one leg: a
+// built-in service, music on hold, a conference participant. What the leg
+// sends is decoded by the processing chain up to the taps (nothing is
+// encoded back); what its Source produces (source.go: Echo, Tone;
+// playback.go: Player of a Clip) is encoded, packetized at the leg's
+// ptime and sent with its own outStream. Both halves run on the playout
+// clock, decode first, in one tick.
+//
+//	Endpoint ─► jitter.Buffer ─► decode/conceal/CN ─► taps (Echo, recorder, room)
+//	Endpoint ◄─ outStream ◄─ Packetizer ◄─ encode ◄─ Source.ReadPCM
+//
+// A relayed direction whose taps must hear it (BridgeConfig.Taps, a
+// recorded call) keeps the relay: the relay copies each packet into a
+// monitor's jitter buffer before rewriting it (monitor.go), and the
+// monitor decodes on the playout clock. The relay stays allocation-free
+// (BenchmarkRelayPacketRecorded).
+//
 // # Port pairs
 //
 // The sockets belong to a port pair, not to the endpoint: an endpoint

@@ -58,6 +58,10 @@ type BridgeConfig struct {
 	// (from is that endpoint); it must not block (post an event to the
 	// call, e.g. to send SIP INFO).
 	OnDigit func(from *Endpoint, d Digit)
+	// Taps asks for PCM on the taps of relayed directions too: a copy of
+	// each relayed packet is decoded on the playout clock, off the relay's
+	// path (monitor.go). Processed directions feed their taps anyway.
+	Taps bool
 }
 
 // Errors of Configure and SendDigit.
@@ -154,6 +158,7 @@ func (br *Bridge) Configure(cfg BridgeConfig) error {
 		} else {
 			br.toProcess(pl.d, pl.p, acceptMap(pl.in))
 		}
+		br.setMonitor(pl.d, *pl.in, cfg.Taps && pl.p == nil)
 	}
 	return nil
 }

@@ -133,6 +133,9 @@ type processor struct {
 	txHave  bool
 	outTE   int // -1 when the far leg has no telephone-event
 	closeMu sync.Once
+	// sinkOnly: decode for the taps and send nothing (a Terminal's
+	// receiving half, or the decoding copy of a relayed direction).
+	sinkOnly bool
 }
 
 // outEvent is a DTMF event to send toward the far leg.
@@ -151,16 +154,7 @@ func newProcessor(d *direction, in, out LegFormat, cfg *BridgeConfig) (*processo
 	if !ok {
 		return nil, fmt.Errorf("%w: no encoder for %s/%d", ErrNoTranscoding, out.Audio.Name, out.Audio.Clock)
 	}
-	inPtime, outPtime := in.ptimeOf(), out.ptimeOf()
-	isOpus := func(c codecs.Codec) bool { return c.Name() == "opus" }
-	if isOpus(outC) && outPtime == 30*time.Millisecond {
-		outPtime = 20 * time.Millisecond // Opus has no 30 ms frame (RFC 6716 §2.1.4)
-	}
-
-	// Encoder: the far leg's fmtp (what its peer asked to receive).
-	ep := codecs.ParseFmtp(out.Audio.Fmtp)
-	ep.Ptime = outPtime
-	ep.Complexity = cfg.OpusComplexity
+	inPtime := in.ptimeOf()
 	srcRate := inC.SampleRate()
 	if isOpus(inC) {
 		srcRate = 48000
@@ -168,22 +162,7 @@ func newProcessor(d *direction, in, out LegFormat, cfg *BridgeConfig) (*processo
 			srcRate = min(srcRate, mp)
 		}
 	}
-	if isOpus(outC) {
-		// Code no wider a band than the source carries (Params.SourceRate).
-		// Code at the source's own PCM rate where Opus has it: a G.711
-		// source is coded at 8 kHz, with no resampler on either side and
-		// no band coded that the source never carried (RFC 7587 §4.1: the
-		// RTP clock stays 48000 whatever rate is coded).
-		ep.SourceRate = srcRate
-		ep.SampleRate = 16000
-		switch {
-		case srcRate > 16000 && (ep.MaxPlaybackRate == 0 || ep.MaxPlaybackRate > 16000):
-			ep.SampleRate = 48000
-		case srcRate <= 8000 || (ep.MaxPlaybackRate > 0 && ep.MaxPlaybackRate <= 8000):
-			ep.SampleRate = 8000
-		}
-	}
-	enc, err := outC.NewEncoder(ep)
+	enc, outPtime, err := newLegEncoder(outC, out, srcRate, cfg.OpusComplexity)
 	if err != nil {
 		return nil, err
 	}
@@ -268,6 +247,40 @@ func newProcessor(d *direction, in, out LegFormat, cfg *BridgeConfig) (*processo
 		p.rsBuf = make([]int16, p.rs.MaxOut(len(p.decBuf)))
 	}
 	return p, nil
+}
+
+// isOpus reports whether c is Opus.
+func isOpus(c codecs.Codec) bool { return c.Name() == "opus" }
+
+// newLegEncoder creates the encoder of what is sent to a leg of format
+// out (codec outC): its fmtp (what its peer asked to receive), its ptime
+// (Opus has no 30 ms frame, RFC 6716 §2.1.4: 20 ms instead), and for Opus
+// no wider a band than srcRate, the band the source carries
+// (Params.SourceRate). It returns the encoder and the ptime it packs.
+func newLegEncoder(outC codecs.Codec, out LegFormat, srcRate, complexity int) (codecs.Encoder, time.Duration, error) {
+	outPtime := out.ptimeOf()
+	if isOpus(outC) && outPtime == 30*time.Millisecond {
+		outPtime = 20 * time.Millisecond
+	}
+	ep := codecs.ParseFmtp(out.Audio.Fmtp)
+	ep.Ptime = outPtime
+	ep.Complexity = complexity
+	if isOpus(outC) {
+		// Code no wider a band than the source carries (Params.SourceRate),
+		// at the source's own PCM rate where Opus has it: a G.711 source is
+		// coded at 8 kHz, with no resampler on either side (RFC 7587 §4.1:
+		// the RTP clock stays 48000 whatever rate is coded).
+		ep.SourceRate = srcRate
+		ep.SampleRate = 16000
+		switch {
+		case srcRate > 16000 && (ep.MaxPlaybackRate == 0 || ep.MaxPlaybackRate > 16000):
+			ep.SampleRate = 48000
+		case srcRate <= 8000 || (ep.MaxPlaybackRate > 0 && ep.MaxPlaybackRate <= 8000):
+			ep.SampleRate = 8000
+		}
+	}
+	enc, err := outC.NewEncoder(ep)
+	return enc, outPtime, err
 }
 
 // jbStep is the source's timestamp step per packet.
@@ -509,6 +522,9 @@ func (p *processor) frame(now time.Time) {
 		pcm = p.rsBuf[:n]
 	}
 	p.d.writeTaps(pcm, p.rate, now)
+	if p.sinkOnly {
+		return // a terminal's or a monitor's decoder: the taps are the consumer
+	}
 	_ = p.pk.Write(pcm, p.emitFn)
 }
 

@@ -35,3 +35,20 @@ func (p *processor) HandleRTP(pkt []byte, h rtp.Header, now int64) {}
 func (br *Bridge) SendDigit(to *Endpoint, key byte, dur time.Duration) error {
 	return ErrNotProcessing
 }
+
+// newSinkProcessor fails: without cgo nothing is decoded.
+func newSinkProcessor(d *direction, f LegFormat, cfg *BridgeConfig) (*processor, error) {
+	return newProcessor(d, f, f, cfg)
+}
+
+// generator stands in for a Terminal's sending half of cgo builds.
+type generator struct{}
+
+func newGenerator(ep *Endpoint, f LegFormat, src Source, complexity int) (*generator, error) {
+	return nil, fmt.Errorf("%w: built without cgo", ErrNoTranscoding)
+}
+
+func (g *generator) continueFrom(old *generator) {}
+func (g *generator) tick(now time.Time)          {}
+
+func (p *processor) copyRTP(h rtp.Header, pkt []byte, now int64) {}

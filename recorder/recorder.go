@@ -198,6 +198,10 @@ func (in *Input) Write(pcm []int16, rate int, at time.Time) {
 	}
 }
 
+// WritePCM is Write under the name of a media tap (media.Tap), so that
+// an Input attaches to a bridge direction or a terminal as it is.
+func (in *Input) WritePCM(pcm []int16, rate int, at time.Time) { in.Write(pcm, rate, at) }
+
 func (r *Recorder) enqueue(ch int, pcm []int16, rate int, at time.Time) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()

@@ -16,7 +16,7 @@ import (
 // weighted choice from rnd (nil: math/rand).
 func newTestResolver(t *testing.T, z *zone, c *fakeClock, rnd func(int) int) *Resolver {
 	t.Helper()
-	cfg := Config{Servers: []string{z.addr}, Timeout: time.Second, Rand: rnd}
+	cfg := Config{Servers: []string{z.Addr()}, Timeout: time.Second, Rand: rnd}
 	if c != nil {
 		cfg.Now = c.now
 	}
@@ -116,11 +116,11 @@ func TestResolve(t *testing.T) {
 		})
 	}
 	// A numeric host asks nothing.
-	if n := z.count("198.51.100.7", dns.TypeA) + z.count("198.51.100.7", dns.TypeNAPTR); n != 0 {
+	if n := z.Count("198.51.100.7", dns.TypeA) + z.Count("198.51.100.7", dns.TypeNAPTR); n != 0 {
 		t.Errorf("numeric host caused %d queries", n)
 	}
 	// An explicit port asks no NAPTR or SRV.
-	if n := z.count("tcp1.example.test", dns.TypeNAPTR) + z.count("_sip._udp.tcp1.example.test", dns.TypeSRV); n != 0 {
+	if n := z.Count("tcp1.example.test", dns.TypeNAPTR) + z.Count("_sip._udp.tcp1.example.test", dns.TypeSRV); n != 0 {
 		t.Errorf("explicit port caused %d NAPTR/SRV queries", n)
 	}
 	// The SRV record each target came from is reported.
@@ -157,7 +157,7 @@ func TestResolveTransports(t *testing.T) {
 		`_sip._tcp 300 IN SRV 10 0 5071 h`,
 		`h 300 IN A 192.0.2.1`,
 	)
-	r, err := New(Config{Servers: []string{z.addr}, Transports: []Transport{UDP}}, nil)
+	r, err := New(Config{Servers: []string{z.Addr()}, Transports: []Transport{UDP}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestSRVWeights(t *testing.T) {
 		}
 	}
 	// The answers came from the cache after the first resolution.
-	if c := z.count("_sip._udp.example.test", dns.TypeSRV); c != 1 {
+	if c := z.Count("_sip._udp.example.test", dns.TypeSRV); c != 1 {
 		t.Errorf("SRV asked %d times, want 1 (cached)", c)
 	}
 }
@@ -252,28 +252,28 @@ func TestCacheTTL(t *testing.T) {
 	}
 	resolve()
 	c.advance(59 * time.Second)
-	z.set(t, `h 60 IN A 192.0.2.2`)
+	z.Set(t, `h 60 IN A 192.0.2.2`)
 	if got := resolve(); !equalStrings(got, []string{"udp [2001:db8::1]:5060", "udp 192.0.2.1:5060"}) {
 		t.Errorf("within TTL: %q, want the cached answers", got)
 	}
-	if n := z.count("h.example.test", dns.TypeA); n != 1 {
+	if n := z.Count("h.example.test", dns.TypeA); n != 1 {
 		t.Errorf("A asked %d times within its TTL, want 1", n)
 	}
 	c.advance(time.Second) // A expired at 60 s; AAAA lives to 120 s
 	if got := resolve(); !equalStrings(got, []string{"udp [2001:db8::1]:5060", "udp 192.0.2.2:5060"}) {
 		t.Errorf("A expired: %q, want the new A and the cached AAAA", got)
 	}
-	if a, aaaa := z.count("h.example.test", dns.TypeA), z.count("h.example.test", dns.TypeAAAA); a != 2 || aaaa != 1 {
+	if a, aaaa := z.Count("h.example.test", dns.TypeA), z.Count("h.example.test", dns.TypeAAAA); a != 2 || aaaa != 1 {
 		t.Errorf("queries A=%d AAAA=%d, want 2 and 1", a, aaaa)
 	}
 	c.advance(60 * time.Second) // AAAA expired: now NODATA (name exists), cached for the SOA minimum
 	if got := resolve(); !equalStrings(got, []string{"udp 192.0.2.2:5060"}) {
 		t.Errorf("AAAA expired: %q", got)
 	}
-	z.set(t, `h 60 IN A 192.0.2.2`, `h 60 IN AAAA 2001:db8::3`)
+	z.Set(t, `h 60 IN A 192.0.2.2`, `h 60 IN AAAA 2001:db8::3`)
 	c.advance(29 * time.Second)
 	resolve()
-	if n := z.count("h.example.test", dns.TypeAAAA); n != 2 {
+	if n := z.Count("h.example.test", dns.TypeAAAA); n != 2 {
 		t.Errorf("AAAA asked %d times, want 2 (NODATA cached for 30 s)", n)
 	}
 	c.advance(time.Second)
@@ -295,13 +295,13 @@ func TestNegativeCache(t *testing.T) {
 		}
 		c.advance(10 * time.Second)
 	}
-	if n := z.count("new.example.test", dns.TypeNAPTR); n != 1 {
+	if n := z.Count("new.example.test", dns.TypeNAPTR); n != 1 {
 		t.Errorf("NAPTR for a missing name asked %d times in 30 s, want 1 (NXDOMAIN cached)", n)
 	}
-	if n := z.count("new.example.test", dns.TypeA); n != 1 {
+	if n := z.Count("new.example.test", dns.TypeA); n != 1 {
 		t.Errorf("A for a missing name asked %d times in 30 s, want 1 (NXDOMAIN cached)", n)
 	}
-	z.set(t, `new 300 IN A 192.0.2.5`)
+	z.Set(t, `new 300 IN A 192.0.2.5`)
 	c.advance(15 * time.Second) // 45 s: expired
 	got, err := r.Resolve(context.Background(), u)
 	if err != nil {
@@ -316,7 +316,7 @@ func TestNegativeCache(t *testing.T) {
 // the question to the next one within the timeout.
 func TestServerFailover(t *testing.T) {
 	z := startZone(t, "example.test", 60, `h 60 IN A 192.0.2.1`)
-	r, err := New(Config{Servers: []string{"127.0.0.1:1", z.addr}, Timeout: 300 * time.Millisecond}, nil)
+	r, err := New(Config{Servers: []string{"127.0.0.1:1", z.Addr()}, Timeout: 300 * time.Millisecond}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +372,7 @@ func BenchmarkResolveWarm(b *testing.B) {
 		`a 300 IN AAAA 2001:db8::1`,
 		`b 300 IN A 192.0.2.2`,
 	)
-	r, err := New(Config{Servers: []string{z.addr}}, nil)
+	r, err := New(Config{Servers: []string{z.Addr()}}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -404,7 +404,7 @@ func TestTruncatedOverTCP(t *testing.T) {
 	if len(got) != 40 {
 		t.Errorf("%d targets, want all 40", len(got))
 	}
-	if z.count("tcp", 0) == 0 {
+	if z.Count("tcp", 0) == 0 {
 		t.Error("no query over TCP")
 	}
 }
@@ -416,9 +416,7 @@ func TestConcurrentMiss(t *testing.T) {
 		`_sip._udp 300 IN SRV 10 0 5060 a`,
 		`a 300 IN A 192.0.2.1`,
 	)
-	z.mu.Lock()
-	z.delay = 50 * time.Millisecond
-	z.mu.Unlock()
+	z.SetDelay(50 * time.Millisecond)
 	r := newTestResolver(t, z, nil, nil)
 	var wg sync.WaitGroup
 	for range 10 {
@@ -429,7 +427,7 @@ func TestConcurrentMiss(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := z.count("_sip._udp.example.test", dns.TypeSRV); n != 1 {
+	if n := z.Count("_sip._udp.example.test", dns.TypeSRV); n != 1 {
 		t.Errorf("SRV asked %d times by 10 concurrent resolutions, want 1", n)
 	}
 }

@@ -363,6 +363,13 @@ type CDR struct {
 	BToAPackets uint64    `json:"b_to_a_packets"`
 	AToBBytes   uint64    `json:"a_to_b_bytes"`
 	BToABytes   uint64    `json:"b_to_a_bytes"`
+	// Services, recording and conferences.
+	Service        string `json:"service"`
+	Room           string `json:"room"`
+	Recording      string `json:"recording"`
+	RecordingState string `json:"recording_state"`
+	// TrunkTargets: the targets a DNS-named trunk's call tried (trunks_dns_e2e_test.go).
+	TrunkTargets []string `json:"trunk_targets"`
 }
 
 // CDRs reads every record written so far.

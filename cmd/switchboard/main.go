@@ -92,6 +92,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}()
 	}
 
+	if err := b2bua.RepairRecordings(cfg.Services.Recordings, log); err != nil {
+		log.Warn("recordings not checked", "dir", cfg.Services.Recordings, "error", err)
+	}
 	b2bua.SetTransactionLinger(cfg.SIP.TransactionLinger)
 	srv, err := b2bua.New(cfg, log)
 	if err != nil {
