@@ -393,3 +393,17 @@ func TestSRTPReinviteKeepsMediaSecure(t *testing.T) {
 	expectEncrypted(t, "alice's leg", frames, []float64{440, 1000}, agentLeg(t, alice))
 	expectEncrypted(t, "bob's leg", frames, []float64{440, 1000}, agentLeg(t, bob))
 }
+
+// TestSRTPEchoService: an SRTP caller (RTP/SAVP) of the echo service
+// hears its own tone: the service's one leg is keyed like any other, and
+// the CDR records its suite.
+func TestSRTPEchoService(t *testing.T) {
+	sb := startSB(t, SBOptions{Users: []string{"1000"}, Routes: serviceRoutes("")})
+	alice := startBaresip(t, BaresipOptions{User: "1000", Password: sb.Users["1000"], SB: sb, ToneHz: 440, Register: true,
+		Modules: []string{"g711", "srtp"}, Extra: ";mediaenc=srtp-mand"})
+	rec := serviceCall(t, sb, alice, "600", 3*time.Second)
+	checkHeard(t, "SRTP caller of echo", alice, 440, 1000)
+	if rec.Service != "echo" || rec.SRTPA == "" || rec.SRTPA == "none" {
+		t.Fatalf("CDR service %q srtp_a %q", rec.Service, rec.SRTPA)
+	}
+}
