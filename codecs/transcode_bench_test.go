@@ -102,17 +102,22 @@ func benchTranscodeCall(b *testing.B, complexity, sourceRate int) {
 			i = 0
 		}
 	}
-	cpu := done()
+	coding := "band-matched to the G.711 source"
+	if sourceRate == 0 {
+		coding = "wideband-coded"
+	}
+	reportCallsPerCore(b, ptime, done(), fmt.Sprintf("16 kHz, complexity %d, %s", complexity, coding))
+}
+
+// reportCallsPerCore reports calls/core from wall time and cpu-calls/core
+// from the thread's CPU time cpu, and prints the latter with label.
+func reportCallsPerCore(b *testing.B, ptime, cpu time.Duration, label string) {
 	wall := b.Elapsed() / time.Duration(max(b.N, 1))
 	b.ReportMetric(float64(ptime)/float64(wall), "calls/core")
 	if cpu > 0 {
 		b.ReportMetric(float64(ptime)/float64(cpu), "cpu-calls/core")
 		if b.N > 1 {
-			coding := "band-matched to the G.711 source"
-			if sourceRate == 0 {
-				coding = "wideband-coded"
-			}
-			fmt.Printf("transcoding PCMU<->Opus (16 kHz, complexity %d, %s): %.0f calls per core\n", complexity, coding, float64(ptime)/float64(cpu))
+			fmt.Printf("transcoding PCMU<->Opus (%s): %.0f calls per core\n", label, float64(ptime)/float64(cpu))
 		}
 	}
 }
@@ -170,13 +175,5 @@ func benchTranscodeNarrowband(b *testing.B, complexity int, fec bool) {
 			i = 0
 		}
 	}
-	cpu := done()
-	wall := b.Elapsed() / time.Duration(max(b.N, 1))
-	b.ReportMetric(float64(ptime)/float64(wall), "calls/core")
-	if cpu > 0 {
-		b.ReportMetric(float64(ptime)/float64(cpu), "cpu-calls/core")
-		if b.N > 1 {
-			fmt.Printf("transcoding PCMU<->Opus (8 kHz coding rate, complexity %d): %.0f calls per core\n", complexity, float64(ptime)/float64(cpu))
-		}
-	}
+	reportCallsPerCore(b, ptime, done(), fmt.Sprintf("8 kHz coding rate, complexity %d, in-band FEC %t", complexity, fec))
 }
