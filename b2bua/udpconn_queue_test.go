@@ -33,13 +33,36 @@ func queuedConn(t testing.TB, measure *atomic.Int64) (*rawUDPConn, net.PacketCon
 func TestRawUDPConnQueueDelay(t *testing.T) {
 	var standing atomic.Int64
 	c, peer, dst := queuedConn(t, &standing)
+	// The kernel turns receive timestamps on for the whole system through
+	// deferred work (the netstamp static key): until that ran, a datagram
+	// is stamped when it is read, not when it arrived, so its delay looks
+	// like zero. Wait until a datagram that waited shows it waited.
+	buf := make([]byte, 1500)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := peer.WriteTo([]byte("warm"), dst); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		c.qw.start = time.Now().UnixNano() // the read below stays in this window
+		c.qw.min = 1 << 62
+		if _, _, err := c.ReadFrom(buf); err != nil {
+			t.Fatal(err)
+		}
+		if c.qw.min >= int64(10*time.Millisecond) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("receive timestamps never took effect (last delay %v)", time.Duration(c.qw.min))
+		}
+	}
+	c.qw = queueWindow{}
 	for i := 0; i < 3; i++ {
 		if _, err := peer.WriteTo([]byte("OPTIONS sip:x SIP/2.0\r\n\r\n"), dst); err != nil {
 			t.Fatal(err)
 		}
 	}
 	time.Sleep(150 * time.Millisecond) // they wait in the queue
-	buf := make([]byte, 1500)
 	for i := 0; i < 3; i++ {
 		n, from, err := c.ReadFrom(buf)
 		if err != nil || string(buf[:n]) != "OPTIONS sip:x SIP/2.0\r\n\r\n" || from.String() != peer.LocalAddr().String() {
