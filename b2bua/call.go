@@ -345,6 +345,8 @@ func (c *Call) handle(ev any) {
 			c.log.Info("hung up by the operator", "leg", "both", "reason", e.reason)
 			c.abort(480, e.reason)
 		}
+	case evRecord:
+		c.onRecord(e) // recording_ondemand.go
 	case evLinger:
 		c.lingerUntil = time.Now() // finished from now on
 	default:

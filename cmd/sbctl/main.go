@@ -4,6 +4,7 @@
 //	sbctl calls                      list the calls in progress
 //	sbctl call ID                    one call, with its live quality
 //	sbctl hangup ID                  end a call (BYE / CANCEL both legs)
+//	sbctl record ID start|stop       start or stop recording a call
 //	sbctl registrations              list registration bindings
 //	sbctl status                     counters and version
 //	sbctl reload                     reload the configuration (as SIGHUP)
@@ -57,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	authUser := fs.String("user", "", "register, testcall: digest user name (default the URI's user)")
 	password := fs.String("password", os.Getenv("SB_PASSWORD"), "register, testcall: digest password (or SB_PASSWORD)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sbctl [flags] calls | call ID | hangup ID | registrations | status | reload | drain | ping sip:HOST[:PORT] | register sip:USER@HOST[:PORT] | testcall sip:NUMBER@HOST[:PORT]")
+		fmt.Fprintln(stderr, "usage: sbctl [flags] calls | call ID | hangup ID | record ID start|stop | registrations | status | reload | drain | ping sip:HOST[:PORT] | register sip:USER@HOST[:PORT] | testcall sip:NUMBER@HOST[:PORT]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -101,6 +102,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if err == nil {
 			fmt.Fprintln(stdout, "hung up", rest[0])
 		}
+	case cmd == "record" && len(rest) == 2 && (rest[1] == "start" || rest[1] == "stop"):
+		method := http.MethodPost
+		if rest[1] == "stop" {
+			method = http.MethodDelete
+		}
+		err = c.show(stdout, method, "/api/v1/calls/"+rest[0]+"/recording")
 	case cmd == "registrations" && len(rest) == 0:
 		err = c.show(stdout, http.MethodGet, "/api/v1/registrations")
 	case cmd == "status" && len(rest) == 0:
