@@ -1,8 +1,6 @@
 package config
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,13 +13,7 @@ func TestIdentityConfig(t *testing.T) {
 	p := stitest.New(stitest.Options{})
 	other := stitest.New(stitest.Options{})
 	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		f := filepath.Join(dir, name)
-		if err := os.WriteFile(f, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return f
-	}
+	write := func(name string, b []byte) string { return stitest.WriteFile(t, dir, name, b) }
 	cert, key := write("sti.pem", stitest.CertPEM(p.Leaf)), write("sti.key", stitest.KeyPEM(p.LeafKey))
 	otherCert, root := write("other.pem", stitest.CertPEM(other.Leaf)), write("root.pem", stitest.CertPEM(p.Root))
 	trunk := "    trusted: [127.0.0.2/32]"

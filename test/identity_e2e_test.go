@@ -1,12 +1,14 @@
 package test
 
 import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ type stiServer struct {
 	x5u                         string
 	certFile, keyFile, rootFile string
 	x5uCAFile                   string
+	x5uRoots                    *x509.CertPool // verify srv's HTTPS certificate
 }
 
 func newSTIServer(t *testing.T) *stiServer {
@@ -36,14 +39,10 @@ func newSTIServer(t *testing.T) *stiServer {
 	}))
 	t.Cleanup(srv.Close)
 	s.x5u = srv.URL + "/sti.pem"
+	s.x5uRoots = x509.NewCertPool()
+	s.x5uRoots.AddCert(srv.Certificate())
 	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, b []byte) string { return stitest.WriteFile(t, dir, name, b) }
 	s.certFile = write("sti.pem", stitest.CertPEM(s.pki.Leaf))
 	s.keyFile = write("sti.key", stitest.KeyPEM(s.pki.LeafKey))
 	s.rootFile = write("root.pem", stitest.CertPEM(s.pki.Root))
@@ -164,5 +163,49 @@ func TestIdentitySignVerify(t *testing.T) {
 	r := oneCDR(t, sbR)
 	if r.Status != 438 || r.Verstat != identity.VerstatFailed || !strings.Contains(r.HangupReason, "Invalid Identity Header") {
 		t.Errorf("reject: invalid CDR status %d verstat %q reason %q, want 438 Invalid Identity Header", r.Status, r.Verstat, r.HangupReason)
+	}
+}
+
+// TestIdentityInteropSecsipidx: a PASSporT signed by secsipidx (asipto's
+// STIR/SHAKEN tool, Debian package secsipidx) with the test STI key
+// verifies with Switchboard's verifier (certificate fetched over HTTPS,
+// chain, TNAuthList, signature, claims), and one signed by Switchboard
+// passes secsipidx's own check with the public key.
+func TestIdentityInteropSecsipidx(t *testing.T) {
+	tool := requireTool(t, "secsipidx")
+	sti := newSTIServer(t)
+	out, err := exec.Command(tool, "-sign-full", "-o", "12155551212", "-d", "12155551213", "-a", "B",
+		"-orig-id", "a1b2c3d4-0000-4000-8000-000000000001", "-x5u", sti.x5u, "-k", sti.keyFile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("secsipidx -sign-full: %v\n%s", err, out)
+	}
+	f := identity.NewFetcher(identity.FetcherConfig{AllowedHosts: []string{"127.0.0.1"}, RootCAs: sti.x5uRoots})
+	v := identity.NewVerifier(identity.VerifierConfig{Anchors: sti.pki.RootPool(), Fetcher: f})
+	hv := strings.TrimSpace(string(out))
+	res := v.Verify(context.Background(), identity.Request{Identity: []string{hv}, Orig: []string{"12155551212"}, Dest: []string{"12155551213"}})
+	if res.Verstat != identity.VerstatPassed || res.Attest != "B" || res.OrigID != "a1b2c3d4-0000-4000-8000-000000000001" {
+		t.Errorf("secsipidx's PASSporT: %+v (%v), want passed, B, its origid\n%s", res, res.Err, hv)
+	}
+
+	der, err := x509.MarshalPKIXPublicKey(&sti.pki.LeafKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := stitest.WriteFile(t, t.TempDir(), "pub.pem", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	s, err := identity.NewSigner(identity.SignerConfig{Key: sti.pki.LeafKey, X5U: sti.x5u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := s.Sign("12155551212", "12155551213", identity.AttestFull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(tool, "-check", "-identity", ours.Header, "-p", pub, "-expire", "60").CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Errorf("secsipidx -check of Switchboard's Identity: %v %q\n%s", err, out, ours.Header)
+	}
+	// And it can fail: a tampered payload does not pass its check.
+	tampered := strings.Replace(ours.Header, ".", ".e30", 1)
+	if out, err := exec.Command(tool, "-check", "-identity", tampered, "-p", pub, "-expire", "60").CombinedOutput(); err == nil && strings.TrimSpace(string(out)) == "ok" {
+		t.Errorf("secsipidx -check passed a tampered Identity")
 	}
 }

@@ -17,6 +17,9 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"math/big"
+	"os"
+	"path/filepath"
+	"testing"
 	"time"
 )
 
@@ -117,4 +120,15 @@ func cert(tmpl, parent *x509.Certificate, k, parentKey *ecdsa.PrivateKey) *x509.
 		panic(err)
 	}
 	return c
+}
+
+// WriteFile writes b to dir/name (mode 0600) and returns the path; a
+// failure fails tb.
+func WriteFile(tb testing.TB, dir, name string, b []byte) string {
+	tb.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return p
 }
