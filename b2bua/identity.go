@@ -123,11 +123,14 @@ func headerUser(v string) (string, bool) {
 			v = v[:j]
 		}
 	}
-	_, v, ok := strings.Cut(v, ":")
+	scheme, v, ok := strings.Cut(strings.TrimSpace(v), ":")
 	if !ok {
 		return "", false
 	}
-	user, _, _ := strings.Cut(v, "@")
+	user, _, at := strings.Cut(v, "@")
+	if !at && !strings.EqualFold(scheme, "tel") {
+		return "", false // sip:host names no user
+	}
 	user, _, _ = strings.Cut(user, ";")
 	return user, user != ""
 }
@@ -178,9 +181,11 @@ func (c *Call) identityHeaders(t Target, from string, pol *policy) []sip.Header 
 }
 
 // attestation is the auto level (RFC 8588 §4) of a call from orig: A for
-// an authenticated user calling from a number it owns (its user name, or
-// a trunk DID mapped to it), B for an authenticated user with another
-// number, C for a call that came in from a trunk.
+// an authenticated user calling from a telephone number it owns (its user
+// name when that is an E.164 number under plan, or a trunk DID mapped to
+// it), B for an authenticated user with another number (an extension such
+// as 1000 is not a number it can be vouched for), C for a call that came in
+// from a trunk.
 func (c *Call) attestation(plan identity.Numbering, orig string, pol *policy) string {
 	if c.fromTrunk != nil {
 		return identity.AttestGateway
@@ -188,7 +193,7 @@ func (c *Call) attestation(plan identity.Numbering, orig string, pol *policy) st
 	if _, ok := pol.users[c.caller]; !ok {
 		return identity.AttestGateway
 	}
-	if plan.TN(c.caller) == orig {
+	if _, number := plan.E164(c.caller); number && plan.TN(c.caller) == orig {
 		return identity.AttestFull
 	}
 	for _, tr := range pol.cfg.Trunks {

@@ -37,7 +37,9 @@
 // the module proxy this project builds from, and it bundles its own HTTP
 // fetching and cache policy that would sit beside ours; what is left to
 // write by hand here (header parameters, claim checks, the fetch policy)
-// is the part that is Switchboard policy rather than cryptography.
+// is the part that is Switchboard policy rather than cryptography. The
+// secsipidx command-line tool (Debian package) is the independent
+// implementation the tests check against (test/identity_e2e_test.go).
 //
 // Concurrency: Signer and Verifier are safe for concurrent use. The
 // Fetcher's cache has one mutex, held only to read or write the map, never
