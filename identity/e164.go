@@ -49,8 +49,8 @@ func (n Numbering) E164(number string) (string, bool) {
 	default:
 		return "", false
 	}
-	if len(d) < 7 || len(d) > 15 {
-		return "", false
+	if len(d) < 7 || len(d) > 15 || strings.Trim(d, "0123456789") != "" {
+		return "", false // a country code that is not digits (config.Validate refuses it)
 	}
 	return "+" + d, true
 }

@@ -153,7 +153,7 @@ func ParseHeader(v string) (Header, error) {
 		case "alg":
 			h.Alg = val
 		case "ppt":
-			h.PPT = strings.Trim(val, `"`)
+			h.PPT = strings.TrimSpace(strings.Trim(val, `"`))
 		}
 	}
 	if h.Info == "" {
