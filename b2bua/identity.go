@@ -107,6 +107,7 @@ func (c *Call) verifyIdentity(pol *policy) bool {
 	reject := pol.cfg.Identity.Reject
 	if res.Verstat == identity.VerstatFailed && (reject == config.RejectInvalid || reject == config.RejectAll) ||
 		res.Verstat == identity.VerstatNone && reject == config.RejectAll {
+		c.warning = res.Reason // the 403's "Stale Date" (RFC 8224 §6.2.1) is said here
 		c.fail(res.Status, cdr.HangupSwitchboard, "identity: "+res.Reason, cdr.Failed)
 		return false
 	}

@@ -158,7 +158,8 @@ func TestIdentitySignVerify(t *testing.T) {
 		Trunks: `  - {name: signer, uri: "sip:127.0.0.1:9", trusted: [127.0.0.1/32], numbering: {country_code: "1"}, dids: {"12155551213": "1001"}}`,
 		Extra:  sti.verifyBlock("invalid")})
 	refused := writeScenario(t, "uac-identity-438", sigTrustedInviteHeaders("Identity: "+cases[0].hdr+"\n", sdp("sendrecv")),
-		`<recv response="438"/>`, strings.Replace(uacAckFinal(), "CSeq: 2 ACK", "CSeq: 1 ACK", 1)) // the ACK of a CSeq 1 INVITE
+		`<recv response="438"><action><ereg regexp="399 switchboard .Invalid Identity Header." search_in="hdr" header="Warning:" check_it="true" assign_to="w"/></action></recv>`,
+		refs("w"), strings.Replace(uacAckFinal(), "CSeq: 2 ACK", "CSeq: 1 ACK", 1)) // the ACK of a CSeq 1 INVITE
 	sippOK(t, "refused caller", sigCall(t, dir, refused, sbR, "127.0.0.1", caller, "2155550000", "12155551213"))
 	r := oneCDR(t, sbR)
 	if r.Status != 438 || r.Verstat != identity.VerstatFailed || !strings.Contains(r.HangupReason, "Invalid Identity Header") {
