@@ -81,6 +81,7 @@ func identityCaller(t *testing.T, hv string) string {
 // orig/dest in E.164; B fetches the STI certificate over HTTPS, verifies
 // the PASSporT and rings its user 1001 (the DID 12155551213) with
 // verstat=TN-Validation-Passed in the From; both CDRs carry the origid.
+// The same through A's trunk "compact" (form: compact) passes too.
 // Then callers on B's trunk send a tampered number, an expired iat, a
 // wrong signature and an unreachable x5u: each call rings 1001 with
 // TN-Validation-Failed and the CDR names its RFC 8224 status (reject:
@@ -93,8 +94,11 @@ func TestIdentitySignVerify(t *testing.T) {
 		Extra:  sti.verifyBlock("none")})
 	sbS := startSB(t, SBOptions{Users: []string{"2155551212"},
 		Trunks: fmt.Sprintf(`  - {name: verifier, uri: "sip:127.0.0.1:%d", numbering: {country_code: "1", rewrite_from: true},
-      identity: {cert: %s, key: %s, x5u: %q}}`, sbV.SIPPort, sti.certFile, sti.keyFile, sti.x5u),
-		Routes: `  - {match: '^1\d{10}$', to: trunk:verifier}`})
+      identity: {cert: %s, key: %s, x5u: %q}}
+  - {name: compact, uri: "sip:127.0.0.1:%d", numbering: {country_code: "1", rewrite_from: true},
+      identity: {cert: %s, key: %s, x5u: %q, form: compact}}`, sbV.SIPPort, sti.certFile, sti.keyFile, sti.x5u, sbV.SIPPort, sti.certFile, sti.keyFile, sti.x5u),
+		Routes: `  - {match: '^1\d{10}$', to: trunk:verifier}
+  - {match: '^8(1\d{10})$', to: trunk:compact, rewrite: '$1'}`})
 	dir := t.TempDir()
 	phone, caller := sigPeerPort(), sigPeerPort()
 	sigRegisterFrom(t, sbV, "1001", phone, 300)
@@ -111,6 +115,16 @@ func TestIdentitySignVerify(t *testing.T) {
 	if verified.Verstat != identity.VerstatPassed || verified.VerifiedOrigID != signed.OrigID || verified.VerifiedAttest != "A" {
 		t.Errorf("verifier CDR verstat %q origid %q attest %q, want %s, %q, A (error %q)",
 			verified.Verstat, verified.VerifiedOrigID, verified.VerifiedAttest, identity.VerstatPassed, signed.OrigID, verified.VerifyError)
+	}
+
+	// The compact form (RFC 8225 §7): B rebuilds the payload from From,
+	// Request-URI and Date; no attest or origid travel.
+	done = sigSippUAS(t, dir, verstatCallee(t, identity.VerstatPassed), "127.0.0.1", phone, phone+2)
+	sippOK(t, "compact caller", sigCall(t, dir, dnsCaller(t), sbS, "127.0.0.3", caller, "2155551212", "812155551213",
+		"-au", "2155551212", "-ap", sbS.Users["2155551212"]))
+	sippOK(t, "compact callee 1001", <-done)
+	if recs := sbV.WaitCDRs(2, 5*time.Second); len(recs) != 2 || recs[1].Verstat != identity.VerstatPassed || recs[1].VerifiedOrigID != "" {
+		t.Fatalf("compact form: verifier CDRs %+v, want the second passed without origid", recs)
 	}
 
 	// Identity headers made here, sent on B's trunk from 127.0.0.1.
@@ -142,11 +156,11 @@ func TestIdentitySignVerify(t *testing.T) {
 		done := sigSippUAS(t, dir, verstatCallee(t, identity.VerstatFailed), "127.0.0.1", phone, phone+2)
 		sippOK(t, c.name+" caller", sigCall(t, dir, identityCaller(t, c.hdr), sbV, "127.0.0.1", caller, c.from, "12155551213"))
 		sippOK(t, c.name+" callee", <-done)
-		recs := sbV.WaitCDRs(i+2, 5*time.Second)
-		if len(recs) != i+2 {
-			t.Fatalf("%s: %d CDRs, want %d", c.name, len(recs), i+2)
+		recs := sbV.WaitCDRs(i+3, 5*time.Second)
+		if len(recs) != i+3 {
+			t.Fatalf("%s: %d CDRs, want %d", c.name, len(recs), i+3)
 		}
-		r := recs[i+1]
+		r := recs[i+2]
 		if r.Verstat != identity.VerstatFailed || r.VerifyStatus != c.status || r.Status != 200 {
 			t.Errorf("%s: CDR verstat %q verify_status %d (%q) status %d, want %s %d, answered",
 				c.name, r.Verstat, r.VerifyStatus, r.VerifyError, r.Status, identity.VerstatFailed, c.status)
