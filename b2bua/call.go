@@ -154,6 +154,8 @@ type Call struct {
 	failover *trunkFailover
 	// trunkSlot is the trunk whose max_calls this call counts in (trunk_policy.go).
 	trunkSlot *Trunk
+	// ident is the call's STIR/SHAKEN verification result (identity.go).
+	ident callIdentity
 
 	caller    string // authenticated user, or "trunk:NAME"
 	fromTrunk *Trunk
