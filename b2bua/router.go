@@ -104,6 +104,8 @@ type Trunk struct {
 	ident       *trunkIdentity
 	numbering   identity.Numbering
 	rewriteFrom bool
+	// noPAI: asserted_identity none, no P-Asserted-Identity (privacy.go).
+	noPAI bool
 }
 
 // mayTransitTo reports whether a call from t may be routed to trunk name.
@@ -175,6 +177,7 @@ func newTrunk(tc config.Trunk) *Trunk {
 	}
 	t.Dest = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
 	t.ident, t.numbering, t.rewriteFrom = newTrunkIdentity(tc), tc.Numbering.Plan(), tc.Numbering.RewriteFrom
+	t.noPAI = tc.AssertedIdentity == config.AssertNone
 	return t
 }
 

@@ -161,6 +161,11 @@ type Record struct {
 	VerifiedOrigID string `json:"verified_origid,omitempty"`
 	VerifyStatus   int    `json:"verify_status,omitempty"`
 	VerifyError    string `json:"verify_error,omitempty"`
+	// Caller privacy (RFC 3323/3325; b2bua/privacy.go): Privacy is what
+	// the caller asked for (its Privacy header, e.g. "id"), and
+	// AssertedIdentity the P-Asserted-Identity sent to the trunk.
+	Privacy          string `json:"privacy,omitempty"`
+	AssertedIdentity string `json:"asserted_identity,omitempty"`
 }
 
 // RoomEvent is one conference room event in a participant's record.

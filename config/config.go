@@ -189,6 +189,10 @@ type Trunk struct {
 	Identity *TrunkIdentity `yaml:"identity"`
 	// Numbering is the trunk's numbering plan for E.164 (config/identity.go).
 	Numbering TrunkNumbering `yaml:"numbering"`
+	// AssertedIdentity says how the caller's identity is asserted to the
+	// trunk: pai (P-Asserted-Identity, RFC 3325; the default) or none
+	// (config/privacy.go).
+	AssertedIdentity string `yaml:"asserted_identity"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`
