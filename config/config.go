@@ -184,6 +184,9 @@ type Trunk struct {
 	// MaxCalls bounds the calls up at once to this trunk (0: unbounded;
 	// config/trunks_policy.go).
 	MaxCalls int `yaml:"max_calls"`
+	// MaxCPS bounds the new calls a second sent to this trunk (0:
+	// unbounded; config/trunks_policy.go).
+	MaxCPS float64 `yaml:"max_cps"`
 	// Identity, when set, signs the calls sent to the trunk (STIR/SHAKEN;
 	// config/identity.go).
 	Identity *TrunkIdentity `yaml:"identity"`
