@@ -47,7 +47,7 @@ const (
 // Packet describes one captured message.
 type Packet struct {
 	// Proto is the payload's type (ProtoSIP when 0).
-	Proto uint8
+	Proto    uint8
 	Src, Dst netip.AddrPort
 	// TCP is set for stream transports (TCP, TLS, WS): the IP protocol
 	// chunk then says TCP, else UDP.

@@ -39,7 +39,7 @@ type Endpoint struct {
 	rtcpHook atomic.Pointer[RTCPHandler]
 	// rtcpTap sees RTCP packets too, beside the hook (SetRTCPTap).
 	rtcpTap atomic.Pointer[RTCPTap]
-	rtcp     atomic.Pointer[rtcpLeg] // RTCP termination, nil until SetRTCP (rtcp.go)
+	rtcp    atomic.Pointer[rtcpLeg] // RTCP termination, nil until SetRTCP (rtcp.go)
 
 	// srtp is the SRTP stage (srtp.go), nil for plain RTP; srtpLast keeps
 	// the last one across an SRTP-off re-INVITE so ROC survives it.
