@@ -83,6 +83,8 @@ type Trunk struct {
 	active   atomic.Int64
 	// rate is its max_cps (trunk_rate.go; nil: unlimited).
 	rate *trunkRate
+	// oc is the reduction the trunk asked for (RFC 7339, overload_oc.go).
+	oc trunkOC
 	// tls chooses between TLS and the plain transport (trunk_tls.go).
 	tls *trunkTLS
 	// Fingerprints and CommonNames identify the trunk by the client
