@@ -27,12 +27,7 @@ func TestOverloadControlRFC7339(t *testing.T) {
 	callee := newSigUA(t, fmt.Sprintf("127.0.0.2:%d", trunkPort), sb.Addr())
 	caller := newSigUA(t, "127.0.0.3:0", sb.Addr())
 	pass := sb.Users["1000"]
-	newInvite := func() *sigReq {
-		r := newSigReq("INVITE", "sip:95551234@127.0.0.1", "1000", "95551234")
-		r.Body = sigSDP("8")
-		return r
-	}
-	first := newInvite()
+	first := trunkInvite()
 	caller.start(first, "1000", pass)
 	inv, raw := callee.awaitRequest("INVITE", 5*time.Second)
 	if v := inv.Via(); v == nil || !v.Params.Has("oc") || v.Params.GetOr("oc-algo", "") != `"loss"` {
@@ -43,7 +38,7 @@ func TestOverloadControlRFC7339(t *testing.T) {
 	// Server side: the second call is refused, with or without oc asked.
 	ocVia := regexp.MustCompile(`(?m)^Via: [^\r\n]*;oc=(\d+);oc-algo="loss";oc-validity=\d+;oc-seq=\d+\.\d+`)
 	for _, withOC := range []bool{true, false} {
-		r := newInvite()
+		r := trunkInvite()
 		r.Body = sigSDP("8")
 		msg := r.text(caller.transport, caller.Local)
 		if withOC {
@@ -80,7 +75,7 @@ func TestOverloadControlRFC7339(t *testing.T) {
 	caller.send(caller.ack(first, fr).text(caller.transport, caller.Local))
 	callee.awaitRequest("ACK", 5*time.Second)
 
-	next := newInvite()
+	next := trunkInvite()
 	r, raw2 := caller.doAuth(next, "1000", pass)
 	if r.StatusCode != 503 {
 		t.Fatalf("call while the trunk asks oc=100: %d, want 503 from Switchboard:\n%s", r.StatusCode, raw2)
