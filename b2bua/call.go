@@ -176,6 +176,7 @@ type Call struct {
 	opusComplexity int
 	ackOffer       []media.Codec // what the 2xx offered the caller (callee's PTs), offerInAck
 	srtp           callSRTP      // each leg's SDES state (srtp_offer.go)
+	streams        callStreams   // the m-lines beside audio (call_streams.go)
 
 	// The call's states (call_state.go): where the call stands, where
 	// offer/answer stands, and whether media flows.
@@ -388,5 +389,6 @@ func (c *Call) cleanup() {
 	if c.epB != nil {
 		_ = c.epB.Close()
 	}
+	c.closeStreams() // call_streams.go
 	c.host.removeCall(c, c.dialogKeys)
 }

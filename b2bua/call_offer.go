@@ -64,6 +64,7 @@ func (c *Call) applyAnswer(out *outTx, body []byte) ([]byte, error) {
 		return nil, err
 	}
 	forA = aCodecs
+	c.answerStreams(ans, c.a.Session) // call_streams.go
 	c.startBridge()
 	c.bridge.Pause(isHold(c.a.Direction) || isHold(b.Direction))
 	return c.a.Session.Build(c.a.Endpoint.Local(), forA, b.Direction, c.ptime), nil
@@ -232,6 +233,7 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 		c.answer(e, 500, nil)
 		return
 	}
+	c.offerStreams(offer, from.Session, to.Session, from == c.a) // call_streams.go
 	body := to.Session.Build(to.Endpoint.Local(), toOffer, from.Direction, c.ptime)
 	req := to.newRequest(c.host, sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
@@ -299,6 +301,7 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 		c.log.Info("re-INVITE media", "leg", to.Name, "error", err)
 	}
 	c.bridge.Pause(isHold(from.Direction) || isHold(to.Direction))
+	c.answerStreams(ans, from.Session) // call_streams.go
 	body := from.Session.Build(from.Endpoint.Local(), forFrom, to.Direction, c.ptime)
 	r := c.answer(e, 200, body)
 	c.startRetransmit(r, from, e.req.CSeq().SeqNo)

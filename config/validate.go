@@ -57,6 +57,7 @@ func (c *Config) Validate() error {
 	v.qualityReports()
 	v.security()
 	v.srtp()
+	v.streams()
 	v.overload()
 	v.services()
 	v.dns()

@@ -17,7 +17,8 @@ type Session struct {
 	version uint64
 	built   bool
 	last    buildInput
-	sec     security // RTP/SAVP and a=crypto of the leg (sdp_srtp.go)
+	sec     security  // RTP/SAVP and a=crypto of the leg (sdp_srtp.go)
+	streams []Section // m-lines beside the audio one (sdp_streams.go)
 }
 
 type buildInput struct {
@@ -26,6 +27,7 @@ type buildInput struct {
 	dir    Direction
 	ptime  int
 	sec    security
+	others string // the sections beside audio (sdp_streams.go)
 }
 
 // sdpUsername is the o= username of every SDP Switchboard writes.
@@ -59,7 +61,7 @@ func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptim
 		}
 		cs = append(cs, c)
 	}
-	in := buildInput{addr: addr, codecs: cs, dir: dir, ptime: ptime, sec: s.sec}
+	in := buildInput{addr: addr, codecs: cs, dir: dir, ptime: ptime, sec: s.sec, others: sectionsText(s.streams)}
 	if s.built && !in.equal(&s.last) {
 		s.version++
 	}
@@ -115,12 +117,12 @@ func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptim
 		}},
 	}
 	body, _ := d.Marshal() // Marshal never fails
-	return body
+	return s.spliceStreams(body)
 }
 
 func (b *buildInput) equal(o *buildInput) bool {
 	return b.addr == o.addr && b.dir == o.dir && b.ptime == o.ptime && slices.Equal(b.codecs, o.codecs) &&
-		b.sec.equal(o.sec)
+		b.sec.equal(o.sec) && b.others == o.others
 }
 
 // validFmtp reports whether an fmtp value can be written on one SDP line.

@@ -375,6 +375,8 @@ type CDR struct {
 	RecordingState string `json:"recording_state"`
 	// TrunkTargets: the targets a DNS-named trunk's call tried (trunks_dns_e2e_test.go).
 	TrunkTargets []string `json:"trunk_targets"`
+	// Streams beside audio (streams_e2e_test.go).
+	Streams []StreamCDR `json:"streams"`
 }
 
 // CDRs reads every record written so far.

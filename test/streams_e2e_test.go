@@ -1,0 +1,93 @@
+package test
+
+import (
+	"testing"
+)
+
+// Issue 17: every stream a call carries.
+
+// StreamCDR is a CDR's record of a stream beside audio (cdr.StreamRecord).
+type StreamCDR struct {
+	Index       int     `json:"index"`
+	Media       string  `json:"media"`
+	Mode        string  `json:"mode"`
+	CodecA      string  `json:"codec_a"`
+	AToBPackets uint64  `json:"a_to_b_packets"`
+	BToAPackets uint64  `json:"b_to_a_packets"`
+	AToBKbps    float64 `json:"a_to_b_kbps"`
+	BToAKbps    float64 `json:"b_to_a_kbps"`
+	FeedbackToA uint64  `json:"feedback_to_a"`
+	FeedbackToB uint64  `json:"feedback_to_b"`
+}
+
+// avSDP is an offer or answer with an audio, a VP8 video and a third
+// m-line; third is that line as written (port and all).
+func avSDP(videoPort, third string) string {
+	return sdp("sendrecv") + `m=video ` + videoPort + ` RTP/AVP 96
+a=rtpmap:96 VP8/90000
+a=rtcp-fb:96 nack pli
+a=rtcp-fb:96 ccm fir
+a=sendrecv
+` + third
+}
+
+// layoutCheck asserts, on the message received, that the SDP has the
+// three m-lines in order: audio with a port, video with a port (or 0 when
+// videoZero), and the third with port 0.
+func layoutCheck(name, video, third string) string {
+	return `<action>
+<ereg regexp="m=audio [1-9][0-9]* RTP/AVP [^[:cntrl:]]*[[:cntrl:]]+(.*[[:cntrl:]]+)?m=video ` + video + ` RTP/AVP 96[^[:cntrl:]]*[[:cntrl:]]+(.*[[:cntrl:]]+)?m=` + third + ` 0 " search_in="body" check_it="true" assign_to="` + name + `"/>
+</action>`
+}
+
+// layoutCase runs a call whose caller offers audio + VP8 + an x-whiteboard
+// stream through the trunk: the callee checks it was offered video as
+// offered ("0" or a port pattern) and answers video at calleeVideo; the
+// caller checks its answer's video (answered) and that both legs always
+// see three m-lines with the unknown one at port 0.
+func layoutCase(t *testing.T, o SBOptions, offered, calleeVideo, answered string) CDR {
+	t.Helper()
+	uas := writeScenario(t, "uas-streams",
+		`<recv request="INVITE">`+layoutCheck("offered", offered, "x-whiteboard")+`</recv>`,
+		reply("180", "Ringing", false, ""),
+		replyWith("200", "OK", true, avSDP(calleeVideo, "m=x-whiteboard 0 RTP/AVP 99\n")), `<recv request="ACK"/>`,
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""), refs("offered"))
+	uac := writeScenario(t, "uac-streams",
+		uacInviteWith(avSDP("[media_port+2]", "m=x-whiteboard 5000 RTP/AVP 99\na=rtpmap:99 x-wb/90000\n")),
+		`<recv response="180" optional="true"/>`,
+		`<recv response="200">`+layoutCheck("answered", answered, "x-whiteboard")+`</recv>`,
+		uacAck("2"), `<pause milliseconds="300"/>`, uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`, refs("answered"))
+	c := callCase(t, o, uas, uac)
+	expectCDR(t, c, 200, "answered", "caller")
+	return c
+}
+
+const anyPort = "[1-9][0-9]*"
+
+// TestStreamsAnswerKeepsLayout: an offer of audio + VP8 video + a stream
+// of a media type Switchboard does not know (pion/sdp refuses it) is
+// accepted; the callee is offered the same three m-lines (video at
+// Switchboard's port, the unknown one with port 0), and the caller's
+// answer has three m-lines in order, the unknown one with port 0 (RFC
+// 3264 §6). The CDR has the video stream, relayed.
+func TestStreamsAnswerKeepsLayout(t *testing.T) {
+	c := layoutCase(t, SBOptions{}, anyPort, "[media_port+2]", anyPort)
+	if len(c.Streams) != 1 || c.Streams[0].Media != "video" || c.Streams[0].Index != 1 || c.Streams[0].Mode != "relayed" {
+		t.Errorf("CDR streams %+v, want one relayed video at index 1", c.Streams)
+	}
+}
+
+// TestStreamsVideoRefusedByCallee: the callee refuses the video (port 0);
+// the caller's answer refuses it too, audio goes on.
+func TestStreamsVideoRefusedByCallee(t *testing.T) {
+	c := layoutCase(t, SBOptions{}, anyPort, "0", "0")
+	if len(c.Streams) != 1 || c.Streams[0].Mode != "refused" {
+		t.Errorf("CDR streams %+v, want one refused video", c.Streams)
+	}
+}
+
+// TestStreamsVideoDropPolicy: with video: drop on the trunk, the callee
+// is offered the video with port 0 and the caller's answer refuses it.
+func TestStreamsVideoDropPolicy(t *testing.T) {
+	layoutCase(t, SBOptions{TrunkExtra: ", video: drop"}, "0", "0", "0")
+}
