@@ -1,7 +1,12 @@
 package test
 
 import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Issue 17: every stream a call carries.
@@ -90,4 +95,92 @@ func TestStreamsVideoRefusedByCallee(t *testing.T) {
 // is offered the video with port 0 and the caller's answer refuses it.
 func TestStreamsVideoDropPolicy(t *testing.T) {
 	layoutCase(t, SBOptions{TrunkExtra: ", video: drop"}, "0", "0", "0")
+}
+
+// videoAgent is the baresip config of an agent with a fake camera (a
+// test pattern) sending VP8, and a fake display that decodes what it gets.
+const videoAgent = "module fakevideo.so\nmodule vp8.so\nmodule rtcpsummary.so\nvideo_source fakevideo,nil\nvideo_display fakevideo,nil\nvideo_size 320x240\nvideo_bitrate 300000\nvideo_fps 15\n"
+
+// TestStreamsBaresipVideo (issue 17): two baresips with video call each
+// other through Switchboard: each hears the other's tone, and the video
+// stream is relayed both ways (RTP counted per leg in the CDR); a callee
+// without video gets the call with video refused (port 0) and audio works.
+func TestStreamsBaresipVideo(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		calleeVideo bool
+	}{{"both with video", true}, {"callee without video", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}})
+			alice := startBaresip(t, BaresipOptions{User: "1000", Password: sb.Users["1000"], SB: sb, ToneHz: 440, Register: true,
+				Modules: []string{"g711"}, Config: videoAgent})
+			bobCfg := "module rtcpsummary.so\n"
+			if tc.calleeVideo {
+				bobCfg = videoAgent
+			}
+			bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true,
+				Modules: []string{"g711"}, Config: bobCfg})
+			rec := toneCall(t, sb, alice, bob, fmt.Sprintf("sip:1001@127.0.0.1:%d;transport=udp", sb.SIPPort), 4*time.Second)
+			if len(rec.Streams) != 1 || rec.Streams[0].Media != "video" {
+				t.Fatalf("CDR streams %+v, want one video", rec.Streams)
+			}
+			v := rec.Streams[0]
+			t.Logf("video stream in the CDR: %+v", v)
+			if !tc.calleeVideo {
+				if v.Mode != "refused" || v.AToBPackets+v.BToAPackets != 0 {
+					t.Fatalf("video %+v, want refused with no packets", v)
+				}
+				if strings.Contains(alice.out.String(), "video: receiving") {
+					t.Fatal("the caller received video the callee cannot send")
+				}
+				return
+			}
+			if v.Mode != "relayed" || v.CodecA != "VP8" || v.AToBPackets < 20 || v.BToAPackets < 20 {
+				t.Fatalf("video %+v, want VP8 relayed both ways", v)
+			}
+			for _, b := range []*Baresip{alice, bob} {
+				checkVideoReceived(t, b)
+			}
+		})
+	}
+}
+
+// reRTCPSummary is the received-packets field of baresip's rtcpsummary
+// line for a stream (one per stream, audio first, at the call's end).
+var reRTCPSummary = regexp.MustCompile(`EX=BareSip;[^\n]*;PR=(\d+);`)
+
+// checkVideoReceived asserts that the agent decoded the far side's video
+// (baresip prints the first decoded frame's resolution) and that its own
+// RTCP summary of the video stream counts the packets received.
+func checkVideoReceived(t *testing.T, b *Baresip) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	var m [][]string
+	for time.Now().Before(deadline) {
+		if m = reRTCPSummary.FindAllStringSubmatch(b.out.String(), -1); len(m) >= 2 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out := b.out.String()
+	if !strings.Contains(out, "video: receiving with resolution") {
+		t.Errorf("baresip %s decoded no video frame:\n%s", b.Dir, grepLines(out, "video", 12))
+	}
+	if len(m) < 2 {
+		t.Fatalf("baresip %s printed no RTCP summary of its video stream:\n%s", b.Dir, grepLines(out, "EX=", 4))
+	}
+	if n, _ := strconv.Atoi(m[1][1]); n < 20 {
+		t.Errorf("baresip %s received %d video packets, want at least 20", b.Dir, n)
+	}
+}
+
+// grepLines returns at most n lines of s that contain sub.
+func grepLines(s, sub string, n int) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) && len(out) < n {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
