@@ -100,6 +100,8 @@ type outTx struct {
 	// offerer's session back if it fails (call_glare.go).
 	glare bool
 	undo  func()
+	// fax: a T.38 re-INVITE (call_fax.go).
+	fax bool
 	// rseq is the RSeq of the last reliable provisional of a fork we
 	// PRACKed (RFC 3262 §4).
 	rseq uint32

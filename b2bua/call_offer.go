@@ -208,6 +208,9 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 		c.startRetransmit(res, from, e.req.CSeq().SeqNo)
 		return
 	}
+	if c.faxReinvite(e, from, to) { // call_fax.go
+		return
+	}
 	offer, err := media.ParseSDP(e.req.Body())
 	if err != nil {
 		c.answer(e, 488, nil)
@@ -218,7 +221,7 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 		c.answer(e, 488, nil)
 		return
 	}
-	undo := keepSession(from) // call_glare.go
+	undo := keepStreams(keepSession(from), from, to) // call_glare.go, call_fax.go
 	if err := c.srtpOf(from).answerOffer(from.Session, from.Endpoint, offer); err != nil {
 		c.log.Info("SRTP re-offer refused", "leg", from.Name, "error", err)
 		c.answer(e, 488, nil)
@@ -268,6 +271,10 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 	out.state = outAnswered
 	out.leg.setRemoteTargetFrom(res)
 	c.sendAck(out, nil)
+	if out.fax {
+		c.faxAnswered(out, res) // call_fax.go
+		return
+	}
 	from := c.other(out.leg)
 	ans, err := media.ParseSDP(res.Body())
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 type callStreams struct {
 	dropVideo bool         // the route, the caller or the callee says video: drop
 	video     *videoStream // nil until a video m-line is relayed
+	fax       *faxStream   // nil until a T.38 re-INVITE (call_fax.go)
 }
 
 // videoStream is one relayed video m-line: an endpoint facing each leg
@@ -80,6 +81,7 @@ func (c *Call) offerStreams(offer *media.Description, from, to *media.Session, f
 	if offer == nil {
 		return
 	}
+	c.stopFax() // back to audio (call_fax.go)
 	var fromSecs, toSecs []media.Section
 	keptVideo := false
 	for _, s := range offer.Streams {
@@ -198,6 +200,7 @@ func (c *Call) stopStreams() {
 	if v := c.streams.video; v != nil && v.started {
 		v.bridge.Stop()
 	}
+	c.stopFax()
 }
 
 // closeStreams releases the streams' endpoints (cleanup).
@@ -206,12 +209,17 @@ func (c *Call) closeStreams() {
 		_ = v.a.Close()
 		_ = v.b.Close()
 	}
+	if f := c.streams.fax; f != nil {
+		_ = f.a.Close()
+		_ = f.b.Close()
+	}
 }
 
 // recordStreams writes the streams beside audio into the call's record:
 // per video stream its codec, the packets and bytes each way, the bit
 // rate over the call and the RTCP quality of each leg (loss, jitter).
 func (c *Call) recordStreams(r *cdr.Record) {
+	c.recordFax(r) // call_fax.go
 	v := c.streams.video
 	if v == nil {
 		return

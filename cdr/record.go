@@ -150,7 +150,13 @@ type Record struct {
 	// Streams beside audio (issue 17, b2bua/call_streams.go): one entry
 	// per video m-line the call relayed or refused.
 	Streams []StreamRecord `json:"streams,omitempty"`
+	// Fax is how a fax crossed the call: t38-relayed (a T.38 re-INVITE
+	// relayed end to end as UDPTL); absent when no fax was seen.
+	Fax string `json:"fax,omitempty"`
 }
+
+// FaxT38Relayed is Record.Fax for a T.38 fax relayed as UDPTL.
+const FaxT38Relayed = "t38-relayed"
 
 // StreamRecord is one stream of a call beside its audio.
 type StreamRecord struct {

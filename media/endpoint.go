@@ -38,6 +38,9 @@ type Endpoint struct {
 	// rtcpHook receives RTCP packets (nil: count and drop).
 	rtcpHook atomic.Pointer[RTCPHandler]
 	rtcp     atomic.Pointer[rtcpLeg] // RTCP termination, nil until SetRTCP (rtcp.go)
+	// datagrams, when set, takes every datagram of the RTP socket as it
+	// is: a UDPTL stream (udptl.go), no RTP parse.
+	datagrams atomic.Pointer[datagramRelay]
 
 	// srtp is the SRTP stage (srtp.go), nil for plain RTP; srtpLast keeps
 	// the last one across an SRTP-off re-INVITE so ROC survives it.
@@ -276,6 +279,10 @@ func (ep *Endpoint) write(pkt []byte, now int64) {
 // packet types 200-207 in the second octet) goes to the RTCP hook; STUN
 // and DTLS are counted and dropped until ICE and DTLS-SRTP legs exist.
 func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
+	if r := ep.datagrams.Load(); r != nil {
+		r.receive(ep, pkt, src, now) // UDPTL (udptl.go)
+		return
+	}
 	if len(pkt) < 2 {
 		ep.stats.invalid.Add(1)
 		return

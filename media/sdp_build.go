@@ -19,6 +19,8 @@ type Session struct {
 	last    buildInput
 	sec     security  // RTP/SAVP and a=crypto of the leg (sdp_srtp.go)
 	streams []Section // m-lines beside the audio one (sdp_streams.go)
+	// audioless: this Build writes the sections alone (BuildStreams).
+	audioless bool
 }
 
 type buildInput struct {
@@ -61,7 +63,7 @@ func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptim
 		}
 		cs = append(cs, c)
 	}
-	in := buildInput{addr: addr, codecs: cs, dir: dir, ptime: ptime, sec: s.sec, others: sectionsText(s.streams)}
+	in := buildInput{addr: addr, codecs: cs, dir: dir, ptime: ptime, sec: s.sec, others: sectionsText(s.streams, s.audioless)}
 	if s.built && !in.equal(&s.last) {
 		s.version++
 	}

@@ -192,6 +192,9 @@ func (s *Session) spliceStreams(body []byte) []byte {
 		return body
 	}
 	head, audio := body[:i+2], body[i+2:]
+	if s.audioless {
+		audio = nil
+	}
 	out := make([]byte, 0, len(body)+256*len(s.streams))
 	out = append(out, head...)
 	n, placed := 0, false
@@ -208,8 +211,11 @@ func (s *Session) spliceStreams(body []byte) []byte {
 	return out
 }
 
-func sectionsText(ss []Section) string {
+func sectionsText(ss []Section, audioless bool) string {
 	var b strings.Builder
+	if audioless {
+		b.WriteString("audioless")
+	}
 	for _, s := range ss {
 		b.WriteString(strconv.Itoa(s.Index))
 		b.WriteString(s.Text)

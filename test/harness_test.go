@@ -377,6 +377,7 @@ type CDR struct {
 	TrunkTargets []string `json:"trunk_targets"`
 	// Streams beside audio (streams_e2e_test.go).
 	Streams []StreamCDR `json:"streams"`
+	Fax     string      `json:"fax"`
 }
 
 // CDRs reads every record written so far.
