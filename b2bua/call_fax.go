@@ -95,10 +95,12 @@ func (c *Call) faxReinvite(e *evRequest, from, to *Leg) bool {
 	}
 	from.Session.SetStreams(fromSecs)
 	to.Session.SetStreams(toSecs)
+	from.Session.SetAudioless(true)
+	to.Session.SetAudioless(true)
 	req := to.newRequest(c.host, sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(to.Session.BuildStreams(to.Endpoint.Local()))
+	req.SetBody(to.Session.Build(to.Endpoint.Local(), nil, media.SendRecv, 0))
 	out := &outTx{method: sip.INVITE, leg: to, req: req, origin: e, undo: undo, fax: true}
 	if err := c.send(out); err != nil {
 		c.reinviteFailed(out, 500)
@@ -143,32 +145,52 @@ func (c *Call) faxAnswered(out *outTx, res *sip.Response) {
 	f.used = true
 	c.bridge.Pause(true) // no RTP on the audio endpoints while the fax is on
 	c.log.Info("fax: T.38 relayed", "leg", to.Name, "t38_version", neg.Version, "max_bit_rate", neg.MaxBitRate, "udp_ec", neg.UDPEC)
-	r := c.answer(out.origin, 200, from.Session.BuildStreams(from.Endpoint.Local()))
+	r := c.answer(out.origin, 200, from.Session.Build(from.Endpoint.Local(), nil, media.SendRecv, 0))
 	c.startRetransmit(r, from, out.origin.req.CSeq().SeqNo)
 }
 
-// stopFax ends the UDPTL relay (the call went back to audio, or ended).
+// stopFax ends the UDPTL relay (the call went back to audio, or ended)
+// and gives both legs' SDP their audio m-line back.
 func (c *Call) stopFax() {
 	if f := c.streams.fax; f != nil && f.on {
 		f.relay.Stop()
 		f.on = false
 	}
+	for _, l := range []*Leg{c.a, c.b} {
+		if l != nil && l.Session != nil {
+			l.Session.SetAudioless(false)
+		}
+	}
+}
+
+// faxRefused notes that the far leg refused a T.38 re-INVITE: the
+// offerer gets the refusal and its fax goes on in G.711 through the
+// audio path (the CDR's g711-passthrough, unless T.38 was relayed too).
+func (c *Call) faxRefused() {
+	c.streams.faxG711 = true
+	c.log.Info("fax: T.38 refused by the other leg, G.711 passthrough")
 }
 
 // keepStreams extends undo (keepSession) with both legs' sections, so a
 // failed re-INVITE leaves the layout in force too.
 func keepStreams(undo func(), from, to *Leg) func() {
 	fs, ts := from.Session.Streams(), to.Session.Streams()
+	fa, ta := from.Session.Audioless(), to.Session.Audioless()
 	return func() {
 		undo()
 		from.Session.SetStreams(fs)
 		to.Session.SetStreams(ts)
+		from.Session.SetAudioless(fa)
+		to.Session.SetAudioless(ta)
 	}
 }
 
 // recordFax writes the fax stream into the record.
 func (c *Call) recordFax(r *cdr.Record) {
 	f := c.streams.fax
+	if c.streams.faxG711 {
+		r.Fax = cdr.FaxG711Passthrough
+	}
 	if f == nil || !f.used {
 		return
 	}

@@ -255,6 +255,9 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 		c.offer = offerStable
 	}
 	e := out.origin
+	if out.fax && code >= 300 {
+		c.faxRefused() // call_fax.go
+	}
 	if code >= 300 || res == nil {
 		if code == 481 || code == 408 {
 			// The other dialog is gone: the call cannot go on (RFC 5057).

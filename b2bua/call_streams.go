@@ -27,6 +27,7 @@ type callStreams struct {
 	dropVideo bool         // the route, the caller or the callee says video: drop
 	video     *videoStream // nil until a video m-line is relayed
 	fax       *faxStream   // nil until a T.38 re-INVITE (call_fax.go)
+	faxG711   bool         // a T.38 re-INVITE was refused: the fax went on in G.711
 }
 
 // videoStream is one relayed video m-line: an endpoint facing each leg

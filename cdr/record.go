@@ -151,12 +151,18 @@ type Record struct {
 	// per video m-line the call relayed or refused.
 	Streams []StreamRecord `json:"streams,omitempty"`
 	// Fax is how a fax crossed the call: t38-relayed (a T.38 re-INVITE
-	// relayed end to end as UDPTL); absent when no fax was seen.
+	// relayed end to end as UDPTL) or g711-passthrough (T.38 refused by
+	// the other leg, the fax tones relayed as audio); absent when no T.38
+	// re-INVITE was seen.
 	Fax string `json:"fax,omitempty"`
 }
 
-// FaxT38Relayed is Record.Fax for a T.38 fax relayed as UDPTL.
-const FaxT38Relayed = "t38-relayed"
+// Record.Fax values: a T.38 fax relayed as UDPTL; a fax that went on in
+// G.711 through the audio path after the other leg refused T.38.
+const (
+	FaxT38Relayed      = "t38-relayed"
+	FaxG711Passthrough = "g711-passthrough"
+)
 
 // StreamRecord is one stream of a call beside its audio.
 type StreamRecord struct {

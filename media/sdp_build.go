@@ -19,7 +19,7 @@ type Session struct {
 	last    buildInput
 	sec     security  // RTP/SAVP and a=crypto of the leg (sdp_srtp.go)
 	streams []Section // m-lines beside the audio one (sdp_streams.go)
-	// audioless: this Build writes the sections alone (BuildStreams).
+	// audioless: Builds write the sections alone (SetAudioless, sdp_t38.go).
 	audioless bool
 }
 

@@ -89,6 +89,12 @@ func TestBuildWithStreams(t *testing.T) {
 	if s.Version() == v0 {
 		t.Error("o= version unchanged after the streams changed")
 	}
+	s.SetStreams([]Section{T38Section(0, 20004, ParseT38(d.Streams[1]))})
+	s.SetAudioless(true)
+	body := string(s.Build(addr, pcmu, SendRecv, 0))
+	if strings.Count(body, "\r\nm=") != 1 || !strings.Contains(body, "\r\nm=image 20004 udptl t38\r\na=T38FaxVersion:0\r\na=T38MaxBitRate:14400\r\n") {
+		t.Errorf("audioless body:\n%s", body)
+	}
 }
 
 func FuzzParseStreams(f *testing.F) {

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -129,12 +128,12 @@ func T38Section(index, port int, t T38) Section {
 	return Section{Index: index, Text: b.String()}
 }
 
-// BuildStreams writes an SDP body of the session's sections alone, with
-// no audio m-line (an offer or answer whose every m-line is a section,
-// such as a T.38 re-INVITE's single m=image); addr gives the o= and c=
-// address. The o= version follows the same rule as Build's.
-func (s *Session) BuildStreams(addr netip.AddrPort) []byte {
-	s.audioless = true
-	defer func() { s.audioless = false }()
-	return s.Build(addr, nil, SendRecv, 0)
-}
+// SetAudioless makes the session's next Builds write its sections alone,
+// with no audio m-line (true), or the audio m-line with them again
+// (false): while a fax is on T.38, a leg's SDP is its m=image line and
+// whatever else the fax offer had, so every offer or answer of the leg,
+// a session refresh too, keeps that layout (RFC 3264 §8).
+func (s *Session) SetAudioless(on bool) { s.audioless = on }
+
+// Audioless reports what SetAudioless set.
+func (s *Session) Audioless() bool { return s.audioless }

@@ -164,3 +164,25 @@ func TestFaxT38Relayed(t *testing.T) {
 		t.Errorf("audio after the fax: %d packets caller→callee, %d back; want RTP flowing again", c.AToBPackets, c.BToAPackets)
 	}
 }
+
+// TestFaxT38RefusedG711: the callee refuses the caller's T.38 re-INVITE
+// with 488; the caller gets 488, the call stays on audio (its G.711 fax
+// tones go on through the audio path) and the CDR says g711-passthrough.
+func TestFaxT38RefusedG711(t *testing.T) {
+	uas := writeScenario(t, "uas-t38-refused", append(calleeAnswered(`<recv request="INVITE"/>`),
+		`<recv request="INVITE"/>`, replyNoTag("488", "Not Acceptable Here", false, ""), `<recv request="ACK"/>`,
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))...)
+	uac := writeScenario(t, "uac-t38-refused", append(callerAnswered(),
+		uacInDialog("INVITE", "3", "", t38SDP(9, 14400, 400)), `<recv response="100" optional="true"/>`,
+		`<recv response="488"/>`, uacAck("3"),
+		`<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>`,
+		`<pause milliseconds="3000"/>`, uacInDialog("BYE", "4", "", ""), `<recv response="200"/>`)...)
+	c := callCaseEcho(t, SBOptions{}, uas, uac)
+	expectCDR(t, c, 200, "answered", "caller")
+	if c.Fax != "g711-passthrough" {
+		t.Errorf("CDR fax %q, want g711-passthrough", c.Fax)
+	}
+	if c.AToBPackets < 50 || c.BToAPackets < 30 {
+		t.Errorf("audio after the refused T.38: %d packets caller→callee, %d back", c.AToBPackets, c.BToAPackets)
+	}
+}
