@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"strings"
+	"time"
 
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
@@ -216,6 +217,13 @@ func (c *Call) closeStreams() {
 	}
 }
 
+// liveStreams is recordStreams for a call in progress (the API).
+func (c *Call) liveStreams() []cdr.StreamRecord {
+	r := cdr.Record{Start: c.rec.Start, End: time.Now()}
+	c.recordStreams(&r)
+	return r.Streams
+}
+
 // recordStreams writes the streams beside audio into the call's record:
 // per video stream its codec, the packets and bytes each way, the bit
 // rate over the call and the RTCP quality of each leg (loss, jitter).
@@ -235,6 +243,12 @@ func (c *Call) recordStreams(r *cdr.Record) {
 	if v.started {
 		s.Mode = "relayed"
 		q := media.CallQuality(v.a, v.b)
+		for i := range q.Legs {
+			// The E-model (G.107) rates voice: a video stream has loss,
+			// jitter and packets, no MOS.
+			l := &q.Legs[i]
+			l.Received.RFactor, l.Received.MOS, l.Received.MOSLQ, l.PtimeMs = 0, 0, 0, 0
+		}
 		s.Quality = &q
 		if fb, ok := v.bridge.(interface{ FeedbackRelayed() (uint64, uint64) }); ok {
 			s.FeedbackToA, s.FeedbackToB = fb.FeedbackRelayed()

@@ -1,7 +1,11 @@
 package test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,6 +27,9 @@ type StreamCDR struct {
 	BToAKbps    float64 `json:"b_to_a_kbps"`
 	FeedbackToA uint64  `json:"feedback_to_a"`
 	FeedbackToB uint64  `json:"feedback_to_b"`
+	Quality     *struct {
+		Legs []map[string]any `json:"legs"`
+	} `json:"quality"`
 }
 
 // avSDP is an offer or answer with an audio, a VP8 video and a third
@@ -111,7 +118,8 @@ func TestStreamsBaresipVideo(t *testing.T) {
 		calleeVideo bool
 	}{{"both with video", true}, {"callee without video", false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}})
+			apiAddr := fmt.Sprintf("127.0.0.1:%d", 15000+10*instance())
+			sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}, Extra: "api:\n  listen: " + apiAddr + "\n"})
 			alice := startBaresip(t, BaresipOptions{User: "1000", Password: sb.Users["1000"], SB: sb, ToneHz: 440, Register: true,
 				Modules: []string{"g711"}, Config: videoAgent})
 			bobCfg := "module rtcpsummary.so\n"
@@ -120,7 +128,12 @@ func TestStreamsBaresipVideo(t *testing.T) {
 			}
 			bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true,
 				Modules: []string{"g711"}, Config: bobCfg})
+			live := make(chan []StreamCDR, 1)
+			go func() { live <- apiStreams(sb, alice, apiAddr) }()
 			rec := toneCall(t, sb, alice, bob, fmt.Sprintf("sip:1001@127.0.0.1:%d;transport=udp", sb.SIPPort), 4*time.Second)
+			if ls := <-live; len(ls) != 1 || ls[0].Media != "video" || (tc.calleeVideo && (ls[0].AToBPackets == 0 || ls[0].BToAPackets == 0)) {
+				t.Errorf("the API's streams of the call in progress: %+v", ls)
+			}
 			if len(rec.Streams) != 1 || rec.Streams[0].Media != "video" {
 				t.Fatalf("CDR streams %+v, want one video", rec.Streams)
 			}
@@ -135,14 +148,46 @@ func TestStreamsBaresipVideo(t *testing.T) {
 				}
 				return
 			}
-			if v.Mode != "relayed" || v.CodecA != "VP8" || v.AToBPackets < 20 || v.BToAPackets < 20 {
+			if v.Mode != "relayed" || v.CodecA != "VP8" || v.AToBPackets < 20 || v.BToAPackets < 20 || v.AToBKbps <= 0 || v.BToAKbps <= 0 {
 				t.Fatalf("video %+v, want VP8 relayed both ways", v)
 			}
+			if v.Quality == nil || len(v.Quality.Legs) != 2 {
+				t.Fatalf("video quality %+v, want a record per leg", v.Quality)
+			}
+			t.Logf("video quality per leg: %v", v.Quality.Legs)
 			for _, b := range []*Baresip{alice, bob} {
 				checkVideoReceived(t, b)
 			}
 		})
 	}
+}
+
+// apiStreams returns the streams of the one call in progress as the
+// operations API shows them, two seconds after the caller's call is up
+// (nil on any failure: the caller compares).
+func apiStreams(sb *SB, caller *Baresip, apiAddr string) []StreamCDR {
+	if !caller.WaitEvent("CALL_ESTABLISHED", 10*time.Second) {
+		return nil
+	}
+	time.Sleep(2 * time.Second)
+	tok, err := os.ReadFile(filepath.Join(sb.Dir, "state", "api_token"))
+	if err != nil {
+		return nil
+	}
+	req, _ := http.NewRequest("GET", "http://"+apiAddr+"/api/v1/calls", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer res.Body.Close()
+	var calls []struct {
+		Streams []StreamCDR `json:"streams"`
+	}
+	if json.NewDecoder(res.Body).Decode(&calls) != nil || len(calls) != 1 {
+		return nil
+	}
+	return calls[0].Streams
 }
 
 // reRTCPSummary is the received-packets field of baresip's rtcpsummary
@@ -183,4 +228,32 @@ func grepLines(s, sub string, n int) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// videoCheck asserts that the message's SDP has a video m-line at port
+// (a pattern).
+func videoCheck(name, port string) string {
+	return `<action><ereg regexp="m=video ` + port + ` RTP/AVP 96" search_in="body" check_it="true" assign_to="` + name + `"/></action>`
+}
+
+// TestStreamsVideoAddedAndRemoved: an audio call gets video by the
+// caller's re-INVITE (appended m-line, RFC 3264 §8.1): the callee is
+// offered it at Switchboard's port and the caller answered at another;
+// a later re-INVITE with video at port 0 removes it on both legs (§8.2).
+func TestStreamsVideoAddedAndRemoved(t *testing.T) {
+	uas := writeScenario(t, "uas-addvideo", append(calleeAnswered(`<recv request="INVITE"/>`),
+		`<recv request="INVITE">`+videoCheck("added", anyPort)+`</recv>`, replyWith("200", "OK", false, avSDP("[media_port+2]", "")), `<recv request="ACK"/>`,
+		`<recv request="INVITE">`+videoCheck("removed", "0")+`</recv>`, replyWith("200", "OK", false, avSDP("0", "")), `<recv request="ACK"/>`,
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""), refs("added", "removed"))...)
+	uac := writeScenario(t, "uac-addvideo", append(callerAnswered(),
+		uacInDialog("INVITE", "3", "", avSDP("[media_port+2]", "")), `<recv response="100" optional="true"/>`,
+		`<recv response="200">`+videoCheck("added", anyPort)+`</recv>`, uacAck("3"), `<pause milliseconds="200"/>`,
+		uacInDialog("INVITE", "4", "", avSDP("0", "")), `<recv response="100" optional="true"/>`,
+		`<recv response="200">`+videoCheck("removed", "0")+`</recv>`, uacAck("4"), `<pause milliseconds="200"/>`,
+		uacInDialog("BYE", "5", "", ""), `<recv response="200"/>`, refs("added", "removed"))...)
+	c := callCase(t, SBOptions{}, uas, uac)
+	expectCDR(t, c, 200, "answered", "caller")
+	if len(c.Streams) != 1 || c.Streams[0].Media != "video" || c.Streams[0].Mode != "relayed" {
+		t.Errorf("CDR streams %+v, want the video that was relayed for a while", c.Streams)
+	}
 }
