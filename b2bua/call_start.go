@@ -97,6 +97,7 @@ func (c *Call) start() {
 		}
 	}
 	c.ptime = offer.Ptime
+	refuseStreams(offer, c.a.Session) // call_streams.go
 	c.a.Ptime, c.a.RTCP, c.a.XR = offer.Ptime, offer.RTCP, offer.RTCPXR
 	c.opusComplexity = pol.cfg.Media.OpusComplexity
 	filtered := media.FilterCodecs(offer.Codecs, c.allowed)

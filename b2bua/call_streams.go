@@ -75,6 +75,19 @@ func (c *Call) streamPolicies(pol *policy) {
 	c.streams.dropVideo = drop
 }
 
+// refuseStreams answers every m-line of offer beside its audio with port
+// 0 in session: what a call that Switchboard answers itself (a service, a
+// room) gives the offerer, and what offerStreams starts from.
+func refuseStreams(offer *media.Description, session *media.Session) {
+	var secs []media.Section
+	for _, s := range offer.Streams {
+		if s.Index != offer.Index {
+			secs = append(secs, media.RejectSection(s))
+		}
+	}
+	session.SetStreams(secs)
+}
+
 // offerStreams lays out, for an offer from one leg (fromA: the caller's),
 // the m-lines beside audio on both legs: the offer's to the far leg
 // (a relayed video at our port, every other one refused) and, until the
