@@ -267,9 +267,16 @@ func TestStreamsServiceAnswerKeepsLayout(t *testing.T) {
 		uacInviteWith(avSDP("[media_port+2]", "m=x-whiteboard 5000 RTP/AVP 99\n")),
 		`<recv response="200">`+layoutCheck("answered", "0", "x-whiteboard")+`</recv>`,
 		uacAck("2"), `<pause milliseconds="300"/>`, uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`, refs("answered"))
+	callerSipp(t, sb, uac, "600")
+}
+
+// callerSipp runs the caller scenario uac once as user 1000 dialling
+// number, and fails the test unless the call succeeded.
+func callerSipp(t *testing.T, sb *SB, uac, number string) {
+	t.Helper()
 	port := 15000 + 10*instance()
 	r := runSipp(t, t.TempDir(), 30*time.Second, "-sf", uac, sb.Addr(), "-i", "127.0.0.3", "-p", strconv.Itoa(port),
-		"-mi", "127.0.0.3", "-mp", strconv.Itoa(port+2), "-s", "600", "-key", "user", "1000",
+		"-mi", "127.0.0.3", "-mp", strconv.Itoa(port+2), "-s", number, "-key", "user", "1000",
 		"-au", "1000", "-ap", sb.Users["1000"], "-m", "1", "-timeout", "20s", "-timeout_error")
 	if r.Stats.Successful != 1 || r.Err != nil {
 		t.Fatalf("caller sipp failed: %v\n%s", r.Err, tail(r.Out, 2500))
