@@ -83,6 +83,9 @@ func (c *Call) start() {
 	if c.sessionTooSmall() {
 		return // 422 (RFC 4028 §8.1)
 	}
+	if !c.verifyIdentity(pol) {
+		return // 428/436/437/438/403 by identity.reject (identity.go)
+	}
 
 	// The caller's offer, or ours for a late-offer INVITE.
 	offer := &media.Description{Direction: media.SendRecv, Codecs: defaultCodecs(c.allowed)}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/identity"
 	"github.com/switchboard/switchboard/sipdns"
 )
 
@@ -100,6 +101,11 @@ type Trunk struct {
 	// reg is the outbound registration (trunk_register.go); nil without
 	// register:.
 	reg *trunkReg
+	// ident signs calls to the trunk (nil without identity:), numbering
+	// is its E.164 plan and rewriteFrom its rewrite_from (identity.go).
+	ident       *trunkIdentity
+	numbering   identity.Numbering
+	rewriteFrom bool
 }
 
 // mayTransitTo reports whether a call from t may be routed to trunk name.
@@ -170,6 +176,7 @@ func newTrunk(tc config.Trunk) *Trunk {
 		port = sip.DefaultPort(t.Transport)
 	}
 	t.Dest = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
+	t.ident, t.numbering, t.rewriteFrom = newTrunkIdentity(tc), tc.Numbering.Plan(), tc.Numbering.RewriteFrom
 	return t
 }
 

@@ -37,6 +37,7 @@ type Config struct {
 	Overload       Overload       `yaml:"overload"` // admission control (config/overload.go)
 	Services       Services       `yaml:"services"` // echo, tone, playback, recording, MOH, conference (config/services.go)
 	DNS            DNS            `yaml:"dns"`      // resolvers for trunk host names (config/trunks_dns.go)
+	Identity       Identity       `yaml:"identity"` // STIR/SHAKEN verification of calls from trunks (config/identity.go)
 	ShutdownGrace  time.Duration  `yaml:"shutdown_grace"`
 
 	// Path is the file the configuration was read from (not a YAML key).
@@ -187,6 +188,11 @@ type Trunk struct {
 	// MaxCalls bounds the calls up at once to this trunk (0: unbounded;
 	// config/trunks_policy.go).
 	MaxCalls int `yaml:"max_calls"`
+	// Identity, when set, signs the calls sent to the trunk (STIR/SHAKEN;
+	// config/identity.go).
+	Identity *TrunkIdentity `yaml:"identity"`
+	// Numbering is the trunk's numbering plan for E.164 (config/identity.go).
+	Numbering TrunkNumbering `yaml:"numbering"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`

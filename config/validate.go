@@ -61,6 +61,7 @@ func (c *Config) Validate() error {
 	v.overload()
 	v.services()
 	v.dns()
+	v.identity()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)
 }

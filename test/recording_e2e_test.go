@@ -58,19 +58,7 @@ func TestRecordingStereo(t *testing.T) {
 			if rec.Recording == "" || filepath.Dir(rec.Recording) != dir || rec.RecordingState != "complete" {
 				t.Fatalf("CDR recording %q state %q", rec.Recording, rec.RecordingState)
 			}
-			var meta recorder.Metadata
-			deadline := time.Now().Add(5 * time.Second)
-			for {
-				m, err := recorder.ReadSidecar(rec.Recording)
-				if err == nil && m.Status != recorder.StatusRecording {
-					meta = m
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("sidecar not finished: %+v %v", m, err)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+			meta := waitSidecar(t, rec.Recording)
 			if meta.Status != recorder.StatusComplete || meta.CDRID != rec.CallID || meta.CallID != rec.ACallID ||
 				meta.Caller.Codec != rec.CodecA || meta.Callee.Codec != rec.CodecB || meta.Channels["left"] != "caller" ||
 				meta.Seconds < 3 || meta.Seconds > rec.Billable+1 {
@@ -87,6 +75,23 @@ func TestRecordingStereo(t *testing.T) {
 			channelTone(t, a, 0, 440, 1000, 3)
 			channelTone(t, a, 1, 1000, 440, 3)
 		})
+	}
+}
+
+// waitSidecar waits until the recording's sidecar says it is finished
+// (the file is closed in the background after the call) and returns it.
+func waitSidecar(t *testing.T, path string) recorder.Metadata {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m, err := recorder.ReadSidecar(path)
+		if err == nil && m.Status != recorder.StatusRecording {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sidecar not finished: %+v %v", m, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
