@@ -198,7 +198,7 @@ type StreamRecord struct {
 	AToBKbps    float64 `json:"a_to_b_kbps"`
 	BToAKbps    float64 `json:"b_to_a_kbps"`
 	// FeedbackToA and FeedbackToB count the RTCP feedback messages (PLI,
-	// FIR, NACK) re-issued toward each leg's sender.
+	// FIR, NACK, REMB) re-issued toward each leg's sender.
 	FeedbackToA uint64 `json:"feedback_to_a,omitempty"`
 	FeedbackToB uint64 `json:"feedback_to_b,omitempty"`
 	// Quality is the stream's RTCP quality per leg (loss, jitter).

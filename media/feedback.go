@@ -8,7 +8,7 @@ import (
 )
 
 // RTCP feedback across a relayed stream (RFC 4585 §6.2.1 NACK, §6.3.1
-// PLI; RFC 5104 §4.3.1 FIR). RTCP is terminated per leg (rtcp.go), so a
+// PLI; RFC 5104 §4.3.1 FIR; REMB, draft-alvestrand-rmcat-remb). RTCP is terminated per leg (rtcp.go), so a
 // keyframe request or a loss report a receiver sends about the stream
 // Switchboard sends it would end here; RelayFeedback re-issues it out of
 // the bridge's other endpoint, toward the source of that stream, in that
@@ -81,6 +81,10 @@ func (f *feedbackRelay) handle(pkt []byte, _ netip.AddrPort) {
 				n.Nacks = append(n.Nacks, rtcp.NackPair{PacketID: pair.PacketID - off, LostPackets: pair.LostPackets})
 			}
 			out = append(out, n)
+		case *rtcp.ReceiverEstimatedMaximumBitrate:
+			// The receiver's bandwidth estimate (draft-alvestrand-rmcat-remb)
+			// caps the source's encoder, end to end.
+			out = append(out, &rtcp.ReceiverEstimatedMaximumBitrate{SenderSSRC: own, Bitrate: p.Bitrate, SSRCs: []uint32{ssrc}})
 		}
 	}
 	if len(out) == 0 {

@@ -25,6 +25,7 @@ func TestRelayFeedback(t *testing.T) {
 		&rtcp.PictureLossIndication{SenderSSRC: 77, MediaSSRC: outSSRC},
 		&rtcp.FullIntraRequest{SenderSSRC: 77, MediaSSRC: outSSRC, FIR: []rtcp.FIREntry{{SSRC: outSSRC, SequenceNumber: 9}}},
 		&rtcp.TransportLayerNack{SenderSSRC: 77, MediaSSRC: outSSRC, Nacks: []rtcp.NackPair{{PacketID: outSeq - 2}}},
+		&rtcp.ReceiverEstimatedMaximumBitrate{SenderSSRC: 77, Bitrate: 250000, SSRCs: []uint32{outSSRC}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +33,7 @@ func TestRelayFeedback(t *testing.T) {
 	c.rb.send(netip.AddrPortFrom(c.b.Local().Addr(), c.b.Local().Port()+1), buf)
 	var got []rtcp.Packet
 	deadline := time.Now().Add(2 * time.Second)
-	for len(got) < 3 && time.Now().Before(deadline) {
+	for len(got) < 4 && time.Now().Before(deadline) {
 		pkt, ok := c.ra.recvWithin(200 * time.Millisecond)
 		if !ok {
 			continue
@@ -43,13 +44,13 @@ func TestRelayFeedback(t *testing.T) {
 		}
 		for _, p := range ps {
 			switch p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest, *rtcp.TransportLayerNack:
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest, *rtcp.TransportLayerNack, *rtcp.ReceiverEstimatedMaximumBitrate:
 				got = append(got, p) // reports (SR/RR) are the clock's, skipped
 			}
 		}
 	}
-	if len(got) != 3 {
-		t.Fatalf("phone A got %d feedback messages, want 3: %v", len(got), got)
+	if len(got) != 4 {
+		t.Fatalf("phone A got %d feedback messages, want 4: %v", len(got), got)
 	}
 	pli, ok1 := got[0].(*rtcp.PictureLossIndication)
 	fir, ok2 := got[1].(*rtcp.FullIntraRequest)
@@ -62,7 +63,10 @@ func TestRelayFeedback(t *testing.T) {
 	case !ok3 || nack.MediaSSRC != ssrcA || len(nack.Nacks) != 1 || nack.Nacks[0].PacketID != 1002:
 		t.Errorf("NACK %+v, want A's sequence number 1002", got[2])
 	}
-	if toA, toB := c.br.FeedbackRelayed(); toA != 3 || toB != 0 {
-		t.Errorf("FeedbackRelayed %d, %d; want 3, 0", toA, toB)
+	if remb, ok := got[3].(*rtcp.ReceiverEstimatedMaximumBitrate); !ok || remb.SenderSSRC != own || remb.Bitrate != 250000 || len(remb.SSRCs) != 1 || remb.SSRCs[0] != ssrcA {
+		t.Errorf("REMB %+v", got[3])
+	}
+	if toA, toB := c.br.FeedbackRelayed(); toA != 4 || toB != 0 {
+		t.Errorf("FeedbackRelayed %d, %d; want 4, 0", toA, toB)
 	}
 }

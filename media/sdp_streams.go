@@ -248,7 +248,7 @@ func (s *Stream) StreamCodecs() []Codec {
 
 // Feedback lists the stream's a=rtcp-fb values (RFC 4585 §4.2) that
 // Switchboard carries between the legs of a relayed stream: nack,
-// nack pli and ccm fir, for the payload type pt or "*".
+// nack pli, ccm fir and goog-remb, for the payload type pt or "*".
 func (s *Stream) Feedback(pt uint8) []string {
 	var out []string
 	p := strconv.Itoa(int(pt))
@@ -261,7 +261,7 @@ func (s *Stream) Feedback(pt uint8) []string {
 		if len(f) < 2 || (f[0] != p && f[0] != "*") {
 			continue
 		}
-		if fb := strings.Join(f[1:], " "); fb == "nack" || fb == "nack pli" || fb == "ccm fir" {
+		if fb := strings.Join(f[1:], " "); fb == "nack" || fb == "nack pli" || fb == "ccm fir" || fb == "goog-remb" {
 			if !slices.Contains(out, fb) {
 				out = append(out, fb)
 			}

@@ -38,7 +38,7 @@ func TestParseSDPAnyMediaType(t *testing.T) {
 	if len(cs) != 2 || cs[0].Name != "VP8" || cs[1].Fmtp != "profile-level-id=42e01f" {
 		t.Errorf("video codecs %+v", cs)
 	}
-	if fb := vid.Feedback(96); strings.Join(fb, ",") != "nack pli,ccm fir" {
+	if fb := vid.Feedback(96); strings.Join(fb, ",") != "nack pli,ccm fir,goog-remb" {
 		t.Errorf("feedback %q", fb)
 	}
 }
@@ -65,7 +65,7 @@ func TestBuildWithStreams(t *testing.T) {
 		"audio last": {[]Section{{Index: 0, Text: "m=x 0 RTP/AVP 0\r\n"}, RTPSection(1, "video", 20002, "RTP/AVP", pcmu[:0], nil, SendRecv)},
 			[]string{"m=x 0 ", "m=video 0 RTP/AVP 0", "m=audio 20000 "}},
 		"audio between": {[]Section{{Index: 0, Text: "m=x 0 RTP/AVP 0\r\n"}, RTPSection(2, "video", 20002, "RTP/AVP", d.Streams[2].StreamCodecs(), d.Streams[2].Feedback, RecvOnly)},
-			[]string{"m=x 0 ", "m=audio 20000 ", "m=video 20002 RTP/AVP 96 97\r\na=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack pli\r\na=rtcp-fb:96 ccm fir\r\na=rtpmap:97 H264/90000\r\na=fmtp:97 profile-level-id=42e01f\r\na=rtcp-fb:97 ccm fir\r\na=recvonly\r\na=rtcp:20003\r\n"}},
+			[]string{"m=x 0 ", "m=audio 20000 ", "m=video 20002 RTP/AVP 96 97\r\na=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack pli\r\na=rtcp-fb:96 ccm fir\r\na=rtcp-fb:96 goog-remb\r\na=rtpmap:97 H264/90000\r\na=fmtp:97 profile-level-id=42e01f\r\na=rtcp-fb:97 ccm fir\r\na=recvonly\r\na=rtcp:20003\r\n"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s.SetStreams(tc.secs)
