@@ -103,6 +103,7 @@ func FuzzParseStreams(f *testing.F) {
 		for _, s := range ParseStreams(b) {
 			_ = s.StreamCodecs()
 			_ = s.RTCPAddr()
+			_ = T38Section(s.Index, s.Port, ParseT38(s))
 		}
 		_, _ = ParseSDP(b)
 	})
