@@ -139,6 +139,15 @@ func TestFaxT38Relayed(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectCDR(t, c, 200, "answered", "caller")
+	checkFax(t, c, peerA, peerB)
+}
+
+// checkFax asserts that each UDPTL peer got most of the other's 40
+// datagrams as sent, that the CDR marks the fax t38-relayed with the image
+// stream counted both ways, and that audio flowed after the fax (the
+// caller plays RTP only then).
+func checkFax(t *testing.T, c CDR, peerA, peerB *udptlPeer) {
+	t.Helper()
 	for _, x := range []struct {
 		name string
 		p    *udptlPeer
@@ -185,4 +194,35 @@ func TestFaxT38RefusedG711(t *testing.T) {
 	if c.AToBPackets < 50 || c.BToAPackets < 30 {
 		t.Errorf("audio after the refused T.38: %d packets caller→callee, %d back", c.AToBPackets, c.BToAPackets)
 	}
+}
+
+// TestFaxT38FromCallee is TestFaxT38Relayed with the callee's fax
+// switching to T.38 and back: the caller is offered T.38 at Switchboard's
+// port, the callee answered with the caller's attributes as negotiated.
+func TestFaxT38FromCallee(t *testing.T) {
+	dir := t.TempDir()
+	fileA, fileB := filepath.Join(dir, "sb-port-a"), filepath.Join(dir, "sb-port-b")
+	peerA, peerB := newUDPTLPeer(t), newUDPTLPeer(t)
+	uas := writeScenario(t, "uas-t38-callee", append(calleeAnswered(`<recv request="INVITE">`+captureFrom+`</recv>`),
+		`<pause milliseconds="300"/>`, uasInDialog("INVITE", "1", t38SDP(peerB.port(), 14400, 400)), `<recv response="100" optional="true"/>`,
+		`<recv response="200">`+capturePort(fileB, "T38MaxBitRate:9600.*T38FaxMaxDatagram:300")+`</recv>`, uasAck("1"),
+		`<pause milliseconds="3000"/>`,
+		uasInDialog("INVITE", "2", sdp("sendrecv")), `<recv response="100" optional="true"/>`,
+		`<recv response="200">`+holdCheck("sendrecv")+`</recv>`, uasAck("2"),
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""), refs("img", "t38attrs", "dsendrecv", "csendrecv"))...)
+	uac := writeScenario(t, "uac-t38-callee", append(callerAnswered(),
+		`<recv request="INVITE">`+capturePort(fileA, "T38MaxBitRate:14400.*T38FaxMaxDatagram:400")+`</recv>`,
+		replyWith("200", "OK", false, t38SDP(peerA.port(), 9600, 300)), `<recv request="ACK"/>`,
+		`<recv request="INVITE" timeout="10000">`+holdCheck("sendrecv")+`</recv>`, replyNoTag("200", "OK", true, "sendrecv"), `<recv request="ACK"/>`,
+		`<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>`,
+		`<pause milliseconds="3000"/>`, uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`,
+		refs("img", "t38attrs", "dsendrecv", "csendrecv"))...)
+	errc := make(chan error, 1)
+	go func() { errc <- exchange(peerA, peerB, fileA, fileB, 40) }()
+	c := callCaseEcho(t, SBOptions{}, uas, uac)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	expectCDR(t, c, 200, "answered", "caller")
+	checkFax(t, c, peerA, peerB)
 }
