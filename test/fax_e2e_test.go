@@ -115,9 +115,8 @@ func exchange(a, b *udptlPeer, fileA, fileB string, n int) error {
 // as they were sent. A re-INVITE back to audio brings RTP back (the callee
 // echoes it), and the CDR marks the fax t38-relayed.
 func TestFaxT38Relayed(t *testing.T) {
-	dir := t.TempDir()
-	fileA, fileB := filepath.Join(dir, "sb-port-a"), filepath.Join(dir, "sb-port-b")
-	peerA, peerB := newUDPTLPeer(t), newUDPTLPeer(t)
+	f := newFaxCase(t)
+	fileA, fileB, peerA, peerB := f.fileA, f.fileB, f.peerA, f.peerB
 	uas := writeScenario(t, "uas-t38", append(calleeAnswered(`<recv request="INVITE"/>`),
 		`<recv request="INVITE">`+capturePort(fileB, "T38MaxBitRate:14400.*T38FaxRateManagement:transferredTCF.*T38FaxMaxDatagram:400.*T38FaxUdpEC:t38UDPRedundancy")+`</recv>`,
 		replyWith("200", "OK", false, t38SDP(peerB.port(), 9600, 300)), `<recv request="ACK"/>`,
@@ -132,14 +131,34 @@ func TestFaxT38Relayed(t *testing.T) {
 		`<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>`,
 		`<pause milliseconds="3000"/>`, uacInDialog("BYE", "5", "", ""), `<recv response="200"/>`,
 		refs("img", "t38attrs", "dsendrecv", "csendrecv"))...)
+	f.run(t, uas, uac)
+}
+
+// faxCase is a T.38 call between two UDPTL peers of the test: fileA and
+// fileB are where the sipp caller and callee write the T.38 port
+// Switchboard gave each.
+type faxCase struct {
+	fileA, fileB string
+	peerA, peerB *udptlPeer
+}
+
+func newFaxCase(t *testing.T) *faxCase {
+	dir := t.TempDir()
+	return &faxCase{filepath.Join(dir, "sb-port-a"), filepath.Join(dir, "sb-port-b"), newUDPTLPeer(t), newUDPTLPeer(t)}
+}
+
+// run plays the call (the callee echoes RTP) while the peers exchange
+// datagrams, then checks the fax and the record (checkFax).
+func (f *faxCase) run(t *testing.T, uas, uac string) {
+	t.Helper()
 	errc := make(chan error, 1)
-	go func() { errc <- exchange(peerA, peerB, fileA, fileB, 40) }()
+	go func() { errc <- exchange(f.peerA, f.peerB, f.fileA, f.fileB, 40) }()
 	c := callCaseEcho(t, SBOptions{}, uas, uac)
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
 	expectCDR(t, c, 200, "answered", "caller")
-	checkFax(t, c, peerA, peerB)
+	checkFax(t, c, f.peerA, f.peerB)
 }
 
 // checkFax asserts that each UDPTL peer got most of the other's 40
@@ -200,9 +219,8 @@ func TestFaxT38RefusedG711(t *testing.T) {
 // switching to T.38 and back: the caller is offered T.38 at Switchboard's
 // port, the callee answered with the caller's attributes as negotiated.
 func TestFaxT38FromCallee(t *testing.T) {
-	dir := t.TempDir()
-	fileA, fileB := filepath.Join(dir, "sb-port-a"), filepath.Join(dir, "sb-port-b")
-	peerA, peerB := newUDPTLPeer(t), newUDPTLPeer(t)
+	f := newFaxCase(t)
+	fileA, fileB, peerA, peerB := f.fileA, f.fileB, f.peerA, f.peerB
 	uas := writeScenario(t, "uas-t38-callee", append(calleeAnswered(`<recv request="INVITE">`+captureFrom+`</recv>`),
 		`<pause milliseconds="300"/>`, uasInDialog("INVITE", "1", t38SDP(peerB.port(), 14400, 400)), `<recv response="100" optional="true"/>`,
 		`<recv response="200">`+capturePort(fileB, "T38MaxBitRate:9600.*T38FaxMaxDatagram:300")+`</recv>`, uasAck("1"),
@@ -217,12 +235,5 @@ func TestFaxT38FromCallee(t *testing.T) {
 		`<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>`,
 		`<pause milliseconds="3000"/>`, uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`,
 		refs("img", "t38attrs", "dsendrecv", "csendrecv"))...)
-	errc := make(chan error, 1)
-	go func() { errc <- exchange(peerA, peerB, fileA, fileB, 40) }()
-	c := callCaseEcho(t, SBOptions{}, uas, uac)
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	expectCDR(t, c, 200, "answered", "caller")
-	checkFax(t, c, peerA, peerB)
+	f.run(t, uas, uac)
 }
