@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/cdr"
+	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/media"
 )
 
@@ -122,10 +123,13 @@ func (c *Call) offerStreams(offer *media.Description, from, to *media.Session, f
 // offerVideo prepares the relay of video m-line s, offered by one leg,
 // and returns the section that offers it to the other: the offerer's
 // codecs at our far endpoint's port. It refuses (false) what is not an
-// active plain RTP video line with a codec, video the policy drops, and a
-// second video line.
+// active plain RTP video line with a codec, video the policy drops, a
+// second video line, and video on a call where a leg requires SRTP
+// (video is relayed in plain RTP only: it must not leave such a call
+// unencrypted).
 func (c *Call) offerVideo(s media.Stream, fromA bool) (media.Section, bool) {
-	if s.Media != "video" || s.Port == 0 || (s.Proto != "RTP/AVP" && s.Proto != "RTP/AVPF") || c.streams.dropVideo || !s.Addr.IsValid() {
+	if s.Media != "video" || s.Port == 0 || (s.Proto != "RTP/AVP" && s.Proto != "RTP/AVPF") || c.streams.dropVideo || !s.Addr.IsValid() ||
+		c.srtp.a.policy.Mode == config.SRTPRequired || c.srtp.b.policy.Mode == config.SRTPRequired {
 		return media.Section{}, false
 	}
 	codecs := s.StreamCodecs()

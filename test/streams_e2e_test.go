@@ -282,3 +282,18 @@ func callerSipp(t *testing.T, sb *SB, uac, number string) {
 		t.Fatalf("caller sipp failed: %v\n%s", r.Err, tail(r.Out, 2500))
 	}
 }
+
+// TestStreamsNoPlainVideoWithSRTPRequired: toward a trunk with srtp:
+// required, the audio is offered as RTP/SAVP and the video (relayed in
+// plain RTP only) is refused in the offer, port 0, not sent in clear.
+// The sipp callee answers plain, so the call then fails as
+// TestSRTPRequiredTowardPlainPeerFails does.
+func TestStreamsNoPlainVideoWithSRTPRequired(t *testing.T) {
+	uas := writeScenario(t, "uas-savp-video",
+		`<recv request="INVITE"><action><ereg regexp="m=audio [0-9]+ RTP/SAVP .*m=video 0 RTP/AVP 96" search_in="body" check_it="true" assign_to="savp"/></action></recv>`,
+		replyWith("200", "OK", true, avSDP("0", "")), `<recv request="ACK"/>`, `<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""),
+		refs("savp"))
+	uac := writeScenario(t, "uac-savp-video", uacInviteWith(avSDP("[media_port+2]", "")), `<recv response="180" optional="true"/>`, `<recv response="488"/>`, uacAckFinal())
+	rec := callCase(t, SBOptions{TrunkExtra: ", srtp: required"}, uas, uac)
+	expectCDR(t, rec, 488, "failed", "callee")
+}
