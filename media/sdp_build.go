@@ -13,14 +13,18 @@ import (
 // version that grows each time the leg's SDP content changes (RFC 3264 §8).
 // It is owned by the call goroutine and is not safe for concurrent use.
 type Session struct {
+	// streams are the m-lines written beside the audio one, lastStreams
+	// their text at the last Build, audioless that Builds write them
+	// alone (sdp_streams.go, sdp_t38.go).
+	streams     []Section
+	lastStreams string
+	audioless   bool
+
 	id      uint64
 	version uint64
 	built   bool
 	last    buildInput
-	sec     security  // RTP/SAVP and a=crypto of the leg (sdp_srtp.go)
-	streams []Section // m-lines beside the audio one (sdp_streams.go)
-	// audioless: Builds write the sections alone (SetAudioless, sdp_t38.go).
-	audioless bool
+	sec     security // RTP/SAVP and a=crypto of the leg (sdp_srtp.go)
 }
 
 type buildInput struct {
@@ -29,7 +33,6 @@ type buildInput struct {
 	dir    Direction
 	ptime  int
 	sec    security
-	others string // the sections beside audio (sdp_streams.go)
 }
 
 // sdpUsername is the o= username of every SDP Switchboard writes.
@@ -55,6 +58,7 @@ func (s *Session) Version() uint64 { return s.version }
 // The o= version is incremented when the content differs from the previous
 // Build.
 func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptime int) []byte {
+	s.bumpStreams() // sdp_streams.go
 	cs := make([]Codec, 0, len(codecs))
 	for _, c := range codecs {
 		if c.PT > 127 || !validToken(c.Name) || c.Clock <= 0 || !validFmtp(c.Fmtp) ||
@@ -63,7 +67,7 @@ func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptim
 		}
 		cs = append(cs, c)
 	}
-	in := buildInput{addr: addr, codecs: cs, dir: dir, ptime: ptime, sec: s.sec, others: sectionsText(s.streams, s.audioless)}
+	in := buildInput{addr: addr, codecs: cs, dir: dir, ptime: ptime, sec: s.sec}
 	if s.built && !in.equal(&s.last) {
 		s.version++
 	}
@@ -124,7 +128,7 @@ func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptim
 
 func (b *buildInput) equal(o *buildInput) bool {
 	return b.addr == o.addr && b.dir == o.dir && b.ptime == o.ptime && slices.Equal(b.codecs, o.codecs) &&
-		b.sec.equal(o.sec) && b.others == o.others
+		b.sec.equal(o.sec)
 }
 
 // validFmtp reports whether an fmtp value can be written on one SDP line.

@@ -211,6 +211,19 @@ func (s *Session) spliceStreams(body []byte) []byte {
 	return out
 }
 
+// bumpStreams counts a change of the sections (or of audioless) since the
+// last Build as a change of the session's SDP: the o= version goes up
+// by one (RFC 3264 §8), and Build's own comparison of the audio is
+// skipped this once so that a change of both still counts once.
+func (s *Session) bumpStreams() {
+	text := sectionsText(s.streams, s.audioless)
+	if s.built && text != s.lastStreams {
+		s.version++
+		s.built = false // Build sets it again after its own comparison
+	}
+	s.lastStreams = text
+}
+
 func sectionsText(ss []Section, audioless bool) string {
 	var b strings.Builder
 	if audioless {

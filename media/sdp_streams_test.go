@@ -89,6 +89,16 @@ func TestBuildWithStreams(t *testing.T) {
 	if s.Version() == v0 {
 		t.Error("o= version unchanged after the streams changed")
 	}
+	v1 := s.Version()
+	s.SetStreams(nil)
+	s.Build(addr, pcmu, SendOnly, 0) // streams and audio changed: one step (RFC 3264 §8)
+	if s.Version() != v1+1 {
+		t.Errorf("o= version %d after %d, want one more", s.Version(), v1)
+	}
+	s.Build(addr, pcmu, SendOnly, 0)
+	if s.Version() != v1+1 {
+		t.Errorf("o= version %d after an unchanged Build, want %d", s.Version(), v1+1)
+	}
 	s.SetStreams([]Section{T38Section(0, 20004, ParseT38(d.Streams[1]))})
 	s.SetAudioless(true)
 	body := string(s.Build(addr, pcmu, SendRecv, 0))
