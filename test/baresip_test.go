@@ -55,7 +55,7 @@ type BaresipOptions struct {
 	// certificate and key): it then listens for TLS on Port+1 and presents
 	// it as a TLS client too.
 	Certificate string
-	// Config adds lines to the agent's config file (e.g. video_source).
+	// Config adds lines to baresip's config (e.g. "rtcp_mux yes\n").
 	Config string
 }
 
