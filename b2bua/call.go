@@ -156,6 +156,8 @@ type Call struct {
 	failover *trunkFailover
 	// trunkSlot is the trunk whose max_calls this call counts in (trunk_policy.go).
 	trunkSlot *Trunk
+	// trunkRefusal names the limit that refused the trunk (trunk_policy.go).
+	trunkRefusal string
 	// ident is the call's STIR/SHAKEN verification result (identity.go).
 	ident callIdentity
 

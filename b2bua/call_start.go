@@ -135,7 +135,7 @@ func (c *Call) start() {
 		c.rec.Trunk = target.Trunk.Name
 		c.calleeCodecs = target.Trunk.Codecs
 		if !c.takeTrunk(target.Trunk) {
-			c.fail(503, cdr.HangupSwitchboard, "trunk at max_calls", cdr.Failed)
+			c.fail(503, cdr.HangupSwitchboard, c.trunkRefusal, cdr.Failed)
 			return
 		}
 	case TargetUser:

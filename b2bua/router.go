@@ -83,6 +83,8 @@ type Trunk struct {
 	// active counts them (trunk_policy.go).
 	maxCalls int64
 	active   atomic.Int64
+	// rate is its max_cps (trunk_rate.go; nil: unlimited).
+	rate *trunkRate
 	// tls chooses between TLS and the plain transport (trunk_tls.go).
 	tls *trunkTLS
 	// Fingerprints and CommonNames identify the trunk by the client
@@ -106,6 +108,8 @@ type Trunk struct {
 	ident       *trunkIdentity
 	numbering   identity.Numbering
 	rewriteFrom bool
+	// noPAI: asserted_identity none, no P-Asserted-Identity (privacy.go).
+	noPAI bool
 }
 
 // mayTransitTo reports whether a call from t may be routed to trunk name.
@@ -177,6 +181,10 @@ func newTrunk(tc config.Trunk) *Trunk {
 	}
 	t.Dest = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
 	t.ident, t.numbering, t.rewriteFrom = newTrunkIdentity(tc), tc.Numbering.Plan(), tc.Numbering.RewriteFrom
+	t.noPAI = tc.AssertedIdentity == config.AssertNone
+	if tc.MaxCPS > 0 {
+		t.rate = newTrunkRate(tc.MaxCPS)
+	}
 	return t
 }
 

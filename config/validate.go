@@ -62,6 +62,7 @@ func (c *Config) Validate() error {
 	v.services()
 	v.dns()
 	v.identity()
+	v.privacy()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)
 }

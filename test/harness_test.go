@@ -383,6 +383,9 @@ type CDR struct {
 	VerifiedOrigID string `json:"verified_origid"`
 	VerifyStatus   int    `json:"verify_status"`
 	VerifyError    string `json:"verify_error"`
+	// Caller privacy (privacy_e2e_test.go).
+	Privacy          string `json:"privacy"`
+	AssertedIdentity string `json:"asserted_identity"`
 	// Streams beside audio (streams_e2e_test.go).
 	Streams []StreamCDR `json:"streams"`
 	Fax     string      `json:"fax"`
