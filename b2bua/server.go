@@ -83,8 +83,9 @@ type Server struct {
 	secLog    io.Closer
 	reg       *registrar.Registrar
 	cdr       *cdr.Writer
-	records   *observedRecords        // what calls write their record to: cdr and the ObserveRecords observer
-	capture   atomic.Pointer[Capture] // SetCapture's hook (HEP), nil when off
+	records   *observedRecords            // what calls write their record to: cdr and the ObserveRecords observer
+	capture   atomic.Pointer[Capture]     // SetCapture's hook (HEP), nil when off
+	rtcpCap   atomic.Pointer[RTCPCapture] // SetRTCPCapture's hook (HEP), nil when off
 
 	// listeners is copied on write: Listen appends while handlers of the
 	// listeners bound first already read it (listenerFor, isOwnAddr).
