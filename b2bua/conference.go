@@ -135,6 +135,7 @@ type roomOutput struct {
 	p      atomic.Pointer[mixer.Participant]
 	rate   int // the participant's output rate
 	prompt media.Source
+	cue    cue // a join, leave or mute tone over the mix (conference_controls.go)
 }
 
 // ReadPCM implements media.Source.
@@ -151,14 +152,17 @@ func (out *roomOutput) ReadPCM(pcm []int16, rate int) bool {
 	}
 	n := p.Read(pcm)
 	clear(pcm[n:])
+	out.cue.mix(pcm, rate)
 	return true
 }
 
 // conference is a participant's state in its call.
 type conference struct {
+	self  string // the participant's id (the call's)
 	in    *roomInput
 	out   *roomOutput
 	leave func()
+	p     *mixer.Participant // once joined
 	pin   string
 	typed []byte
 	tries int
@@ -170,6 +174,7 @@ type conference struct {
 
 // roomEvent keeps ev for the call's record (at most cdr.MaxRoomEvents).
 func (conf *conference) roomEvent(ev mixer.Event) {
+	conf.cueFor(ev) // conference_controls.go
 	conf.mu.Lock()
 	defer conf.mu.Unlock()
 	if len(conf.events) < cdr.MaxRoomEvents {
@@ -181,7 +186,7 @@ func (conf *conference) roomEvent(ev mixer.Event) {
 // join waits for the PIN when one is configured.
 func (c *Call) conferenceMedia(svc *service) {
 	pol := c.host.currentPolicy()
-	conf := &conference{in: &roomInput{}, out: &roomOutput{}, pin: pol.cfg.Services.ConferencePIN}
+	conf := &conference{self: c.id, in: &roomInput{}, out: &roomOutput{}, pin: pol.cfg.Services.ConferencePIN}
 	if conf.pin != "" {
 		conf.out.prompt = &pinPrompt{}
 	}
@@ -207,6 +212,7 @@ func (c *Call) joinConference() bool {
 	}
 	conf.leave = leave
 	conf.out.rate = rate
+	conf.p = p
 	conf.in.p.Store(p)
 	conf.out.p.Store(p)
 	c.log.Info("joined conference", "leg", "a", "room", c.target.Number, "rate", rate)
@@ -229,7 +235,13 @@ func (c *Call) leaveConference() {
 // conferenceDigit takes a key of the PIN: # ends it; three wrong PINs
 // hang up. It reports whether the digit was the conference's.
 func (c *Call) conferenceDigit(key byte) bool {
-	if c.svc == nil || c.svc.conf == nil || c.svc.conf.leave != nil || c.svc.conf.pin == "" {
+	if c.svc == nil || c.svc.conf == nil {
+		return false
+	}
+	if c.svc.conf.leave != nil {
+		return c.conferenceControl(key) // in the room (conference_controls.go)
+	}
+	if c.svc.conf.pin == "" {
 		return false
 	}
 	conf := c.svc.conf

@@ -2,6 +2,8 @@ package test
 
 import (
 	"fmt"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -130,5 +132,87 @@ func TestConferencePIN(t *testing.T) {
 	recs := sb.WaitCDRs(1, 5*time.Second)
 	if len(recs) != 1 || recs[0].Room != "3000" || len(recs[0].Digits) != 8 || recs[0].HangupSide != "caller" {
 		t.Fatalf("CDRs %+v", recs)
+	}
+}
+
+// TestConferenceCuesAndMute (issue 12): a participant hears a short
+// 880 Hz cue when another joins and 660 Hz when it leaves; the other
+// (sipp streaming a 1 kHz tone) keys 0 by SIP INFO to mute itself and 0
+// again to unmute: in between the first hears nothing of it. The muting
+// participant's record has the mute and unmute events.
+func TestConferenceCuesAndMute(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "sipp")
+	sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}, Routes: `  - {match: '^1\d{3}$', to: user}
+  - {match: '^3\d{3}$', to: conference}`})
+	a := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 440, Register: true, Modules: []string{"g711"}})
+	a.Command(fmt.Sprintf("dial sip:3000@127.0.0.1:%d", sb.SIPPort))
+	if !a.WaitEvent("CALL_ESTABLISHED", 10*time.Second) {
+		t.Fatalf("conference call not established\n%s", tail(sb.Output(), 3000))
+	}
+	time.Sleep(time.Second)
+	pcap := filepath.Join(t.TempDir(), "tone.pcap")
+	if err := writePCMAPcap(pcap, 8*time.Second, 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	info := func(cseq int) string {
+		return uacInDialog("INFO", strconv.Itoa(cseq), "Content-Type: application/dtmf-relay\n", "Signal=0\r\nDuration=100\r\n") + `<recv response="200"/>`
+	}
+	uac := writeScenario(t, "uac-conf-mute", uacInviteWith(sdpCodecs("8", "a=rtpmap:8 PCMA/8000\n")),
+		`<recv response="180" optional="true"/>`, `<recv response="200"/>`, uacAck("2"),
+		`<nop><action><exec play_pcap_audio="`+pcap+`"/></action></nop>`,
+		`<pause milliseconds="2000"/>`, info(3), `<pause milliseconds="2000"/>`, info(4),
+		`<pause milliseconds="1500"/>`, uacInDialog("BYE", "5", "", ""), `<recv response="200"/>`)
+	callerSipp(t, sb, uac, "3000") // user 1000
+	time.Sleep(time.Second)
+	a.Command("hangup")
+	if !a.WaitEvent("CALL_CLOSED", 5*time.Second) {
+		t.Fatal("participant did not see the hangup")
+	}
+
+	// What a heard, 100 ms at a time: silence, or the strongest of the cues
+	// and the other's tone.
+	x, rate := a.Heard()
+	var seq []string
+	for i := 0; i+rate/10 <= len(x); i += rate / 10 {
+		w := x[i : i+rate/10]
+		label := "."
+		if rms(w) > 300 {
+			f, _ := dominant(w, rate, 660, 880, 1000)
+			label = strconv.Itoa(int(f))
+		}
+		if len(seq) == 0 || seq[len(seq)-1] != label {
+			seq = append(seq, label)
+		}
+	}
+	got := strings.Join(seq, " ")
+	t.Logf("heard: %s", got)
+	// join cue, the tone, silence while muted, the tone again, leave cue.
+	if !regexp.MustCompile(`880 (\S+ )?1000 (\S+ )*\. (\S+ )*1000 (\S+ )?660`).MatchString(got) {
+		t.Fatalf("heard %q: want the join cue, the tone, a muted gap, the tone, the leave cue", got)
+	}
+	// The muted gap lasts about the 2 s between the keys.
+	gap := 0
+	for i := 0; i+rate/10 <= len(x); i += rate / 10 {
+		if rms(x[i:i+rate/10]) <= 300 {
+			gap++
+		}
+	}
+	if gap < 15 {
+		t.Errorf("%d quiet 100 ms windows, want the 2 s muted gap", gap)
+	}
+	recs := sb.WaitCDRs(2, 5*time.Second)
+	events := ""
+	for _, r := range recs {
+		if r.Caller == "1000" {
+			for _, ev := range r.RoomEvents {
+				if ev.Participant == r.CallID {
+					events += ev.Event + " "
+				}
+			}
+		}
+	}
+	if !strings.Contains(events, "mute unmute") {
+		t.Errorf("muting participant's own room events %q, want mute then unmute", events)
 	}
 }
