@@ -347,6 +347,8 @@ func (c *Call) handle(ev any) {
 		}
 	case evLinger:
 		c.lingerUntil = time.Now() // finished from now on
+	case evFlowClosed:
+		c.onFlowClosed(e) // websocket.go
 	default:
 		c.onTransferEvent(ev) // call_replaces.go
 	}

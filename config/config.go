@@ -39,6 +39,9 @@ type Config struct {
 	DNS            DNS            `yaml:"dns"`      // resolvers for trunk host names (config/trunks_dns.go)
 	ShutdownGrace  time.Duration  `yaml:"shutdown_grace"`
 
+	// WebSocket is SIP over WebSocket and the browser phone (config/websocket.go).
+	WebSocket WebSocket `yaml:"websocket"`
+
 	// Path is the file the configuration was read from (not a YAML key).
 	Path string `yaml:"-"`
 
@@ -79,7 +82,7 @@ type SIP struct {
 
 // Listener is one parsed sip.listen entry.
 type Listener struct {
-	// Transport is "udp", "tcp" or "tls" (lower case, as sipgo's ListenAndServe takes it).
+	// Transport is "udp", "tcp", "tls", "ws" or "wss" (lower case, as sipgo's ListenAndServe takes it).
 	Transport string
 	// Addr is the local address and port.
 	Addr netip.AddrPort
