@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/phone"
@@ -209,7 +211,23 @@ func (c *Call) onFlowClosed(e evFlowClosed) {
 	on := func(l *Leg) bool {
 		return l != nil && strings.EqualFold(l.Transport, e.transport) && l.Dest == e.source
 	}
+	if c.state == stateEarly {
+		// A ringing browser that went away: its fork fails with 480
+		// Temporarily Unavailable at once (its INVITE transaction would
+		// otherwise wait for ring_timeout).
+		for _, out := range slices.Clone(c.outs) {
+			if out.fork && out.method == sip.INVITE && out.final == 0 && on(out.leg) && !on(c.a) {
+				out.finalSeen.Store(true) // its transaction's end is no news
+				if out.tx != nil {
+					out.tx.Terminate()
+				}
+				c.settle(out)
+				c.onFinal(out, 480, nil)
+			}
+		}
+	}
 	switch {
+	case c.state == stateEnded:
 	case on(c.a) && c.state == stateEarly:
 		c.log.Info("caller's websocket closed", "leg", "a")
 		c.fail(487, cdr.HangupCaller, "websocket closed", cdr.Cancelled)

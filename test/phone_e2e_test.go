@@ -267,8 +267,29 @@ func TestPhoneRegistersOverWebSocket(t *testing.T) {
 				t.Fatalf("the browser did not ring: %+v", pi)
 			}
 
-			// Closing the tab closes the WebSocket: the binding goes.
-			b.Close("a")
+			// Closing the tab of a ringing browser closes the WebSocket: the
+			// call fails at once (not at ring_timeout), and the binding goes.
+			closed := make(chan error, 1)
+			go func() {
+				_, err := b.TryEval("a", `(async () => {
+					for (let i = 0; i < 200 && !sbPhone.info().ringing; i++) await new Promise(r => setTimeout(r, 50));
+					return sbPhone.info().ringing; })()`)
+				if err == nil {
+					_, err = b.do(map[string]any{"cmd": "close", "page": "a"}, 15*time.Second)
+				}
+				closed <- err
+			}()
+			start := time.Now()
+			ringing := writeScenario(t, "uac-closed", uacInvite(), `<recv response="180"/>`, `<recv response="480"/>`, uacAckFinal())
+			if r := call(ringing); r.Err != nil {
+				t.Fatalf("call to a browser whose tab closes while ringing: %v\n%s", r.Err, r.Out)
+			}
+			if err := <-closed; err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > 15*time.Second {
+				t.Errorf("the call ended %v after the tab closed; ring_timeout is 30s", d)
+			}
 			if !sb.waitOutput("binding ended with its connection", 5*time.Second) {
 				t.Fatal("closing the tab did not end the binding")
 			}
@@ -276,9 +297,9 @@ func TestPhoneRegistersOverWebSocket(t *testing.T) {
 			if r := call(gone); r.Err != nil {
 				t.Fatalf("call after the tab closed: %v\n%s", r.Err, r.Out)
 			}
-			recs := sb.WaitCDRs(2, 5*time.Second)
-			if len(recs) != 2 || recs[0].Status != 486 || recs[1].Status != 480 {
-				t.Fatalf("CDRs %+v, want one 486 and one 480", recs)
+			recs := sb.WaitCDRs(3, 5*time.Second)
+			if len(recs) != 3 || recs[0].Status != 486 || recs[1].Status != 480 || recs[2].Status != 480 {
+				t.Fatalf("CDRs %+v, want 486, 480, 480", recs)
 			}
 		})
 	}
