@@ -26,7 +26,32 @@ import (
 // Chromium is heavy: the browser tests never run in parallel with each
 // other (browserMu).
 
-var browserMu sync.Mutex
+var (
+	browserMu    sync.Mutex // held by the test running browsers
+	ownerMu      sync.Mutex
+	browserOwner testing.TB // that test (under ownerMu)
+)
+
+// lockBrowsers keeps the browsers of other tests out until t ends; a test
+// may start several browsers.
+func lockBrowsers(t testing.TB) {
+	ownerMu.Lock()
+	mine := browserOwner == t
+	ownerMu.Unlock()
+	if mine {
+		return
+	}
+	browserMu.Lock()
+	ownerMu.Lock()
+	browserOwner = t
+	ownerMu.Unlock()
+	t.Cleanup(func() {
+		ownerMu.Lock()
+		browserOwner = nil
+		ownerMu.Unlock()
+		browserMu.Unlock()
+	})
+}
 
 // Browser is one headless Chromium with phone pages, driven by
 // phone/driver.cjs over a JSON line protocol.
@@ -59,8 +84,7 @@ func startBrowser(t testing.TB, toneHz int) *Browser {
 	if _, err := os.Stat("../phone/static/jssip.min.js"); err != nil {
 		t.Fatalf("phone/static/jssip.min.js missing (make deps builds it, before make build): %v", err)
 	}
-	browserMu.Lock()
-	t.Cleanup(browserMu.Unlock)
+	lockBrowsers(t)
 	dir := t.TempDir()
 	tone := filepath.Join(dir, fmt.Sprintf("tone%d.wav", toneHz))
 	if err := writeTone(tone, 48000, toneHz, 30, 0.3); err != nil {
