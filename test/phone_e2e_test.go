@@ -253,13 +253,26 @@ func TestPhoneRegistersOverWebSocket(t *testing.T) {
 	for _, secure := range []bool{false, true} {
 		name := map[bool]string{false: "ws", true: "wss"}[secure]
 		t.Run(name, func(t *testing.T) {
-			sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}, WS: true})
+			apiAddr := fmt.Sprintf("127.0.0.1:%d", 15000+10*instance())
+			sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}, WS: true, Extra: "api:\n  listen: " + apiAddr + "\n"})
 			b := startBrowser(t, 440)
 			b.Open("a", phoneURL(sb, secure))
 			login(b, sb, "a", "1000")
+			// The binding is visible in the operations API: over WS/WSS, with
+			// the browser's .invalid contact and its connection's address.
 			tr := strings.ToUpper(name)
-			if !sb.waitOutput("transport="+tr, 5*time.Second) || !strings.Contains(sb.Output(), ".invalid;transport=ws") {
-				t.Fatalf("no %s registration with the browser's .invalid contact in the log", tr)
+			token, err := os.ReadFile(filepath.Join(sb.Dir, "state", "api_token"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, body := apiDo(t, "GET", "http://"+apiAddr+"/api/v1/registrations", strings.TrimSpace(string(token)))
+			var regs []struct{ User, Contact, Source, Transport string }
+			if err := json.Unmarshal(body, &regs); code != 200 || err != nil || len(regs) != 1 {
+				t.Fatalf("registrations: %d %s", code, body)
+			}
+			if r := regs[0]; r.User != "1000" || r.Transport != tr || !strings.Contains(r.Contact, ".invalid") ||
+				!strings.Contains(r.Contact, "transport=ws") || !strings.HasPrefix(r.Source, "127.0.0.1:") {
+				t.Fatalf("registration %+v, want user 1000 over %s with a .invalid transport=ws contact", r, tr)
 			}
 
 			dir := t.TempDir()
