@@ -441,7 +441,11 @@ func (s *Server) newVia(transport string, laddr sip.Addr) *sip.ViaHeader {
 // contactFor is Switchboard's Contact URI on a listener.
 func contactFor(l listener) sip.Uri {
 	u := sip.Uri{Scheme: "sip", User: "sb", Host: hostOf(l.addr.Addr()), Port: int(l.addr.Port()), UriParams: sip.NewParams()}
-	if l.network != "UDP" {
+	switch l.network {
+	case "UDP":
+	case "WS", "WSS":
+		u.UriParams.Add("transport", "ws") // RFC 7118 §5.2: ws for both
+	default:
 		u.UriParams.Add("transport", strings.ToLower(l.network))
 	}
 	return u
