@@ -74,6 +74,10 @@ func (s *Server) listenWS(cl config.Listener) (listener, error) {
 		}
 		c := s.tlsServer.Clone()
 		c.NextProtos = []string{"http/1.1"} // WebSocket needs HTTP/1.1 (RFC 6455 §4.1)
+		// Browsers would offer the user their client certificates: a
+		// browser authenticates by digest, like any phone.
+		c.ClientAuth = tls.NoClientCert
+		c.GetConfigForClient = nil // the tls:// listeners' client-certificate recording
 		ln = tls.NewListener(tl, c)
 	}
 	f := &wsFront{
