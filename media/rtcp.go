@@ -271,6 +271,9 @@ func (l *rtcpLeg) send(now time.Time, bye bool) {
 			l.ep.stats.sendErrors.Add(1)
 			return
 		}
+	} else if l.ep.needKeys.Load() { // DTLS-SRTP leg not keyed yet (dtls.go)
+		l.noDest.Add(1)
+		return
 	}
 	if _, err := sock.sendTo(out, dst); err != nil {
 		l.ep.stats.sendErrors.Add(1)
