@@ -91,6 +91,9 @@ func (ep *Endpoint) SetRTCP(o RTCPOptions) {
 		o.ClockRate = defaultClock
 	}
 	o.Remote = netip.AddrPortFrom(o.Remote.Addr().Unmap(), o.Remote.Port())
+	if ep.ice.Load() != nil || ep.dtls.Load() != nil {
+		o.Mux = true // a WebRTC leg: rtcp-mux is required (RFC 8834 §5.1.1)
+	}
 	if ep.closed.Load() {
 		return
 	}
