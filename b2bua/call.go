@@ -336,6 +336,8 @@ func (c *Call) handle(ev any) {
 		if c.state != stateEnded {
 			c.onMediaTimeout(e.reason)
 		}
+	case evConsentLost:
+		c.onConsentLost(e) // webrtc_leg.go
 	case evShutdown:
 		if c.state != stateEnded {
 			c.abort(503, "shutdown")

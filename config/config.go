@@ -37,6 +37,7 @@ type Config struct {
 	Overload       Overload       `yaml:"overload"` // admission control (config/overload.go)
 	Services       Services       `yaml:"services"` // echo, tone, playback, recording, MOH, conference (config/services.go)
 	DNS            DNS            `yaml:"dns"`      // resolvers for trunk host names (config/trunks_dns.go)
+	WebRTC         WebRTC         `yaml:"webrtc"`   // ICE-lite, DTLS-SRTP certificate, consent (config/webrtc.go)
 	ShutdownGrace  time.Duration  `yaml:"shutdown_grace"`
 
 	// WebSocket is SIP over WebSocket and the browser phone (config/websocket.go).
@@ -137,6 +138,9 @@ type User struct {
 	Policy CallPolicy `yaml:",inline"`
 	// Groups name the user's groups, for routes[].source "group:NAME" (config/trunks_policy.go).
 	Groups []string `yaml:"groups"`
+	// WebRTC makes calls to the user WebRTC legs: ICE-lite, DTLS-SRTP,
+	// UDP/TLS/RTP/SAVPF (config/webrtc.go).
+	WebRTC bool `yaml:"webrtc"`
 }
 
 // Trunk is a SIP peer reached by URI.

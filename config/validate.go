@@ -57,6 +57,7 @@ func (c *Config) Validate() error {
 	v.qualityReports()
 	v.security()
 	v.srtp()
+	v.webrtc()
 	v.overload()
 	v.services()
 	v.dns()

@@ -44,6 +44,13 @@ type Endpoint struct {
 	srtp     atomic.Pointer[srtpStage]
 	srtpMu   sync.Mutex
 	srtpLast *srtpStage
+	// ice is the ICE-lite responder (ice.go), dtls the DTLS-SRTP
+	// transport (dtls.go); nil on legs without them.
+	ice  atomic.Pointer[iceLite]
+	dtls atomic.Pointer[dtlsTransport]
+	// needKeys is set on a DTLS-SRTP leg: without SRTP keys it sends
+	// nothing and accepts no RTP or RTCP (RFC 5764 §5.1.2).
+	needKeys atomic.Bool
 	rtcpBuf  [2][]byte // SRTCP plaintext: [0] RTCP socket, [1] rtcp-mux on the RTP socket (one reader each)
 
 	lastRx atomic.Int64 // unix ns of the last accepted RTP packet, 0 if none
@@ -88,8 +95,8 @@ type EndpointStats struct {
 	Latches              uint64 // times the latch moved to a new source address
 	SourceChanges        uint64 // incoming SSRC changes or seq/ts jumps smoothed over by the bridge
 	RTCPIn, RTCPBytesIn  uint64 // RTCP packets read (not forwarded), on either port
-	STUNIn               uint64 // STUN packets on the RTP port (RFC 7983 first byte 0-3), dropped for now
-	DTLSIn               uint64 // DTLS records on the RTP port (RFC 7983 first byte 20-63), dropped for now
+	STUNIn               uint64 // STUN packets on the RTP port (RFC 7983 first byte 0-3): ICE checks, or dropped
+	DTLSIn               uint64 // DTLS records on the RTP port (RFC 7983 first byte 20-63): DTLS-SRTP, or dropped
 	SRTPFailed           uint64 // SRTP/SRTCP packets that failed authentication, replay or decryption
 }
 
@@ -98,7 +105,7 @@ type endpointCounters struct {
 	invalid, rejected, droppedPT, noDest     atomic.Uint64
 	sendErrors, latches, rtcpIn, rtcpBytesIn atomic.Uint64
 	sourceChanges, stunIn, dtlsIn            atomic.Uint64
-	srtpFailed                               atomic.Uint64
+	srtpFailed, stunOK, stunBad              atomic.Uint64
 }
 
 // NewEndpoint takes an RTP/RTCP port pair from the pool: a warm one (still
@@ -202,6 +209,8 @@ func (ep *Endpoint) Close() error {
 	ep.closeOnce.Do(func() {
 		ep.closed.Store(true)
 		ep.closeRTCP() // RTCP BYE (rtcp.go)
+		ep.closeDTLS() // dtls.go
+		ep.engine.unwatchConsent(ep)
 		ep.pair.release(ep)
 		ep.engine.unregister(ep)
 		ep.engine.releasePair(ep.pair)
@@ -258,6 +267,9 @@ func (ep *Endpoint) write(pkt []byte, now int64) {
 	var err error
 	if s := ep.srtp.Load(); s != nil {
 		n, err = s.sendSRTP(ep.rtp, pkt, dst) // SRTP stage (srtp.go)
+	} else if ep.needKeys.Load() { // DTLS-SRTP not keyed yet (dtls.go)
+		ep.stats.noDest.Add(1)
+		return
 	} else {
 		n, err = ep.rtp.sendTo(pkt, dst)
 	}
@@ -274,7 +286,8 @@ func (ep *Endpoint) write(pkt []byte, now int64) {
 // reactor goroutine: demultiplex (RFC 7983 §7) → validate → latch →
 // direction handler. RTCP multiplexed on the RTP port (RFC 5761 §4:
 // packet types 200-207 in the second octet) goes to the RTCP hook; STUN
-// and DTLS are counted and dropped until ICE and DTLS-SRTP legs exist.
+// goes to the ICE-lite responder and DTLS to the DTLS-SRTP transport of
+// a WebRTC leg (counted and dropped on other legs).
 func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
 	if len(pkt) < 2 {
 		ep.stats.invalid.Add(1)
@@ -292,12 +305,15 @@ func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
 				ep.stats.srtpFailed.Add(1)
 				return
 			}
+		} else if ep.needKeys.Load() { // plain RTP on a DTLS-SRTP leg
+			ep.stats.srtpFailed.Add(1)
+			return
 		}
 	case b <= 3:
-		ep.stats.stunIn.Add(1)
+		ep.receiveSTUN(pkt, src, now) // ICE-lite (ice.go)
 		return
 	case b >= 20 && b <= 63:
-		ep.stats.dtlsIn.Add(1)
+		ep.receiveDTLS(pkt, src) // DTLS-SRTP (dtls.go)
 		return
 	default:
 		ep.stats.invalid.Add(1)
@@ -381,6 +397,9 @@ func (ep *Endpoint) receiveRTCP(pkt []byte, src netip.AddrPort, muxed bool) {
 			ep.stats.srtpFailed.Add(1)
 			return
 		}
+	} else if ep.needKeys.Load() { // plain RTCP on a DTLS-SRTP leg
+		ep.stats.srtpFailed.Add(1)
+		return
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	if h := ep.rtcpHook.Load(); h != nil {

@@ -99,6 +99,7 @@ type Description struct {
 	RTCPMux   bool           // a=rtcp-mux (RFC 5761)
 	RTCPXR    bool           // a=rtcp-xr (RFC 3611 §5.1): the peer takes XR reports
 	Crypto    []Crypto       // supported a=crypto attributes (RFC 4568), in order (sdp_crypto.go)
+	WebRTC    *WebRTC        // ICE and DTLS-SRTP attributes (sdp_webrtc.go), nil when absent
 	Index     int            // position of the audio m-line among all m-lines
 }
 
@@ -199,9 +200,21 @@ func ParseSDP(body []byte) (*Description, error) {
 	if ci == nil {
 		ci = s.ConnectionInformation
 	}
+	d.WebRTC = parseWebRTC(&s, m)
 	addr, err := connectionAddr(ci)
 	if err != nil {
 		return nil, err
+	}
+	if d.WebRTC != nil && addr.IsUnspecified() && d.Port == 9 {
+		// ICE's placeholder (RFC 8839 §4.2.1.1, port 9 "discard"): the
+		// media address is a candidate's, the first UDP one until a
+		// check nominates a pair.
+		for _, c := range d.WebRTC.Candidates {
+			if a, ok := CandidateAddr(c); ok {
+				addr, d.Port = a.Addr(), int(a.Port())
+				break
+			}
+		}
 	}
 	d.Addr = addr
 	d.RTCP = netip.AddrPortFrom(addr, uint16(min(d.Port+1, 65535)))

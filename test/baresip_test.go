@@ -55,6 +55,8 @@ type BaresipOptions struct {
 	// certificate and key): it then listens for TLS on Port+1 and presents
 	// it as a TLS client too.
 	Certificate string
+	// Config adds lines to baresip's config (e.g. "rtcp_mux yes\n").
+	Config string
 }
 
 // startBaresip starts an agent that registers (optionally) to sb and plays
@@ -106,6 +108,7 @@ func startBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	for _, m := range o.Modules {
 		fmt.Fprintf(&mods, "module %s.so\n", m)
 	}
+	mods.WriteString(o.Config)
 	cfg := fmt.Sprintf(`module_path /usr/lib/baresip/modules
 sip_listen 127.0.0.1:%d
 net_interface 127.0.0.1
