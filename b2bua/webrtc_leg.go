@@ -70,7 +70,7 @@ var (
 // callee's profile is chosen. The caller's leg needs nothing: it is
 // WebRTC when its offer is UDP/TLS/RTP/SAVPF.
 func (c *Call) calleeProfile(pol *policy) LegProfile {
-	if c.target.Kind == TargetUser && pol.users[c.target.Number].WebRTC {
+	if c.target.Kind == TargetUser && (pol.users[c.target.Number].WebRTC || c.calleeOnWebSocket()) {
 		return ProfileWebRTC
 	}
 	return ProfileRTP

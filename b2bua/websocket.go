@@ -18,7 +18,6 @@ import (
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/phone"
-	"github.com/switchboard/switchboard/registrar"
 )
 
 // SIP over WebSocket (RFC 7118) and the browser phone share one HTTP(S)
@@ -244,9 +243,21 @@ func (c *Call) onFlowClosed(e evFlowClosed) {
 	}
 }
 
-// isWebSocketLeg reports whether a leg runs over SIP over WebSocket (a
-// browser: its media is WebRTC).
-func isWebSocketLeg(l *Leg) bool { return l != nil && registrar.IsWebSocket(l.Transport) }
+// calleeOnWebSocket reports whether the called user is reached over SIP
+// over WebSocket only: every contact registered over ws or wss, so every
+// fork goes to a browser and the callee's leg is WebRTC (calleeProfile,
+// webrtc_leg.go). A user with both a browser and another phone keeps
+// the RTP profile (one profile serves all forks): the browser's fork then
+// fails (488) and the other phone rings.
+func (c *Call) calleeOnWebSocket() bool {
+	bs := c.host.contacts(c.target.Number)
+	for _, b := range bs {
+		if !b.ConnectionBound() {
+			return false
+		}
+	}
+	return len(bs) > 0
+}
 
 // phoneQuality is the browser phone's view of a live call: its quality
 // record, found by either leg's SIP Call-ID (which only the parties know).
