@@ -1,6 +1,7 @@
 package test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -53,10 +54,50 @@ func TestPhoneEchoService(t *testing.T) {
 	b.Eval("a", "sbPhone.call('600')")
 	h := expectTone(t, b, "a", 440)
 	t.Logf("the browser hears its echo: %.0f Hz at %.1f dBFS", h.Freq, h.Level)
+	// Muted, nothing comes back; unmuted, the tone does.
+	b.Eval("a", "sbPhone.mute(true)")
+	expectSilence(t, b, "a")
+	b.Eval("a", "sbPhone.mute(false)")
+	expectTone(t, b, "a", 440)
 	b.Eval("a", "sbPhone.hangup()")
 	recs := sb.WaitCDRs(1, 5*time.Second)
 	if len(recs) != 1 || recs[0].Disposition != "answered" || recs[0].HangupSide != "caller" || recs[0].TransportA != "WSS" {
 		t.Fatalf("CDRs %+v", recs)
+	}
+}
+
+// checkLiveQuality reads the page's live quality (/phone/quality by the
+// call's SIP Call-ID): MOS, loss and jitter of both legs from the media
+// engine.
+func checkLiveQuality(t *testing.T, b *Browser, page string) {
+	t.Helper()
+	var q struct {
+		State   string
+		Quality struct {
+			Legs []struct {
+				Leg      string
+				Codec    string
+				Received struct {
+					Packets  uint64  `json:"packets"`
+					MOS      float64 `json:"mos"`
+					LossRate float64 `json:"loss_rate"`
+					Jitter   float64 `json:"jitter_mean_ms"`
+				}
+			}
+		}
+	}
+	raw := b.Eval(page, "fetch('quality?call_id=' + encodeURIComponent(sbPhone.info().callID)).then(r => r.json())")
+	if err := json.Unmarshal(raw, &q); err != nil || len(q.Quality.Legs) != 2 {
+		t.Fatalf("live quality %s: %v", raw, err)
+	}
+	for _, l := range q.Quality.Legs {
+		if r := l.Received; r.Packets == 0 || r.MOS < 3.5 || r.LossRate > 0.05 {
+			t.Errorf("live quality of leg %s: %+v (%s)", l.Leg, r, raw)
+		}
+		t.Logf("live quality, leg %s: %s, MOS %.2f, loss %.3f, jitter %.1f ms", l.Leg, l.Codec, l.Received.MOS, l.Received.LossRate, l.Received.Jitter)
+	}
+	if code := b.Eval(page, "fetch('quality?call_id=nope').then(r => r.status)"); string(code) != "404" {
+		t.Errorf("quality of an unknown Call-ID: %s, want 404", code)
 	}
 }
 
@@ -80,7 +121,8 @@ func TestPhoneBaresip(t *testing.T) {
 				t.Fatalf("baresip's call not established\n%s", tail(sb.Output(), 3000))
 			}
 			expectTone(t, b, "a", 1000)
-			time.Sleep(2 * time.Second)
+			checkLiveQuality(t, b, "a")
+			time.Sleep(time.Second)
 			b.Eval("a", "sbPhone.hangup()")
 			if !bob.WaitEvent("CALL_CLOSED", 5*time.Second) {
 				t.Fatal("baresip did not see the hangup")
@@ -205,8 +247,8 @@ func TestPhoneHoldAndTabClose(t *testing.T) {
 		t.Fatalf("baresip's call did not end when the tab closed\n%s", tail(sb.Output(), 3000))
 	}
 	recs := sb.WaitCDRs(1, 5*time.Second)
-	if len(recs) != 1 || recs[0].Disposition != "answered" || recs[0].HangupSide != "caller" {
-		t.Fatalf("CDRs %+v, want one answered call hung up by the caller", recs)
+	if len(recs) != 1 || recs[0].Disposition != "answered" || recs[0].HangupSide != "caller" || recs[0].HangupReason != "websocket closed" {
+		t.Fatalf("CDRs %+v, want one answered call hung up by the caller (websocket closed)", recs)
 	}
 	time.Sleep(time.Second)
 	if recs := sb.CDRs(); len(recs) != 1 {
