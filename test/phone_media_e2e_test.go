@@ -255,3 +255,58 @@ func TestPhoneHoldAndTabClose(t *testing.T) {
 		t.Fatalf("%d CDRs, want exactly 1", len(recs))
 	}
 }
+
+// TestPhoneTrunkEcho (issue 11): the browser calls out through a trunk (a
+// sipp UAS echoing RTP) and hears its own tone back; the trunk's INVITE
+// carries plain RTP/AVP and nothing of the browser (no .invalid host, no
+// JsSIP, no ICE or DTLS attributes).
+func TestPhoneTrunkEcho(t *testing.T) {
+	t.Run("relay", func(t *testing.T) { phoneTrunkEcho(t, SBOptions{WS: true}, "", false) })
+	// The browser offers Opus only, the trunk takes PCMU only: transcoded
+	// both ways.
+	t.Run("opus-pcmu", func(t *testing.T) {
+		phoneTrunkEcho(t, SBOptions{WS: true, TrunkExtra: ", codecs: [PCMU, telephone-event]"}, "opus", true)
+	})
+}
+
+func phoneTrunkEcho(t *testing.T, o SBOptions, codec string, transcoded bool) {
+	uas := writeScenario(t, "uas-phone-trunk", `<recv request="INVITE"><action>
+<ereg regexp="\.invalid" search_in="msg" check_it_inverse="true" assign_to="leak1"/>
+<ereg regexp="JsSIP" search_in="msg" check_it_inverse="true" assign_to="leak2"/>
+<ereg regexp="a=(ice-|fingerprint|setup)" search_in="body" check_it_inverse="true" assign_to="leak3"/>
+<ereg regexp="m=audio [0-9]+ RTP/AVP " search_in="body" check_it="true" assign_to="avp"/>
+</action></recv>`,
+		reply("180", "Ringing", false, ""), reply("200", "OK", true, "sendrecv"),
+		`<recv request="ACK"/>`, `<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""), refs("leak1", "leak2", "leak3", "avp"))
+	dir := t.TempDir()
+	uasPort := 15000 + 10*instance()
+	sb := trunkSetup(t, uasPort, o)
+	uasDone := make(chan Sipp, 1)
+	go func() {
+		uasDone <- runSipp(t, dir, 60*time.Second, "-sf", uas, "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
+			"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-m", "1", "-timeout", "50s", "-timeout_error", "-rtp_echo")
+	}()
+	waitPort(t, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
+	b := startBrowser(t, 440)
+	b.Open("a", phoneURL(sb, true))
+	login(b, sb, "a", "1000")
+	if codec != "" {
+		b.Eval("a", fmt.Sprintf("sbPhone.call('95551234', {codecs: [%q]})", codec))
+	} else {
+		b.Eval("a", "sbPhone.call('95551234')")
+	}
+	h := expectTone(t, b, "a", 440)
+	t.Logf("the browser hears itself through the trunk: %.0f Hz at %.1f dBFS", h.Freq, h.Level)
+	b.Eval("a", "sbPhone.hangup()")
+	if r := <-uasDone; r.Err != nil {
+		t.Fatalf("trunk sipp: %v\n%s", r.Err, tail(r.Out, 2500))
+	}
+	recs := sb.WaitCDRs(1, 5*time.Second)
+	if len(recs) != 1 || recs[0].Disposition != "answered" || recs[0].Trunk != "carrier" {
+		t.Fatalf("CDRs %+v", recs)
+	}
+	t.Logf("codecs: browser %s, trunk %s, transcoded %v", recs[0].CodecA, recs[0].CodecB, recs[0].Transcoded)
+	if recs[0].Transcoded != transcoded {
+		t.Errorf("transcoded %v, want %v (codecs %s, %s)", recs[0].Transcoded, transcoded, recs[0].CodecA, recs[0].CodecB)
+	}
+}

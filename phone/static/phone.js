@@ -148,13 +148,35 @@
     state.analyser = an;
   }
 
+  // onlyCodecs keeps, in an SDP's audio m-line, the payload types of the
+  // named codecs (and telephone-event, for DTMF), with their attributes.
+  function onlyCodecs(sdp, names) {
+    const want = names.map((n) => n.toLowerCase()).concat(['telephone-event']);
+    const keep = new Set();
+    for (const m of sdp.matchAll(/^a=rtpmap:(\d+) ([^/\r\n]+)/gm)) {
+      if (want.includes(m[2].toLowerCase())) keep.add(m[1]);
+    }
+    return sdp.split('\r\n').filter((l) => {
+      const a = l.match(/^a=(?:rtpmap|fmtp|rtcp-fb):(\d+)/);
+      return !a || keep.has(a[1]);
+    }).map((l) => {
+      const m = l.match(/^(m=audio \d+ \S+) (.*)$/);
+      return m ? m[1] + ' ' + m[2].split(' ').filter((pt) => keep.has(pt)).join(' ') : l;
+    }).join('\r\n');
+  }
+
   // call dials number; it resolves once the call is up (confirmed).
-  function call(number) {
+  // opts.codecs, when given, limits the offer to those codecs (e.g.
+  // ['opus']).
+  function call(number, opts) {
     const cfg = state.cfg;
     if (!state.ua || !state.registered) return Promise.reject(new Error('not registered'));
     const target = number.includes('@') ? number : 'sip:' + number + '@' + cfg.domain;
     return new Promise((resolve, reject) => {
       const s = state.ua.call(target, callOptions());
+      if (opts && opts.codecs) {
+        s.on('sdp', (e) => { if (e.originator === 'local') e.sdp = onlyCodecs(e.sdp, opts.codecs); });
+      }
       s.on('confirmed', () => resolve(callID(s)));
       s.on('failed', (e) => reject(new Error('call failed: ' + e.cause + (e.message && e.message.status_code ? ' ' + e.message.status_code : ''))));
     });
