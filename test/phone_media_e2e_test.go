@@ -165,6 +165,12 @@ func TestPhoneBrowserToBrowser(t *testing.T) {
 // (RFC 4733 events in its media) reach a SIP trunk as RFC 4733
 // telephone-events with the right digits, and the CDR lists them.
 func TestPhoneDTMF(t *testing.T) {
+	t.Run("pcmu", func(t *testing.T) { phoneDTMF(t, "") })
+	// Opus in the browser: its telephone-events at 48 kHz become 8 kHz ones.
+	t.Run("opus", func(t *testing.T) { phoneDTMF(t, "opus") })
+}
+
+func phoneDTMF(t *testing.T, codec string) {
 	sink := newRTPSink(t)
 	uas := writeScenario(t, "uas-phone-dtmf", `<recv request="INVITE"/>`,
 		replyWith("200", "OK", true, sinkSDP("0 101", "a=rtpmap:0 PCMU/8000\na=rtpmap:101 telephone-event/8000\na=fmtp:101 0-16\n")),
@@ -182,7 +188,11 @@ func TestPhoneDTMF(t *testing.T) {
 	b := startBrowser(t, 440)
 	b.Open("a", phoneURL(sb, false))
 	login(b, sb, "a", "1000")
-	b.Eval("a", "sbPhone.call('95551234')")
+	if codec != "" {
+		b.Eval("a", fmt.Sprintf("sbPhone.call('95551234', {codecs: [%q]})", codec))
+	} else {
+		b.Eval("a", "sbPhone.call('95551234')")
+	}
 	time.Sleep(1500 * time.Millisecond)
 	const digits = "159#"
 	b.Eval("a", fmt.Sprintf("sbPhone.dtmf(%q)", digits))
@@ -213,10 +223,18 @@ func TestPhoneDTMF(t *testing.T) {
 	if len(recs) != 1 {
 		t.Fatalf("CDRs %+v", recs)
 	}
+	if codec != "" && !strings.EqualFold(recs[0].CodecA, codec) {
+		t.Errorf("the browser's leg is in %s, want %s", recs[0].CodecA, codec)
+	}
+	// The keypad sends 160 ms tones (sbPhone.dtmf): at 48 kHz in the
+	// browser's Opus session or 8 kHz in PCMU, the duration is kept.
 	var keys strings.Builder
 	for _, d := range recs[0].Digits {
 		if d.Leg == "a" && d.Via == "rfc4733" {
 			keys.WriteString(d.Key)
+		}
+		if d.DurationMs < 120 || d.DurationMs > 250 {
+			t.Errorf("digit %s lasted %d ms, want about 160", d.Key, d.DurationMs)
 		}
 	}
 	if keys.String() != digits {
