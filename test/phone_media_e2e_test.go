@@ -243,8 +243,9 @@ func phoneDTMF(t *testing.T, codec string) {
 }
 
 // TestPhoneHoldAndTabClose (issue 11, test f): the browser holds (it hears
-// nothing) and resumes (the far tone is back); then its tab closes in the
-// middle of the call: the call ends, baresip gets its BYE, one CDR.
+// nothing) and resumes (the far tone is back); baresip holds and resumes
+// the browser; then the browser's tab closes in the middle of the call:
+// the call ends, baresip gets its BYE, one CDR.
 func TestPhoneHoldAndTabClose(t *testing.T) {
 	sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}, WS: true})
 	bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true})
@@ -259,6 +260,20 @@ func TestPhoneHoldAndTabClose(t *testing.T) {
 	}
 	expectSilence(t, b, "a")
 	b.Eval("a", "sbPhone.unhold()")
+	expectTone(t, b, "a", 1000)
+	// Hold from the other side: baresip's re-INVITEs reach the browser as
+	// WebRTC re-offers (same fingerprint and role, RFC 5763 §5); after the
+	// resume the browser still hears baresip.
+	bob.Command("hold")
+	b.Eval("a", "(async () => { for (let i = 0; i < 100 && !sbPhone.info().held; i++) await new Promise(r => setTimeout(r, 50)); return sbPhone.info().held; })()")
+	if !b.Info("a").Held {
+		t.Fatal("the browser did not see baresip's hold")
+	}
+	bob.Command("resume")
+	b.Eval("a", "(async () => { for (let i = 0; i < 100 && sbPhone.info().held; i++) await new Promise(r => setTimeout(r, 50)); return sbPhone.info().held; })()")
+	if b.Info("a").Held {
+		t.Fatal("the browser did not see baresip's resume")
+	}
 	expectTone(t, b, "a", 1000)
 	b.Close("a")
 	if !bob.WaitEvent("CALL_CLOSED", 10*time.Second) {
