@@ -98,3 +98,52 @@ func TestWebRTCConsentExpiry(t *testing.T) {
 		t.Fatalf("not ended by consent expiry\n%s", tail(sb.Output(), 3000))
 	}
 }
+
+// TestWebRTCHoldResume: in a WebRTC ↔ plain call each side puts the call
+// on hold and resumes it (four re-INVITEs, on top of baresip's own ICE
+// re-INVITE); the WebRTC leg keeps its one DTLS association (fingerprint
+// and role stable, no second handshake) and after the resumes each
+// party hears the other again.
+func TestWebRTCHoldResume(t *testing.T) {
+	sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}})
+	alice := webrtcBaresip(t, sb, "1000", 440, "PCMU")
+	bob := plainBaresip(t, sb, "1001", 1000)
+	alice.Command(fmt.Sprintf("dial sip:1001@127.0.0.1:%d;transport=udp", sb.SIPPort))
+	if !alice.WaitEvent("CALL_ESTABLISHED", 10*time.Second) || !bob.WaitEvent("CALL_ESTABLISHED", 5*time.Second) {
+		t.Fatalf("call not established\n%s", tail(sb.Output(), 3000))
+	}
+	time.Sleep(1500 * time.Millisecond)
+	for _, who := range []*Baresip{alice, bob} {
+		who.Command("hold")
+		time.Sleep(time.Second)
+		who.Command("resume")
+		time.Sleep(1500 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	alice.Command("hangup")
+	if !bob.WaitEvent("CALL_CLOSED", 5*time.Second) {
+		t.Fatal("callee did not see the hangup")
+	}
+	recs := sb.WaitCDRs(1, 5*time.Second)
+	if len(recs) != 1 || recs[0].Disposition != "answered" || recs[0].SRTPA == "none" {
+		t.Fatalf("CDRs %+v", recs)
+	}
+	out := sb.Output()
+	if n := strings.Count(out, "dtls-srtp keyed"); n != 1 {
+		t.Fatalf("%d DTLS handshakes, want 1 across the re-INVITEs\n%s", n, tail(out, 3000))
+	}
+	if n := strings.Count(bob.out.String(), "stream: update"); n < 3 {
+		t.Fatalf("callee saw %d offer/answer exchanges, want the call and the holds", n)
+	}
+	for _, x := range []struct {
+		who  string
+		b    *Baresip
+		want float64
+	}{{"caller", alice, 1000}, {"callee", bob, 440}} {
+		pcm, rate := x.b.Heard()
+		end := pcm[max(0, len(pcm)-rate*3/2):]
+		if s := toneShare(end, rate, x.want); s < 0.5 || rms(end) < 1000 {
+			t.Fatalf("%s after the resumes: %.0f Hz share %.2f, rms %.0f", x.who, x.want, s, rms(end))
+		}
+	}
+}
