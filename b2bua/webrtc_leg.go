@@ -3,6 +3,7 @@ package b2bua
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -224,6 +225,23 @@ func (st *legSRTP) startWebRTC(ep *media.Endpoint, w *media.WebRTC, role string)
 // sdp is the WebRTC profile the leg's session writes.
 func (r *legWebRTC) sdp(setup string, bundle bool) *media.WebRTC {
 	return &media.WebRTC{ICE: r.ice, Lite: true, Fingerprint: r.cert.Fingerprint(), Setup: setup, Mid: r.mid, Bundle: bundle && r.mid != ""}
+}
+
+// opusForWebRTC returns the codecs of a WebRTC offerer that offered Opus
+// when the far side answered something else: Opus at 48 kHz toward the
+// browser, transcoded to and from the far side's codec (G.711) by the
+// processing path, on routes that transcode; false otherwise.
+func (c *Call) opusForWebRTC(near *Leg, nearOffer, forNear []media.Codec) ([]media.Codec, bool) {
+	a, ok := media.FirstAudio(forNear)
+	if near == nil || c.srtpOf(near).rtc.profile != ProfileWebRTC || !c.target.Transcode || (ok && strings.EqualFold(a.Name, "opus")) {
+		return nil, false
+	}
+	for _, o := range nearOffer {
+		if strings.EqualFold(o.Name, "opus") && o.Clock == 48000 && media.CanTranscode(o) {
+			return media.WithAuxiliary([]media.Codec{o}, nearOffer, o.Clock), true
+		}
+	}
+	return nil, false
 }
 
 // evConsentLost is a WebRTC leg whose ICE consent expired (RFC 7675).

@@ -223,6 +223,12 @@ func (ep *Endpoint) Close() error {
 func (ep *Endpoint) destination() (netip.AddrPort, bool) {
 	r := ep.remote.Load()
 	if r == nil || !r.send {
+		// On an ICE leg c=0.0.0.0 is the placeholder of a peer whose
+		// candidates say where it is (RFC 8839 §4.2.1.1), not hold: the
+		// nominated pair is the destination (ice.go).
+		if l := ep.latched.Load(); l != nil && l.gen == ep.gen.Load() && ep.ice.Load() != nil {
+			return l.addr, true
+		}
 		return netip.AddrPort{}, false
 	}
 	if l := ep.latched.Load(); l != nil && l.gen == ep.gen.Load() {

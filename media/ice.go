@@ -28,7 +28,8 @@ import (
 // sockets and goroutines, while the endpoint's socket belongs to the
 // reactor, which must keep the RTP path allocation-free; a lite agent is
 // only a Binding responder, which pion/stun encodes and authenticates.
-// pion/ice is the full, controlling agent of the tests' WebRTC peer.
+// pion/ice's full, controlling agent is the peer of
+// TestICELiteWithPionAgent (and baresip's that of the end-to-end tests).
 
 // ConsentTimeout is how long a WebRTC leg lives without an authenticated
 // connectivity check (RFC 7675 §5.1: 30 seconds).

@@ -110,6 +110,13 @@ func TestICELiteBinding(t *testing.T) {
 		t.Fatalf("higher-priority nomination: destination %v, want %v", d, p2.addr())
 	}
 
+	// c=0.0.0.0 in a WebRTC re-offer is ICE's placeholder, not hold: the
+	// nominated pair stays the destination.
+	ep.SetRemote(netip.MustParseAddrPort("0.0.0.0:9"))
+	if d, ok := ep.Remote(); !ok || d != p2.addr() {
+		t.Fatalf("destination %v %v after c=0.0.0.0, want the nominated pair %v", d, ok, p2.addr())
+	}
+
 	// Consent (RFC 7675): a check refreshes it; 30 s without one ends the leg, once.
 	clk.Advance(20 * time.Second)
 	e.sweepConsent(clk.Now())

@@ -107,9 +107,10 @@ type Description struct {
 func (d *Description) RTP() netip.AddrPort { return netip.AddrPortFrom(d.Addr, uint16(d.Port)) }
 
 // Hold reports whether the description puts the stream on hold: a sendonly
-// or inactive direction, or the RFC 2543 0.0.0.0 connection address.
+// or inactive direction, or the RFC 2543 0.0.0.0 connection address
+// (not in a WebRTC description, where 0.0.0.0 is ICE's placeholder).
 func (d *Description) Hold() bool {
-	return d.Direction == SendOnly || d.Direction == Inactive || d.Addr.IsUnspecified()
+	return d.Direction == SendOnly || d.Direction == Inactive || (d.Addr.IsUnspecified() && d.WebRTC == nil)
 }
 
 // staticCodec returns the audio payload types of RFC 3551 table 4, usable
