@@ -294,7 +294,8 @@ func TestPhoneHoldAndTabClose(t *testing.T) {
 // carries plain RTP/AVP and nothing of the browser (no .invalid host, no
 // JsSIP, no ICE or DTLS attributes).
 func TestPhoneTrunkEcho(t *testing.T) {
-	t.Run("relay", func(t *testing.T) { phoneTrunkEcho(t, SBOptions{WS: true}, "", false) })
+	// The browser offers PCMU only: relayed (SRTP to RTP, no decoding).
+	t.Run("relay", func(t *testing.T) { phoneTrunkEcho(t, SBOptions{WS: true}, "PCMU", false) })
 	// The browser offers Opus only, the trunk takes PCMU only: transcoded
 	// both ways.
 	t.Run("opus-pcmu", func(t *testing.T) {
