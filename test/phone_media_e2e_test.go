@@ -344,3 +344,52 @@ func phoneTrunkEcho(t *testing.T, o SBOptions, codec string, transcoded bool) {
 		t.Errorf("transcoded %v, want %v (codecs %s, %s)", recs[0].Transcoded, transcoded, recs[0].CodecA, recs[0].CodecB)
 	}
 }
+
+// TestPhoneButtons: the page's own controls (not sbPhone): log in, dial
+// 601 (the tone service: 1 kHz), the level meter shows it, hold and
+// resume, the keypad, hang up, log out.
+func TestPhoneButtons(t *testing.T) {
+	sb := startSB(t, SBOptions{Users: []string{"1000"}, WS: true, Routes: `  - {match: '^601$', to: tone}`})
+	b := startBrowser(t, 440)
+	b.Open("a", phoneURL(sb, false))
+	click := func(id string) { b.Eval("a", fmt.Sprintf("document.getElementById(%q).click()", id)) }
+	status := func(want string) {
+		t.Helper()
+		js := fmt.Sprintf(`(async () => { const el = document.getElementById('status');
+			for (let i = 0; i < 200 && !el.textContent.includes(%q); i++) await new Promise(r => setTimeout(r, 50));
+			return el.textContent; })()`, want)
+		var got string
+		_ = json.Unmarshal(b.Eval("a", js), &got)
+		if !strings.Contains(got, want) {
+			t.Fatalf("status %q, want %q", got, want)
+		}
+	}
+	b.Eval("a", fmt.Sprintf("document.getElementById('user').value = '1000'; document.getElementById('password').value = %q", sb.Users["1000"]))
+	click("register")
+	status("registered as 1000")
+	b.Eval("a", "document.getElementById('number').value = '601'")
+	click("dial")
+	status("in call")
+	expectTone(t, b, "a", 1000)
+	var meter string
+	_ = json.Unmarshal(b.Eval("a", `(async () => { await new Promise(r => setTimeout(r, 2500)); return document.getElementById('level').textContent; })()`), &meter)
+	if !strings.Contains(meter, "Hz") {
+		t.Errorf("level meter shows %q", meter)
+	}
+	click("hold")
+	status("on hold")
+	click("hold") // now "Resume"
+	status("in call")
+	b.Eval("a", "document.querySelector('#keypad button').click()") // digit 1
+	if got := string(b.Eval("a", "sbPhone.state.digitsSent")); got != `"1"` {
+		t.Errorf("keypad sent %s", got)
+	}
+	click("hangup")
+	status("call ended")
+	click("unregister")
+	status("logged out")
+	recs := sb.WaitCDRs(1, 5*time.Second)
+	if len(recs) != 1 || recs[0].Disposition != "answered" || recs[0].Service != "tone" {
+		t.Fatalf("CDRs %+v", recs)
+	}
+}

@@ -210,8 +210,21 @@
     });
   }
 
-  async function hold() { state.session.hold(); await waitFor(() => state.held, 5000); }
-  async function unhold() { state.session.unhold(); await waitFor(() => !state.held, 5000); }
+  // hold and unhold wait for the previous offer/answer to finish (JsSIP
+  // refuses a re-INVITE while one is pending).
+  async function hold() {
+    const s = state.session;
+    await waitFor(() => s.isReadyToReOffer(), 5000);
+    s.hold();
+    await waitFor(() => state.held, 5000);
+  }
+
+  async function unhold() {
+    const s = state.session;
+    await waitFor(() => s.isReadyToReOffer(), 5000);
+    s.unhold();
+    await waitFor(() => !state.held, 5000);
+  }
 
   function mute(on) {
     if (!state.session) return;
