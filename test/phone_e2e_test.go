@@ -194,7 +194,8 @@ type PhoneInfo struct {
 	Registered bool   `json:"registered"`
 	InCall     bool   `json:"inCall"`
 	Ringing    bool   `json:"ringing"`
-	Held       bool   `json:"held"`
+	Held       bool   `json:"held"`       // we held the call
+	RemoteHeld bool   `json:"remoteHeld"` // the other party did
 	CallID     string `json:"callID"`
 	Ended      []struct {
 		Why, Cause string

@@ -265,13 +265,13 @@ func TestPhoneHoldAndTabClose(t *testing.T) {
 	// WebRTC re-offers (same fingerprint and role, RFC 5763 §5); after the
 	// resume the browser still hears baresip.
 	bob.Command("hold")
-	b.Eval("a", "(async () => { for (let i = 0; i < 100 && !sbPhone.info().held; i++) await new Promise(r => setTimeout(r, 50)); return sbPhone.info().held; })()")
-	if !b.Info("a").Held {
-		t.Fatal("the browser did not see baresip's hold")
+	b.Eval("a", "(async () => { for (let i = 0; i < 100 && !sbPhone.info().remoteHeld; i++) await new Promise(r => setTimeout(r, 50)); })()")
+	if pi := b.Info("a"); !pi.RemoteHeld || pi.Held {
+		t.Fatalf("the browser did not see baresip's hold: %+v", pi)
 	}
 	bob.Command("resume")
-	b.Eval("a", "(async () => { for (let i = 0; i < 100 && sbPhone.info().held; i++) await new Promise(r => setTimeout(r, 50)); return sbPhone.info().held; })()")
-	if b.Info("a").Held {
+	b.Eval("a", "(async () => { for (let i = 0; i < 100 && sbPhone.info().remoteHeld; i++) await new Promise(r => setTimeout(r, 50)); })()")
+	if b.Info("a").RemoteHeld {
 		t.Fatal("the browser did not see baresip's resume")
 	}
 	expectTone(t, b, "a", 1000)

@@ -7,7 +7,7 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const state = {
-    cfg: null, ua: null, session: null, incoming: null, held: false, muted: false,
+    cfg: null, ua: null, session: null, incoming: null, held: false, remoteHeld: false, muted: false,
     status: 'logged out', registered: false, ended: [], digitsSent: '',
     audio: null, analyser: null, qtimer: null,
   };
@@ -101,6 +101,7 @@
     }
     state.session = s;
     state.held = false;
+    state.remoteHeld = false;
     state.muted = false;
     if (e.originator === 'remote') {
       state.incoming = s;
@@ -115,8 +116,17 @@
     s.on('peerconnection', (ev) => attach(ev.peerconnection));
     s.on('progress', () => setStatus('ringing'));
     s.on('confirmed', () => { state.incoming = null; setStatus('in call'); enable(); pollQuality(); });
-    s.on('hold', () => { state.held = true; setStatus('on hold'); enable(); });
-    s.on('unhold', () => { state.held = false; setStatus('in call'); enable(); });
+    // held: we put the call on hold; remoteHeld: the other party did.
+    s.on('hold', (ev) => {
+      if (ev.originator === 'local') state.held = true; else state.remoteHeld = true;
+      setStatus(state.held ? 'on hold' : 'held by the other party');
+      enable();
+    });
+    s.on('unhold', (ev) => {
+      if (ev.originator === 'local') state.held = false; else state.remoteHeld = false;
+      setStatus(state.held ? 'on hold' : state.remoteHeld ? 'held by the other party' : 'in call');
+      enable();
+    });
     const over = (why) => (ev) => {
       state.ended.push({ why: why, cause: ev.cause, code: ev.message && ev.message.status_code });
       if (state.session === s) state.session = null;
@@ -273,7 +283,7 @@
     return {
       status: state.status, registered: state.registered,
       inCall: !!(s && s.isEstablished()), ringing: !!state.incoming,
-      held: state.held, muted: state.muted, callID: callID(s), ended: state.ended,
+      held: state.held, remoteHeld: state.remoteHeld, muted: state.muted, callID: callID(s), ended: state.ended,
     };
   }
 
