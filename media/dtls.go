@@ -113,19 +113,19 @@ const dtlsHandshakeTimeout = 30 * time.Second
 // dtlsTransport is an endpoint's DTLS association: the packet queue the
 // reactor fills and pion/dtls reads (it implements net.PacketConn).
 type dtlsTransport struct {
-	ep     *Endpoint
-	cfg    DTLSConfig
-	in     chan []byte
-	done   chan struct{}
-	once   sync.Once
-	peer   atomic.Pointer[netip.AddrPort] // source of the last record
-	keyed  atomic.Bool
+	ep    *Endpoint
+	cfg   DTLSConfig
+	in    chan []byte
+	done  chan struct{}
+	once  sync.Once
+	peer  atomic.Pointer[netip.AddrPort] // source of the last record
+	keyed atomic.Bool
 	// ready is closed when an active (client) leg may send its
 	// ClientHello: at once without ICE, else when a pair is nominated,
 	// so the first flight goes where the peer is (RFC 8842 §4.2).
 	ready     chan struct{}
 	readyOnce sync.Once
-	cancel context.CancelFunc
+	cancel    context.CancelFunc
 
 	dlMu     sync.Mutex
 	deadline time.Time
