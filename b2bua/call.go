@@ -134,7 +134,7 @@ type Call struct {
 	mu     sync.Mutex
 	over   bool          // cleaned up; events are refused
 	done   chan struct{} // closed when over
-	linger *time.Timer   // ends the call's linger (see lingerUntil)
+	linger stopper       // ends the call's linger (see lingerUntil)
 	// aFinal is closed when the caller's INVITE has its final response:
 	// it is the state of that transaction (see finalSent).
 	aFinal chan struct{}
@@ -154,6 +154,10 @@ type Call struct {
 	failover *trunkFailover
 	// trunkSlot is the trunk whose max_calls this call counts in (trunk_policy.go).
 	trunkSlot *Trunk
+	// trunkRefusal names the limit that refused the trunk (trunk_policy.go).
+	trunkRefusal string
+	// ident is the call's STIR/SHAKEN verification result (identity.go).
+	ident callIdentity
 
 	caller    string // authenticated user, or "trunk:NAME"
 	fromTrunk *Trunk
@@ -184,7 +188,8 @@ type Call struct {
 	bridgeState bridgeState
 
 	timerGen [numTimers]int
-	timers   [numTimers]*time.Timer // the armed timer of each kind, stopped when disarmed
+	timers   [numTimers]stopper // the armed timer of each kind, stopped when disarmed
+	clock    clock              // the timers' time source (clock.go); nil is the real clock
 	retrans  *pending2xx
 	// prov is our reliable provisional to the caller awaiting its PRACK,
 	// provNext the provisional queued behind it, deferred a final response
@@ -269,7 +274,7 @@ func (c *Call) dispatch(event func()) {
 		if c.finished() {
 			c.finish()
 		} else if c.linger == nil {
-			c.linger = time.AfterFunc(time.Until(c.lingerUntil), func() { c.post(evLinger{}) })
+			c.linger = c.afterFunc(c.lingerUntil.Sub(c.now()), func() { c.post(evLinger{}) })
 		}
 	}()
 	event()
@@ -308,7 +313,7 @@ func (c *Call) finished() bool {
 	if c.state != stateEnded {
 		return false
 	}
-	return c.live == 0 || !time.Now().Before(c.lingerUntil)
+	return c.live == 0 || !c.now().Before(c.lingerUntil)
 }
 
 func (c *Call) handle(ev any) {
@@ -347,8 +352,10 @@ func (c *Call) handle(ev any) {
 			c.log.Info("hung up by the operator", "leg", "both", "reason", e.reason)
 			c.abort(480, e.reason)
 		}
+	case evRecord:
+		c.onRecord(e) // recording_ondemand.go
 	case evLinger:
-		c.lingerUntil = time.Now() // finished from now on
+		c.lingerUntil = c.now() // finished from now on
 	case evFlowClosed:
 		c.onFlowClosed(e) // websocket.go
 	default:
@@ -361,7 +368,7 @@ func (c *Call) handle(ev any) {
 func (c *Call) arm(kind timerKind, d time.Duration) {
 	c.disarm(kind)
 	gen := c.timerGen[kind]
-	c.timers[kind] = time.AfterFunc(d, func() { c.post(evTimer{kind: kind, gen: gen}) })
+	c.timers[kind] = c.afterFunc(d, func() { c.post(evTimer{kind: kind, gen: gen}) })
 }
 
 // disarm stops a kind's timer. Stopping matters beyond the event it saves:

@@ -59,6 +59,8 @@ type callHost interface {
 	response(req *sip.Request, code int, reason string, body []byte) *sip.Response
 	// callStarted runs as each call starts (a test hook).
 	callStarted(dialled string)
+	// rtcpCapture is the RTCP capture hook (capture_rtcp.go), nil when off.
+	rtcpCapture() RTCPCapture
 }
 
 // sipSender is how a Call puts messages on the wire.

@@ -152,6 +152,7 @@ func (c *Call) configureMedia(a, b *Leg, aToB, bToA media.PayloadMap) error {
 		if len(x.m) > 0 && !c.bridge.Processing(l.Endpoint) {
 			c.bridge.SetPayloadMap(l.Endpoint, x.m)
 		}
+		c.captureRTCP(l) // capture_rtcp.go
 		l.Endpoint.SetRTCP(media.RTCPOptions{
 			Remote:    l.RTCP,
 			XR:        l.XR,

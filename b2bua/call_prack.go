@@ -102,7 +102,7 @@ func (c *Call) respondAReliable(code int, body []byte) {
 	if err := c.aTx.Respond(res); err != nil {
 		c.log.Debug("respond to caller failed", "leg", "a", "code", code, "error", err)
 	}
-	c.prov = &reliable1xx{res: res, rseq: c.a.LocalRSeq, sdp: len(body) > 0, interval: sip.T1, deadline: time.Now().Add(64 * sip.T1)}
+	c.prov = &reliable1xx{res: res, rseq: c.a.LocalRSeq, sdp: len(body) > 0, interval: sip.T1, deadline: c.now().Add(64 * sip.T1)}
 	if sip.IsReliable(c.a.Transport) {
 		c.prov.interval = 64 * sip.T1 // no retransmission; still wait for the PRACK
 	}
@@ -122,7 +122,7 @@ func (c *Call) onReliableTimer() {
 	if p == nil || c.state == stateEnded {
 		return
 	}
-	if !time.Now().Before(p.deadline) {
+	if !c.now().Before(p.deadline) {
 		c.log.Info("no PRACK for reliable provisional", "leg", "a", "rseq", p.rseq)
 		c.stopReliable()
 		if c.deferred != nil {

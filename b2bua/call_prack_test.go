@@ -88,13 +88,18 @@ func (f *fakeServerTx) codes() []int {
 	return out
 }
 
-// fakeSender counts retransmitted responses.
+// fakeSender counts retransmitted responses and the requests the call
+// tried to send (which fail: no transactions here).
 type fakeSender struct {
-	mu      sync.Mutex
-	rewrite []*sip.Response
+	mu       sync.Mutex
+	rewrite  []*sip.Response
+	requests []sip.RequestMethod
 }
 
-func (f *fakeSender) request(context.Context, *sip.Request) (sip.ClientTransaction, error) {
+func (f *fakeSender) request(_ context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = append(f.requests, req.Method)
 	return nil, errors.New("no transactions in this test")
 }
 func (f *fakeSender) writeRequest(*sip.Request) error { return nil }
@@ -113,11 +118,17 @@ func (d *discardRecords) Up(*cdr.Record)     {}
 // prackCall is a call in its early state whose caller required 100rel,
 // with fakes for everything it talks to.
 func prackCall(t *testing.T) (*Call, *fakeServerTx, *fakeSender, *discardRecords) {
+	return fakeCall(t, "Require: 100rel\n")
+}
+
+// fakeCall is a call in its early state from a caller whose INVITE has
+// the extra headers, with fakes for everything it talks to.
+func fakeCall(t *testing.T, extra string) (*Call, *fakeServerTx, *fakeSender, *discardRecords) {
 	t.Helper()
 	inv := parseLegReq(t, "INVITE sip:1001@127.0.0.1 SIP/2.0\n"+
 		"Via: SIP/2.0/UDP 127.0.0.3:5070;branch=z9hG4bK-1\n"+
 		"From: <sip:1000@127.0.0.1>;tag=ftag\nTo: <sip:1001@127.0.0.1>\n"+
-		"Call-ID: prack-1\nCSeq: 7 INVITE\nRequire: 100rel\n"+
+		"Call-ID: prack-1\nCSeq: 7 INVITE\n"+extra+
 		"Contact: <sip:1000@127.0.0.3:5070>\nContent-Length: 0\n\n")
 	s := &Server{userAgent: "Switchboard-test", calls: map[string]*Call{}}
 	tx, snd, rec := &fakeServerTx{}, &fakeSender{}, &discardRecords{}
@@ -129,7 +140,7 @@ func prackCall(t *testing.T) (*Call, *fakeServerTx, *fakeSender, *discardRecords
 		aReq:   inv, aTx: tx, ref: new(atomic.Pointer[Call]),
 	}
 	c.ref.Store(c)
-	c.a = &Leg{Name: "a", LocalTag: "sbtag", Transport: "UDP", Rel: relOf(inv),
+	c.a = &Leg{Name: "a", CallID: "prack-1", LocalTag: "sbtag", Transport: "UDP", Rel: relOf(inv),
 		Contact: sip.Uri{Scheme: "sip", User: "sb", Host: "127.0.0.1", Port: 5060}}
 	t.Cleanup(func() {
 		c.mu.Lock()

@@ -83,6 +83,9 @@ func (c *Call) start() {
 	if c.sessionTooSmall() {
 		return // 422 (RFC 4028 §8.1)
 	}
+	if !c.verifyIdentity(pol) {
+		return // 428/436/437/438/403 by identity.reject (identity.go)
+	}
 
 	// The caller's offer, or ours for a late-offer INVITE.
 	offer := &media.Description{Direction: media.SendRecv, Codecs: defaultCodecs(c.allowed)}
@@ -131,7 +134,7 @@ func (c *Call) start() {
 		c.rec.Trunk = target.Trunk.Name
 		c.calleeCodecs = target.Trunk.Codecs
 		if !c.takeTrunk(target.Trunk) {
-			c.fail(503, cdr.HangupSwitchboard, "trunk at max_calls", cdr.Failed)
+			c.fail(503, cdr.HangupSwitchboard, c.trunkRefusal, cdr.Failed)
 			return
 		}
 	case TargetUser:

@@ -168,7 +168,7 @@ func (c *Call) end(status int, side, reason, disposition string) {
 	c.disarm(timerReliable1xx)
 	c.disarm(timerSessionA)
 	c.disarm(timerSessionB)
-	c.lingerUntil = time.Now().Add(64 * sip.T1)
+	c.lingerUntil = c.now().Add(64 * sip.T1)
 	c.abandonTransfer()
 	if c.bridge != nil {
 		c.bridge.Stop()

@@ -223,7 +223,7 @@ func (c *Call) armSession(l *Leg) {
 	if st.interval == 0 || l == nil {
 		return
 	}
-	st.deadline = time.Now().Add(st.interval)
+	st.deadline = c.now().Add(st.interval)
 	if st.weRefresh {
 		c.arm(kind, st.interval/2)
 		return

@@ -27,10 +27,16 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 	localTag := s.newTag()
 	c.rec.BCallID = callID
 	sent := len(c.outs) // a route's fallback forks again (trunk_policy.go)
-	fromURI := sip.Uri{Scheme: "sip", User: c.aReq.From().Address.User, Host: s.sipDomain()}
+	fromURI := sip.Uri{Scheme: "sip", User: c.fromUser(t), Host: s.sipDomain()}
+	signed := c.identityHeaders(t, fromURI.User, s.currentPolicy()) // STIR/SHAKEN (identity.go)
+	asserted, hide := c.privacyHeaders(t, fromURI.User)             // RFC 3323/3325 (privacy.go)
+	signed = append(signed, asserted...)
 	display := c.aReq.From().DisplayName
 	if u, ok := s.currentPolicy().users[c.caller]; ok && u.DisplayName != "" {
 		display = u.DisplayName // the operator's caller ID wins over the phone's
+	}
+	if hide {
+		fromURI, display = anonymousFrom(), anonymousDisplay
 	}
 	// nextTarget moves a DNS-named trunk's call on when its target cannot
 	// even be sent to (a TCP connection refused): the next target is
@@ -55,6 +61,9 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 		leg := d.leg(l, callID, localTag, fromURI, display, toURI, ep, sess)
 		leg.Name = "b"
 		out := &outTx{method: sip.INVITE, leg: leg, req: c.forkInvite(leg, body), fork: true, offer: offer}
+		for _, h := range signed {
+			out.req.AppendHeader(h)
+		}
 		if err := c.send(out); err != nil {
 			c.log.Warn("fork failed", "leg", "b", "dest", d.addr, "error", err)
 			nextTarget()

@@ -99,7 +99,7 @@ func (c *Call) callerResponse(code int, body []byte) *sip.Response {
 // startRetransmit resends a 2xx with T1 doubling up to T2 until its ACK
 // arrives or 64·T1 passes (RFC 3261 §13.3.1.4).
 func (c *Call) startRetransmit(res *sip.Response, leg *Leg, cseq uint32) {
-	c.retrans = &pending2xx{res: res, leg: leg, cseq: cseq, interval: sip.T1, deadline: time.Now().Add(64 * sip.T1)}
+	c.retrans = &pending2xx{res: res, leg: leg, cseq: cseq, interval: sip.T1, deadline: c.now().Add(64 * sip.T1)}
 	if sip.IsReliable(leg.Transport) {
 		// Reliable transports need no retransmission; still wait for the ACK.
 		c.retrans.interval = 64 * sip.T1
@@ -123,7 +123,7 @@ func (c *Call) onTimer(kind timerKind) {
 		if r == nil || c.state == stateEnded {
 			return
 		}
-		if time.Now().After(r.deadline) {
+		if c.now().After(r.deadline) {
 			c.retrans = nil
 			c.log.Info("no ACK for 2xx", "leg", r.leg.Name)
 			c.hangup(nil, cdr.HangupSwitchboard, "no ACK")

@@ -76,6 +76,10 @@
 //     the call (failover_timeout, 503, 408), hold-down, CDR trunk_targets.
 //   - trunk_health.go: OPTIONS pings marking destinations and trunks
 //     down/up; routing passes over a down trunk.
+//   - identity.go: STIR/SHAKEN (package identity): calls to a trunk with
+//     identity: signed (Identity and Date headers, attestation policy),
+//     calls from trunks verified (verstat on the From toward the user, the
+//     CDR, identity.reject), E.164 From toward a trunk (rewrite_from).
 //   - trunk_register.go: outbound registration with a carrier (digest,
 //     refresh, backoff) and the carrier's calls on the registered contact.
 //   - trunk_policy.go: routes by source (user, group, trunk), DIDs, and

@@ -72,7 +72,7 @@ func (c *Call) startRecording() {
 	}
 	pol := c.host.currentPolicy()
 	dir := pol.cfg.Services.Recordings
-	name := fmt.Sprintf("%s-%s.wav", c.rec.Start.UTC().Format("20060102T150405Z"), safeName(c.id))
+	name := fmt.Sprintf("%s-%s.%s", c.rec.Start.UTC().Format("20060102T150405Z"), safeName(c.id), pol.cfg.Services.RecordingFormat)
 	path := filepath.Join(dir, name)
 	c.rec.Recording = path
 	err := os.MkdirAll(dir, 0o700)
@@ -157,6 +157,8 @@ func RepairRecordings(dir string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	oggs, _ := filepath.Glob(filepath.Join(dir, "*.ogg"))
+	files = append(files, oggs...)
 	for _, f := range files {
 		changed, err := recorder.Repair(f)
 		switch {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard/switchboard/b2bua/cause"
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/identity"
 	"github.com/switchboard/switchboard/sipdns"
 )
 
@@ -80,6 +81,8 @@ type Trunk struct {
 	// active counts them (trunk_policy.go).
 	maxCalls int64
 	active   atomic.Int64
+	// rate is its max_cps (trunk_rate.go; nil: unlimited).
+	rate *trunkRate
 	// tls chooses between TLS and the plain transport (trunk_tls.go).
 	tls *trunkTLS
 	// Fingerprints and CommonNames identify the trunk by the client
@@ -98,6 +101,13 @@ type Trunk struct {
 	// reg is the outbound registration (trunk_register.go); nil without
 	// register:.
 	reg *trunkReg
+	// ident signs calls to the trunk (nil without identity:), numbering
+	// is its E.164 plan and rewriteFrom its rewrite_from (identity.go).
+	ident       *trunkIdentity
+	numbering   identity.Numbering
+	rewriteFrom bool
+	// noPAI: asserted_identity none, no P-Asserted-Identity (privacy.go).
+	noPAI bool
 }
 
 // mayTransitTo reports whether a call from t may be routed to trunk name.
@@ -168,6 +178,11 @@ func newTrunk(tc config.Trunk) *Trunk {
 		port = sip.DefaultPort(t.Transport)
 	}
 	t.Dest = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
+	t.ident, t.numbering, t.rewriteFrom = newTrunkIdentity(tc), tc.Numbering.Plan(), tc.Numbering.RewriteFrom
+	t.noPAI = tc.AssertedIdentity == config.AssertNone
+	if tc.MaxCPS > 0 {
+		t.rate = newTrunkRate(tc.MaxCPS)
+	}
 	return t
 }
 

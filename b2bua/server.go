@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/guard"
+	"github.com/switchboard/switchboard/identity"
 	"github.com/switchboard/switchboard/journal"
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/registrar"
@@ -47,6 +48,9 @@ type policy struct {
 	users  map[string]config.User
 	cfg    *config.Config
 	guard  *guard.Guard // the same across reloads (nil in some unit tests)
+	// verifier checks the Identity of calls from trunks (nil when
+	// identity.trust_anchors is not set; identity.go).
+	verifier *identity.Verifier
 }
 
 // listener is one bound SIP socket.
@@ -79,8 +83,9 @@ type Server struct {
 	secLog    io.Closer
 	reg       *registrar.Registrar
 	cdr       *cdr.Writer
-	records   *observedRecords        // what calls write their record to: cdr and the ObserveRecords observer
-	capture   atomic.Pointer[Capture] // SetCapture's hook (HEP), nil when off
+	records   *observedRecords            // what calls write their record to: cdr and the ObserveRecords observer
+	capture   atomic.Pointer[Capture]     // SetCapture's hook (HEP), nil when off
+	rtcpCap   atomic.Pointer[RTCPCapture] // SetRTCPCapture's hook (HEP), nil when off
 
 	// listeners is copied on write: Listen appends while handlers of the
 	// listeners bound first already read it (listenerFor, isOwnAddr).
@@ -252,7 +257,7 @@ func (s *Server) setPolicy(cfg *config.Config) error {
 		return err
 	}
 	r.resolver = s.resolver
-	p := &policy{router: r, users: map[string]config.User{}, cfg: cfg, guard: s.sec}
+	p := &policy{router: r, users: map[string]config.User{}, cfg: cfg, guard: s.sec, verifier: newVerifier(cfg)}
 	if s.sec != nil {
 		s.sec.SetConfig(guardConfig(cfg))
 	}

@@ -40,6 +40,14 @@ func reasonPhrase(code int) string {
 		return "Bad Extension"
 	case 423:
 		return "Interval Too Brief"
+	case 428: // RFC 8224 §13.2
+		return "Use Identity Header"
+	case 436:
+		return "Bad Identity Info"
+	case 437:
+		return "Unsupported Credential"
+	case 438:
+		return "Invalid Identity Header"
 	case 480:
 		return "Temporarily Unavailable"
 	case 481:

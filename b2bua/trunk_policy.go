@@ -3,6 +3,7 @@ package b2bua
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/switchboard/switchboard/config"
 )
@@ -97,14 +98,25 @@ func (c *Call) fallBack(code int) bool {
 	return false
 }
 
-// full reports whether the trunk has max_calls calls up; routing passes
-// over it as over a down trunk.
-func (t *Trunk) full() bool { return t.maxCalls > 0 && t.active.Load() >= t.maxCalls }
+// full reports whether the trunk has max_calls calls up or no call left
+// of its max_cps this second; routing passes over it as over a down trunk.
+func (t *Trunk) full() bool {
+	return (t.maxCalls > 0 && t.active.Load() >= t.maxCalls) || !t.rate.ready(time.Now())
+}
 
-// takeTrunk counts the call in t's max_calls; false when t is full.
+// takeTrunk counts the call in t's max_calls and max_cps; false when t is
+// full, with the limit named in c.trunkRefusal.
 func (c *Call) takeTrunk(t *Trunk) bool {
 	if t.maxCalls > 0 && t.active.Add(1) > t.maxCalls {
 		t.active.Add(-1)
+		c.trunkRefusal = "trunk at max_calls"
+		return false
+	}
+	if !t.rate.take(c.now()) {
+		if t.maxCalls > 0 {
+			t.active.Add(-1)
+		}
+		c.trunkRefusal = "trunk at max_cps"
 		return false
 	}
 	c.trunkSlot = t

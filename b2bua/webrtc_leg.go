@@ -136,18 +136,9 @@ func (st *legSRTP) answerWebRTC(sess *media.Session, ep *media.Endpoint, offer *
 	if w == nil || w.ICE.Ufrag == "" || w.ICE.Pwd == "" || w.Fingerprint == "" {
 		return errWebRTCAttrs
 	}
-	role := st.rtc.role
-	switch w.Setup {
-	case media.SetupActive:
-		role = media.SetupPassive
-	case media.SetupPassive:
-		role = media.SetupActive
-	case "", media.SetupActpass:
-		if role == "" {
-			role = media.SetupActive
-		}
-	default:
-		return fmt.Errorf("%w: %q", errWebRTCSetup, w.Setup)
+	role, err := answerRole(w.Setup, st.rtc.role)
+	if err != nil {
+		return err
 	}
 	st.rtc.mid = w.Mid
 	if err := st.startWebRTC(ep, w, role); err != nil {
@@ -186,20 +177,45 @@ func (st *legSRTP) takeWebRTCAnswer(sess *media.Session, ep *media.Endpoint, ans
 	if w == nil || !media.IsWebRTC(ans.Proto) || w.ICE.Ufrag == "" || w.ICE.Pwd == "" || w.Fingerprint == "" {
 		return errWebRTCAttrs
 	}
-	var role string
-	switch w.Setup {
-	case media.SetupActive, "": // RFC 4145 §4: active is the default
-		role = media.SetupPassive
-	case media.SetupPassive:
-		role = media.SetupActive
-	default:
-		return fmt.Errorf("%w: %q in an answer", errWebRTCSetup, w.Setup)
+	role, err := roleOfAnswer(w.Setup)
+	if err != nil {
+		return err
 	}
 	if err := st.startWebRTC(ep, w, role); err != nil {
 		return err
 	}
 	sess.SetWebRTC(st.rtc.sdp(role, w.Bundle))
 	return nil
+}
+
+// answerRole is our a=setup in an answer to an offer's setup: active
+// unless the peer is, or the role in force (established) for a re-offer
+// that leaves the choice to us (RFC 5763 §5, RFC 4145 §4).
+func answerRole(offered, established string) (string, error) {
+	switch offered {
+	case media.SetupActive:
+		return media.SetupPassive, nil
+	case media.SetupPassive:
+		return media.SetupActive, nil
+	case "", media.SetupActpass:
+		if established != "" {
+			return established, nil
+		}
+		return media.SetupActive, nil
+	}
+	return "", fmt.Errorf("%w: %q", errWebRTCSetup, offered)
+}
+
+// roleOfAnswer is our role given the answer's a=setup to our offer
+// (active when absent, RFC 4145 §4; actpass is not an answer).
+func roleOfAnswer(answered string) (string, error) {
+	switch answered {
+	case media.SetupActive, "":
+		return media.SetupPassive, nil
+	case media.SetupPassive:
+		return media.SetupActive, nil
+	}
+	return "", fmt.Errorf("%w: %q in an answer", errWebRTCSetup, answered)
 }
 
 // startWebRTC turns on ICE-lite and DTLS-SRTP on the leg's endpoint;

@@ -146,6 +146,26 @@ type Record struct {
 	// _sip._udp.example.)" followed by " → 503" (or 408, "timeout") when
 	// the call moved on from it.
 	TrunkTargets []string `json:"trunk_targets,omitempty"`
+	// Caller identity (issue 15, STIR/SHAKEN; b2bua/identity.go). OrigID
+	// and Attest are the origid and attestation level of the PASSporT
+	// Switchboard signed for the trunk the call went out to. Verstat is
+	// the verification of a call from a trunk (TN-Validation-Passed,
+	// TN-Validation-Failed, No-TN-Validation); VerifiedAttest and
+	// VerifiedOrigID are the claims of the PASSporT that passed, or
+	// VerifyStatus (RFC 8224 §6.2.2: 428, 436, 437, 438, 403) and
+	// VerifyError say why it did not.
+	OrigID         string `json:"origid,omitempty"`
+	Attest         string `json:"attest,omitempty"`
+	Verstat        string `json:"verstat,omitempty"`
+	VerifiedAttest string `json:"verified_attest,omitempty"`
+	VerifiedOrigID string `json:"verified_origid,omitempty"`
+	VerifyStatus   int    `json:"verify_status,omitempty"`
+	VerifyError    string `json:"verify_error,omitempty"`
+	// Caller privacy (RFC 3323/3325; b2bua/privacy.go): Privacy is what
+	// the caller asked for (its Privacy header, e.g. "id"), and
+	// AssertedIdentity the P-Asserted-Identity sent to the trunk.
+	Privacy          string `json:"privacy,omitempty"`
+	AssertedIdentity string `json:"asserted_identity,omitempty"`
 }
 
 // RoomEvent is one conference room event in a participant's record.

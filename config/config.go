@@ -38,6 +38,7 @@ type Config struct {
 	Services       Services       `yaml:"services"` // echo, tone, playback, recording, MOH, conference (config/services.go)
 	DNS            DNS            `yaml:"dns"`      // resolvers for trunk host names (config/trunks_dns.go)
 	WebRTC         WebRTC         `yaml:"webrtc"`   // ICE-lite, DTLS-SRTP certificate, consent (config/webrtc.go)
+	Identity       Identity       `yaml:"identity"` // STIR/SHAKEN verification of calls from trunks (config/identity.go)
 	ShutdownGrace  time.Duration  `yaml:"shutdown_grace"`
 
 	// WebSocket is SIP over WebSocket and the browser phone (config/websocket.go).
@@ -190,6 +191,18 @@ type Trunk struct {
 	// MaxCalls bounds the calls up at once to this trunk (0: unbounded;
 	// config/trunks_policy.go).
 	MaxCalls int `yaml:"max_calls"`
+	// MaxCPS bounds the new calls a second sent to this trunk (0:
+	// unbounded; config/trunks_policy.go).
+	MaxCPS float64 `yaml:"max_cps"`
+	// Identity, when set, signs the calls sent to the trunk (STIR/SHAKEN;
+	// config/identity.go).
+	Identity *TrunkIdentity `yaml:"identity"`
+	// Numbering is the trunk's numbering plan for E.164 (config/identity.go).
+	Numbering TrunkNumbering `yaml:"numbering"`
+	// AssertedIdentity says how the caller's identity is asserted to the
+	// trunk: pai (P-Asserted-Identity, RFC 3325; the default) or none
+	// (config/privacy.go).
+	AssertedIdentity string `yaml:"asserted_identity"`
 
 	// CauseOverrides is Causes built (nil when empty); filled by Validate.
 	CauseOverrides *cause.Overrides `yaml:"-"`

@@ -51,6 +51,9 @@ type Services struct {
 	Recordings string `yaml:"recordings"`
 	// RecordingRate is the recordings' sample rate: 8000 (default) or 16000.
 	RecordingRate int `yaml:"recording_rate"`
+	// RecordingFormat is the recordings' format: wav (16-bit PCM, the
+	// default) or ogg (Ogg/Opus, stereo, about a tenth of the size).
+	RecordingFormat string `yaml:"recording_format"`
 	// MOH is the WAV file (16-bit PCM, any rate, mono or stereo) played,
 	// looped, to a held party where hold: moh applies.
 	MOH string `yaml:"moh"`
@@ -93,6 +96,9 @@ func (c *Config) applyServiceDefaults() {
 		s.Recordings = DefaultRecordingsDir
 	}
 	setInt(&s.RecordingRate, 8000)
+	if s.RecordingFormat == "" {
+		s.RecordingFormat = "wav"
+	}
 	setInt(&s.ToneHz, DefaultToneHz)
 	setInt(&s.ConferenceRate, 16000)
 }
@@ -103,6 +109,7 @@ func (v *validator) services() {
 	if s.RecordingRate != 8000 && s.RecordingRate != 16000 {
 		v.errf("services.recording_rate", "want 8000 or 16000, got %d", s.RecordingRate)
 	}
+	v.oneOf("services.recording_format", s.RecordingFormat, "wav", "ogg")
 	if s.ConferenceRate != 16000 && s.ConferenceRate != 48000 {
 		v.errf("services.conference_rate", "want 16000 or 48000, got %d", s.ConferenceRate)
 	}

@@ -104,6 +104,9 @@ func (v *validator) trunkDIDs(t *Trunk, key string) {
 	if t.MaxCalls < 0 {
 		v.errf(key+".max_calls", "must be 0 (unbounded) or more, got %d", t.MaxCalls)
 	}
+	if t.MaxCPS < 0 {
+		v.errf(key+".max_cps", "must be 0 (unbounded) or more, got %g", t.MaxCPS)
+	}
 	users := map[string]bool{}
 	for _, u := range v.c.Users {
 		users[u.Name] = true

@@ -61,6 +61,8 @@ func (c *Config) Validate() error {
 	v.overload()
 	v.services()
 	v.dns()
+	v.identity()
+	v.privacy()
 	v.websocket()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)

@@ -3,6 +3,8 @@
 // (https://github.com/sipcapture/HEP/blob/master/docs/HEP3_Network_Protocol_Specification_REV_36.pdf).
 //
 //	sipgo read filter / write hook ──► Exporter.Capture (copy into a packet)
+//	media RTCP tap (b2bua/capture_rtcp.go) ─┘  (Proto RTCP, Correlation = the
+//	                                            leg's Call-ID)
 //	                                        │ bounded queue (drops counted)
 //	                                        ▼
 //	                               one sender goroutine ──UDP──► collector

@@ -25,7 +25,6 @@ const (
 	chunkCorrelation  = 0x0011
 	familyIPv4        = 2
 	familyIPv6        = 10
-	protoTypeSIP      = 1
 	ipProtoUDP        = 17
 	ipProtoTCP        = 6
 	headerLen         = 6
@@ -35,8 +34,20 @@ const (
 	defaultCaptureTag = 0
 )
 
+// Payload types of the HEP protocol-type chunk (0x000b).
+const (
+	// ProtoSIP is a SIP message (the default).
+	ProtoSIP = 1
+	// ProtoRTCP is a raw RTCP compound packet, correlated with its call
+	// by the Correlation chunk (the SIP Call-ID), as Homer takes RTCP
+	// reports to show a call's quality beside its signaling.
+	ProtoRTCP = 5
+)
+
 // Packet describes one captured message.
 type Packet struct {
+	// Proto is the payload's type (ProtoSIP when 0).
+	Proto    uint8
 	Src, Dst netip.AddrPort
 	// TCP is set for stream transports (TCP, TLS, WS): the IP protocol
 	// chunk then says TCP, else UDP.
@@ -79,7 +90,11 @@ func Encode(dst []byte, p *Packet, agent uint32, key string) []byte {
 	dst = chunkU16(dst, chunkDstPort, p.Dst.Port())
 	dst = chunkU32(dst, chunkTimeSec, uint32(p.Time.Unix()))
 	dst = chunkU32(dst, chunkTimeUsec, uint32(p.Time.Nanosecond()/1000))
-	dst = chunkU8(dst, chunkProtoType, protoTypeSIP)
+	payloadType := p.Proto
+	if payloadType == 0 {
+		payloadType = ProtoSIP
+	}
+	dst = chunkU8(dst, chunkProtoType, payloadType)
 	dst = chunkU32(dst, chunkAgentID, agent)
 	if key != "" {
 		dst = chunkBytes(dst, chunkAuthKey, []byte(key))

@@ -113,14 +113,19 @@ const dtlsHandshakeTimeout = 30 * time.Second
 // dtlsTransport is an endpoint's DTLS association: the packet queue the
 // reactor fills and pion/dtls reads (it implements net.PacketConn).
 type dtlsTransport struct {
-	ep     *Endpoint
-	cfg    DTLSConfig
-	in     chan []byte
-	done   chan struct{}
-	once   sync.Once
-	peer   atomic.Pointer[netip.AddrPort] // source of the last record
-	keyed  atomic.Bool
-	cancel context.CancelFunc
+	ep    *Endpoint
+	cfg   DTLSConfig
+	in    chan []byte
+	done  chan struct{}
+	once  sync.Once
+	peer  atomic.Pointer[netip.AddrPort] // source of the last record
+	keyed atomic.Bool
+	// ready is closed when an active (client) leg may send its
+	// ClientHello: at once without ICE, else when a pair is nominated,
+	// so the first flight goes where the peer is (RFC 8842 §4.2).
+	ready     chan struct{}
+	readyOnce sync.Once
+	cancel    context.CancelFunc
 
 	dlMu     sync.Mutex
 	deadline time.Time
@@ -150,7 +155,10 @@ func (ep *Endpoint) StartDTLS(cfg DTLSConfig) error {
 		old.close()
 	}
 	ep.needKeys.Store(true)
-	t := &dtlsTransport{ep: ep, cfg: cfg, in: make(chan []byte, dtlsQueue), done: make(chan struct{})}
+	t := &dtlsTransport{ep: ep, cfg: cfg, in: make(chan []byte, dtlsQueue), done: make(chan struct{}), ready: make(chan struct{})}
+	if l := ep.ice.Load(); l == nil || !cfg.Client || l.hasNominated() {
+		t.markReady()
+	}
 	ep.dtls.Store(t)
 	ctx, cancel := context.WithTimeout(context.Background(), dtlsHandshakeTimeout)
 	t.cancel = cancel
@@ -190,10 +198,19 @@ func (ep *Endpoint) receiveDTLS(pkt []byte, src netip.AddrPort) {
 	}
 }
 
+// markReady lets an active leg start its handshake.
+func (t *dtlsTransport) markReady() { t.readyOnce.Do(func() { close(t.ready) }) }
+
 // run performs the handshake and installs the keys.
 func (t *dtlsTransport) run(ctx context.Context) {
 	defer t.cancel()
-	err := t.handshake(ctx)
+	var err error
+	select {
+	case <-t.ready:
+		err = t.handshake(ctx)
+	case <-ctx.Done():
+		err = fmt.Errorf("dtls: no ICE pair nominated: %w", ctx.Err())
+	}
 	if err != nil {
 		t.ep.logger().Info("dtls handshake failed", "error", err)
 	}

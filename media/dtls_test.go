@@ -84,6 +84,16 @@ func (p *dtlsPeer) recvOther(t testing.TB) []byte {
 
 func (p *dtlsPeer) addr() netip.AddrPort { return p.wire.LocalAddr().(*net.UDPAddr).AddrPort() }
 
+// dtlsPeerCertificate is a peer's certificate and its a=fingerprint.
+func dtlsPeerCertificate(t testing.TB) (tls.Certificate, string) {
+	t.Helper()
+	c, err := selfsign.GenerateSelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, "sha-256 " + Fingerprint(c.Certificate[0])
+}
+
 func (p *dtlsPeer) fingerprint() string { return "sha-256 " + Fingerprint(p.cert.Certificate[0]) }
 
 // handshake runs the peer's side against the endpoint at to; client is

@@ -37,7 +37,9 @@ type Endpoint struct {
 	rx atomic.Pointer[direction]
 	// rtcpHook receives RTCP packets (nil: count and drop).
 	rtcpHook atomic.Pointer[RTCPHandler]
-	rtcp     atomic.Pointer[rtcpLeg] // RTCP termination, nil until SetRTCP (rtcp.go)
+	// rtcpTap sees RTCP packets too, beside the hook (SetRTCPTap).
+	rtcpTap atomic.Pointer[RTCPTap]
+	rtcp    atomic.Pointer[rtcpLeg] // RTCP termination, nil until SetRTCP (rtcp.go)
 
 	// srtp is the SRTP stage (srtp.go), nil for plain RTP; srtpLast keeps
 	// the last one across an SRTP-off re-INVITE so ROC survives it.
@@ -172,6 +174,23 @@ func (ep *Endpoint) SetRemote(rtp netip.AddrPort) {
 // Remote returns the address packets are sent to now, and false when nothing
 // is sent (no SDP address yet, or on hold).
 func (ep *Endpoint) Remote() (netip.AddrPort, bool) { return ep.destination() }
+
+// RTCPTap sees each RTCP packet read on an endpoint, after SRTCP is
+// removed: the sender, our address it arrived on (the RTCP port, or the
+// RTP port when muxed) and the packet, which is reused once it returns. It
+// runs on the reactor goroutine and must not block. It is for capture
+// (HEP export); it changes nothing of what the handler and the RTCP
+// statistics see.
+type RTCPTap func(pkt []byte, from, to netip.AddrPort)
+
+// SetRTCPTap installs t (nil removes it) beside the RTCP handler.
+func (ep *Endpoint) SetRTCPTap(t RTCPTap) {
+	if t == nil {
+		ep.rtcpTap.Store(nil)
+		return
+	}
+	ep.rtcpTap.Store(&t)
+}
 
 // SetRTCPHandler installs h as the receiver of RTCP packets (nil removes
 // it). It is the hook for RTCP termination; without it RTCP is counted and
@@ -408,6 +427,13 @@ func (ep *Endpoint) receiveRTCP(pkt []byte, src netip.AddrPort, muxed bool) {
 		return
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	if t := ep.rtcpTap.Load(); t != nil {
+		to := ep.local
+		if !muxed {
+			to = netip.AddrPortFrom(to.Addr(), to.Port()+1)
+		}
+		(*t)(pkt, src, to)
+	}
 	if h := ep.rtcpHook.Load(); h != nil {
 		(*h)(pkt, src)
 	}

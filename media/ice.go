@@ -220,7 +220,17 @@ func (ep *Endpoint) nominate(l *iceLite, src netip.AddrPort, prio uint32) {
 	l.mu.Unlock()
 	ep.latched.Store(&latch{addr: src, gen: ep.gen.Load()})
 	ep.stats.latches.Add(1)
+	if t := ep.dtls.Load(); t != nil {
+		t.markReady() // an active leg sends its ClientHello now (dtls.go)
+	}
 	ep.logger().Info("ice pair nominated", "addr", src, "priority", prio, "first", first)
+}
+
+// hasNominated reports whether the peer nominated a pair.
+func (l *iceLite) hasNominated() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.nominated.IsValid()
 }
 
 // replySTUN answers request m with a message of type t to src, with

@@ -15,8 +15,14 @@ import (
 // TestICELiteWithPionAgent: a full ICE agent (pion/ice, controlling, as
 // a browser is against a lite peer) checks the endpoint's host candidate
 // as the SDP writes it, nominates it, then runs DTLS-SRTP over the ICE
-// connection; SRTP flows both ways over the nominated pair.
+// connection; SRTP flows both ways over the nominated pair. An active
+// (client) endpoint holds its ClientHello until the pair is nominated.
 func TestICELiteWithPionAgent(t *testing.T) {
+	t.Run("switchboard passive", func(t *testing.T) { testICELiteWithPionAgent(t, false) })
+	t.Run("switchboard active", func(t *testing.T) { testICELiteWithPionAgent(t, true) })
+}
+
+func testICELiteWithPionAgent(t *testing.T, active bool) {
 	e := newTestEngine(t, netip.MustParseAddr("127.0.0.1"), 1, nil)
 	ep := newTestEndpoint(t, e)
 	cert, err := NewDTLSCertificate()
@@ -54,6 +60,11 @@ func TestICELiteWithPionAgent(t *testing.T) {
 	if err := agent.AddRemoteCandidate(cand); err != nil {
 		t.Fatal(err)
 	}
+	keyed := make(chan error, 1)
+	peerCert, peerFP := dtlsPeerCertificate(t)
+	if err := ep.StartDTLS(DTLSConfig{Cert: cert, Client: active, RemoteFingerprint: peerFP, OnKeyed: func(err error) { keyed <- err }}); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	conn, err := agent.Dial(ctx, local.Ufrag, local.Pwd)
@@ -69,11 +80,8 @@ func TestICELiteWithPionAgent(t *testing.T) {
 	}
 
 	p := newDTLSPeerOn(t, conn)
-	keyed := make(chan error, 1)
-	if err := ep.StartDTLS(DTLSConfig{Cert: cert, RemoteFingerprint: p.fingerprint(), OnKeyed: func(err error) { keyed <- err }}); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.handshake(t, ep.Local(), true, cert.Fingerprint()); err != nil {
+	p.cert = peerCert
+	if err := p.handshake(t, ep.Local(), !active, cert.Fingerprint()); err != nil {
 		t.Fatalf("DTLS over ICE: %v", err)
 	}
 	if err := <-keyed; err != nil {

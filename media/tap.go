@@ -198,3 +198,22 @@ func goertzel(x []float64, f float64, rate int) float64 {
 }
 
 var _ Tap = (*ToneMeter)(nil)
+
+// SetTaps turns BridgeConfig.Taps on or off without reconfiguring the
+// bridge: relayed directions start (or stop) decoding a copy of what they
+// relay for their taps, so a recording can start in the middle of a
+// relayed call. Processed directions feed their taps either way.
+func (br *Bridge) SetTaps(on bool) {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if br.stopped || br.cfg.Taps == on {
+		return
+	}
+	br.cfg.Taps = on
+	for _, x := range []struct {
+		d  *direction
+		in LegFormat
+	}{{br.ab, br.cfg.A}, {br.ba, br.cfg.B}} {
+		br.setMonitor(x.d, x.in, on && x.d.proc == nil)
+	}
+}

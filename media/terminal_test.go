@@ -185,6 +185,35 @@ func TestMonitorRelayedTaps(t *testing.T) {
 	}
 }
 
+// TestSetTapsMidCall: a relayed call configured without taps starts
+// feeding a tap once SetTaps(true) turns them on (an on-demand recording),
+// and stops again after SetTaps(false).
+func TestSetTapsMidCall(t *testing.T) {
+	c := newProcCall(t, BridgeConfig{A: fmtPCMU, B: fmtPCMU})
+	meter := NewToneMeter()
+	c.br.AddTap(c.a, meter)
+	r := newReceiver(t, fmtPCMU)
+	s := newSender(t, fmtPCMU, 900)
+	c.run(t, s, 20, r, nil)
+	if got := meter.Summary(); got.Frames != 0 {
+		t.Fatalf("taps off: tap saw %+v", got)
+	}
+	c.br.SetTaps(true)
+	c.run(t, s, 60, r, nil)
+	on := meter.Summary()
+	if !near(on.Frequency, 900, 15) || on.Frames < 40 {
+		t.Fatalf("after SetTaps(true): tap saw %+v", on)
+	}
+	if c.br.Processing(c.a) {
+		t.Fatal("SetTaps switched the direction to processing")
+	}
+	c.br.SetTaps(false)
+	c.run(t, s, 30, r, nil)
+	if off := meter.Summary(); off.Frames > on.Frames+2 {
+		t.Fatalf("after SetTaps(false): tap went on from %d to %d frames", on.Frames, off.Frames)
+	}
+}
+
 // BenchmarkRelayPacketRecorded is BenchmarkRelayPacket on a call whose
 // relayed direction has a monitor (BridgeConfig.Taps, a recorded call):
 // the relay's extra cost is the copy into the monitor's jitter buffer;

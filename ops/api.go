@@ -22,6 +22,7 @@ import (
 type Switch interface {
 	Calls() []b2bua.CallInfo
 	Hangup(id string) bool
+	Record(id string, on bool) (string, error)
 	Registrations() []registrar.Binding
 	Stats() b2bua.Stats
 	ObserveRecords(f func(*cdr.Record))
@@ -88,6 +89,8 @@ func New(o Options) (*Server, error) {
 	mux.Handle("GET /api/v1/calls", s.auth(http.HandlerFunc(s.calls)))
 	mux.Handle("GET /api/v1/calls/{id}", s.auth(http.HandlerFunc(s.call)))
 	mux.Handle("DELETE /api/v1/calls/{id}", s.auth(http.HandlerFunc(s.hangup)))
+	mux.Handle("POST /api/v1/calls/{id}/recording", s.auth(http.HandlerFunc(s.startRecording)))
+	mux.Handle("DELETE /api/v1/calls/{id}/recording", s.auth(http.HandlerFunc(s.stopRecording)))
 	mux.Handle("GET /api/v1/registrations", s.auth(http.HandlerFunc(s.registrations)))
 	mux.Handle("GET /api/v1/status", s.auth(http.HandlerFunc(s.status)))
 	mux.Handle("POST /api/v1/reload", s.auth(http.HandlerFunc(s.reload)))

@@ -30,6 +30,15 @@ func (f *fakeSwitch) Hangup(id string) bool {
 	f.hung = append(f.hung, id)
 	return true
 }
+func (f *fakeSwitch) Record(id string, on bool) (string, error) {
+	switch {
+	case id != "sb-1":
+		return "", b2bua.ErrNoCall
+	case !on:
+		return "", b2bua.ErrNotRecording
+	}
+	return "/rec/sb-1.wav", nil
+}
 func (f *fakeSwitch) Registrations() []registrar.Binding {
 	return []registrar.Binding{{User: "1000", Contact: "sip:1000@127.0.0.1:5062"}}
 }
@@ -83,6 +92,10 @@ func TestAPIRoutes(t *testing.T) {
 		{"GET", "/api/v1/calls/nope", token, 404, "no call nope"},
 		{"DELETE", "/api/v1/calls/nope", token, 404, "no call"},
 		{"DELETE", "/api/v1/calls/sb-1", token, 204, ""},
+		{"POST", "/api/v1/calls/abc@host/recording", token, 201, `"recording": "/rec/sb-1.wav"`},
+		{"POST", "/api/v1/calls/nope/recording", token, 404, "no call nope"},
+		{"DELETE", "/api/v1/calls/sb-1/recording", token, 409, "not being recorded"},
+		{"POST", "/api/v1/calls/sb-1/recording", "", 401, "bearer token"},
 		{"GET", "/api/v1/registrations", token, 200, `"user": "1000"`},
 		{"GET", "/api/v1/status", token, 200, `"media_port_pairs": 500`},
 		{"POST", "/api/v1/reload", token, 422, "bad pattern"},

@@ -87,6 +87,7 @@ func NewMetrics(stats func() b2bua.Stats) *Metrics {
 		qualityReports("failed", func(s b2bua.Stats) uint64 { return s.QualityReportsFailed }),
 		qualityReports("dropped", func(s b2bua.Stats) uint64 { return s.QualityReportsDropped }),
 		newOverloadCollector(stats),
+		newTrunkCollector(stats),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

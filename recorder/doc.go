@@ -1,6 +1,6 @@
-// Package recorder records a two-party call as a stereo WAV file (caller
-// left, callee right) with a JSON metadata sidecar, without ever blocking
-// the media path.
+// Package recorder records a two-party call as a stereo WAV or Ogg/Opus
+// file (caller left, callee right; sink.go, ogg.go) with a JSON metadata
+// sidecar, without ever blocking the media path.
 //
 //	caller tap ─► Left().Write(pcm, rate, at) ─┐  (never blocks; full queue:
 //	callee tap ─► Right().Write(pcm, rate, at) ┤   frame dropped and counted)
@@ -9,7 +9,8 @@
 //	                                           │  one writer goroutine per file
 //	                                           ▼
 //	  Resampler (per side, to 8 or 16 kHz) ─► timeline by timestamp (gaps silent,
-//	  a side 200 ms behind the other silent) ─► interleave ─► file.Write
+//	  a side 200 ms behind the other silent) ─► interleave ─► sink.write
+//	                                   (WAV: PCM bytes; Ogg: Opus frames, a page each)
 //	                                           │  every HeaderEvery of audio:
 //	                                           ▼  header sizes rewritten (WriteAt)
 //	         Close: drain, final header, sidecar {status complete|cut}, wait

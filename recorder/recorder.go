@@ -1,11 +1,11 @@
 package recorder
 
 import (
-	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,8 +24,9 @@ const (
 
 // Config configures a Recorder.
 type Config struct {
-	// Path is the recording's file, ending in ".wav"; the sidecar is the
-	// same path ending in ".json". The file must not exist.
+	// Path is the recording's file, ending in ".wav" (16-bit PCM WAV) or
+	// ".ogg" (Ogg/Opus, stereo); the sidecar is the same path ending in
+	// ".json". The file must not exist.
 	Path string
 	// Rate is the recording's rate: 8000 (default) or 16000 Hz.
 	Rate int
@@ -75,6 +76,7 @@ type Recorder struct {
 	cfg   Config
 	log   *slog.Logger
 	f     *os.File
+	sink  sink // the file format (wav.go, ogg.go)
 	left  Input
 	right Input
 
@@ -95,8 +97,8 @@ type Recorder struct {
 	base     int64 // absolute sample index of bufs[*][0]
 	bufs     [2][]int16
 	tmp      []int16
-	out      []byte
-	data     int64 // data bytes written
+	inter    []int16 // interleaved samples of one flush
+	data     int64   // bytes of 16-bit stereo PCM written (the audio's length)
 	lastHead int64
 }
 
@@ -121,8 +123,9 @@ func New(cfg Config) (*Recorder, error) {
 	if cfg.Rate != 8000 && cfg.Rate != 16000 {
 		return nil, fmt.Errorf("recorder: rate %d Hz: want 8000 or 16000", cfg.Rate)
 	}
-	if filepath.Ext(cfg.Path) != ".wav" {
-		return nil, fmt.Errorf("recorder: path %q must end in .wav", cfg.Path)
+	format := strings.TrimPrefix(filepath.Ext(cfg.Path), ".")
+	if format != "wav" && format != "ogg" {
+		return nil, fmt.Errorf("recorder: path %q must end in .wav or .ogg", cfg.Path)
 	}
 	if cfg.Queue <= 0 {
 		cfg.Queue = defaultQueue
@@ -141,18 +144,20 @@ func New(cfg Config) (*Recorder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recorder: %w", err)
 	}
-	if _, err := f.Write(wavHeader(cfg.Rate, 2, 0)); err != nil {
+	snk, err := newSink(format, f, cfg.Rate)
+	if err != nil {
 		f.Close()
+		os.Remove(cfg.Path)
 		return nil, fmt.Errorf("recorder: %w", err)
 	}
 	r := &Recorder{
-		cfg: cfg, f: f, log: log.With("call_id", cfg.Meta.CallID, "file", cfg.Path),
+		cfg: cfg, f: f, sink: snk, log: log.With("call_id", cfg.Meta.CallID, "file", cfg.Path),
 		queue: make(chan *frame, cfg.Queue),
 		free:  make(chan *frame, cfg.Queue),
 		done:  make(chan struct{}),
 		start: cfg.Now(),
 		tmp:   make([]int16, maxFrame*cfg.Rate/8000+1),
-		out:   make([]byte, 0, 4*int(window.Seconds())*cfg.Rate),
+		inter: make([]int16, 0, 2*int(window.Seconds())*cfg.Rate),
 	}
 	for range cfg.Queue {
 		r.free <- new(frame)
@@ -163,7 +168,7 @@ func New(cfg Config) (*Recorder, error) {
 	r.meta = cfg.Meta
 	r.meta.Channels = map[string]string{"left": "caller", "right": "callee"}
 	r.meta.File = filepath.Base(cfg.Path)
-	r.meta.Format = "wav"
+	r.meta.Format = format
 	r.meta.SampleRate = cfg.Rate
 	r.meta.Start = r.start.UTC()
 	r.meta.Status = StatusRecording
@@ -303,16 +308,15 @@ func (r *Recorder) flushTo(upto int64) {
 		return
 	}
 	if !r.cut.Load() {
-		out := r.out[:0]
+		inter := r.inter[:0]
 		for i := range n {
-			out = binary.LittleEndian.AppendUint16(out, uint16(r.bufs[0][i]))
-			out = binary.LittleEndian.AppendUint16(out, uint16(r.bufs[1][i]))
+			inter = append(inter, r.bufs[0][i], r.bufs[1][i])
 		}
-		r.out = out[:0]
-		if err := r.write(out); err != nil {
+		r.inter = inter[:0]
+		if err := r.write(inter); err != nil {
 			r.cutOff(err)
 		} else {
-			r.data += int64(len(out))
+			r.data += 2 * int64(len(inter))
 			if r.data-r.lastHead >= 4*r.samples(r.cfg.HeaderEvery) {
 				if err := r.writeHeader(); err != nil {
 					r.cutOff(err)
@@ -328,20 +332,20 @@ func (r *Recorder) flushTo(upto int64) {
 	r.base = upto
 }
 
-func (r *Recorder) write(b []byte) error {
+func (r *Recorder) write(inter []int16) error {
 	if r.cfg.beforeWrite != nil {
 		if err := r.cfg.beforeWrite(); err != nil {
 			return err
 		}
 	}
-	_, err := r.f.Write(b)
-	return err
+	return r.sink.write(inter)
 }
 
+// writeHeader brings the file's own bookkeeping up to what was written
+// (a WAV header's sizes; nothing for Ogg, whose pages stand alone).
 func (r *Recorder) writeHeader() error {
 	r.lastHead = r.data
-	_, err := r.f.WriteAt(wavHeader(r.cfg.Rate, 2, uint32(r.data)), 0)
-	return err
+	return r.sink.checkpoint(r.data)
 }
 
 // cutOff stops the recording after a disk error; the call goes on.
@@ -355,6 +359,9 @@ func (r *Recorder) cutOff(err error) {
 // finish writes the final header and sidecar and closes the file.
 func (r *Recorder) finish() {
 	if err := r.writeHeader(); err != nil && !r.cut.Load() {
+		r.cutOff(err)
+	}
+	if err := r.sink.close(); err != nil && !r.cut.Load() {
 		r.cutOff(err)
 	}
 	if err := r.f.Close(); err != nil && !r.cut.Load() {

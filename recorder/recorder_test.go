@@ -281,7 +281,7 @@ func TestKilledRecordingRepaired(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	dir := t.TempDir()
-	for _, cfg := range []Config{{Path: filepath.Join(dir, "a.wav"), Rate: 48000}, {Path: filepath.Join(dir, "a.ogg")}, {Path: filepath.Join(dir, "no/such/a.wav")}} {
+	for _, cfg := range []Config{{Path: filepath.Join(dir, "a.wav"), Rate: 48000}, {Path: filepath.Join(dir, "a.mp3")}, {Path: filepath.Join(dir, "no/such/a.wav")}} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) succeeded", cfg)
 		}

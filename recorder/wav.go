@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 // WAV (RIFF WAVE, 16-bit PCM) header handling, hand-written: a 44-byte
@@ -96,9 +97,19 @@ func ReadWAV(path string) (Audio, error) {
 // Repair fixes the header of a WAV file this package left unfinished (the
 // process was killed): the RIFF and data sizes are set from the file's
 // length, a trailing partial sample frame is cut, and the sidecar (if it
-// still says "recording") is marked cut. It reports whether anything
+// still says "recording") is marked cut. An Ogg/Opus file needs only its
+// sidecar marked. It reports whether anything
 // changed. Call it at start on every file in the recordings directory.
 func Repair(path string) (bool, error) {
+	if filepath.Ext(path) == ".ogg" {
+		// Ogg pages stand alone: a partial last page is skipped by any
+		// reader, so only the sidecar needs marking.
+		st, err := os.Stat(path)
+		if err != nil {
+			return false, err
+		}
+		return repairSidecar(sidecarPath(path), st.ModTime())
+	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return false, err

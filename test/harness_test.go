@@ -381,6 +381,17 @@ type CDR struct {
 	RecordingState string `json:"recording_state"`
 	// TrunkTargets: the targets a DNS-named trunk's call tried (trunks_dns_e2e_test.go).
 	TrunkTargets []string `json:"trunk_targets"`
+	// Caller identity (STIR/SHAKEN, identity_e2e_test.go).
+	OrigID         string `json:"origid"`
+	Attest         string `json:"attest"`
+	Verstat        string `json:"verstat"`
+	VerifiedAttest string `json:"verified_attest"`
+	VerifiedOrigID string `json:"verified_origid"`
+	VerifyStatus   int    `json:"verify_status"`
+	VerifyError    string `json:"verify_error"`
+	// Caller privacy (privacy_e2e_test.go).
+	Privacy          string `json:"privacy"`
+	AssertedIdentity string `json:"asserted_identity"`
 }
 
 // CDRs reads every record written so far.

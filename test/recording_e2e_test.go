@@ -16,12 +16,12 @@ import (
 
 // recordingSB starts Switchboard with users 1000 and 1001 whose calls are
 // recorded (routes: recording: all) into its own directory.
-func recordingSB(t *testing.T) (*SB, string) {
+func recordingSB(t *testing.T, extra ...string) (*SB, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "recordings")
 	sb := startSB(t, SBOptions{Users: []string{"1000", "1001"},
 		Routes: `  - {match: '^1\d{3}$', to: user, recording: all}`,
-		Extra:  fmt.Sprintf("services:\n  recordings: %s\n", dir)})
+		Extra:  fmt.Sprintf("services:\n  recordings: %s\n%s", dir, strings.Join(extra, ""))})
 	return sb, dir
 }
 
@@ -58,19 +58,7 @@ func TestRecordingStereo(t *testing.T) {
 			if rec.Recording == "" || filepath.Dir(rec.Recording) != dir || rec.RecordingState != "complete" {
 				t.Fatalf("CDR recording %q state %q", rec.Recording, rec.RecordingState)
 			}
-			var meta recorder.Metadata
-			deadline := time.Now().Add(5 * time.Second)
-			for {
-				m, err := recorder.ReadSidecar(rec.Recording)
-				if err == nil && m.Status != recorder.StatusRecording {
-					meta = m
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("sidecar not finished: %+v %v", m, err)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+			meta := waitSidecar(t, rec.Recording)
 			if meta.Status != recorder.StatusComplete || meta.CDRID != rec.CallID || meta.CallID != rec.ACallID ||
 				meta.Caller.Codec != rec.CodecA || meta.Callee.Codec != rec.CodecB || meta.Channels["left"] != "caller" ||
 				meta.Seconds < 3 || meta.Seconds > rec.Billable+1 {
@@ -87,6 +75,55 @@ func TestRecordingStereo(t *testing.T) {
 			channelTone(t, a, 0, 440, 1000, 3)
 			channelTone(t, a, 1, 1000, 440, 3)
 		})
+	}
+}
+
+// TestRecordingOggOpus: with services.recording_format: ogg a recorded
+// call between two baresips is an Ogg/Opus file that Debian's opusdec
+// decodes to stereo with the caller's tone left and the callee's right;
+// the sidecar says ogg and complete, the file is 0600.
+func TestRecordingOggOpus(t *testing.T) {
+	t.Parallel()
+	opusdec := requireTool(t, "opusdec")
+	sb, dir := recordingSB(t, "  recording_format: ogg\n  recording_rate: 16000\n")
+	alice := startBaresip(t, BaresipOptions{User: "1000", Password: sb.Users["1000"], SB: sb, ToneHz: 440, Register: true, Modules: []string{"g711"}})
+	bob := startBaresip(t, BaresipOptions{User: "1001", Password: sb.Users["1001"], SB: sb, ToneHz: 1000, Register: true, Modules: []string{"g711"}})
+	rec := toneCall(t, sb, alice, bob, fmt.Sprintf("sip:1001@127.0.0.1:%d", sb.SIPPort), 4*time.Second)
+	if filepath.Dir(rec.Recording) != dir || filepath.Ext(rec.Recording) != ".ogg" || rec.RecordingState != "complete" {
+		t.Fatalf("CDR recording %q state %q", rec.Recording, rec.RecordingState)
+	}
+	if meta := waitSidecar(t, rec.Recording); meta.Format != "ogg" || meta.Status != recorder.StatusComplete || meta.Seconds < 3 {
+		t.Fatalf("sidecar %+v", meta)
+	}
+	if st, err := os.Stat(rec.Recording); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("recording %v mode %v", err, st.Mode())
+	}
+	wav := filepath.Join(t.TempDir(), "decoded.wav")
+	if out, err := exec.Command(opusdec, "--rate", "16000", rec.Recording, wav).CombinedOutput(); err != nil {
+		t.Fatalf("opusdec: %v\n%s", err, out)
+	}
+	a, err := recorder.ReadWAV(wav)
+	if err != nil || a.Channels != 2 {
+		t.Fatalf("decoded %s: %v (%d channels)", wav, err, a.Channels)
+	}
+	channelTone(t, a, 0, 440, 1000, 3)
+	channelTone(t, a, 1, 1000, 440, 3)
+}
+
+// waitSidecar waits until the recording's sidecar says it is finished
+// (the file is closed in the background after the call) and returns it.
+func waitSidecar(t *testing.T, path string) recorder.Metadata {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m, err := recorder.ReadSidecar(path)
+		if err == nil && m.Status != recorder.StatusRecording {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sidecar not finished: %+v %v", m, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

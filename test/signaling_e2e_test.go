@@ -388,12 +388,16 @@ a=sendrecv
 
 // sigTrustedInvite is a caller INVITE without credentials (the caller is a
 // trunk, trusted by address), CSeq 1.
-func sigTrustedInvite(body string) string {
+func sigTrustedInvite(body string) string { return sigTrustedInviteHeaders("", body) }
+
+// sigTrustedInviteHeaders is sigTrustedInvite with extra header lines
+// (each ending in a newline).
+func sigTrustedInviteHeaders(extra, body string) string {
 	return `<send retrans="500">` + cdata(`INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 `+uacHdrs+`
 To: <sip:[service]@[remote_ip]:[remote_port]>
 CSeq: 1 INVITE
-Content-Type: application/sdp
+`+extra+`Content-Type: application/sdp
 Content-Length: [len]
 
 `+body) + "</send>\n" + `<recv response="100" optional="true"/>

@@ -4,11 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // TestTrunkHealthBackup: trunk "primary" is pinged with OPTIONS every
@@ -48,6 +53,22 @@ func TestTrunkHealthBackup(t *testing.T) {
 	if err := json.Unmarshal(body, &st); code != 200 || err != nil || st.Trunks["primary"] != "down" || st.Trunks["backup"] != "unchecked" {
 		t.Errorf("/api/v1/status %d %s: want trunks primary down, backup unchecked", code, body)
 	}
+	trunkUp := func(name string) float64 {
+		code, body := apiDo(t, "GET", "http://"+apiAddr+"/metrics", strings.TrimSpace(string(raw)))
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
+		if code != 200 || err != nil {
+			t.Fatalf("/metrics %d: %v", code, err)
+		}
+		return metricValue(fams, "switchboard_trunk_up", map[string]string{"trunk": name})
+	}
+	out, err := exec.Command(sbctlBin(t), "-api", "http://"+apiAddr, "-token", strings.TrimSpace(string(raw)), "trunks").Output()
+	if err != nil || !regexp.MustCompile(`(?m)^backup +unchecked\n^primary +down$`).Match(out) {
+		t.Errorf("sbctl trunks: %v\n%s", err, out)
+	}
+	if up, backup := trunkUp("primary"), trunkUp("backup"); up != 0 || backup != -1 {
+		t.Errorf("switchboard_trunk_up primary %v backup %v, want 0 and none (unchecked)", up, backup)
+	}
 
 	uasDone := sigSippUAS(t, dir, dnsCallee(t), "127.0.0.2", port, port+2)
 	sippOK(t, "caller", trunkCaller(t, sb, dir, port, dnsCaller(t)))
@@ -60,4 +81,7 @@ func TestTrunkHealthBackup(t *testing.T) {
 
 	responder()
 	waitFor(t, 5*time.Second, "primary up again", logged("trunk up", 1))
+	if up := trunkUp("primary"); up != 1 {
+		t.Errorf("switchboard_trunk_up primary %v after it came back, want 1", up)
+	}
 }

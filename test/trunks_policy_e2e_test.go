@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +63,52 @@ func TestTrunkRoutingPolicy(t *testing.T) {
 	recs = sb.WaitCDRs(3, 5*time.Second)
 	if len(recs) != 3 || recs[2].Route != "did" || recs[2].Caller != "trunk:carrier" || recs[2].Status != 200 {
 		t.Errorf("DID call CDR %+v: want route did, caller trunk:carrier, 200", recs[len(recs)-1])
+	}
+}
+
+// TestTrunkMaxCPS (issue 13, item 4): a trunk with max_cps: 1 takes one
+// new call a second. Of three calls placed back to back the first is
+// answered by the trunk and the next two get 503 from Switchboard (CDR
+// reason "trunk at max_cps"); a call a second later goes through again.
+func TestTrunkMaxCPS(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "sipp")
+	dir := t.TempDir()
+	uasPort := 15000 + 10*instance()
+	sb := trunkSetup(t, uasPort, SBOptions{TrunkExtra: ", max_cps: 1"})
+	uasDone := sigSippUAS(t, dir, dnsCallee(t), "127.0.0.2", uasPort, uasPort+2, "-m", "2")
+	ua := newSigUA(t, "127.0.0.1:0", sb.Addr())
+	call := func() int {
+		r := newSigReq("INVITE", "sip:95551234@127.0.0.1", "1000", "95551234")
+		r.Body = sigSDP("8")
+		res, _ := ua.doAuth(r, "1000", sb.Users["1000"])
+		if res.StatusCode == 200 {
+			ua.ackAndBye(r, res)
+		} else {
+			ua.send(ua.ack(r, res).text(ua.transport, ua.Local))
+		}
+		return res.StatusCode
+	}
+	var got []int
+	for i := 0; i < 3; i++ {
+		got = append(got, call())
+	}
+	time.Sleep(1100 * time.Millisecond)
+	got = append(got, call())
+	if want := []int{200, 503, 503, 200}; !slices.Equal(got, want) {
+		t.Fatalf("statuses %v, want %v", got, want)
+	}
+	if r := <-uasDone; r.Err != nil || r.Stats.Successful != 2 {
+		t.Errorf("trunk sipp: %v, %d calls, want 2\n%s", r.Err, r.Stats.Successful, tail(r.Out, 2000))
+	}
+	recs := sb.WaitCDRs(4, 10*time.Second)
+	refused := 0
+	for _, c := range recs {
+		if c.Status == 503 && c.HangupReason == "trunk at max_cps" {
+			refused++
+		}
+	}
+	if len(recs) != 4 || refused != 2 {
+		t.Fatalf("%d CDRs, %d refused by max_cps, want 4 and 2: %+v", len(recs), refused, recs)
 	}
 }

@@ -147,3 +147,48 @@ func TestWebRTCHoldResume(t *testing.T) {
 		}
 	}
 }
+
+// TestWebRTCDTMF: RFC 4733 digits from a WebRTC caller (over its
+// DTLS-SRTP leg) reach the plain PCMU phone with the right keys: relayed
+// with PCMU, and through the processing path when the WebRTC leg is Opus
+// (baresip's telephone-event is at 8000 Hz beside Opus at 48000).
+func TestWebRTCDTMF(t *testing.T) {
+	for _, codec := range []string{"PCMU", "opus"} {
+		t.Run(codec, func(t *testing.T) { testWebRTCDTMF(t, codec) })
+	}
+}
+
+func testWebRTCDTMF(t *testing.T, codec string) {
+	sb := startSB(t, SBOptions{Users: []string{"1000", "1001"}})
+	alice := webrtcBaresip(t, sb, "1000", 440, codec)
+	bob := plainBaresip(t, sb, "1001", 1000)
+	alice.Command(fmt.Sprintf("dial sip:1001@127.0.0.1:%d;transport=udp", sb.SIPPort))
+	if !alice.WaitEvent("CALL_ESTABLISHED", 10*time.Second) || !bob.WaitEvent("CALL_ESTABLISHED", 5*time.Second) {
+		t.Fatalf("call not established\n%s", tail(sb.Output(), 3000))
+	}
+	time.Sleep(1500 * time.Millisecond) // DTLS keyed, media flowing
+	alice.Command("sndcode 5")
+	time.Sleep(500 * time.Millisecond)
+	alice.Command("sndcode 9")
+	if !bob.WaitEvent("CALL_DTMF_START", 5*time.Second) {
+		t.Fatalf("the phone received no digit\n%s", tail(bob.out.String(), 2000))
+	}
+	var keys []string
+	for deadline := time.Now().Add(5 * time.Second); len(keys) < 2 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		keys = keys[:0]
+		bob.mu.Lock()
+		for _, e := range bob.events {
+			if e["type"] == "CALL_DTMF_START" {
+				keys = append(keys, fmt.Sprint(e["param"]))
+			}
+		}
+		bob.mu.Unlock()
+	}
+	if strings.Join(keys, "") != "59" {
+		t.Fatalf("the phone received digits %q, want 5 and 9", keys)
+	}
+	alice.Command("hangup")
+	if recs := sb.WaitCDRs(1, 5*time.Second); len(recs) != 1 || recs[0].SRTPA == "none" {
+		t.Fatalf("CDRs %+v", recs)
+	}
+}

@@ -4,8 +4,10 @@
 //	sbctl calls                      list the calls in progress
 //	sbctl call ID                    one call, with its live quality
 //	sbctl hangup ID                  end a call (BYE / CANCEL both legs)
+//	sbctl record ID start|stop       start or stop recording a call
 //	sbctl registrations              list registration bindings
 //	sbctl status                     counters and version
+//	sbctl trunks                     each trunk's health (up, down, unchecked)
 //	sbctl reload                     reload the configuration (as SIGHUP)
 //	sbctl drain                      stop new calls and drain (as SIGTERM)
 //	sbctl ping sip:HOST[:PORT]       SIP OPTIONS round trip, with timing
@@ -30,8 +32,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	authUser := fs.String("user", "", "register, testcall: digest user name (default the URI's user)")
 	password := fs.String("password", os.Getenv("SB_PASSWORD"), "register, testcall: digest password (or SB_PASSWORD)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sbctl [flags] calls | call ID | hangup ID | registrations | status | reload | drain | ping sip:HOST[:PORT] | register sip:USER@HOST[:PORT] | testcall sip:NUMBER@HOST[:PORT]")
+		fmt.Fprintln(stderr, "usage: sbctl [flags] calls | call ID | hangup ID | record ID start|stop | registrations | status | trunks | reload | drain | ping sip:HOST[:PORT] | register sip:USER@HOST[:PORT] | testcall sip:NUMBER@HOST[:PORT]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -101,10 +105,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if err == nil {
 			fmt.Fprintln(stdout, "hung up", rest[0])
 		}
+	case cmd == "record" && len(rest) == 2 && (rest[1] == "start" || rest[1] == "stop"):
+		method := http.MethodPost
+		if rest[1] == "stop" {
+			method = http.MethodDelete
+		}
+		err = c.show(stdout, method, "/api/v1/calls/"+rest[0]+"/recording")
 	case cmd == "registrations" && len(rest) == 0:
 		err = c.show(stdout, http.MethodGet, "/api/v1/registrations")
 	case cmd == "status" && len(rest) == 0:
 		err = c.show(stdout, http.MethodGet, "/api/v1/status")
+	case cmd == "trunks" && len(rest) == 0:
+		err = c.trunks(stdout)
 	case cmd == "reload" && len(rest) == 0:
 		err = c.show(stdout, http.MethodPost, "/api/v1/reload")
 	case cmd == "drain" && len(rest) == 0:
@@ -166,6 +178,25 @@ func (c client) show(w io.Writer, method, path string) error {
 	}
 	_, err = w.Write(body)
 	return err
+}
+
+// trunks prints each trunk's health from /api/v1/status, one per line,
+// sorted by name.
+func (c client) trunks(w io.Writer) error {
+	var b strings.Builder
+	if err := c.show(&b, http.MethodGet, "/api/v1/status"); err != nil {
+		return err
+	}
+	var st struct {
+		Trunks map[string]string `json:"trunks"`
+	}
+	if err := json.Unmarshal([]byte(b.String()), &st); err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(st.Trunks)) {
+		fmt.Fprintf(w, "%-20s %s\n", name, st.Trunks[name])
+	}
+	return nil
 }
 
 // ping sends count OPTIONS to target and prints each round trip; it fails

@@ -126,6 +126,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		srv.SetCapture(hepCapture(capture))
+		srv.SetRTCPCapture(func(src, dst netip.AddrPort, pkt []byte, callID string) {
+			capture.Capture(&hep.Packet{Proto: hep.ProtoRTCP, Src: src, Dst: dst, Time: time.Now(), Payload: pkt, Correlation: callID})
+		})
 		log.Info("SIP messages exported over HEP", "collector", cfg.HEP.Collector)
 	}
 	var reloadMu sync.Mutex // SIGHUP and the API reload one at a time

@@ -1,0 +1,52 @@
+package recorder
+
+import (
+	"encoding/binary"
+	"os"
+)
+
+// sink is a recording's file format: the writer goroutine hands it the
+// interleaved stereo samples of each flush, asks it to make the file
+// consistent with what was written every HeaderEvery (checkpoint), and
+// closes it once at the end, before the file is closed.
+type sink interface {
+	write(inter []int16) error
+	checkpoint(dataBytes int64) error
+	close() error
+}
+
+// newSink starts format ("wav" or "ogg") on the new file f.
+func newSink(format string, f *os.File, rate int) (sink, error) {
+	if format == "ogg" {
+		return newOggSink(f, rate)
+	}
+	if _, err := f.Write(wavHeader(rate, 2, 0)); err != nil {
+		return nil, err
+	}
+	return &wavSink{f: f, rate: rate}, nil
+}
+
+// wavSink writes 16-bit little-endian PCM after a 44-byte header whose
+// sizes each checkpoint rewrites.
+type wavSink struct {
+	f    *os.File
+	rate int
+	out  []byte
+}
+
+func (w *wavSink) write(inter []int16) error {
+	out := w.out[:0]
+	for _, v := range inter {
+		out = binary.LittleEndian.AppendUint16(out, uint16(v))
+	}
+	w.out = out[:0]
+	_, err := w.f.Write(out)
+	return err
+}
+
+func (w *wavSink) checkpoint(dataBytes int64) error {
+	_, err := w.f.WriteAt(wavHeader(w.rate, 2, uint32(dataBytes)), 0)
+	return err
+}
+
+func (w *wavSink) close() error { return nil }
