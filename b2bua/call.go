@@ -100,6 +100,8 @@ type outTx struct {
 	// offerer's session back if it fails (call_glare.go).
 	glare bool
 	undo  func()
+	// fax: a T.38 re-INVITE (call_fax.go).
+	fax bool
 	// rseq is the RSeq of the last reliable provisional of a fork we
 	// PRACKed (RFC 3262 §4).
 	rseq uint32
@@ -180,6 +182,7 @@ type Call struct {
 	opusComplexity int
 	ackOffer       []media.Codec // what the 2xx offered the caller (callee's PTs), offerInAck
 	srtp           callSRTP      // each leg's SDES state (srtp_offer.go)
+	streams        callStreams   // the m-lines beside audio (call_streams.go)
 
 	// The call's states (call_state.go): where the call stands, where
 	// offer/answer stands, and whether media flows.
@@ -399,5 +402,6 @@ func (c *Call) cleanup() {
 	if c.epB != nil {
 		_ = c.epB.Close()
 	}
+	c.closeStreams() // call_streams.go
 	c.host.removeCall(c, c.dialogKeys)
 }

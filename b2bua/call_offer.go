@@ -64,6 +64,7 @@ func (c *Call) applyAnswer(out *outTx, body []byte) ([]byte, error) {
 		return nil, err
 	}
 	forA = aCodecs
+	c.answerStreams(ans, c.a.Session) // call_streams.go
 	c.startBridge()
 	c.bridge.Pause(isHold(c.a.Direction) || isHold(b.Direction))
 	return c.a.Session.Build(c.a.Endpoint.Local(), forA, b.Direction, c.ptime), nil
@@ -207,6 +208,9 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 		c.startRetransmit(res, from, e.req.CSeq().SeqNo)
 		return
 	}
+	if c.faxReinvite(e, from, to) { // call_fax.go
+		return
+	}
 	offer, err := media.ParseSDP(e.req.Body())
 	if err != nil {
 		c.answer(e, 488, nil)
@@ -217,7 +221,7 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 		c.answer(e, 488, nil)
 		return
 	}
-	undo := keepSession(from) // call_glare.go
+	undo := keepStreams(keepSession(from), from, to) // call_glare.go, call_fax.go
 	if err := c.srtpOf(from).answerOffer(from.Session, from.Endpoint, offer); err != nil {
 		c.log.Info("SRTP re-offer refused", "leg", from.Name, "error", err)
 		c.answer(e, 488, nil)
@@ -232,6 +236,7 @@ func (c *Call) onReinvite(e *evRequest, from *Leg) {
 		c.answer(e, 500, nil)
 		return
 	}
+	c.offerStreams(offer, from.Session, to.Session, from == c.a) // call_streams.go
 	body := to.Session.Build(to.Endpoint.Local(), toOffer, from.Direction, c.ptime)
 	req := to.newRequest(c.host, sip.INVITE)
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
@@ -250,6 +255,9 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 		c.offer = offerStable
 	}
 	e := out.origin
+	if out.fax && code >= 300 {
+		c.faxRefused() // call_fax.go
+	}
 	if code >= 300 || res == nil {
 		if code == 481 || code == 408 {
 			// The other dialog is gone: the call cannot go on (RFC 5057).
@@ -266,6 +274,10 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 	out.state = outAnswered
 	out.leg.setRemoteTargetFrom(res)
 	c.sendAck(out, nil)
+	if out.fax {
+		c.faxAnswered(out, res) // call_fax.go
+		return
+	}
 	from := c.other(out.leg)
 	ans, err := media.ParseSDP(res.Body())
 	if err != nil {
@@ -299,6 +311,7 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 		c.log.Info("re-INVITE media", "leg", to.Name, "error", err)
 	}
 	c.bridge.Pause(isHold(from.Direction) || isHold(to.Direction))
+	c.answerStreams(ans, from.Session) // call_streams.go
 	body := from.Session.Build(from.Endpoint.Local(), forFrom, to.Direction, c.ptime)
 	r := c.answer(e, 200, body)
 	c.startRetransmit(r, from, e.req.CSeq().SeqNo)

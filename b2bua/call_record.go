@@ -57,7 +57,8 @@ func (c *Call) writeCDR(status int, side, reason, disposition string) {
 		r.AToBPackets, r.AToBBytes = st.PacketsIn, st.BytesIn
 		r.BToAPackets, r.BToABytes = st.PacketsOut, st.BytesOut
 	}
-	c.recordSRTP() // srtp_offer.go
+	c.recordSRTP()     // srtp_offer.go
+	c.recordStreams(r) // call_streams.go
 	if c.bridgeState != bridgeIdle {
 		// Every call with media leaves its quality record, relayed or
 		// processed, inside its one CDR (rtcpstats.CallQuality).

@@ -100,6 +100,7 @@ func (c *Call) start() {
 		}
 	}
 	c.ptime = offer.Ptime
+	refuseStreams(offer, c.a.Session) // call_streams.go
 	c.a.Ptime, c.a.RTCP, c.a.XR = offer.Ptime, offer.RTCP, offer.RTCPXR
 	c.opusComplexity = pol.cfg.Media.OpusComplexity
 	filtered := media.FilterCodecs(offer.Codecs, c.allowed)
@@ -146,7 +147,8 @@ func (c *Call) start() {
 		}
 	}
 
-	c.srtpPolicies(pol) // srtp_offer.go
+	c.srtpPolicies(pol)   // srtp_offer.go
+	c.streamPolicies(pol) // call_streams.go
 
 	// Media: one endpoint facing each side, bridged.
 	epA, err := c.media.NewEndpoint(c.log.With("leg", "a"))
@@ -184,6 +186,9 @@ func (c *Call) start() {
 	if err := c.srtp.b.offer(bSession); err != nil {
 		c.fail(500, cdr.HangupSwitchboard, err.Error(), cdr.Failed)
 		return
+	}
+	if c.offer != offerLate {
+		c.offerStreams(offer, c.a.Session, bSession, true) // call_streams.go
 	}
 	body := bSession.Build(epB.Local(), bOffer, c.a.Direction, c.ptime)
 	if err := c.fork(target, epB, bSession, body, bOffer); err != nil {

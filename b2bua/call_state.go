@@ -174,6 +174,7 @@ func (c *Call) end(status int, side, reason, disposition string) {
 		c.bridge.Stop()
 		c.bridgeState = bridgeStopped
 	}
+	c.stopStreams()     // call_streams.go
 	c.stopRecording()   // recording.go
 	c.leaveConference() // conference.go
 	if disposition == "" {

@@ -64,6 +64,9 @@ func (c *Call) fork(t Target, ep *media.Endpoint, sess *media.Session, body []by
 		for _, h := range signed {
 			out.req.AppendHeader(h)
 		}
+		if t.Kind == TargetTrunk {
+			advertiseOC(out.req) // RFC 7339 (overload_oc.go)
+		}
 		if err := c.send(out); err != nil {
 			c.log.Warn("fork failed", "leg", "b", "dest", d.addr, "error", err)
 			nextTarget()
@@ -249,6 +252,9 @@ func (c *Call) onTxEnd(out *outTx, err error) {
 func (c *Call) onResponse(out *outTx, res *sip.Response) {
 	code := res.StatusCode
 	c.heardFrom(out)
+	if out.fork && c.target.Kind == TargetTrunk && c.target.Trunk != nil {
+		c.target.Trunk.oc.note(res, c.now()) // RFC 7339 (overload_oc.go)
+	}
 	if code < 200 {
 		if out.fork {
 			c.onForkProvisional(out, res)

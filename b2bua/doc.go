@@ -34,6 +34,11 @@
 //   - srtp_offer.go: SRTP per leg (SDES, RFC 4568; best effort, RFC 8643):
 //     the user's or trunk's srtp policy, Switchboard's own keys per leg,
 //     the 488 of required and the plain retry of srtp_fallback.
+//   - call_streams.go: every m-line beside audio (issue 17), at the same
+//     index on both legs: video relayed on its own endpoint pair and
+//     bridge (video: relay | drop), anything else answered with port 0.
+//   - call_fax.go: T.38 re-INVITEs relayed as a UDPTL stream, the T.38
+//     attributes negotiated per leg, back to audio; the CDR's fax.
 //   - call_dialog.go: in-dialog requests (BYE, re-INVITE, INFO, UPDATE).
 //   - call_prack.go: reliable provisionals (RFC 3262) on each leg on its
 //     own: reliable 18x to a caller that offered 100rel, PRACK to a callee

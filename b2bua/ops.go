@@ -41,6 +41,9 @@ type CallInfo struct {
 	// Quality is the call's quality record so far (the final one is in
 	// its CDR); absent before media flows.
 	Quality *rtcpstats.CallQuality `json:"quality,omitempty"`
+	// Streams are the call's streams beside audio so far, as its CDR
+	// will have them (call_streams.go).
+	Streams []cdr.StreamRecord `json:"streams,omitempty"`
 }
 
 // Stats are the server's gauges for metrics.
@@ -100,6 +103,7 @@ func (c *Call) info() (CallInfo, bool) {
 		Route: r.Route, Trunk: r.Trunk, State: c.state.String(),
 		Start: r.Start, Answer: r.Answer, CodecA: r.CodecA, CodecB: r.CodecB,
 		Transcoded: r.Transcoded, Quality: c.quality(),
+		Streams: c.liveStreams(),
 	}
 	return ci, true
 }

@@ -103,6 +103,7 @@ type overload struct {
 	other    atomic.Int64
 	fds      atomic.Int64 // open descriptors at the last decision or sample
 	rejected [nShedReasons]atomic.Uint64
+	oc       ocCounter // RFC 7339 toward upstream clients (overload_oc.go)
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -234,6 +235,7 @@ func (o *overload) sampler() {
 	tick := time.NewTicker(overloadSample)
 	defer tick.Stop()
 	var last [nShedReasons]uint64
+	var lastOffered uint64
 	lastOther := time.Now()
 	refusing := false
 	for {
@@ -257,6 +259,9 @@ func (o *overload) sampler() {
 			}
 			last[r] = n
 		}
+		offered := o.oc.offered.Load()
+		o.oc.sample(offered-lastOffered, since)
+		lastOffered = offered
 		switch {
 		case since > 0:
 			refusing = true

@@ -19,6 +19,7 @@ func (f *readFilter) shed(info sip.TransportReadProps, msg []byte, headerEnd int
 	if o == nil || len(msg) < 7 || string(msg[:7]) != "INVITE " {
 		return false
 	}
+	o.oc.offered.Add(1)
 	reason := o.overloaded()
 	if reason == shedNone {
 		return false
@@ -30,7 +31,10 @@ func (f *readFilter) shed(info sip.TransportReadProps, msg []byte, headerEnd int
 		return false // in-dialog, unsure, or a retransmission: never shed
 	}
 	res := sip.NewResponse(503, reasonPhrase(503))
-	for _, v := range h.vias {
+	for i, v := range h.vias {
+		if i == 0 {
+			v += o.ocViaParams(v) // RFC 7339 (overload_oc.go)
+		}
 		res.AppendHeader(sip.NewHeader("Via", v))
 	}
 	res.AppendHeader(sip.NewHeader("From", h.from))

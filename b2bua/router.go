@@ -57,6 +57,8 @@ type Target struct {
 	Service string
 	Options config.ServiceOptions
 	Policy  config.CallPolicy
+	// Streams is the route's video policy (call_streams.go).
+	Streams config.StreamPolicy
 }
 
 // Trunk is a provisioned SIP peer.
@@ -83,6 +85,8 @@ type Trunk struct {
 	active   atomic.Int64
 	// rate is its max_cps (trunk_rate.go; nil: unlimited).
 	rate *trunkRate
+	// oc is the reduction the trunk asked for (RFC 7339, overload_oc.go).
+	oc trunkOC
 	// tls chooses between TLS and the plain transport (trunk_tls.go).
 	tls *trunkTLS
 	// Fingerprints and CommonNames identify the trunk by the client
@@ -223,7 +227,7 @@ func (r *Router) RouteFrom(from Caller, dialled string) (t Target, ok bool) {
 		if rule.Rewrite != "" {
 			number = string(rule.Re.ExpandString(nil, rule.Rewrite, dialled, m))
 		}
-		t = Target{Number: number, Rule: rule.Match, Process: rule.MediaMode == config.MediaProcess, Transcode: rule.Transcoding(), Policy: rule.Policy}
+		t = Target{Number: number, Rule: rule.Match, Process: rule.MediaMode == config.MediaProcess, Transcode: rule.Transcoding(), Policy: rule.Policy, Streams: rule.Streams}
 		switch {
 		case config.IsService(rule.To):
 			t.Kind, t.Service, t.Options = TargetService, rule.To, rule.Service

@@ -112,11 +112,18 @@ func (c *Call) takeTrunk(t *Trunk) bool {
 		c.trunkRefusal = "trunk at max_calls"
 		return false
 	}
-	if !t.rate.take(c.now()) {
+	refusal := ""
+	switch {
+	case !t.rate.take(c.now()):
+		refusal = "trunk at max_cps"
+	case t.oc.holdBack(c.now()):
+		refusal = "trunk overload control" // RFC 7339 (overload_oc.go)
+	}
+	if refusal != "" {
 		if t.maxCalls > 0 {
 			t.active.Add(-1)
 		}
-		c.trunkRefusal = "trunk at max_cps"
+		c.trunkRefusal = refusal
 		return false
 	}
 	c.trunkSlot = t

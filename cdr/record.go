@@ -166,6 +166,15 @@ type Record struct {
 	// AssertedIdentity the P-Asserted-Identity sent to the trunk.
 	Privacy          string `json:"privacy,omitempty"`
 	AssertedIdentity string `json:"asserted_identity,omitempty"`
+
+	// Streams beside audio (issue 17, b2bua/call_streams.go): one entry
+	// per video m-line the call relayed or refused.
+	Streams []StreamRecord `json:"streams,omitempty"`
+	// Fax is how a fax crossed the call: t38-relayed (a T.38 re-INVITE
+	// relayed end to end as UDPTL) or g711-passthrough (T.38 refused by
+	// the other leg, the fax tones relayed as audio); absent when no T.38
+	// re-INVITE was seen.
+	Fax string `json:"fax,omitempty"`
 }
 
 // RoomEvent is one conference room event in a participant's record.

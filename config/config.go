@@ -137,6 +137,8 @@ type User struct {
 	SRTP SRTPPolicy `yaml:",inline"`
 	// Policy is the user's recording and hold policy (config/services.go).
 	Policy CallPolicy `yaml:",inline"`
+	// Streams is the user's video policy (video; config/streams.go).
+	Streams StreamPolicy `yaml:",inline"`
 	// Groups name the user's groups, for routes[].source "group:NAME" (config/trunks_policy.go).
 	Groups []string `yaml:"groups"`
 	// WebRTC makes calls to the user WebRTC legs: ICE-lite, DTLS-SRTP,
@@ -175,6 +177,8 @@ type Trunk struct {
 	SRTP SRTPPolicy `yaml:",inline"`
 	// Policy is the trunk's recording and hold policy (config/services.go).
 	Policy CallPolicy `yaml:",inline"`
+	// Streams is the trunk's video policy (video; config/streams.go).
+	Streams StreamPolicy `yaml:",inline"`
 	// Failover is how calls move between the targets of a trunk given by
 	// host name (config/trunks_dns.go).
 	Failover TrunkFailover `yaml:",inline"`
@@ -240,6 +244,8 @@ type Route struct {
 	Service ServiceOptions `yaml:",inline"`
 	// Select is the route's source condition and fallback trunks (config/trunks_policy.go).
 	Select RoutePolicy `yaml:",inline"`
+	// Streams is the route's video policy (video; config/streams.go).
+	Streams StreamPolicy `yaml:",inline"`
 
 	// Re is Match compiled (filled by Validate).
 	Re *regexp.Regexp `yaml:"-"`

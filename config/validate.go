@@ -52,6 +52,7 @@ func (c *Config) Validate() error {
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 	v.runtime()
 	v.api()
+	v.streams()
 	v.records()
 	v.hep()
 	v.qualityReports()

@@ -19,18 +19,23 @@ func BenchmarkRelayPacket(b *testing.B) { benchRelayPacket(b, nil) }
 // benchRelayPacket runs BenchmarkRelayPacket on a call that setup (if not
 // nil) prepares further.
 func benchRelayPacket(b *testing.B, setup func(*call)) {
+	benchRelay(b, setup, append(rtpPacket(0, 0, 0, 0x1234, false)[:12], make([]byte, 160)...), func(i int) uint32 { return uint32(i * 160) })
+}
+
+// benchRelay is benchRelayPacket's loop for any packet: pkt is sent with
+// sequence number i and timestamp ts(i).
+func benchRelay(b *testing.B, setup func(*call), pkt []byte, ts func(i int) uint32) {
 	addr := netip.MustParseAddr("127.0.0.1")
 	e := newTestEngine(b, addr, 2, nil)
 	c := newBenchCall(b, e, addr)
 	if setup != nil {
 		setup(c)
 	}
-	pkt := append(rtpPacket(0, 0, 0, 0x1234, false)[:12], make([]byte, 160)...)
 	dst := c.a.Local()
 	buf := make([]byte, 2048)
 	send := func(i int) {
 		binary.BigEndian.PutUint16(pkt[2:], uint16(i))
-		binary.BigEndian.PutUint32(pkt[4:], uint32(i*160))
+		binary.BigEndian.PutUint32(pkt[4:], ts(i))
 		wire := pkt
 		if c.seal != nil {
 			wire = c.seal(pkt)

@@ -41,6 +41,8 @@ type Bridge struct {
 	stopped   bool
 	onTimeout func(reason string) // set once by Start, read by the sweeper
 
+	fb [2]*feedbackRelay // RTCP feedback relays, set once by RelayFeedback (feedback.go)
+
 	fired  atomic.Bool
 	paused atomic.Bool
 	since  atomic.Int64 // unix ns the inactivity period counts from at the earliest
@@ -192,6 +194,11 @@ type direction struct {
 	// it sends, and it decodes on the playout clock. Set under Bridge.mu;
 	// nil when none.
 	monitor atomic.Pointer[processor]
+	// source is the relayed source's SSRC and sequence offset, packed
+	// (feedback.go); seen is the relay's own copy, so that it stores only
+	// on a change.
+	source atomic.Uint64
+	seen   uint64
 }
 
 func newDirection(from, to *Endpoint) *direction {
@@ -235,6 +242,10 @@ func (r *relay) HandleRTP(pkt []byte, h rtp.Header, now int64) {
 	}
 	if d.out.rewrite(pkt, &h, pt, clock, now) {
 		d.from.stats.sourceChanges.Add(1)
+	}
+	if v := uint64(d.out.inSSRC)<<32 | uint64(d.out.seqOff); v != d.seen {
+		d.seen = v
+		d.source.Store(v) // for RTCP feedback toward the source (feedback.go)
 	}
 	d.to.write(pkt, now)
 }

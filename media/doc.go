@@ -4,7 +4,8 @@
 // processing chain (transcoding, repacketization, jitter buffer,
 // concealment, comfort noise, DTMF interworking, PCM taps), and the SDP a
 // leg needs to describe its endpoint (ParseSDP, Session.Build,
-// FilterCodecs, MatchAnswer).
+// FilterCodecs, MatchAnswer) with every other stream of the call
+// (ParseStreams, Session.SetStreams; video and T.38 relays below).
 //
 // # Flow
 //
@@ -232,6 +233,39 @@
 // else to a=rtcp (RFC 3605), else to the RTP port + 1. Endpoint.Quality
 // and CallQuality turn the sessions into the call's quality record
 // (rtcpstats.CallQuality, written inside the CDR).
+//
+// # Streams beside audio (issue 17)
+//
+// A call carries every m-line of its offer (RFC 3264 §6, §8): the audio one
+// through the flow above, a video one on a second endpoint pair and
+// Bridge of its own, a T.38 one on a third pair, anything else refused.
+//
+//	SDP body ─ pionSafe: m-lines pion/sdp refuses (media "image", proto
+//	   │        "udptl", any unknown type) rewritten "m=application <port>
+//	   │        UDP <fmts>", count and order kept ─► pion/sdp ─► ParseSDP
+//	   │        (the audio Description, unchanged)
+//	   └─ ParseStreams (own m=/c=/a= scan of the original text) ─► []Stream
+//	         (every m-line, index, media, port, proto, formats, attributes)
+//	Session.SetStreams([]Section) ─► Build writes the audio m-line and the
+//	   sections at their indices (RejectSection: port 0; RTPSection: video;
+//	   T38Section: image); BuildStreams writes the sections alone
+//
+//	video:  Endpoint ─ relay (PT map, outStream.rewrite, 0 allocations) ─ Endpoint
+//	        RTCP terminated per leg; RelayFeedback (feedback.go) re-issues
+//	        PLI, FIR and NACK toward the stream's source in its own SSRC and
+//	        sequence space (direction.source, stored by the relay on change)
+//	T.38:   Endpoint ─ DatagramRelay (udptl.go): every datagram as it is,
+//	        latched and counted, no RTP parse, no RTCP ─ Endpoint
+//
+// Why not one parser for all: pion/sdp is the project's SDP parser and
+// stays the one that validates a body and reads the audio. It refuses
+// media types and transports outside its IANA lists (RFC 4566 §8.2.1 is
+// open-ended; T.38's "image"/"udptl" come from RFC 3362), and patching
+// third_party for that is more to carry than pionSafe's line rewrite.
+// What the non-audio streams need (port, proto, formats, c=, a=) is a
+// few lines of text per m-line, read from the original body by
+// ParseStreams, so nothing of an image line is lost in the rewrite;
+// FuzzParseStreams covers both.
 //
 // # Locks
 //

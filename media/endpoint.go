@@ -61,6 +61,10 @@ type Endpoint struct {
 	lastRTCP atomic.Int64
 	stats    endpointCounters
 
+	// datagrams, when set, takes every datagram of the RTP socket as it
+	// is: a UDPTL stream (udptl.go), no RTP parse.
+	datagrams atomic.Pointer[datagramRelay]
+
 	// Candidate state, owned by the reactor serving the RTP socket.
 	cand    netip.AddrPort
 	candN   int
@@ -314,6 +318,10 @@ func (ep *Endpoint) write(pkt []byte, now int64) {
 // goes to the ICE-lite responder and DTLS to the DTLS-SRTP transport of
 // a WebRTC leg (counted and dropped on other legs).
 func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
+	if r := ep.datagrams.Load(); r != nil {
+		r.receive(ep, pkt, src, now) // UDPTL (udptl.go)
+		return
+	}
 	if len(pkt) < 2 {
 		ep.stats.invalid.Add(1)
 		return

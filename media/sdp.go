@@ -101,6 +101,7 @@ type Description struct {
 	Crypto    []Crypto       // supported a=crypto attributes (RFC 4568), in order (sdp_crypto.go)
 	WebRTC    *WebRTC        // ICE and DTLS-SRTP attributes (sdp_webrtc.go), nil when absent
 	Index     int            // position of the audio m-line among all m-lines
+	Streams   []Stream       // every m-line, in order, whatever its media (sdp_streams.go)
 }
 
 // RTP returns the address RTP should be sent to.
@@ -168,7 +169,7 @@ func ParseSDP(body []byte) (*Description, error) {
 		return nil, fmt.Errorf("%w: no v= line", ErrSDPSyntax)
 	}
 	var s sdp.SessionDescription
-	if err := s.UnmarshalString(string(body)); err != nil {
+	if err := s.UnmarshalString(pionSafe(body)); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSDPSyntax, err)
 	}
 	var m *sdp.MediaDescription
@@ -189,7 +190,7 @@ func ParseSDP(body []byte) (*Description, error) {
 	case m == nil:
 		return nil, ErrAudioRejected
 	}
-	d := &Description{Index: index, Port: m.MediaName.Port.Value, Direction: SendRecv}
+	d := &Description{Index: index, Port: m.MediaName.Port.Value, Direction: SendRecv, Streams: ParseStreams(body)}
 	if d.Port < 1 || d.Port > 65535 {
 		return nil, fmt.Errorf("%w: port %d", ErrSDPSyntax, d.Port)
 	}
@@ -304,18 +305,30 @@ func parseRTCPAttr(v string, def netip.Addr) (netip.AddrPort, bool) {
 // Formats that are not numbers below 128, and dynamic PTs without a valid
 // rtpmap, are left out.
 func codecList(m *sdp.MediaDescription) []Codec {
+	kvs := make([][2]string, 0, len(m.Attributes))
+	for _, a := range m.Attributes {
+		kvs = append(kvs, [2]string{a.Key, a.Value})
+	}
+	return buildCodecs(m.MediaName.Formats, kvs, staticCodec)
+}
+
+// buildCodecs lists the payload types of formats, in order, named by the
+// rtpmap attributes among kvs (key, value) or else by static, with the
+// fmtp of each. The first rtpmap and fmtp of a PT count; formats that
+// are not numbers below 128, repeated, or unnamed are left out.
+func buildCodecs(formats []string, kvs [][2]string, static func(uint8) (Codec, bool)) []Codec {
 	maps := map[uint8]Codec{}
 	fmtps := map[uint8]string{}
-	for _, a := range m.Attributes {
-		switch a.Key {
+	for _, a := range kvs {
+		switch a[0] {
 		case "rtpmap":
-			if c, ok := parseRtpmap(a.Value); ok {
+			if c, ok := parseRtpmap(a[1]); ok {
 				if _, dup := maps[c.PT]; !dup {
 					maps[c.PT] = c
 				}
 			}
 		case "fmtp":
-			pt, rest, ok := strings.Cut(strings.TrimSpace(a.Value), " ")
+			pt, rest, ok := strings.Cut(strings.TrimSpace(a[1]), " ")
 			if n, err := strconv.ParseUint(pt, 10, 7); ok && err == nil {
 				if _, dup := fmtps[uint8(n)]; !dup {
 					fmtps[uint8(n)] = strings.TrimSpace(rest)
@@ -325,7 +338,7 @@ func codecList(m *sdp.MediaDescription) []Codec {
 	}
 	var out []Codec
 	seen := map[uint8]bool{}
-	for _, f := range m.MediaName.Formats {
+	for _, f := range formats {
 		n, err := strconv.ParseUint(f, 10, 7)
 		if err != nil || seen[uint8(n)] {
 			continue
@@ -333,7 +346,7 @@ func codecList(m *sdp.MediaDescription) []Codec {
 		pt := uint8(n)
 		c, ok := maps[pt]
 		if !ok {
-			c, ok = staticCodec(pt)
+			c, ok = static(pt)
 		}
 		if !ok {
 			continue

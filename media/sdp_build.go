@@ -14,6 +14,13 @@ import (
 // version that grows each time the leg's SDP content changes (RFC 3264 §8).
 // It is owned by the call goroutine and is not safe for concurrent use.
 type Session struct {
+	// streams are the m-lines written beside the audio one, lastStreams
+	// their text at the last Build, audioless that Builds write them
+	// alone (sdp_streams.go, sdp_t38.go).
+	streams     []Section
+	lastStreams string
+	audioless   bool
+
 	id      uint64
 	version uint64
 	built   bool
@@ -54,6 +61,7 @@ func (s *Session) Version() uint64 { return s.version }
 // The o= version is incremented when the content differs from the previous
 // Build.
 func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptime int) []byte {
+	s.bumpStreams() // sdp_streams.go
 	cs := make([]Codec, 0, len(codecs))
 	for _, c := range codecs {
 		if c.PT > 127 || !validToken(c.Name) || c.Clock <= 0 || !validFmtp(c.Fmtp) ||
@@ -128,7 +136,7 @@ func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptim
 		}},
 	}
 	body, _ := d.Marshal() // Marshal never fails
-	return body
+	return s.spliceStreams(body)
 }
 
 func (b *buildInput) equal(o *buildInput) bool {

@@ -121,13 +121,7 @@ func TestConferencePIN(t *testing.T) {
 	key("#")
 	steps = append(steps, `<pause milliseconds="500"/>`, uacInDialog("BYE", strconv.Itoa(cseq), "", ""), `<recv response="200"/>`)
 	uac := writeScenario(t, "uac-conf-pin", steps...)
-	port := 15000 + 10*instance()
-	r := runSipp(t, t.TempDir(), 30*time.Second, "-sf", uac, sb.Addr(), "-i", "127.0.0.3", "-p", strconv.Itoa(port),
-		"-mi", "127.0.0.3", "-mp", strconv.Itoa(port+2), "-s", "3000", "-key", "user", "1000",
-		"-au", "1000", "-ap", sb.Users["1000"], "-m", "1", "-timeout", "20s", "-timeout_error")
-	if r.Stats.Successful != 1 || r.Err != nil {
-		t.Fatalf("caller sipp failed: %v\n%s", r.Err, tail(r.Out, 2500))
-	}
+	callerSipp(t, sb, uac, "3000") // streams_e2e_test.go
 	out := sb.Output()
 	wrong, joined := strings.Index(out, "conference: wrong PIN"), strings.Index(out, "joined conference")
 	if strings.Count(out, "conference: wrong PIN") != 1 || strings.Count(out, "joined conference") != 1 || joined < wrong {

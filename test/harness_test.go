@@ -392,6 +392,9 @@ type CDR struct {
 	// Caller privacy (privacy_e2e_test.go).
 	Privacy          string `json:"privacy"`
 	AssertedIdentity string `json:"asserted_identity"`
+	// Streams beside audio (streams_e2e_test.go).
+	Streams []StreamCDR `json:"streams"`
+	Fax     string      `json:"fax"`
 }
 
 // CDRs reads every record written so far.

@@ -9,6 +9,13 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
+// trunkInvite is user 1000's INVITE to the trunk number 95551234.
+func trunkInvite() *sigReq {
+	r := newSigReq("INVITE", "sip:95551234@127.0.0.1", "1000", "95551234")
+	r.Body = sigSDP("8")
+	return r
+}
+
 // TestOverloadRefusesNewCalls: with overload.max_setups 2, two calls ring
 // and the next three new INVITEs get a stateless 503 with Retry-After (no
 // CDR: they never became calls); a retransmitted INVITE and a CANCEL of a
@@ -22,11 +29,6 @@ func TestOverloadRefusesNewCalls(t *testing.T) {
 	callee := newSigUA(t, fmt.Sprintf("127.0.0.2:%d", trunkPort), sb.Addr())
 	caller := newSigUA(t, "127.0.0.3:0", sb.Addr())
 	pass := sb.Users["1000"]
-	newInvite := func() *sigReq {
-		r := newSigReq("INVITE", "sip:95551234@127.0.0.1", "1000", "95551234")
-		r.Body = sigSDP("8")
-		return r
-	}
 	ring := func(r *sigReq) *sip.Request {
 		t.Helper()
 		inv, _ := callee.awaitRequest("INVITE", 5*time.Second)
@@ -47,14 +49,14 @@ func TestOverloadRefusesNewCalls(t *testing.T) {
 	var ringing []*sigReq
 	var calleeInvites []*sip.Request
 	for range 2 {
-		r := newInvite()
+		r := trunkInvite()
 		caller.start(r, "1000", pass)
 		calleeInvites = append(calleeInvites, ring(r))
 		ringing = append(ringing, r)
 	}
 
 	for i := range 3 {
-		r := newInvite()
+		r := trunkInvite()
 		caller.start(r, "1000", pass)
 		res, raw := caller.final(r, 5*time.Second)
 		if res.StatusCode != 503 {
@@ -90,7 +92,7 @@ func TestOverloadRefusesNewCalls(t *testing.T) {
 	_, _ = callee.awaitRequest("ACK", 5*time.Second)
 
 	// One setup left the table: a new call is admitted.
-	r := newInvite()
+	r := trunkInvite()
 	caller.start(r, "1000", pass)
 	calleeInvites[0] = ring(r)
 	ringing[0] = r
