@@ -14,6 +14,13 @@ LDFLAGS   := -X main.version=$(VERSION)
 # Debian packages the build and the tests need.
 DEBS      := libopus-dev libopusfile-dev libspeexdsp-dev libspandsp-dev pkg-config gcc make curl sip-tester baresip sox dnsmasq-base postgresql sngrep systemd chromium kamailio sipvicious fail2ban tcpdump secsipidx opus-tools
 TEST_TIMEOUT ?= 20m
+# npm (for the browser phone's JsSIP and its tests' puppeteer-core): Debian's
+# npm package when no npm is on the PATH (nodejs packages that bundle npm
+# need none).
+NPM_DEB   := $(if $(shell command -v npm 2>/dev/null),,npm)
+# The browser phone's JsSIP bundle (phone/package.json, pinned by
+# phone/package-lock.json), embedded into the binary by go:embed.
+PHONE_JS  := phone/static/jssip.min.js
 
 # libopus 1.5.2, built from Debian trixie's source tarball (checked against
 # its SHA-256) into .deps/: bookworm's libopus 1.3.1 is built without the
@@ -38,10 +45,10 @@ export CGO_LDFLAGS := -O2 -g -L$(OPUS_PREFIX)/lib
 
 all: build
 
-deps: debs $(OPUS_LIB)
+deps: debs $(OPUS_LIB) $(PHONE_JS)
 
 debs:
-	@missing=""; for p in $(DEBS); do \
+	@missing=""; for p in $(DEBS) $(NPM_DEB); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then echo "deps: all present"; exit 0; fi; \
@@ -78,6 +85,17 @@ $(OPUS_LIB): | debs
 	grep -q -- '-lopus -lm' $(OPUS_PREFIX)/lib/pkgconfig/opus.pc
 	rm -rf .deps/build
 
+# npm packages of the browser phone and its tests, installed exactly as
+# package-lock.json pins them (again only when the lock file changes), from
+# whatever registry npm is configured with.
+phone/node_modules/.package-lock.json: phone/package.json phone/package-lock.json | debs
+	cd phone && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
+$(PHONE_JS): phone/node_modules/.package-lock.json phone/jssip-entry.js
+	phone/node_modules/.bin/esbuild phone/jssip-entry.js --bundle --minify --format=iife --platform=browser \
+	  --legal-comments=eof --outfile=$@
+
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/switchboard
 	$(GO) build -o bin/sbctl ./cmd/sbctl
@@ -90,6 +108,8 @@ run: build
 	@echo "First call: register two softphones on 127.0.0.1:5060 (UDP or TCP) as users 1000 and 1001"
 	@echo "with the passwords printed below (or set SB_1000_PASSWORD / SB_1001_PASSWORD), then dial 600 (echo: you hear yourself),"
 	@echo "601 (a test tone), or 1001 from 1000."
+	@echo "Browser phone: open http://127.0.0.1:8088/phone/ (or https://127.0.0.1:8089/phone/, self-signed), log in as 1000"
+	@echo "with its password and dial 600 (echo: you hear yourself) or 601 (tone); a softphone registered as 1001 can call it."
 	@echo "Numbers 9<digits> go out to the demo trunk at 127.0.0.2:5080 (e.g. 'sipp -sn uas -i 127.0.0.2 -p 5080')."
 	@echo "Calls in progress: bin/sbctl -token-file var/state/api_token calls   (metrics: http://127.0.0.1:8080/metrics)"
 	./$(BIN) -config $(CONFIG)

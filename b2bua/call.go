@@ -344,6 +344,8 @@ func (c *Call) handle(ev any) {
 		if c.state != stateEnded {
 			c.onMediaTimeout(e.reason)
 		}
+	case evConsentLost:
+		c.onConsentLost(e) // webrtc_leg.go
 	case evShutdown:
 		if c.state != stateEnded {
 			c.abort(503, "shutdown")
@@ -357,6 +359,8 @@ func (c *Call) handle(ev any) {
 		c.onRecord(e) // recording_ondemand.go
 	case evLinger:
 		c.lingerUntil = c.now() // finished from now on
+	case evFlowClosed:
+		c.onFlowClosed(e) // websocket.go
 	default:
 		c.onTransferEvent(ev) // call_replaces.go
 	}

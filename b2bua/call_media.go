@@ -62,12 +62,16 @@ func preferOrder(codecs []media.Codec, prefs []string) []media.Codec {
 	return out
 }
 
-// offererCodecs returns the codecs for the offering side of an
+// offererCodecs returns the codecs for the offering side near of an
 // offer/answer given its offer (filtered, its payload types) and forNear,
 // the far side's answer renumbered into the offer's payload types
 // (media.MatchAnswer): forNear itself when its audio codec is one the
-// offerer offered, else the offerer's own first transcodable codec.
-func (c *Call) offererCodecs(nearOffer, forNear []media.Codec) ([]media.Codec, error) {
+// offerer offered (unless a WebRTC offerer gets Opus, webrtc_leg.go),
+// else the offerer's own first transcodable codec.
+func (c *Call) offererCodecs(near *Leg, nearOffer, forNear []media.Codec) ([]media.Codec, error) {
+	if cs, ok := c.opusForWebRTC(near, nearOffer, forNear); ok {
+		return cs, nil
+	}
 	if a, ok := media.FirstAudio(forNear); ok && offered(nearOffer, a) {
 		// Only what the offerer offered: the far side may have answered a
 		// telephone-event Switchboard added (media.WithEvents).

@@ -47,7 +47,7 @@ func (c *Call) applyAnswer(out *outTx, body []byte) ([]byte, error) {
 	if err := c.srtp.b.takeAnswer(out.leg.Session, out.leg.Endpoint, ans); err != nil {
 		return nil, err
 	}
-	aCodecs, err := c.offererCodecs(c.aOffer, forA)
+	aCodecs, err := c.offererCodecs(c.a, c.aOffer, forA)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func isHold(d media.Direction) bool { return d != media.SendRecv }
 // media, so its sendrecv is passed on as sendonly and recvonly as inactive
 // (RFC 6337 §5.3). The other leg then sees the hold as a direction.
 func sdpDirection(d *media.Description) media.Direction {
-	if d.Addr.IsUnspecified() {
+	if d.Addr.IsUnspecified() && d.WebRTC == nil { // WebRTC: ICE's placeholder (media.Description.Hold)
 		switch d.Direction {
 		case media.SendRecv:
 			return media.SendOnly
@@ -285,7 +285,7 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 		return
 	}
 	fwd, back, forFrom := media.MatchAnswer(out.offer, ans.Codecs)
-	fromCodecs, err := c.offererCodecs(c.reOffer, forFrom)
+	fromCodecs, err := c.offererCodecs(from, c.reOffer, forFrom)
 	if err == nil {
 		err = c.srtpOf(out.leg).takeAnswer(out.leg.Session, out.leg.Endpoint, ans)
 	}

@@ -78,12 +78,7 @@ type Stats struct {
 
 // Calls returns a snapshot of the calls in progress, oldest first.
 func (s *Server) Calls() []CallInfo {
-	s.mu.Lock()
-	calls := make([]*Call, 0, len(s.calls))
-	for _, c := range s.calls {
-		calls = append(calls, c)
-	}
-	s.mu.Unlock()
+	calls := s.callList()
 	out := make([]CallInfo, 0, len(calls))
 	for _, c := range calls {
 		if ci, ok := c.info(); ok {

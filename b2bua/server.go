@@ -347,8 +347,13 @@ func (s *Server) Listen(ctx context.Context, ls []config.Listener) error {
 			l = listener{network: "TLS", addr: tl.Addr().(*net.TCPAddr).AddrPort(), closer: tl.Close}
 			s.addListener(l)
 			go func() { _ = s.srv.ServeTLS(tl) }()
+		case config.TransportWS, config.TransportWSS:
+			var err error
+			if l, err = s.listenWS(cl); err != nil { // websocket.go
+				return fmt.Errorf("sip.listen %q: %w", raw, err)
+			}
+			s.addListener(l)
 		default:
-			// WebSocket listeners plug in here (sipgo ServeWS).
 			return fmt.Errorf("sip.listen %q: transport %q not supported yet", raw, cl.Transport)
 		}
 		s.log.Info("listening", "transport", cl.Transport, "addr", l.addr.String())
@@ -441,7 +446,11 @@ func (s *Server) newVia(transport string, laddr sip.Addr) *sip.ViaHeader {
 // contactFor is Switchboard's Contact URI on a listener.
 func contactFor(l listener) sip.Uri {
 	u := sip.Uri{Scheme: "sip", User: "sb", Host: hostOf(l.addr.Addr()), Port: int(l.addr.Port()), UriParams: sip.NewParams()}
-	if l.network != "UDP" {
+	switch l.network {
+	case "UDP":
+	case "WS", "WSS":
+		u.UriParams.Add("transport", "ws") // RFC 7118 §5.2: ws for both
+	default:
 		u.UriParams.Add("transport", strings.ToLower(l.network))
 	}
 	return u
@@ -809,6 +818,17 @@ func (s *Server) onStrayResponse(res *sip.Response) {
 	}
 }
 
+// callList is a snapshot of the calls in progress, in no order.
+func (s *Server) callList() []*Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	calls := make([]*Call, 0, len(s.calls))
+	for _, c := range s.calls {
+		calls = append(calls, c)
+	}
+	return calls
+}
+
 func (s *Server) activeCalls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -886,13 +906,7 @@ func (s *Server) Drain(grace time.Duration) {
 		return
 	case <-time.After(grace):
 	}
-	s.mu.Lock()
-	calls := make([]*Call, 0, len(s.calls))
-	for _, c := range s.calls {
-		calls = append(calls, c)
-	}
-	s.mu.Unlock()
-	for _, c := range calls {
+	for _, c := range s.callList() {
 		c.post(evShutdown{})
 	}
 	select {

@@ -61,6 +61,9 @@ type legSRTP struct {
 	// fellBack is set once the leg's INVITE was re-sent in plain after a
 	// 488 (srtp_fallback), so that it happens once.
 	fellBack bool
+	// rtc is the leg's WebRTC state (webrtc_leg.go): DTLS-SRTP instead
+	// of SDES when its profile is ProfileWebRTC.
+	rtc legWebRTC
 }
 
 // callSRTP is the SDES state of a call's two legs.
@@ -79,6 +82,7 @@ func (c *Call) srtpOf(l *Leg) *legSRTP {
 // and the routed target; media.srtp fills what they leave unset.
 func (c *Call) srtpPolicies(pol *policy) {
 	c.srtp.a.policy, c.srtp.b.policy = identitySRTP(pol, c.caller), targetSRTP(pol, c.target)
+	c.webrtcSetup(pol) // webrtc_leg.go
 }
 
 // identitySRTP is the SRTP policy of a caller identity: a user's name or
@@ -120,6 +124,12 @@ func trunkSRTP(cfg *config.Config, name string) config.SRTPPolicy {
 // keys on the leg's endpoint and writes our one a=crypto, with the
 // offer's tag and transport, into the leg's session. An error means 488.
 func (st *legSRTP) answerOffer(sess *media.Session, ep *media.Endpoint, offer *media.Description) error {
+	switch {
+	case media.IsWebRTC(offer.Proto):
+		return st.answerWebRTC(sess, ep, offer) // DTLS-SRTP (webrtc_leg.go)
+	case st.rtc.profile == ProfileWebRTC:
+		return errWebRTCPlain
+	}
 	savp := media.SecureProto(offer.Proto)
 	var chosen media.Crypto
 	ok := false
@@ -159,6 +169,9 @@ func (st *legSRTP) answerOffer(sess *media.Session, ep *media.Endpoint, offer *m
 // them, RFC 4568 §7.1.4), else a fresh key per suite; RTP/SAVP when
 // required, best-effort RTP/AVP otherwise (RFC 8643).
 func (st *legSRTP) offer(sess *media.Session) error {
+	if st.rtc.profile == ProfileWebRTC {
+		return st.offerWebRTC(sess) // webrtc_leg.go
+	}
 	switch {
 	case st.policy.Mode == config.SRTPOff || st.state == srtpPlain:
 		sess.SetCrypto(false, nil)
@@ -182,6 +195,9 @@ func (st *legSRTP) offer(sess *media.Session) error {
 // the offered key whose tag and suite it names, else plain RTP, which a
 // required leg refuses (the error means 488; nothing changes then).
 func (st *legSRTP) takeAnswer(sess *media.Session, ep *media.Endpoint, ans *media.Description) error {
+	if st.rtc.profile == ProfileWebRTC {
+		return st.takeWebRTCAnswer(sess, ep, ans) // webrtc_leg.go
+	}
 	for _, k := range ans.Crypto {
 		for _, o := range st.offered {
 			if o.Tag != k.Tag || o.Suite != k.Suite {

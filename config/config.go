@@ -37,8 +37,12 @@ type Config struct {
 	Overload       Overload       `yaml:"overload"` // admission control (config/overload.go)
 	Services       Services       `yaml:"services"` // echo, tone, playback, recording, MOH, conference (config/services.go)
 	DNS            DNS            `yaml:"dns"`      // resolvers for trunk host names (config/trunks_dns.go)
+	WebRTC         WebRTC         `yaml:"webrtc"`   // ICE-lite, DTLS-SRTP certificate, consent (config/webrtc.go)
 	Identity       Identity       `yaml:"identity"` // STIR/SHAKEN verification of calls from trunks (config/identity.go)
 	ShutdownGrace  time.Duration  `yaml:"shutdown_grace"`
+
+	// WebSocket is SIP over WebSocket and the browser phone (config/websocket.go).
+	WebSocket WebSocket `yaml:"websocket"`
 
 	// Path is the file the configuration was read from (not a YAML key).
 	Path string `yaml:"-"`
@@ -80,7 +84,7 @@ type SIP struct {
 
 // Listener is one parsed sip.listen entry.
 type Listener struct {
-	// Transport is "udp", "tcp" or "tls" (lower case, as sipgo's ListenAndServe takes it).
+	// Transport is "udp", "tcp", "tls", "ws" or "wss" (lower case, as sipgo's ListenAndServe takes it).
 	Transport string
 	// Addr is the local address and port.
 	Addr netip.AddrPort
@@ -137,6 +141,9 @@ type User struct {
 	Streams StreamPolicy `yaml:",inline"`
 	// Groups name the user's groups, for routes[].source "group:NAME" (config/trunks_policy.go).
 	Groups []string `yaml:"groups"`
+	// WebRTC makes calls to the user WebRTC legs: ICE-lite, DTLS-SRTP,
+	// UDP/TLS/RTP/SAVPF (config/webrtc.go).
+	WebRTC bool `yaml:"webrtc"`
 }
 
 // Trunk is a SIP peer reached by URI.

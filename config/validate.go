@@ -58,11 +58,13 @@ func (c *Config) Validate() error {
 	v.qualityReports()
 	v.security()
 	v.srtp()
+	v.webrtc()
 	v.overload()
 	v.services()
 	v.dns()
 	v.identity()
 	v.privacy()
+	v.websocket()
 	v.positive("shutdown_grace", c.ShutdownGrace)
 	return errors.Join(v.errs...)
 }
@@ -190,10 +192,10 @@ func (v *validator) sip() {
 	}
 }
 
-// ParseListen parses one sip.listen URL: udp://, tcp:// or tls:// followed
-// by an IPv4 address and port (127.0.0.1:5060) or a bracketed IPv6 address
-// and port ([::1]:5060). ws:// and wss:// are recognised but rejected as not
-// yet supported.
+// ParseListen parses one sip.listen URL: udp://, tcp://, tls://, ws:// or
+// wss:// (SIP over WebSocket, config/websocket.go) followed by an IPv4
+// address and port (127.0.0.1:5060) or a bracketed IPv6 address and port
+// ([::1]:5060).
 func ParseListen(raw string) (Listener, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -201,13 +203,11 @@ func ParseListen(raw string) (Listener, error) {
 	}
 	scheme := strings.ToLower(u.Scheme)
 	switch scheme {
-	case "udp", "tcp", "tls":
-	case "ws", "wss":
-		return Listener{}, fmt.Errorf("transport %s is not yet supported (use udp, tcp or tls): %q", scheme, raw)
+	case "udp", "tcp", "tls", TransportWS, TransportWSS:
 	case "":
 		return Listener{}, fmt.Errorf("missing transport, write e.g. udp://%s", raw)
 	default:
-		return Listener{}, fmt.Errorf("unknown transport %q in %q (udp, tcp or tls)", u.Scheme, raw)
+		return Listener{}, fmt.Errorf("unknown transport %q in %q (udp, tcp, tls, ws or wss)", u.Scheme, raw)
 	}
 	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return Listener{}, fmt.Errorf("only transport://host:port is allowed, got %q", raw)

@@ -10,10 +10,11 @@
 // # Flow
 //
 //	phone A                                                            phone B
-//	   │ RTP (and rtcp-mux, later STUN/DTLS)                              ▲
+//	   │ RTP (and rtcp-mux, STUN, DTLS)                                   ▲
 //	   ▼                                                                  │
 //	Endpoint A: RTP socket ── reactor ── demux by first byte (RFC 7983 §7)
-//	   ├─ 0-3 STUN, 20-63 DTLS: counted, dropped (ICE/DTLS legs later)
+//	   ├─ 0-3 STUN: ICE-lite Binding responder (ice.go; else dropped)
+//	   ├─ 20-63 DTLS: copied to the leg's DTLS queue (dtls.go; else dropped)
 //	   ├─ 128-191, type 192-223: RTCP (RFC 5761 §4) ─► rtcpstats session
 //	   └─ 128-191: [SRTP unprotect, srtp.go, when SetSRTP keyed the leg]
 //	               rtp.Parse (RFC 3550 §5.1) → admit (latch) → stats, lastRx
@@ -100,6 +101,43 @@
 // monitor's jitter buffer before rewriting it (monitor.go), and the
 // monitor decodes on the playout clock. The relay stays allocation-free
 // (BenchmarkRelayPacketRecorded).
+//
+// # WebRTC legs (ice.go, dtls.go, sdp_webrtc.go)
+//
+// A WebRTC leg (a browser, or any peer offering UDP/TLS/RTP/SAVPF) has
+// ICE-lite, DTLS-SRTP and rtcp-mux on its one RTP socket, demultiplexed
+// by first byte as above; once keyed its RTP path is the SDES one.
+//
+//	peer (full ICE agent, controlling)             Endpoint (SetICE, StartDTLS)
+//	  Binding request ─────────────────► reactor: USERNAME ours:theirs,
+//	  (USE-CANDIDATE, PRIORITY)                   MESSAGE-INTEGRITY (our pwd),
+//	                                              FINGERPRINT → success with
+//	  ◄───────────────────────────────── XOR-MAPPED-ADDRESS; nominated →
+//	                                              latch = the pair (RFC 8445 §7.3)
+//	  DTLS records ────────────────────► reactor: copy → queue (64)
+//	  ◄──── flights, written to the record's source ─ pion/dtls (handshake
+//	                                              goroutine; peer cert must hash
+//	                                              to a=fingerprint, RFC 5763 §5)
+//	                                              → ExportKeyingMaterial
+//	                                              ("EXTRACTOR-dtls_srtp",
+//	                                              RFC 5764 §4.2) → SetSRTP
+//	  SRTP/SRTCP ◄─────────────────────► the SRTP stage (srtp.go), 0 allocs
+//	  consent checks every ~5 s ───────► lastCheck; the sweeper ends the leg
+//	                                     (ICEConfig.OnConsentLost) after 30 s
+//	                                     without one (RFC 7675 §5.1)
+//
+// Until the handshake exported keys the leg sends nothing and accepts no
+// RTP or RTCP (needKeys), so nothing leaves in the clear. The responder is
+// ours, with pion/stun's messages, not a pion/ice Agent: an Agent owns its
+// sockets and goroutines, while here the reactor owns the socket and the
+// RTP path must stay allocation-free; an ICE-lite agent only answers
+// checks. pion/ice's full agent is the peer of TestICELiteWithPionAgent;
+// baresip's ICE that of the end-to-end tests. One
+// DTLSCertificate serves the process (the fingerprint stays across
+// re-INVITEs); the role follows a=setup (actpass in our offers, active in
+// our answers unless the peer is active). On an ICE leg c=0.0.0.0 is a
+// placeholder (RFC 8839 §4.2.1.1), not hold: the nominated pair stays
+// the destination.
 //
 // # Port pairs
 //

@@ -46,6 +46,13 @@ type Endpoint struct {
 	srtp     atomic.Pointer[srtpStage]
 	srtpMu   sync.Mutex
 	srtpLast *srtpStage
+	// ice is the ICE-lite responder (ice.go), dtls the DTLS-SRTP
+	// transport (dtls.go); nil on legs without them.
+	ice  atomic.Pointer[iceLite]
+	dtls atomic.Pointer[dtlsTransport]
+	// needKeys is set on a DTLS-SRTP leg: without SRTP keys it sends
+	// nothing and accepts no RTP or RTCP (RFC 5764 §5.1.2).
+	needKeys atomic.Bool
 	rtcpBuf  [2][]byte // SRTCP plaintext: [0] RTCP socket, [1] rtcp-mux on the RTP socket (one reader each)
 
 	lastRx atomic.Int64 // unix ns of the last accepted RTP packet, 0 if none
@@ -94,8 +101,8 @@ type EndpointStats struct {
 	Latches              uint64 // times the latch moved to a new source address
 	SourceChanges        uint64 // incoming SSRC changes or seq/ts jumps smoothed over by the bridge
 	RTCPIn, RTCPBytesIn  uint64 // RTCP packets read (not forwarded), on either port
-	STUNIn               uint64 // STUN packets on the RTP port (RFC 7983 first byte 0-3), dropped for now
-	DTLSIn               uint64 // DTLS records on the RTP port (RFC 7983 first byte 20-63), dropped for now
+	STUNIn               uint64 // STUN packets on the RTP port (RFC 7983 first byte 0-3): ICE checks, or dropped
+	DTLSIn               uint64 // DTLS records on the RTP port (RFC 7983 first byte 20-63): DTLS-SRTP, or dropped
 	SRTPFailed           uint64 // SRTP/SRTCP packets that failed authentication, replay or decryption
 }
 
@@ -104,7 +111,7 @@ type endpointCounters struct {
 	invalid, rejected, droppedPT, noDest     atomic.Uint64
 	sendErrors, latches, rtcpIn, rtcpBytesIn atomic.Uint64
 	sourceChanges, stunIn, dtlsIn            atomic.Uint64
-	srtpFailed                               atomic.Uint64
+	srtpFailed, stunOK, stunBad              atomic.Uint64
 }
 
 // NewEndpoint takes an RTP/RTCP port pair from the pool: a warm one (still
@@ -225,6 +232,8 @@ func (ep *Endpoint) Close() error {
 	ep.closeOnce.Do(func() {
 		ep.closed.Store(true)
 		ep.closeRTCP() // RTCP BYE (rtcp.go)
+		ep.closeDTLS() // dtls.go
+		ep.engine.unwatchConsent(ep)
 		ep.pair.release(ep)
 		ep.engine.unregister(ep)
 		ep.engine.releasePair(ep.pair)
@@ -237,6 +246,12 @@ func (ep *Endpoint) Close() error {
 func (ep *Endpoint) destination() (netip.AddrPort, bool) {
 	r := ep.remote.Load()
 	if r == nil || !r.send {
+		// On an ICE leg c=0.0.0.0 is the placeholder of a peer whose
+		// candidates say where it is (RFC 8839 §4.2.1.1), not hold: the
+		// nominated pair is the destination (ice.go).
+		if l := ep.latched.Load(); l != nil && l.gen == ep.gen.Load() && ep.ice.Load() != nil {
+			return l.addr, true
+		}
 		return netip.AddrPort{}, false
 	}
 	if l := ep.latched.Load(); l != nil && l.gen == ep.gen.Load() {
@@ -281,6 +296,9 @@ func (ep *Endpoint) write(pkt []byte, now int64) {
 	var err error
 	if s := ep.srtp.Load(); s != nil {
 		n, err = s.sendSRTP(ep.rtp, pkt, dst) // SRTP stage (srtp.go)
+	} else if ep.needKeys.Load() { // DTLS-SRTP not keyed yet (dtls.go)
+		ep.stats.noDest.Add(1)
+		return
 	} else {
 		n, err = ep.rtp.sendTo(pkt, dst)
 	}
@@ -297,7 +315,8 @@ func (ep *Endpoint) write(pkt []byte, now int64) {
 // reactor goroutine: demultiplex (RFC 7983 §7) → validate → latch →
 // direction handler. RTCP multiplexed on the RTP port (RFC 5761 §4:
 // packet types 200-207 in the second octet) goes to the RTCP hook; STUN
-// and DTLS are counted and dropped until ICE and DTLS-SRTP legs exist.
+// goes to the ICE-lite responder and DTLS to the DTLS-SRTP transport of
+// a WebRTC leg (counted and dropped on other legs).
 func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
 	if r := ep.datagrams.Load(); r != nil {
 		r.receive(ep, pkt, src, now) // UDPTL (udptl.go)
@@ -319,12 +338,15 @@ func (ep *Endpoint) receive(pkt []byte, src netip.AddrPort, now int64) {
 				ep.stats.srtpFailed.Add(1)
 				return
 			}
+		} else if ep.needKeys.Load() { // plain RTP on a DTLS-SRTP leg
+			ep.stats.srtpFailed.Add(1)
+			return
 		}
 	case b <= 3:
-		ep.stats.stunIn.Add(1)
+		ep.receiveSTUN(pkt, src, now) // ICE-lite (ice.go)
 		return
 	case b >= 20 && b <= 63:
-		ep.stats.dtlsIn.Add(1)
+		ep.receiveDTLS(pkt, src) // DTLS-SRTP (dtls.go)
 		return
 	default:
 		ep.stats.invalid.Add(1)
@@ -408,6 +430,9 @@ func (ep *Endpoint) receiveRTCP(pkt []byte, src netip.AddrPort, muxed bool) {
 			ep.stats.srtpFailed.Add(1)
 			return
 		}
+	} else if ep.needKeys.Load() { // plain RTCP on a DTLS-SRTP leg
+		ep.stats.srtpFailed.Add(1)
+		return
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	if t := ep.rtcpTap.Load(); t != nil {

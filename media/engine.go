@@ -36,6 +36,10 @@ type Engine struct {
 	stop chan struct{}
 	done chan struct{}
 	rtcp *rtcpClock // the RTCP goroutine (rtcp.go), stopped by stop
+
+	// consent holds the ICE legs whose consent the sweeper checks (ice.go).
+	consentMu sync.Mutex
+	consent   map[*Endpoint]struct{}
 }
 
 // NewEngine validates cfg, fills in defaults and starts the sweeper.
@@ -227,6 +231,7 @@ func (e *Engine) sweeper(interval time.Duration) {
 		case <-t.C:
 			now := e.cfg.Now()
 			e.sweep(now)
+			e.sweepConsent(now) // ICE consent freshness (ice.go)
 			e.closeCold(now, warmKeep)
 		}
 	}

@@ -91,6 +91,9 @@ func (ep *Endpoint) SetRTCP(o RTCPOptions) {
 		o.ClockRate = defaultClock
 	}
 	o.Remote = netip.AddrPortFrom(o.Remote.Addr().Unmap(), o.Remote.Port())
+	if ep.ice.Load() != nil || ep.dtls.Load() != nil {
+		o.Mux = true // a WebRTC leg: rtcp-mux is required (RFC 8834 §5.1.1)
+	}
 	if ep.closed.Load() {
 		return
 	}
@@ -271,6 +274,9 @@ func (l *rtcpLeg) send(now time.Time, bye bool) {
 			l.ep.stats.sendErrors.Add(1)
 			return
 		}
+	} else if l.ep.needKeys.Load() { // DTLS-SRTP leg not keyed yet (dtls.go)
+		l.noDest.Add(1)
+		return
 	}
 	if _, err := sock.sendTo(out, dst); err != nil {
 		l.ep.stats.sendErrors.Add(1)

@@ -99,6 +99,7 @@ type Description struct {
 	RTCPMux   bool           // a=rtcp-mux (RFC 5761)
 	RTCPXR    bool           // a=rtcp-xr (RFC 3611 §5.1): the peer takes XR reports
 	Crypto    []Crypto       // supported a=crypto attributes (RFC 4568), in order (sdp_crypto.go)
+	WebRTC    *WebRTC        // ICE and DTLS-SRTP attributes (sdp_webrtc.go), nil when absent
 	Index     int            // position of the audio m-line among all m-lines
 	Streams   []Stream       // every m-line, in order, whatever its media (sdp_streams.go)
 }
@@ -107,9 +108,10 @@ type Description struct {
 func (d *Description) RTP() netip.AddrPort { return netip.AddrPortFrom(d.Addr, uint16(d.Port)) }
 
 // Hold reports whether the description puts the stream on hold: a sendonly
-// or inactive direction, or the RFC 2543 0.0.0.0 connection address.
+// or inactive direction, or the RFC 2543 0.0.0.0 connection address
+// (not in a WebRTC description, where 0.0.0.0 is ICE's placeholder).
 func (d *Description) Hold() bool {
-	return d.Direction == SendOnly || d.Direction == Inactive || d.Addr.IsUnspecified()
+	return d.Direction == SendOnly || d.Direction == Inactive || (d.Addr.IsUnspecified() && d.WebRTC == nil)
 }
 
 // staticCodec returns the audio payload types of RFC 3551 table 4, usable
@@ -200,9 +202,21 @@ func ParseSDP(body []byte) (*Description, error) {
 	if ci == nil {
 		ci = s.ConnectionInformation
 	}
+	d.WebRTC = parseWebRTC(&s, m)
 	addr, err := connectionAddr(ci)
 	if err != nil {
 		return nil, err
+	}
+	if d.WebRTC != nil && addr.IsUnspecified() && d.Port == 9 {
+		// ICE's placeholder (RFC 8839 §4.2.1.1, port 9 "discard"): the
+		// media address is a candidate's, the first UDP one until a
+		// check nominates a pair.
+		for _, c := range d.WebRTC.Candidates {
+			if a, ok := CandidateAddr(c); ok {
+				addr, d.Port = a.Addr(), int(a.Port())
+				break
+			}
+		}
 	}
 	d.Addr = addr
 	d.RTCP = netip.AddrPortFrom(addr, uint16(min(d.Port+1, 65535)))

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/pion/sdp/v3"
 )
@@ -25,6 +26,7 @@ type Session struct {
 	built   bool
 	last    buildInput
 	sec     security // RTP/SAVP and a=crypto of the leg (sdp_srtp.go)
+	webrtc  *WebRTC  // the WebRTC profile of the leg, nil for RTP/SRTP (sdp_webrtc.go)
 }
 
 type buildInput struct {
@@ -33,6 +35,7 @@ type buildInput struct {
 	dir    Direction
 	ptime  int
 	sec    security
+	webrtc *WebRTC
 }
 
 // sdpUsername is the o= username of every SDP Switchboard writes.
@@ -67,7 +70,7 @@ func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptim
 		}
 		cs = append(cs, c)
 	}
-	in := buildInput{addr: addr, codecs: cs, dir: dir, ptime: ptime, sec: s.sec}
+	in := buildInput{addr: addr, codecs: cs, dir: dir, ptime: ptime, sec: s.sec, webrtc: s.webrtc}
 	if s.built && !in.equal(&s.last) {
 		s.version++
 	}
@@ -100,7 +103,16 @@ func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptim
 		attrs = append(attrs, sdp.NewAttribute("ptime", strconv.Itoa(ptime)))
 	}
 	attrs = append(attrs, sdp.NewPropertyAttribute(dir.String()))
-	if port != 0 {
+	protos := s.sec.protos()
+	var sessAttrs []sdp.Attribute
+	switch {
+	case s.webrtc != nil: // ICE, DTLS-SRTP, rtcp-mux (sdp_webrtc.go)
+		protos = strings.Split(ProtoWebRTC, "/")
+		sessAttrs = s.webrtc.sessionAttributes()
+		if port != 0 {
+			attrs = s.webrtc.mediaAttributes(attrs, addr)
+		}
+	case port != 0:
 		attrs = s.sec.attributes(attrs) // a=crypto (sdp_srtp.go)
 		attrs = append(attrs, sdp.NewAttribute("rtcp", strconv.Itoa(port+1)))
 	}
@@ -114,10 +126,11 @@ func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptim
 			NetworkType: "IN", AddressType: addrType, Address: &sdp.Address{Address: ip.String()},
 		},
 		TimeDescriptions: []sdp.TimeDescription{{}},
+		Attributes:       sessAttrs,
 		MediaDescriptions: []*sdp.MediaDescription{{
 			MediaName: sdp.MediaName{
 				Media: "audio", Port: sdp.RangedPort{Value: port},
-				Protos: s.sec.protos(), Formats: formats,
+				Protos: protos, Formats: formats,
 			},
 			Attributes: attrs,
 		}},
@@ -128,7 +141,7 @@ func (s *Session) Build(addr netip.AddrPort, codecs []Codec, dir Direction, ptim
 
 func (b *buildInput) equal(o *buildInput) bool {
 	return b.addr == o.addr && b.dir == o.dir && b.ptime == o.ptime && slices.Equal(b.codecs, o.codecs) &&
-		b.sec.equal(o.sec)
+		b.sec.equal(o.sec) && b.webrtc.equal(o.webrtc)
 }
 
 // validFmtp reports whether an fmtp value can be written on one SDP line.

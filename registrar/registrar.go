@@ -254,17 +254,23 @@ func (r *Registrar) persistLogged() {
 // SweepInterval). It reports how many it removed.
 func (r *Registrar) Sweep() int {
 	now := r.now()
+	return r.remove("binding expired", func(b Binding) bool { return !b.Expires.After(now) })
+}
+
+// remove deletes the bindings gone says are, logging each with what; it
+// reports how many.
+func (r *Registrar) remove(what string, gone func(Binding) bool) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
 	for u, bs := range r.users {
 		keep := bs[:0]
 		for _, b := range bs {
-			if b.Expires.After(now) {
-				keep = append(keep, b)
-			} else {
+			if gone(b) {
 				n++
-				r.log.Info("binding expired", "user", u, "contact", b.Contact, "source", b.Source)
+				r.log.Info(what, "user", u, "contact", b.Contact, "source", b.Source, "transport", b.Transport)
+			} else {
+				keep = append(keep, b)
 			}
 		}
 		if len(keep) == 0 {

@@ -98,6 +98,7 @@ type reg struct {
 	extra    []string // extra header lines
 	source   string   // default 192.0.2.10:5060
 	noAuth   bool     // send once, without answering the challenge
+	network  string   // transport it arrived on, default UDP
 }
 
 func (f *fixture) build(g reg, cseq int) *sip.Request {
@@ -121,6 +122,9 @@ func (f *fixture) build(g reg, cseq int) *sip.Request {
 	req := m.(*sip.Request)
 	req.SetSource(g.source)
 	req.SetTransport("UDP")
+	if g.network != "" {
+		req.SetTransport(g.network)
+	}
 	return req
 }
 

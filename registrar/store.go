@@ -45,8 +45,8 @@ func (r *Registrar) load() error {
 	now := r.now()
 	n := 0
 	for _, b := range doc.Bindings {
-		if !b.Expires.After(now) || b.User == "" {
-			continue
+		if !b.Expires.After(now) || b.User == "" || b.ConnectionBound() {
+			continue // expired, or its connection is gone (flow.go)
 		}
 		k, err := contactKey(b.Contact)
 		if err != nil {

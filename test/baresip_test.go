@@ -171,20 +171,25 @@ snd_path %s
 	return b
 }
 
+// waitOrKill waits for a process told to stop, killing it after within.
+func waitOrKill(cmd *exec.Cmd, within time.Duration) {
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(within):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
 func (b *Baresip) stop() {
 	if b.ctrl != nil {
 		b.ctrl.Close()
 	}
 	if b.cmd != nil && b.cmd.Process != nil {
 		_ = b.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = b.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(3 * time.Second):
-			_ = b.cmd.Process.Kill()
-			<-done
-		}
+		waitOrKill(b.cmd, 3*time.Second)
 	}
 	if b.t.Failed() {
 		b.t.Logf("baresip output (%s):\n%s", b.Dir, tail(b.out.String(), 4000))

@@ -98,6 +98,7 @@ type SB struct {
 	Dir     string
 	SIPPort int
 	TLSPort int               // the tls:// listener's port when SBOptions.TLS
+	WSPort  int               // the ws:// listener's port when SBOptions.WS (wss:// is WSPort+1)
 	Users   map[string]string // name → password
 	out     *syncBuffer
 	exited  chan struct{}
@@ -132,6 +133,7 @@ type SBOptions struct {
 	// UserExtra adds keys to a user's entry, e.g. {"1000": ", max_calls: 1"}.
 	UserExtra map[string]string
 	TLS       bool // adds a tls:// listener on SIPPort+1 (SB.TLSPort)
+	WS        bool // adds ws:// and wss:// listeners on SIPPort+2 and +3 (SB.WSPort)
 }
 
 type syncBuffer struct {
@@ -192,6 +194,10 @@ func startSB(t testing.TB, o SBOptions) *SB {
 	if o.TLS {
 		sb.TLSPort = base + 1
 		o.Listen = append(o.Listen, fmt.Sprintf("tls://127.0.0.1:%d", sb.TLSPort))
+	}
+	if o.WS {
+		sb.WSPort = base + 2
+		o.Listen = append(o.Listen, fmt.Sprintf("ws://127.0.0.1:%d", sb.WSPort), fmt.Sprintf("wss://127.0.0.1:%d", sb.WSPort+1))
 	}
 	var y strings.Builder
 	fmt.Fprintf(&y, "sip:\n  listen: [%s]\n  domain: 127.0.0.1\n  min_expires: 10\n  digest_algorithms: [%s]\n", strings.Join(o.Listen, ", "), o.Digest)
