@@ -233,6 +233,13 @@ func (l *iceLite) hasNominated() bool {
 	return l.nominated.IsValid()
 }
 
+// isNominated reports whether src is the nominated pair's remote address.
+func (l *iceLite) isNominated(src netip.AddrPort) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.nominated == src
+}
+
 // replySTUN answers request m with a message of type t to src, with
 // FINGERPRINT last (RFC 8445 §7.3).
 func (ep *Endpoint) replySTUN(m *stun.Message, src netip.AddrPort, t stun.MessageType, attrs ...stun.Setter) {
