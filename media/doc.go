@@ -114,7 +114,8 @@
 //	                                              FINGERPRINT → success with
 //	  ◄───────────────────────────────── XOR-MAPPED-ADDRESS; nominated →
 //	                                              latch = the pair (RFC 8445 §7.3)
-//	  DTLS records ────────────────────► reactor: copy → queue (64)
+//	  DTLS records ────────────────────► reactor: from a checked address
+//	                                              only; copy → queue (64)
 //	  ◄──── flights, written to the record's source ─ pion/dtls (handshake
 //	                                              goroutine; peer cert must hash
 //	                                              to a=fingerprint, RFC 5763 §5)

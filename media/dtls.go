@@ -189,6 +189,13 @@ func (ep *Endpoint) receiveDTLS(pkt []byte, src netip.AddrPort) {
 		return
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	if l := ep.ice.Load(); l != nil && !l.validated(src) {
+		// With ICE, DTLS comes over a pair the peer's authenticated
+		// checks validated (RFC 8842 §4.2): a record from elsewhere
+		// neither reaches the handshake nor moves where our flights go.
+		ep.stats.rejected.Add(1)
+		return
+	}
 	if p := t.peer.Load(); p == nil || *p != src {
 		t.peer.Store(&src)
 	}

@@ -5,9 +5,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -325,4 +328,29 @@ func BenchmarkDTLSHandshake(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
 	b.ReportMetric(float64(processCPU()-t0)/1e6/float64(b.N), "cpu-ms/op")
+}
+
+func TestLoadDTLSCertificate(t *testing.T) {
+	dir := t.TempDir()
+	c, err := selfsign.GenerateSelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}), 0o600)
+	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600)
+	d, err := LoadDTLSCertificate(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Fingerprint() != "sha-256 "+Fingerprint(c.Certificate[0]) {
+		t.Fatalf("fingerprint %s", d.Fingerprint())
+	}
+	if _, err := LoadDTLSCertificate(keyFile, certFile); err == nil {
+		t.Fatal("swapped files loaded")
+	}
 }

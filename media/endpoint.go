@@ -94,7 +94,7 @@ type EndpointStats struct {
 	PacketsIn, BytesIn   uint64 // RTP packets accepted from the peer
 	PacketsOut, BytesOut uint64 // RTP packets sent to the peer
 	Invalid              uint64 // datagrams on the RTP port that are not valid RTP
-	Rejected             uint64 // valid RTP from a source other than the latched one
+	Rejected             uint64 // valid RTP from a source other than the latched one; DTLS from an address no ICE check validated
 	DroppedPT            uint64 // accepted packets whose payload type the bridge does not map
 	NoDestination        uint64 // packets not sent because the peer's address is unknown or on hold
 	SendErrors           uint64 // failed socket writes

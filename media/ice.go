@@ -82,9 +82,11 @@ type iceLite struct {
 	lastCheck atomic.Int64 // unix ns of the last authenticated check (or of SetICE)
 	lost      atomic.Bool
 
-	mu        sync.Mutex // nominated pair
+	mu        sync.Mutex // nominated pair, checked addresses
 	nominated netip.AddrPort
 	prio      uint32
+	checked   [8]netip.AddrPort // recent sources of authenticated checks
+	nChecked  int
 
 	msg stun.Message // request decoding, owned by the reactor goroutine
 }
@@ -171,6 +173,7 @@ func (ep *Endpoint) receiveSTUN(pkt []byte, src netip.AddrPort, now int64) {
 	}
 	ep.stats.stunOK.Add(1)
 	l.lastCheck.Store(now)
+	l.sawCheck(src)
 	if m.Contains(stun.AttrUseCandidate) {
 		var prio uint32
 		if v, err := m.Get(stun.AttrPriority); err == nil && len(v) == 4 {
@@ -231,6 +234,36 @@ func (l *iceLite) hasNominated() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.nominated.IsValid()
+}
+
+// sawCheck records src as the source of an authenticated check.
+func (l *iceLite) sawCheck(src netip.AddrPort) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range min(l.nChecked, len(l.checked)) {
+		if l.checked[i] == src {
+			return
+		}
+	}
+	l.checked[l.nChecked%len(l.checked)] = src
+	l.nChecked++
+}
+
+// validated reports whether src is the nominated pair's remote address
+// or sent an authenticated check (a pair the peer may use before it
+// nominates).
+func (l *iceLite) validated(src netip.AddrPort) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.nominated == src {
+		return true
+	}
+	for i := range min(l.nChecked, len(l.checked)) {
+		if l.checked[i] == src {
+			return true
+		}
+	}
+	return false
 }
 
 // replySTUN answers request m with a message of type t to src, with

@@ -152,3 +152,30 @@ func TestICECredentials(t *testing.T) {
 		t.Fatal("short credentials accepted")
 	}
 }
+
+// TestICEDTLSFromCheckedAddressOnly: on an ICE leg a DTLS record from an
+// address no authenticated check came from is dropped; once the address
+// checked, its records reach the handshake.
+func TestICEDTLSFromCheckedAddressOnly(t *testing.T) {
+	e := newTestEngine(t, netip.MustParseAddr("127.0.0.1"), 1, nil)
+	ep := newTestEndpoint(t, e)
+	local, remote := NewICECredentials(), NewICECredentials()
+	if err := ep.SetICE(ICEConfig{Local: local, Remote: remote}); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := NewDTLSCertificate()
+	if err := ep.StartDTLS(DTLSConfig{Cert: cert, RemoteFingerprint: cert.Fingerprint()}); err != nil {
+		t.Fatal(err)
+	}
+	p := newPeer(t, netip.MustParseAddr("127.0.0.1"))
+	record := []byte{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} // a DTLS 1.2 handshake record header
+	p.send(ep.Local(), record)
+	eventually(t, func() bool { return ep.Stats().Rejected == 1 })
+	p.send(ep.Local(), bindingRequest(t, local.Ufrag+":"+remote.Ufrag, local.Pwd, false, 1).Raw)
+	recvSTUN(t, p)
+	p.send(ep.Local(), record)
+	eventually(t, func() bool { return ep.Stats().DTLSIn == 2 })
+	if st := ep.Stats(); st.Rejected != 1 {
+		t.Fatalf("record from a checked address rejected: %+v", st)
+	}
+}
