@@ -121,7 +121,7 @@ vet:
 # tests that start the real binary against sipp and baresip.
 # The packages with concurrency (sockets, calls, registrations) also run
 # under the race detector.
-RACE_PKGS = ./media/... ./b2bua/... ./registrar/... ./mixer/... ./recorder/... ./sipdns/... ./ops/... ./hep/... ./pgrecords/... ./journal/... ./vqreport/...
+RACE_PKGS = ./media/... ./b2bua/... ./registrar/... ./mixer/... ./recorder/... ./sipdns/... ./ops/... ./hep/... ./pgrecords/... ./journal/... ./vqreport/... ./identity/...
 
 test: build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test$$)
