@@ -13,15 +13,17 @@ import (
 // TestSbctlTestCall: `sbctl testcall` places a real call through
 // Switchboard to a trunk that echoes RTP (sipp -rtp_echo), answering the
 // digest challenge, sends a 1 kHz tone and reports what came back: the
-// echoed tone at 1 kHz, over UDP and over TLS (Switchboard's generated
+// echoed tone at 1 kHz, over UDP, TLS (Switchboard's generated
 // certificate, accepted with -tls-insecure; refused without it, since
-// verification is on by default). A wrong password is a failed probe.
+// verification is on by default), WebSocket and secure WebSocket (RFC
+// 7118); sbctl ping answers over ws and wss too. A wrong password is a
+// failed probe.
 func TestSbctlTestCall(t *testing.T) {
 	requireTool(t, "sipp")
 	sbctl := sbctlBin(t)
 	dir := t.TempDir()
 	uasPort := 15000 + 10*instance()
-	sb := trunkSetup(t, uasPort, SBOptions{TLS: true})
+	sb := trunkSetup(t, uasPort, SBOptions{TLS: true, WS: true})
 	startSipp(t, dir, "-sf", scenario(t, "uas_trunk_echo.xml"), "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
 		"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-rtp_echo")
 	waitPort(t, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
@@ -35,6 +37,8 @@ func TestSbctlTestCall(t *testing.T) {
 	}{
 		{"udp", nil, sb.SIPPort},
 		{"tls", []string{"-transport", "tls", "-tls-insecure"}, sb.TLSPort},
+		{"ws", []string{"-transport", "ws"}, sb.WSPort},
+		{"wss", []string{"-transport", "wss", "-tls-insecure"}, sb.WSPort + 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"-user", "1000", "-password", sb.Users["1000"], "-tone", "1000", "-duration", "2s"}, tc.args...)
@@ -57,8 +61,17 @@ func TestSbctlTestCall(t *testing.T) {
 			}
 		})
 	}
-	if recs := sb.WaitCDRs(2, 10*time.Second); len(recs) != 2 {
-		t.Errorf("%d CDRs for the two test calls", len(recs))
+	if recs := sb.WaitCDRs(4, 10*time.Second); len(recs) != 4 {
+		t.Errorf("%d CDRs for the four test calls", len(recs))
+	}
+	for _, tr := range []struct {
+		name string
+		port int
+	}{{"ws", sb.WSPort}, {"wss", sb.WSPort + 1}} {
+		out, err := exec.Command(sbctl, "-transport", tr.name, "-tls-insecure", "-count", "1", "ping", fmt.Sprintf("sip:127.0.0.1:%d", tr.port)).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "200") {
+			t.Errorf("sbctl ping over %s: %v\n%s", tr.name, err, out)
+		}
 	}
 
 	out, err := exec.Command(sbctl, "-transport", "tls", "-duration", "1s", "-user", "1000", "-password", sb.Users["1000"],

@@ -14,9 +14,9 @@
 //	sbctl register sip:USER@HOST[:PORT]  REGISTER with digest (-user, -password or SB_PASSWORD), then unregister
 //	sbctl testcall sip:NUMBER@HOST[:PORT]  call, send a tone (-tone, -duration), report what came back
 //
-// The SIP probes go over -transport udp, tcp or tls (-tls-ca FILE to trust
-// a private CA such as Switchboard's generated certificate,
-// <state.dir>/tls.crt).
+// The SIP probes go over -transport udp, tcp, tls, ws or wss (RFC 7118;
+// -ws-path, default /ws; -tls-ca FILE to trust a private CA such as
+// Switchboard's generated certificate, <state.dir>/tls.crt).
 //
 // The API address comes from -api or SB_API (default
 // http://127.0.0.1:8080), the token from -token, SB_API_TOKEN or
@@ -51,7 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	api := fs.String("api", envOr("SB_API", "http://127.0.0.1:8080"), "Switchboard API base URL")
 	token := fs.String("token", os.Getenv("SB_API_TOKEN"), "API bearer token")
 	tokenFile := fs.String("token-file", "", "read the API token from this file (Switchboard's <state.dir>/api_token)")
-	transport := fs.String("transport", "udp", "ping, register, call: udp, tcp or tls")
+	transport := fs.String("transport", "udp", "ping, register, call: udp, tcp, tls, ws or wss")
+	fs.StringVar(&probeWSPath, "ws-path", probeWSPath, "ws/wss: the WebSocket path (Switchboard's websocket.path)")
 	tlsCA := fs.String("tls-ca", "", "PEM file of the CAs a TLS server's certificate must chain to (default the system roots)")
 	tlsInsecure := fs.Bool("tls-insecure", false, "accept any TLS server certificate (testing only)")
 	tone := fs.Float64("tone", 1000, "call: the tone sent, in Hz")
@@ -278,13 +279,20 @@ func register(w io.Writer, aor, transport, user, password string, timeout time.D
 // -tls-insecure): the system roots by default.
 var probeTLS = &tls.Config{MinVersion: tls.VersionTLS12}
 
+// probeWSPath is the HTTP path of a ws/wss probe's WebSocket (-ws-path).
+var probeWSPath = "/ws"
+
 // sipClient parses target and makes the SIP client the probes send with;
 // closeUA releases it.
 func sipClient(target string) (uri sip.Uri, cl *sipgo.Client, closeUA func(), err error) {
 	if err := sip.ParseUri(target, &uri); err != nil {
 		return uri, nil, nil, fmt.Errorf("address %q: %w", target, err)
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sbctl"), sipgo.WithUserAgenTLSConfig(probeTLS))
+	path := "/" + strings.TrimPrefix(probeWSPath, "/")
+	ws := &sip.TransportWS{DialURI: func(addr string) string { return "ws://" + addr + path }}
+	wss := &sip.TransportWSS{TransportWS: &sip.TransportWS{DialURI: func(addr string) string { return "wss://" + addr + path }}}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sbctl"), sipgo.WithUserAgenTLSConfig(probeTLS),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerTransports(sip.TransportsConfig{WS: ws, WSS: wss})))
 	if err != nil {
 		return uri, nil, nil, err
 	}
