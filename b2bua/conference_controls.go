@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/cdr"
@@ -35,6 +36,7 @@ const (
 
 // cue is a short tone mixed over a participant's audio.
 type cue struct {
+	on   atomic.Bool // a cue is playing: the frame path takes mu only then
 	mu   sync.Mutex
 	tone media.Tone
 	left time.Duration // still to play
@@ -47,13 +49,18 @@ func (c *cue) start(freq float64, d time.Duration) {
 	defer c.mu.Unlock()
 	c.tone = media.Tone{Frequency: freq, Level: 0.2}
 	c.left = d
+	c.on.Store(true)
 }
 
 // mix adds the cue, if one plays, to pcm (saturating).
 func (c *cue) mix(pcm []int16, rate int) {
+	if !c.on.Load() {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.left <= 0 || rate <= 0 {
+		c.on.Store(false)
 		return
 	}
 	n := min(len(pcm), int(c.left.Seconds()*float64(rate)+0.5))

@@ -197,12 +197,26 @@ func (c *Call) attestation(plan identity.Numbering, orig string, pol *policy) st
 	if _, number := plan.E164(c.caller); number && plan.TN(c.caller) == orig {
 		return identity.AttestFull
 	}
-	for _, tr := range pol.cfg.Trunks {
-		for did, user := range tr.DIDs {
-			if user == c.caller && plan.TN(did) == orig {
-				return identity.AttestFull
-			}
+	for _, d := range userDIDs(pol, c.caller) {
+		if plan.TN(d.number) == orig {
+			return identity.AttestFull
 		}
 	}
 	return identity.AttestPartial
+}
+
+// did is a trunk DID mapped to a user (trunks[].dids).
+type did struct{ trunk, number string }
+
+// userDIDs are the DIDs of every trunk that map to user.
+func userDIDs(pol *policy, user string) []did {
+	var out []did
+	for _, tr := range pol.cfg.Trunks {
+		for number, u := range tr.DIDs {
+			if u == user {
+				out = append(out, did{trunk: tr.Name, number: number})
+			}
+		}
+	}
+	return out
 }

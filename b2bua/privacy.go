@@ -88,15 +88,13 @@ func (c *Call) assertedNumber(tr *Trunk, from string) string {
 	if _, ok := pol.users[c.caller]; !ok {
 		return from
 	}
-	did := ""
-	for _, t := range pol.cfg.Trunks {
-		for d, user := range t.DIDs {
-			if user == c.caller && (did == "" || t.Name == tr.Name) {
-				did = d
-			}
+	number := ""
+	for _, d := range userDIDs(pol, c.caller) { // identity.go
+		if number == "" || d.trunk == tr.Name {
+			number = d.number
 		}
 	}
-	if e, ok := tr.numbering.E164(did); ok {
+	if e, ok := tr.numbering.E164(number); ok {
 		return e
 	}
 	return from

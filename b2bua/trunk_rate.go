@@ -31,18 +31,14 @@ func (r *trunkRate) refill(now time.Time) {
 }
 
 // ready reports whether a call may start now, without taking its token.
-func (r *trunkRate) ready(now time.Time) bool {
-	if r == nil || r.rate == 0 {
-		return true
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.refill(now)
-	return r.tokens >= 1
-}
+func (r *trunkRate) ready(now time.Time) bool { return r.try(now, false) }
 
 // take takes a call's token; false when none is left.
-func (r *trunkRate) take(now time.Time) bool {
+func (r *trunkRate) take(now time.Time) bool { return r.try(now, true) }
+
+// try refills the bucket to now and reports whether it holds a token,
+// taking it when take is set.
+func (r *trunkRate) try(now time.Time, take bool) bool {
 	if r == nil || r.rate == 0 {
 		return true
 	}
@@ -52,6 +48,8 @@ func (r *trunkRate) take(now time.Time) bool {
 	if r.tokens < 1 {
 		return false
 	}
-	r.tokens--
+	if take {
+		r.tokens--
+	}
 	return true
 }

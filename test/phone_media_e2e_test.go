@@ -178,21 +178,11 @@ func phoneDTMF(t *testing.T, codec string) {
 	dir := t.TempDir()
 	uasPort := 15000 + 10*instance()
 	sb := trunkSetup(t, uasPort, SBOptions{WS: true})
-	uasDone := make(chan Sipp, 1)
-	go func() {
-		uasDone <- runSipp(t, dir, 60*time.Second, "-sf", uas, "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
-			"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-m", "1", "-timeout", "50s", "-timeout_error",
-			"-key", "rxport", strconv.Itoa(sink.Port))
-	}()
-	waitPort(t, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
+	uasDone := sigSippUAS(t, dir, uas, "127.0.0.2", uasPort, uasPort+2, "-key", "rxport", strconv.Itoa(sink.Port))
 	b := startBrowser(t, 440)
 	b.Open("a", phoneURL(sb, false))
 	login(b, sb, "a", "1000")
-	if codec != "" {
-		b.Eval("a", fmt.Sprintf("sbPhone.call('95551234', {codecs: [%q]})", codec))
-	} else {
-		b.Eval("a", "sbPhone.call('95551234')")
-	}
+	callTrunkNumber(b, codec)
 	time.Sleep(1500 * time.Millisecond)
 	const digits = "159#"
 	b.Eval("a", fmt.Sprintf("sbPhone.dtmf(%q)", digits))
@@ -315,20 +305,11 @@ func phoneTrunkEcho(t *testing.T, o SBOptions, codec string, transcoded bool) {
 	dir := t.TempDir()
 	uasPort := 15000 + 10*instance()
 	sb := trunkSetup(t, uasPort, o)
-	uasDone := make(chan Sipp, 1)
-	go func() {
-		uasDone <- runSipp(t, dir, 60*time.Second, "-sf", uas, "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
-			"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-m", "1", "-timeout", "50s", "-timeout_error", "-rtp_echo")
-	}()
-	waitPort(t, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))
+	uasDone := sigSippUAS(t, dir, uas, "127.0.0.2", uasPort, uasPort+2, "-rtp_echo")
 	b := startBrowser(t, 440)
 	b.Open("a", phoneURL(sb, true))
 	login(b, sb, "a", "1000")
-	if codec != "" {
-		b.Eval("a", fmt.Sprintf("sbPhone.call('95551234', {codecs: [%q]})", codec))
-	} else {
-		b.Eval("a", "sbPhone.call('95551234')")
-	}
+	callTrunkNumber(b, codec)
 	h := expectTone(t, b, "a", 440)
 	t.Logf("the browser hears itself through the trunk: %.0f Hz at %.1f dBFS", h.Freq, h.Level)
 	b.Eval("a", "sbPhone.hangup()")
@@ -392,4 +373,14 @@ func TestPhoneButtons(t *testing.T) {
 	if len(recs) != 1 || recs[0].Disposition != "answered" || recs[0].Service != "tone" {
 		t.Fatalf("CDRs %+v", recs)
 	}
+}
+
+// callTrunkNumber has page "a" dial the trunk's 95551234, offering only
+// codec when it is set.
+func callTrunkNumber(b *Browser, codec string) {
+	if codec != "" {
+		b.Eval("a", fmt.Sprintf("sbPhone.call('95551234', {codecs: [%q]})", codec))
+		return
+	}
+	b.Eval("a", "sbPhone.call('95551234')")
 }

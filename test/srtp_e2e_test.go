@@ -202,6 +202,17 @@ func agentLeg(t *testing.T, b *Baresip) func(src, dst netip.AddrPort) bool {
 	return func(src, dst netip.AddrPort) bool { return in(src) || in(dst) }
 }
 
+// expectHeardAtEnd asserts that what b heard in its last second and a
+// half (after a resume or a re-key) is the tone want, with real energy.
+func expectHeardAtEnd(t *testing.T, who string, b *Baresip, want float64) {
+	t.Helper()
+	pcm, rate := b.Heard()
+	end := pcm[max(0, len(pcm)-rate*3/2):]
+	if s := toneShare(end, rate, want); s < 0.5 || rms(end) < 1000 {
+		t.Fatalf("%s at the end: %.0f Hz share %.2f, rms %.0f", who, want, s, rms(end))
+	}
+}
+
 // TestSRTPTLSPhoneCallsPlainPhone: a baresip registered over TLS with
 // SRTP (its srtp module, RTP/SAVP) calls a baresip on UDP with plain RTP.
 // Each hears the other's tone; on the wire the TLS leg's RTP is encrypted
@@ -378,18 +389,8 @@ func TestSRTPReinviteKeepsMediaSecure(t *testing.T) {
 	if n < 3 {
 		t.Fatalf("%d INVITEs with keys from the caller, want the first one and two re-INVITEs", n)
 	}
-	// What each heard in its last second and a half: the other's tone.
-	for _, x := range []struct {
-		who  string
-		b    *Baresip
-		want float64
-	}{{"caller", alice, 1000}, {"callee", bob, 440}} {
-		pcm, rate := x.b.Heard()
-		end := pcm[max(0, len(pcm)-rate*3/2):]
-		if s := toneShare(end, rate, x.want); s < 0.5 || rms(end) < 1000 {
-			t.Fatalf("%s after the resume: %.0f Hz share %.2f, rms %.0f", x.who, x.want, s, rms(end))
-		}
-	}
+	expectHeardAtEnd(t, "caller", alice, 1000)
+	expectHeardAtEnd(t, "callee", bob, 440)
 	expectEncrypted(t, "alice's leg", frames, []float64{440, 1000}, agentLeg(t, alice))
 	expectEncrypted(t, "bob's leg", frames, []float64{440, 1000}, agentLeg(t, bob))
 }

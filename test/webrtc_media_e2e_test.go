@@ -135,17 +135,8 @@ func TestWebRTCHoldResume(t *testing.T) {
 	if n := strings.Count(bob.out.String(), "stream: update"); n < 3 {
 		t.Fatalf("callee saw %d offer/answer exchanges, want the call and the holds", n)
 	}
-	for _, x := range []struct {
-		who  string
-		b    *Baresip
-		want float64
-	}{{"caller", alice, 1000}, {"callee", bob, 440}} {
-		pcm, rate := x.b.Heard()
-		end := pcm[max(0, len(pcm)-rate*3/2):]
-		if s := toneShare(end, rate, x.want); s < 0.5 || rms(end) < 1000 {
-			t.Fatalf("%s after the resumes: %.0f Hz share %.2f, rms %.0f", x.who, x.want, s, rms(end))
-		}
-	}
+	expectHeardAtEnd(t, "caller", alice, 1000)
+	expectHeardAtEnd(t, "callee", bob, 440)
 }
 
 // TestWebRTCDTMF: RFC 4733 digits from a WebRTC caller (over its
