@@ -107,10 +107,11 @@ func TestRelayBothWays(t *testing.T) {
 			if h, _ := c.pb.recvRTP(); h.PT != 0 {
 				t.Errorf("after RTCP got PT %d", h.PT)
 			}
-			// Counters are bumped after the write that the peer has seen.
+			// Counters are bumped after the write that the peer has seen;
+			// RTCP is counted before its hook runs.
 			eventually(t, func() bool {
 				sa, sb := c.a.Stats(), c.b.Stats()
-				return sa.RTCPIn == 1 && sa.PacketsOut == 2 && sb.PacketsOut == 3
+				return sa.RTCPIn == 1 && sa.PacketsOut == 2 && sb.PacketsOut == 3 && rtcpHook.Load() == 1
 			})
 			sa, sb := c.a.Stats(), c.b.Stats()
 			want := []struct {
