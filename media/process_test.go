@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/switchboard/switchboard/codecs"
 	"github.com/switchboard/switchboard/media/dtmf"
 	"github.com/switchboard/switchboard/media/rtp"
@@ -452,6 +453,66 @@ func TestCanTranscode(t *testing.T) {
 	} {
 		if got := CanTranscode(tt.c); got != tt.want {
 			t.Errorf("CanTranscode(%s/%d) = %v", tt.c.Name, tt.c.Clock, got)
+		}
+	}
+}
+
+// TestProcessAdaptsOpusFEC: toward an Opus leg that asked for in-band
+// FEC (useinbandfec=1) no FEC is coded while its peer reports no loss;
+// once a receiver report shows 10 % loss the encoder protects against it
+// (bigger payloads), and clean reports then halve the protection.
+func TestProcessAdaptsOpusFEC(t *testing.T) {
+	c := newProcCall(t, BridgeConfig{A: fmtPCMA, B: fmtOpus})
+	rb := newPeer(t, netip.MustParseAddr("127.0.0.1"))
+	c.b.SetRTCP(RTCPOptions{Remote: rb.addr(), Codec: "opus", Ptime: 20 * time.Millisecond, ClockRate: 48000})
+	s := newSender(t, fmtPCMA, 1000)
+	ab := c.br.ab.proc
+	sent := uint64(0)
+	play := func(n int) (bytes, pkts int) {
+		r := newReceiver(t, fmtOpus)
+		for i := range n {
+			c.pa.send(c.a.Local(), s.next())
+			sent++
+			eventually(t, func() bool { return c.a.Stats().PacketsIn >= sent })
+			c.clk.Advance(PlayoutInterval)
+			c.e.playout.tick(c.clk.Now())
+			if i%5 == 4 {
+				r.drain(c.pb)
+			}
+		}
+		r.drain(c.pb)
+		for _, n := range r.sizes[len(r.sizes)/2:] { // past the encoder's start
+			bytes += n
+		}
+		return bytes, len(r.sizes) - len(r.sizes)/2
+	}
+	report := func(lost uint8, ssrc uint32) {
+		rr := &rtcp.ReceiverReport{SSRC: 0x5EED0001, Reports: []rtcp.ReceptionReport{{SSRC: ssrc, FractionLost: lost}}}
+		buf, err := rr.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb.send(netip.AddrPortFrom(c.b.Local().Addr(), c.b.Local().Port()+1), buf)
+		sess := c.b.RTCPSession()
+		eventually(t, func() bool { _, n := sess.RemoteLoss(); return n > ab.lossReports })
+	}
+	clean, n1 := play(100)
+	ssrc := ab.out.ssrc
+	report(26, ssrc) // 26/256: 10.2 %
+	play(60)
+	if ab.lossPct != 11 {
+		t.Fatalf("after a report of 10.2 %% loss the encoder expects %d %%, want 11", ab.lossPct)
+	}
+	lossy, n2 := play(100)
+	t.Logf("payload bytes per packet: %.1f clean, %.1f at 11 %% loss", float64(clean)/float64(n1), float64(lossy)/float64(n2))
+	if lossy*n1*10 < clean*n2*11 {
+		t.Errorf("payloads %d bytes / %d packets at 11 %% loss vs %d / %d clean: want a tenth more for the FEC", lossy, n2, clean, n1)
+	}
+	for _, want := range []int{5, 2, 1, 0} {
+		report(0, ssrc)
+		play(55)
+		if ab.lossPct != want {
+			t.Fatalf("after a clean report the encoder expects %d %%, want %d", ab.lossPct, want)
 		}
 	}
 }
