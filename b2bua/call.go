@@ -160,6 +160,8 @@ type Call struct {
 	trunkRefusal string
 	// ident is the call's STIR/SHAKEN verification result (identity.go).
 	ident callIdentity
+	// recKeys are each leg's last keys, for recording codes (recording_dtmf.go).
+	recKeys recordingKeys
 
 	caller    string // authenticated user, or "trunk:NAME"
 	fromTrunk *Trunk

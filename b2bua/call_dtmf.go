@@ -123,4 +123,5 @@ func (c *Call) onInfo(e *evRequest, from *Leg) {
 // recordDigit adds a key press to the call's record.
 func (c *Call) recordDigit(from *Leg, key byte, at time.Time, dur time.Duration, via string) {
 	c.rec.Digits = append(c.rec.Digits, cdr.Digit{Leg: from.Name, Key: string(key), At: at, DurationMs: dur.Milliseconds(), Via: via})
+	c.recordingKey(from, key) // a recording code (recording_dtmf.go)
 }

@@ -139,6 +139,9 @@ func (c *Call) configureMedia(a, b *Leg, aToB, bToA media.PayloadMap) error {
 		// detect the events one way and generate them the other (call_dtmf.go).
 		cfg.Process = true
 	}
+	if c.recordingByDTMF() {
+		cfg.Process = true // media must read the digits (recording_dtmf.go)
+	}
 	if err := c.bridge.Configure(cfg); err != nil {
 		return err
 	}

@@ -54,6 +54,12 @@ type Services struct {
 	// RecordingFormat is the recordings' format: wav (16-bit PCM, the
 	// default) or ogg (Ogg/Opus, stereo, about a tenth of the size).
 	RecordingFormat string `yaml:"recording_format"`
+	// RecordingDTMFStart and RecordingDTMFStop, when set, are the DTMF
+	// codes (e.g. "*1" and "*2") either party of a call keys to start and
+	// stop its recording (RFC 4733, SIP INFO or in-band alike); empty: no
+	// code. Setting them processes every call's media, so digits are seen.
+	RecordingDTMFStart string `yaml:"recording_dtmf_start"`
+	RecordingDTMFStop  string `yaml:"recording_dtmf_stop"`
 	// MOH is the WAV file (16-bit PCM, any rate, mono or stereo) played,
 	// looped, to a held party where hold: moh applies.
 	MOH string `yaml:"moh"`
@@ -110,6 +116,7 @@ func (v *validator) services() {
 		v.errf("services.recording_rate", "want 8000 or 16000, got %d", s.RecordingRate)
 	}
 	v.oneOf("services.recording_format", s.RecordingFormat, "wav", "ogg")
+	v.recordingCodes()
 	if s.ConferenceRate != 16000 && s.ConferenceRate != 48000 {
 		v.errf("services.conference_rate", "want 16000 or 48000, got %d", s.ConferenceRate)
 	}

@@ -31,6 +31,8 @@ func TestServicesErrors(t *testing.T) {
 		{"tone out of band", user, "  - {match: '^601$', to: tone, tone_hz: 5000}", "routes[0].tone_hz: want 50..3900 Hz"},
 		{"pin not digits", "routes:", "services:\n  conference_pin: 12ab\nroutes:", "services.conference_pin: must be digits only"},
 		{"recording rate", "routes:", "services:\n  recording_rate: 44100\nroutes:", "services.recording_rate: want 8000 or 16000"},
+		{"recording code not dtmf", "routes:", "services:\n  recording_dtmf_start: '*x'\nroutes:", "x.yaml:13: services.recording_dtmf_start: must be DTMF keys only"},
+		{"recording codes overlap", "routes:", "services:\n  recording_dtmf_start: '*1'\n  recording_dtmf_stop: '1'\nroutes:", "services.recording_dtmf_stop: must differ"},
 		{"unknown service", user, "  - {match: '^600$', to: ecco}", `routes[0].to: want user, trunk:NAME, reject, echo, tone, playback or conference, got "ecco"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

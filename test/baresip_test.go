@@ -57,6 +57,9 @@ type BaresipOptions struct {
 	Certificate string
 	// Config adds lines to baresip's config (e.g. "rtcp_mux yes\n").
 	Config string
+	// Source, when set, is the WAV aufile plays instead of the generated
+	// tone (its rate and channels must be the codec's).
+	Source string
 }
 
 // startBaresip starts an agent that registers (optionally) to sb and plays
@@ -81,7 +84,9 @@ func startBaresip(t testing.TB, o BaresipOptions) *Baresip {
 	case strings.HasPrefix(first, "G722"):
 		rate = 16000
 	}
-	if err := writeToneChannels(tone, rate, channels, o.ToneHz, 60, 0.3); err != nil {
+	if o.Source != "" {
+		tone = o.Source
+	} else if err := writeToneChannels(tone, rate, channels, o.ToneHz, 60, 0.3); err != nil {
 		t.Fatal(err)
 	}
 	rtpLo, _ := mediaRange()
