@@ -363,23 +363,7 @@ func TestProcessDTMF(t *testing.T) {
 	c := newProcCall(t, BridgeConfig{A: a, B: b, OnDigit: func(from *Endpoint, d Digit) { digits <- d }})
 	// The audio first, so that the direction has a stream to continue.
 	c.run(t, newSender(t, fmtPCMU, 500), 5, nil, nil)
-	snd, err := dtmf.NewSender(dtmf.SenderConfig{ClockRate: 8000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkts, err := snd.AppendPackets(nil, 5, 400*time.Millisecond) // key '5'
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, p := range pkts {
-		buf := make([]byte, 16)
-		h := rtp.Header{PT: 101, Seq: uint16(2000 + i), TS: 90000, SSRC: 0x5eed, Marker: p.Marker}
-		h.PutFixed(buf)
-		if _, err := p.Event.Marshal(buf[12:]); err != nil {
-			t.Fatal(err)
-		}
-		c.pa.send(c.a.Local(), buf)
-	}
+	c.sendKey(t, 5, 400*time.Millisecond) // key '5'
 	var d Digit
 	select {
 	case d = <-digits:
@@ -406,6 +390,63 @@ func TestProcessDTMF(t *testing.T) {
 	got := c.eventEnd(t, c.pa, 101, 11, 30)
 	if got != 1280 {
 		t.Errorf("SendDigit '#': end duration %d, want 1280 (160 ms at 8 kHz)", got)
+	}
+}
+
+// TestRelayDTMF: on a relayed direction (PCMU with telephone-event on
+// both legs) the RFC 4733 packets pass unchanged, payload type mapped, and
+// the key is still reported (OnDigit) once, with its duration, so that a
+// relayed call's digits reach its record.
+func TestRelayDTMF(t *testing.T) {
+	a, b := fmtPCMU, fmtPCMU
+	a.TelephoneEvent = Codec{PT: 101, Name: "telephone-event", Clock: 8000}
+	b.TelephoneEvent = Codec{PT: 96, Name: "telephone-event", Clock: 8000}
+	digits := make(chan Digit, 4)
+	c := newProcCall(t, BridgeConfig{A: a, B: b, OnDigit: func(from *Endpoint, d Digit) { digits <- d }})
+	if c.br.Processing(c.a) {
+		t.Fatal("same codec and events on both legs: want the relay")
+	}
+	c.run(t, newSender(t, fmtPCMU, 500), 5, nil, nil)
+	c.sendKey(t, 9, 1200*time.Millisecond) // key '9'
+	var d Digit
+	select {
+	case d = <-digits:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no digit reported from the relayed direction")
+	}
+	if d.Key != '9' || d.Duration != 1200*time.Millisecond || d.Inband {
+		t.Fatalf("digit %+v, want '9' for 1.2s from RFC 4733", d)
+	}
+	if end := c.eventEnd(t, c.pb, 96, 9, 5); end != 9600 {
+		t.Errorf("relayed end duration %d with PT 96, want 9600", end)
+	}
+	select {
+	case d := <-digits:
+		t.Errorf("second report %+v for one key press", d)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// sendKey has phone A send event code for dur as RFC 4733 packets at
+// 8000 Hz with payload type 101.
+func (c *procCall) sendKey(t *testing.T, code uint8, dur time.Duration) {
+	t.Helper()
+	snd, err := dtmf.NewSender(dtmf.SenderConfig{ClockRate: 8000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts, err := snd.AppendPackets(nil, code, dur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pkts {
+		buf := make([]byte, 16)
+		h := rtp.Header{PT: 101, Seq: uint16(2000 + i), TS: 90000, SSRC: 0x5eed, Marker: p.Marker}
+		h.PutFixed(buf)
+		if _, err := p.Event.Marshal(buf[12:]); err != nil {
+			t.Fatal(err)
+		}
+		c.pa.send(c.a.Local(), buf)
 	}
 }
 
