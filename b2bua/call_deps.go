@@ -84,7 +84,8 @@ type mediaPath interface {
 	// service call, service_call.go).
 	NewTerminal(ep *media.Endpoint, log *slog.Logger) mediaTerminal
 	// joinRoom adds a participant to a conference room (conference.go).
-	joinRoom(name string, rate int, pc mixer.ParticipantConfig, events func(mixer.Event)) (*mixer.Participant, func(), error)
+	// rr, if set, joins or starts the room's recording (conference_recording.go).
+	joinRoom(name string, rate int, pc mixer.ParticipantConfig, events func(mixer.Event), rr *roomRecord) (*mixer.Participant, func(), error)
 	// loadClip loads a sound file for playback or music on hold, once
 	// (clips.go).
 	loadClip(path string) (*media.Clip, error)

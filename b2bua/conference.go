@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard/switchboard/cdr"
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/mixer"
+	"github.com/switchboard/switchboard/recorder"
 )
 
 // Conference rooms: a route to: conference joins the room named by the
@@ -40,6 +41,9 @@ type confRoom struct {
 	room    *mixer.Room
 	off     func() // takes the room off the clock
 	members int    // guarded by conferences.mu
+	// rec is the room's recording (conference_recording.go), guarded by
+	// conferences.mu.
+	rec *recorder.Recorder
 
 	// mu guards listeners; a leaf, taken on the room's Tick (Events) and
 	// never held while the room leaves the clock.
@@ -61,16 +65,17 @@ func newConferences(e *media.Engine, log *slog.Logger) *conferences {
 }
 
 // joinRoom implements mediaPath: the engine's rooms, made on first use.
-func (m *engineMedia) joinRoom(name string, rate int, pc mixer.ParticipantConfig, events func(mixer.Event)) (*mixer.Participant, func(), error) {
+func (m *engineMedia) joinRoom(name string, rate int, pc mixer.ParticipantConfig, events func(mixer.Event), rr *roomRecord) (*mixer.Participant, func(), error) {
 	m.roomsOnce.Do(func() { m.rooms = newConferences(m.e, m.log) })
-	return m.rooms.join(name, rate, pc, events)
+	return m.rooms.join(name, rate, pc, events, rr)
 }
 
 // join adds a participant to room name (creating the room at rate), and
 // returns it with the function that takes it out again (closing the room
 // when it was the last). events, if set, receives the room's events on
 // the room's clock while the participant is in it; it must not block.
-func (cs *conferences) join(name string, rate int, pc mixer.ParticipantConfig, events func(mixer.Event)) (*mixer.Participant, func(), error) {
+// rr, if set, is the participant's part in the room's recording.
+func (cs *conferences) join(name string, rate int, pc mixer.ParticipantConfig, events func(mixer.Event), rr *roomRecord) (*mixer.Participant, func(), error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	r := cs.rooms[name]
@@ -92,6 +97,7 @@ func (cs *conferences) join(name string, rate int, pc mixer.ParticipantConfig, e
 		return nil, nil, err
 	}
 	r.members++
+	r.recordRoom(name, rr, cs.log.With("room", name).Error)
 	if events != nil {
 		r.mu.Lock()
 		r.listeners[pc.ID] = events
@@ -111,6 +117,7 @@ func (cs *conferences) join(name string, rate int, pc mixer.ParticipantConfig, e
 			}
 			delete(cs.rooms, name)
 			r.off()
+			r.stopRoomRecording(cs.log.With("room", name).Error)
 			_ = r.room.Close()
 		})
 	}
@@ -166,6 +173,8 @@ type conference struct {
 	pin   string
 	typed []byte
 	tries int
+	// recording is the room's recording, if the room is recorded.
+	recording *recorder.Recorder
 
 	// mu guards events: the room's, for the CDR (from the room's clock).
 	mu     sync.Mutex
@@ -204,13 +213,15 @@ func (c *Call) joinConference() bool {
 		return false
 	}
 	pol := c.host.currentPolicy()
-	p, leave, err := c.media.joinRoom(c.target.Number, pol.cfg.Services.ConferenceRate, mixer.ParticipantConfig{ID: c.id, Rate: rate}, conf.roomEvent)
+	rr := &roomRecord{open: c.roomRecorder(), party: recorder.Party{Name: c.rec.From, Codec: codecName(c.a.Codecs)}}
+	p, leave, err := c.media.joinRoom(c.target.Number, pol.cfg.Services.ConferenceRate, mixer.ParticipantConfig{ID: c.id, Rate: rate}, conf.roomEvent, rr)
 	if err != nil {
 		c.log.Error("conference join", "leg", "a", "room", c.target.Number, "error", err)
 		c.abort(503, "conference unavailable")
 		return false
 	}
 	conf.leave = leave
+	conf.recording = rr.rec
 	conf.out.rate = rate
 	conf.p = p
 	conf.in.p.Store(p)
@@ -227,6 +238,7 @@ func (c *Call) leaveConference() {
 	conf := c.svc.conf
 	conf.leave()
 	conf.leave = nil
+	c.roomRecordingState(conf.recording) // conference_recording.go
 	conf.mu.Lock()
 	c.rec.RoomEvents = conf.events
 	conf.mu.Unlock()

@@ -18,6 +18,7 @@
 //	                                        sum (int32) of the K talkers
 //	                                                                  │
 //	        not mixed: clip(sum) ◄────────────────────────────────────┤
+//	        (and the room's Tap, if set: a recording of the room)     │
 //	        mixed:     clip(sum - own) ◄──────────────────────────────┘
 //	                       │
 //	                       ▼ Resampler (room -> participant rate)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/codecs"
@@ -62,6 +63,9 @@ type Room struct {
 	// Tick, so that applying them neither allocates nor races a Join.
 	spareJoin, spareLeave []*Participant
 
+	// tap, if set, receives the room's whole mix each Tick (SetTap).
+	tap atomic.Pointer[Tap]
+
 	// Owned by the Tick goroutine.
 	members  []*Participant
 	selected []*Participant // this tick's mixed talkers, loudest first
@@ -111,6 +115,22 @@ func NewRoom(cfg Config) (*Room, error) {
 		events:   make([]Event, 0, 16),
 		empty:    true,
 	}, nil
+}
+
+// Tap receives a room's whole mix (the sum of the mixed talkers,
+// clipped) once per Tick: a recording of the room. WritePCM runs on the
+// Tick goroutine and must not block; pcm is only valid during the call.
+type Tap interface {
+	WritePCM(pcm []int16, rate int, at time.Time)
+}
+
+// SetTap sets (nil: removes) the room's tap; safe from any goroutine.
+func (r *Room) SetTap(t Tap) {
+	if t == nil {
+		r.tap.Store(nil)
+		return
+	}
+	r.tap.Store(&t)
 }
 
 // Rate returns the room's mixing rate in Hz.
@@ -192,6 +212,9 @@ func (r *Room) Tick(now time.Time) {
 	}
 	for i, s := range r.sum {
 		r.mixAll[i] = clip(s)
+	}
+	if t := r.tap.Load(); t != nil && len(r.members) > 0 {
+		(*t).WritePCM(r.mixAll, r.cfg.Rate, now)
 	}
 
 	// Output: N-1 for talkers, the whole mix for everyone else.

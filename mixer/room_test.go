@@ -235,3 +235,40 @@ func TestConfigErrors(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// tapRec is a Tap keeping what it was given.
+type tapRec struct {
+	pcm  []int16
+	rate int
+}
+
+func (tr *tapRec) WritePCM(pcm []int16, rate int, _ time.Time) {
+	tr.pcm, tr.rate = append(tr.pcm, pcm...), rate
+}
+
+// TestTapGetsWholeMix: the room's tap receives the mix of every talker
+// (a room recording), at the room's rate, and nothing once removed.
+func TestTapGetsWholeMix(t *testing.T) {
+	r := newRoom(t, Config{Rate: 16000})
+	tr := &tapRec{}
+	r.SetTap(tr)
+	c := &clock{}
+	a := join(t, r, "a", 8000, 440, 8000)
+	b := join(t, r, "b", 16000, 1000, 8000)
+	d := join(t, r, "c", 8000, 1800, 8000)
+	run(t, r, c, 50, a, b, d)
+	if tr.rate != 16000 || len(tr.pcm) != 50*320 {
+		t.Fatalf("tap got %d samples at %d Hz, want 16000 samples at 16000", len(tr.pcm), tr.rate)
+	}
+	x := tr.pcm[len(tr.pcm)-6400:]
+	for _, f := range []float64{440, 1000, 1800} {
+		if amp := toneAmp(x, 16000, f); amp < 1000 {
+			t.Errorf("%v Hz amplitude %.0f in the room's mix, want > 1000", f, amp)
+		}
+	}
+	r.SetTap(nil)
+	run(t, r, c, 5, a, b, d)
+	if len(tr.pcm) != 50*320 {
+		t.Errorf("tap fed after SetTap(nil)")
+	}
+}

@@ -28,19 +28,19 @@ type oggSink struct {
 	ts      uint32
 }
 
-func newOggSink(f *os.File, rate int) (sink, error) {
-	enc, err := opus.NewEncoder(rate, 2, opus.AppAudio)
+func newOggSink(f *os.File, rate, channels int) (sink, error) {
+	enc, err := opus.NewEncoder(rate, channels, opus.AppAudio)
 	if err != nil {
 		return nil, fmt.Errorf("opus encoder: %w", err)
 	}
 	if err := enc.SetComplexity(5); err != nil {
 		return nil, fmt.Errorf("opus encoder: %w", err)
 	}
-	w, err := oggwriter.NewWith(f, uint32(rate), 2)
+	w, err := oggwriter.NewWith(f, uint32(rate), uint16(channels))
 	if err != nil {
 		return nil, fmt.Errorf("ogg writer: %w", err)
 	}
-	return &oggSink{w: w, enc: enc, frame: 2 * rate / 50, pkt: make([]byte, 4000)}, nil
+	return &oggSink{w: w, enc: enc, frame: channels * rate / 50, pkt: make([]byte, 4000)}, nil
 }
 
 func (o *oggSink) write(inter []int16) error {

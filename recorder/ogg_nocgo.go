@@ -8,6 +8,6 @@ import (
 )
 
 // newOggSink: Ogg/Opus needs libopus (cgo); a build without cgo records WAV only.
-func newOggSink(*os.File, int) (sink, error) {
+func newOggSink(*os.File, int, int) (sink, error) {
 	return nil, errors.New("Ogg/Opus recording needs a build with cgo (libopus)")
 }

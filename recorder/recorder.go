@@ -30,6 +30,9 @@ type Config struct {
 	Path string
 	// Rate is the recording's rate: 8000 (default) or 16000 Hz.
 	Rate int
+	// Channels is 2 (the default: caller left, callee right) or 1 (a
+	// conference room's mix, written through Left; Right is ignored).
+	Channels int
 	// Queue is how many frames may wait for the writer (default 500,
 	// 5 s of both channels at 20 ms); beyond it frames are dropped.
 	Queue int
@@ -87,6 +90,9 @@ type Recorder struct {
 	done   chan struct{}
 
 	dropped atomic.Uint64
+
+	partyMu sync.Mutex // guards parties
+	parties []Party    // a room's participants (AddParticipant)
 	cut     atomic.Bool
 	result  error
 
@@ -123,6 +129,12 @@ func New(cfg Config) (*Recorder, error) {
 	if cfg.Rate != 8000 && cfg.Rate != 16000 {
 		return nil, fmt.Errorf("recorder: rate %d Hz: want 8000 or 16000", cfg.Rate)
 	}
+	if cfg.Channels == 0 {
+		cfg.Channels = 2
+	}
+	if cfg.Channels != 1 && cfg.Channels != 2 {
+		return nil, fmt.Errorf("recorder: %d channels: want 1 or 2", cfg.Channels)
+	}
 	format := strings.TrimPrefix(filepath.Ext(cfg.Path), ".")
 	if format != "wav" && format != "ogg" {
 		return nil, fmt.Errorf("recorder: path %q must end in .wav or .ogg", cfg.Path)
@@ -144,7 +156,7 @@ func New(cfg Config) (*Recorder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recorder: %w", err)
 	}
-	snk, err := newSink(format, f, cfg.Rate)
+	snk, err := newSink(format, f, cfg.Rate, cfg.Channels)
 	if err != nil {
 		f.Close()
 		os.Remove(cfg.Path)
@@ -167,6 +179,9 @@ func New(cfg Config) (*Recorder, error) {
 	r.left, r.right = Input{r, 0}, Input{r, 1}
 	r.meta = cfg.Meta
 	r.meta.Channels = map[string]string{"left": "caller", "right": "callee"}
+	if cfg.Channels == 1 {
+		r.meta.Channels = map[string]string{"mono": "room"}
+	}
 	r.meta.File = filepath.Base(cfg.Path)
 	r.meta.Format = format
 	r.meta.SampleRate = cfg.Rate
@@ -181,11 +196,22 @@ func New(cfg Config) (*Recorder, error) {
 	return r, nil
 }
 
+// Path returns the recording's file.
+func (r *Recorder) Path() string { return r.cfg.Path }
+
 // Left returns the caller's input (the left channel).
 func (r *Recorder) Left() *Input { return &r.left }
 
 // Right returns the callee's input (the right channel).
 func (r *Recorder) Right() *Input { return &r.right }
+
+// AddParticipant adds a conference participant to the sidecar's list
+// (written when the recording ends). Safe from any goroutine.
+func (r *Recorder) AddParticipant(p Party) {
+	r.partyMu.Lock()
+	defer r.partyMu.Unlock()
+	r.parties = append(r.parties, p)
+}
 
 // Stats returns the recording's counters; safe from any goroutine.
 func (r *Recorder) Stats() Stats { return Stats{Dropped: r.dropped.Load(), Cut: r.cut.Load()} }
@@ -208,6 +234,9 @@ func (in *Input) Write(pcm []int16, rate int, at time.Time) {
 func (in *Input) WritePCM(pcm []int16, rate int, at time.Time) { in.Write(pcm, rate, at) }
 
 func (r *Recorder) enqueue(ch int, pcm []int16, rate int, at time.Time) {
+	if ch >= r.cfg.Channels {
+		return // Right of a mono recording
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
@@ -248,9 +277,17 @@ func (r *Recorder) run() {
 		}
 		r.free <- fr
 	}
-	hi := max(r.chans[0].cursor, r.chans[1].cursor)
-	r.flushTo(hi)
+	r.flushTo(r.head())
 	r.finish()
+}
+
+// head is the timeline's end: the furthest a channel has reached.
+func (r *Recorder) head() int64 {
+	hi := r.chans[0].cursor
+	if r.cfg.Channels == 2 {
+		hi = max(hi, r.chans[1].cursor)
+	}
+	return hi
 }
 
 // samples converts a duration to samples at the recording rate.
@@ -287,9 +324,9 @@ func (r *Recorder) place(fr *frame) {
 	copy(r.bufs[fr.ch][pos-r.base:], r.tmp[:n])
 	c.cursor = pos + n
 
-	hi := max(r.chans[0].cursor, r.chans[1].cursor)
+	hi := r.head()
 	upto := hi
-	for i := range r.chans {
+	for i := range r.cfg.Channels {
 		upto = min(upto, max(r.chans[i].cursor, hi-r.samples(lag)))
 	}
 	if upto-r.base >= r.samples(flushEvery) {
@@ -309,15 +346,19 @@ func (r *Recorder) flushTo(upto int64) {
 	}
 	if !r.cut.Load() {
 		inter := r.inter[:0]
-		for i := range n {
-			inter = append(inter, r.bufs[0][i], r.bufs[1][i])
+		if r.cfg.Channels == 1 {
+			inter = append(inter, r.bufs[0][:n]...)
+		} else {
+			for i := range n {
+				inter = append(inter, r.bufs[0][i], r.bufs[1][i])
+			}
 		}
 		r.inter = inter[:0]
 		if err := r.write(inter); err != nil {
 			r.cutOff(err)
 		} else {
 			r.data += 2 * int64(len(inter))
-			if r.data-r.lastHead >= 4*r.samples(r.cfg.HeaderEvery) {
+			if r.data-r.lastHead >= int64(2*r.cfg.Channels)*r.samples(r.cfg.HeaderEvery) {
 				if err := r.writeHeader(); err != nil {
 					r.cutOff(err)
 				}
@@ -373,7 +414,10 @@ func (r *Recorder) finish() {
 		}
 	}
 	r.meta.End = r.cfg.Now().UTC()
-	r.meta.Seconds = float64(r.data) / float64(4*r.cfg.Rate)
+	r.meta.Seconds = float64(r.data) / float64(2*r.cfg.Channels*r.cfg.Rate)
+	r.partyMu.Lock()
+	r.meta.Participants = append(r.meta.Participants, r.parties...)
+	r.partyMu.Unlock()
 	r.meta.DroppedFrames = r.dropped.Load()
 	r.meta.Status = StatusComplete
 	if r.cut.Load() {

@@ -296,3 +296,34 @@ func TestWriteDoesNotAllocate(t *testing.T) {
 		t.Errorf("Write allocates %.1f times", n)
 	}
 }
+
+// TestMonoRoom: a one-channel recording (a conference room's mix) holds
+// what Left was given, ignores Right, and lists the participants.
+func TestMonoRoom(t *testing.T) {
+	r := newRec(t, Config{Channels: 1, Meta: Metadata{Room: "3000"}})
+	r.AddParticipant(Party{Name: "1000"})
+	r.AddParticipant(Party{Name: "1001"})
+	feed(r, 0, 2, true, true)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := ReadWAV(r.cfg.Path)
+	if err != nil || a.Channels != 1 || a.Rate != 8000 {
+		t.Fatalf("read: %+v %v", a, err)
+	}
+	x := a.Channel(0)
+	if got := len(x); got < 15500 || got > 16100 {
+		t.Errorf("%d samples, want about 16000", got)
+	}
+	mid := x[len(x)/4 : 3*len(x)/4]
+	if a440, a1k := amp(mid, 8000, 440), amp(mid, 8000, 1000); a440 < 7000 || a1k > 50 {
+		t.Errorf("440 Hz %.0f, 1000 Hz %.0f; want Left's 440 only", a440, a1k)
+	}
+	m, err := ReadSidecar(r.cfg.Path)
+	if err != nil || m.Room != "3000" || m.Channels["mono"] != "room" || len(m.Participants) != 2 || m.Participants[1].Name != "1001" || math.Abs(m.Seconds-2) > 0.05 {
+		t.Fatalf("sidecar %+v %v", m, err)
+	}
+	if _, err := New(Config{Path: filepath.Join(t.TempDir(), "x.wav"), Channels: 3}); err == nil {
+		t.Error("3 channels accepted")
+	}
+}

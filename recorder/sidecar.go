@@ -41,11 +41,16 @@ type Metadata struct {
 	// Caller is on the left channel, Callee on the right.
 	Caller Party `json:"caller"`
 	Callee Party `json:"callee"`
-	// Channels says which party is on which channel.
+	// Channels says which party is on which channel ({"mono": "room"}
+	// for a conference room's mix).
 	Channels map[string]string `json:"channels"`
+	// Room is the conference room a mono recording holds the mix of.
+	Room string `json:"room,omitempty"`
+	// Participants are a room's participants, in the order they joined.
+	Participants []Party `json:"participants,omitempty"`
 	// File is the recording's file name (no directory).
 	File string `json:"file"`
-	// Format is "wav".
+	// Format is "wav" or "ogg".
 	Format string `json:"format"`
 	// SampleRate is the recording's rate in Hz.
 	SampleRate int `json:"sample_rate"`
