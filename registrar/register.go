@@ -110,6 +110,7 @@ func (r *Registrar) handle(req *sip.Request) *sip.Response {
 		r.users[ar.User] = next
 	}
 	r.changed()
+	r.share(ar.User, current, next) // write-through, non-blocking (store_shared.go)
 	r.mu.Unlock()
 	for _, e := range events {
 		r.log.Info(e.what, "user", ar.User, "contact", e.b.Contact, "source", e.b.Source,

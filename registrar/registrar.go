@@ -76,6 +76,8 @@ type Registrar struct {
 	version uint64               // bumped on every change
 	written uint64               // version last persisted
 
+	sharing *sharing // shared store, nil for memory only (store_shared.go)
+
 	dirty    chan struct{}
 	done     chan struct{}
 	wg       sync.WaitGroup
@@ -166,6 +168,9 @@ func (r *Registrar) Lookup(user string) []Binding {
 	r.mu.Lock()
 	bs := live(r.users[user], now)
 	r.mu.Unlock()
+	if len(bs) == 0 && r.sharing != nil {
+		return r.lookupShared(user, now) // registered through another instance?
+	}
 	sortBindings(bs)
 	return bs
 }
