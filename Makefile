@@ -12,7 +12,7 @@ CONFIG    ?= configs/switchboard.yaml
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 # Debian packages the build and the tests need.
-DEBS      := libopus-dev libopusfile-dev libspeexdsp-dev libspandsp-dev pkg-config gcc make curl sip-tester baresip sox dnsmasq-base postgresql sngrep systemd chromium kamailio sipvicious fail2ban tcpdump secsipidx opus-tools
+DEBS      := libopus-dev libopusfile-dev libspeexdsp-dev libspandsp-dev libtiff-dev pkg-config gcc make curl sip-tester baresip sox dnsmasq-base postgresql sngrep systemd chromium kamailio sipvicious fail2ban tcpdump secsipidx opus-tools
 TEST_TIMEOUT ?= 20m
 # The end-to-end suite runs about 13 minutes on the 2-core CI machine; its
 # timeout leaves room for a slow day (CI allows 90 minutes in all).
