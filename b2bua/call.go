@@ -66,6 +66,7 @@ const (
 	timerService     // checks a service's end (service_call.go)
 	timerFailover    // a DNS-named trunk's silent target (trunk_dns.go)
 	timerGlare       // retry of a re-INVITE that got 491 (call_glare.go)
+	timerFailMedia   // a failure's early media played out (failure_media.go)
 	numTimers
 )
 
@@ -160,6 +161,8 @@ type Call struct {
 	trunkRefusal string
 	// ident is the call's STIR/SHAKEN verification result (identity.go).
 	ident callIdentity
+	// failMedia is a failure's early media playing (failure_media.go).
+	failMedia *failureMedia
 	// recKeys are each leg's last keys, for recording codes (recording_dtmf.go).
 	recKeys recordingKeys
 

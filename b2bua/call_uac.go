@@ -440,6 +440,9 @@ func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
 		}
 	}
 	code = c.relayFailure(best, reasons)
+	if c.announceFailure(code, failureSide(code), fmt.Sprintf("callee answered %d", best)) {
+		return // the final response follows the early media (failure_media.go)
+	}
 	c.fail(code, failureSide(code), fmt.Sprintf("callee answered %d", best), "")
 }
 

@@ -144,6 +144,8 @@ func (c *Call) onTimer(kind timerKind) {
 		c.onServiceTimer()
 	case timerGlare:
 		c.onGlareTimer()
+	case timerFailMedia:
+		c.onFailureMediaTimer()
 	}
 }
 

@@ -41,6 +41,7 @@ type Config struct {
 	DNS            DNS            `yaml:"dns"`      // resolvers for trunk host names (config/trunks_dns.go)
 	WebRTC         WebRTC         `yaml:"webrtc"`   // ICE-lite, DTLS-SRTP certificate, consent (config/webrtc.go)
 	Identity       Identity       `yaml:"identity"` // STIR/SHAKEN verification of calls from trunks (config/identity.go)
+	Tones          Tones          `yaml:"tones"`    // tone plan and failure announcements (config/tones.go)
 	ShutdownGrace  time.Duration  `yaml:"shutdown_grace"`
 
 	// WebSocket is SIP over WebSocket and the browser phone (config/websocket.go).

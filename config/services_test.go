@@ -33,6 +33,12 @@ func TestServicesErrors(t *testing.T) {
 		{"recording rate", "routes:", "services:\n  recording_rate: 44100\nroutes:", "services.recording_rate: want 8000 or 16000"},
 		{"recording code not dtmf", "routes:", "services:\n  recording_dtmf_start: '*x'\nroutes:", "x.yaml:13: services.recording_dtmf_start: must be DTMF keys only"},
 		{"recording codes overlap", "routes:", "services:\n  recording_dtmf_start: '*1'\n  recording_dtmf_stop: '1'\nroutes:", "services.recording_dtmf_stop: must differ"},
+		{"tone frequency", "routes:", "tones:\n  busy: {frequencies: [5000], cadence: [500ms, 500ms]}\nroutes:", "x.yaml:13: tones.busy.frequencies: want 50..3900 Hz"},
+		{"tone cadence", "routes:", "tones:\n  ringback: {frequencies: [425], cadence: [1ms]}\nroutes:", "tones.ringback.cadence: each on or off time at least 20ms"},
+		{"failure status", "routes:", "tones:\n  failures:\n    - {status: 200, tone: busy}\nroutes:", "tones.failures[0].status: want a failure status 400-699"},
+		{"failure file and tone", "routes:", "tones:\n  failures:\n    - {status: 404, tone: busy, file: " + wav + "}\nroutes:", "tones.failures[0]: want exactly one of file and tone"},
+		{"failure tone name", "routes:", "tones:\n  failures:\n    - {status: 486, tone: beep}\nroutes:", "tones.failures[0].tone: must be one of ringback, busy, congestion"},
+		{"failure file not wav", "routes:", "tones:\n  failures:\n    - {status: 404, file: " + notWav + "}\nroutes:", "tones.failures[0].file: moh.mp3 is not a WAV file"},
 		{"unknown service", user, "  - {match: '^600$', to: ecco}", `routes[0].to: want user, trunk:NAME, reject, echo, tone, playback or conference, got "ecco"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

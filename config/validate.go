@@ -62,6 +62,7 @@ func (c *Config) Validate() error {
 	v.webrtc()
 	v.overload()
 	v.services()
+	v.tones()
 	v.dns()
 	v.identity()
 	v.privacy()
