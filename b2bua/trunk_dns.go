@@ -310,6 +310,13 @@ func (c *Call) failOver(out *outTx, why string, hold time.Duration) bool {
 		c.rec.TrunkTargets[n-1] += " → " + why
 	}
 	for len(f.rest) > 0 {
+		if f.rest[0].Transport != f.current.Transport || f.rest[0].Host != f.current.Host || f.rest[0].Addr.Port() != f.current.Addr.Port() {
+			rest, err := c.eyeballs(f.trunk, f.rest) // a new host: connect first (trunk_eyeballs.go)
+			if err != nil {
+				break
+			}
+			f.rest = rest
+		}
 		next := f.rest[0]
 		f.rest = f.rest[1:]
 		tr := transportName(next.Transport)

@@ -72,10 +72,12 @@ func otherFamily(a, b sipdns.Target) bool {
 }
 
 // eyeballs races the connections to the first target's addresses when
-// it is a TCP or TLS host with several (RFC 8305 §5) and returns the
-// targets with the winner first and the losers gone (held down, listed
-// in the CDR). Without a race to run, targets come back as they are.
-// The race runs before the INVITE is sent, bounded by failover_timeout.
+// it is a TCP or TLS host (RFC 8305 §5; with one address, a connection
+// bounded in time) and returns the targets with the winner first and the
+// losers gone (held down, listed in the CDR); over UDP targets come back
+// as they are. It runs before an INVITE is sent to a new host (the first,
+// or the next after a failover), bounded by failover_timeout, so that
+// sending never waits on a connection that does not come.
 func (c *Call) eyeballs(t *Trunk, targets []sipdns.Target) ([]sipdns.Target, error) {
 	conn, ok := c.sip.(connector)
 	if !ok || (targets[0].Transport != sipdns.TCP && targets[0].Transport != sipdns.TLS) {
@@ -83,9 +85,6 @@ func (c *Call) eyeballs(t *Trunk, targets []sipdns.Target) ([]sipdns.Target, err
 	}
 	group := sipdns.ByHost(targets)[0] // one host's addresses, IPv6 first
 	n := len(group)
-	if n < 2 {
-		return targets, nil
-	}
 	for _, tg := range group {
 		c.noteTLSTarget(t, tg) // the TLS handshake verifies the trunk's name
 	}
