@@ -12,9 +12,10 @@ import (
 
 // DTMF interworking, per leg, by what the leg negotiated:
 //
-//	leg with telephone-event ──RFC 4733──► media (processing direction)
-//	     ├─ far leg has telephone-event: re-sent by media at the far
-//	     │  leg's event clock, duration kept (8000 ↔ 48000 Hz)
+//	leg with telephone-event ──RFC 4733──► media
+//	     ├─ far leg has telephone-event: relayed as they are (same codec
+//	     │  and event clock; the relay reads them for OnDigit), or re-sent
+//	     │  by media at the far leg's event clock, duration kept (8000 ↔ 48000 Hz)
 //	     └─ far leg has none: OnDigit → evDigit → SIP INFO to the far leg
 //	        (application/dtmf-relay, Signal and Duration)
 //	leg without telephone-event: tones found in its audio (Q.24 detector)

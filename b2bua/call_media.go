@@ -139,8 +139,10 @@ func (c *Call) configureMedia(a, b *Leg, aToB, bToA media.PayloadMap) error {
 		// detect the events one way and generate them the other (call_dtmf.go).
 		cfg.Process = true
 	}
-	if c.recordingByDTMF() {
-		cfg.Process = true // media must read the digits (recording_dtmf.go)
+	if c.recordingByDTMF() && fa.TelephoneEvent.Name == "" && fb.TelephoneEvent.Name == "" {
+		// Recording codes keyed as tones: only a processed direction hears
+		// them (a relay reads RFC 4733 events itself, media/relay_digits.go).
+		cfg.Process = true
 	}
 	if err := c.bridge.Configure(cfg); err != nil {
 		return err

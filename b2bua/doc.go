@@ -79,6 +79,9 @@
 //   - trunk_dns.go: a trunk given by host name or with destinations:
 //     RFC 3263 targets (package sipdns) and failover between them within
 //     the call (failover_timeout, 503, 408), hold-down, CDR trunk_targets.
+//   - trunk_eyeballs.go: Happy Eyeballs (RFC 8305) between a trunk
+//     host's IPv6 and IPv4 addresses: a TCP/TLS connection race before the
+//     INVITE, a short failover timer over UDP (happy_eyeballs_delay).
 //   - trunk_health.go: OPTIONS pings marking destinations and trunks
 //     down/up; routing passes over a down trunk.
 //   - identity.go: STIR/SHAKEN (package identity): calls to a trunk with

@@ -14,10 +14,12 @@ import (
 //	                 start code ─► toggleRecording(true)  (recording_ondemand.go)
 //	                 stop code  ─► toggleRecording(false)
 //
-// The digits still reach the far party and the CDR as any others. While
-// codes are configured, calls are processed rather than relayed
-// (configureMedia), so that media sees RFC 4733 events that a relay
-// would pass on unread. One recording per call, as on demand.
+// The digits still reach the far party and the CDR as any others. A
+// relayed call keeps its relay: it reads the RFC 4733 events it passes on
+// (media/relay_digits.go); only a call where neither leg negotiated
+// telephone-event is processed while codes are configured, so that its
+// in-band tones are heard (configureMedia). One recording per call, as on
+// demand.
 
 // recordingKeys is a call's last keys per leg (a, b), for matching codes.
 type recordingKeys [2][]byte

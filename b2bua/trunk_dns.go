@@ -64,6 +64,8 @@ type trunkDNS struct {
 	targets *sipdns.Targets
 	// timeout is the per-target failover timer (failover_timeout).
 	timeout time.Duration
+	// eyeballs is happy_eyeballs_delay (trunk_eyeballs.go).
+	eyeballs time.Duration
 }
 
 // trunkDest is one destination of a trunk: a URI to resolve, and its
@@ -95,7 +97,7 @@ func newTrunkDNS(tc config.Trunk, tt *trunkTLS) *trunkDNS {
 	if hold == 0 {
 		hold = config.DefaultHoldDown
 	}
-	d := &trunkDNS{dests: dests, targets: sipdns.NewTargets(hold, nil), timeout: tc.Failover.FailoverTimeout}
+	d := &trunkDNS{dests: dests, targets: sipdns.NewTargets(hold, nil), timeout: tc.Failover.FailoverTimeout, eyeballs: tc.Failover.HappyEyeballsDelay}
 	if d.timeout == 0 {
 		d.timeout = config.DefaultFailoverTimeout
 	}
@@ -179,7 +181,7 @@ func (c *Call) trunkTargets(t *Trunk) ([]sipdns.Target, error) {
 	if len(out) == 0 {
 		return nil, errNoTrunkTargets
 	}
-	return out, nil
+	return c.eyeballs(t, out) // RFC 8305 for TCP/TLS (trunk_eyeballs.go)
 }
 
 // transportName is a sipdns transport as sipgo and our listeners name it.
@@ -195,6 +197,25 @@ type trunkFailover struct {
 	// heard: the current target answered something (even 100 Trying); the
 	// failover timer no longer applies.
 	heard bool
+	// eyeballs: the failover timer armed is happy_eyeballs_delay (the next
+	// target is the current one's host in the other family).
+	eyeballs bool
+}
+
+// armFailover arms the failover timer for the current target: the Happy
+// Eyeballs delay when the next target is the same host in the other
+// address family (trunk_eyeballs.go), failover_timeout otherwise.
+func (c *Call) armFailover() {
+	f := c.failover
+	if len(f.rest) == 0 {
+		return
+	}
+	d := f.trunk.dns.timeout
+	f.eyeballs = otherFamily(f.current, f.rest[0])
+	if f.eyeballs {
+		d = f.trunk.dns.eyeballsDelay()
+	}
+	c.arm(timerFailover, d)
 }
 
 // trunkRequestURI is the Request-URI of a call to trunk t for number
@@ -220,9 +241,7 @@ func (c *Call) startFailover(t *Trunk, targets []sipdns.Target, out *outTx) {
 	c.failover = &trunkFailover{trunk: t, current: targets[0], out: out, rest: targets[1:]}
 	c.rec.TrunkTargets = append(c.rec.TrunkTargets, targets[0].String())
 	c.noteTLSTarget(t, targets[0])
-	if len(c.failover.rest) > 0 {
-		c.arm(timerFailover, t.dns.timeout)
-	}
+	c.armFailover()
 }
 
 // noteTLSTarget lets the TLS dialer verify a resolved TLS target by the
@@ -257,8 +276,12 @@ func (c *Call) onFailoverTimer() {
 	if out.tx != nil {
 		out.tx.Terminate()
 	}
-	c.log.Info("trunk target silent, failing over", "leg", "b", "trunk", f.trunk.Name, "target", f.current.String(), "after", f.trunk.dns.timeout)
-	if !c.failOver(out, "timeout", 0) {
+	why, after := "timeout", f.trunk.dns.timeout
+	if f.eyeballs {
+		why, after = "no answer (happy eyeballs)", f.trunk.dns.eyeballsDelay()
+	}
+	c.log.Info("trunk target silent, failing over", "leg", "b", "trunk", f.trunk.Name, "target", f.current.String(), "after", after)
+	if !c.failOver(out, why, 0) {
 		c.onForkFinal(out, 408, nil)
 	}
 }
@@ -311,9 +334,7 @@ func (c *Call) failOver(out *outTx, why string, hold time.Duration) bool {
 		}
 		c.log.Info("trunk failover", "leg", "b", "trunk", f.trunk.Name, "from", f.current.String(), "to", next.String(), "why", why)
 		f.current, f.out, f.heard = next, no, false
-		if len(f.rest) > 0 {
-			c.arm(timerFailover, f.trunk.dns.timeout)
-		}
+		c.armFailover()
 		return true
 	}
 	f.out = nil // the last target's failure is the call's

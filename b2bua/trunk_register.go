@@ -27,8 +27,12 @@ import (
 //	  2xx ──► registered ──► refresh at half the interval granted
 //	  else ──► failed ──► retry after a backoff: 1 s, 2 s, 4 s ... 5 min
 //
-//	INVITE to sip:USER@<our listener> from the address registered with
-//	  ──► the trunk's call (Server.identify), no digest
+//	register.gin (RFC 6140): Contact <sip:our listener;bnc>, no user
+//	  part, with Require: gin and Proxy-Require: gin (ginContact)
+//
+//	INVITE to sip:USER@<our listener> (with gin: any user, a DID) from
+//	  the address registered with ──► the trunk's call (Server.identify),
+//	  no digest, routed by the Request-URI's user
 //	Close ──► REGISTER Expires: 0 (unregisterAll)
 //
 // One goroutine per registering trunk, owned with the health pingers
@@ -44,6 +48,8 @@ const registerTimeout = 8 * time.Second
 type trunkReg struct {
 	user, password string
 	expires        int
+	// gin: one bulk number contact for all the trunk's numbers (RFC 6140).
+	gin bool
 
 	mu sync.Mutex
 	// state is "registering", "registered" or "failed".
@@ -61,7 +67,7 @@ func newTrunkReg(tc config.Trunk) *trunkReg {
 	if r == nil {
 		return nil
 	}
-	return &trunkReg{user: r.Username, password: r.Password, expires: r.Expires, state: "registering"}
+	return &trunkReg{user: r.Username, password: r.Password, expires: r.Expires, gin: r.GIN, state: "registering"}
 }
 
 // status is the registration's state for the operations API.
@@ -83,15 +89,15 @@ func (r *trunkReg) from(src netip.AddrPort, transport string) bool {
 }
 
 // TrunkForRegistration returns the trunk whose registered contact a
-// request is addressed to (its Request-URI user) and whose carrier sent
-// it, or nil.
+// request is addressed to (its Request-URI user; with GIN any user, a
+// number of the trunk, RFC 6140 §7) and whose carrier sent it, or nil.
 func (r *Router) TrunkForRegistration(req *sip.Request) *Trunk {
 	src, err := netip.ParseAddrPort(req.Source())
 	if err != nil {
 		return nil
 	}
 	for _, t := range r.trunks {
-		if t.reg != nil && req.Recipient.User == t.reg.user && t.reg.from(src, req.Transport()) {
+		if t.reg != nil && (t.reg.gin || req.Recipient.User == t.reg.user) && t.reg.from(src, req.Transport()) {
 			return t
 		}
 	}
@@ -153,10 +159,18 @@ func (s *Server) register(t *Trunk, expires int, timeout time.Duration) (time.Du
 	ruri := sip.Uri{Scheme: t.URI.Scheme, Host: t.URI.Host, Port: t.URI.Port}
 	contact := contactFor(l)
 	contact.User = t.reg.user
+	if t.reg.gin {
+		contact = ginContact(contact)
+	}
 	callID, fromTag := s.newCallID()+"@"+s.domain, s.newTag()
 	build := func(cseq uint32) *sip.Request {
 		req := s.standalone(sip.REGISTER, ruri, aor, aor, callID, fromTag, cseq, tr, dest, l, contact)
 		req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
+		if t.reg.gin { // RFC 6140 §5.1
+			req.AppendHeader(sip.NewHeader("Require", "gin"))
+			req.AppendHeader(sip.NewHeader("Proxy-Require", "gin"))
+			req.AppendHeader(sip.NewHeader("Supported", "path, gin"))
+		}
 		return req
 	}
 	req := build(1)
@@ -180,6 +194,17 @@ func (s *Server) register(t *Trunk, expires int, timeout time.Duration) (time.Du
 		t.reg.mu.Unlock()
 	}
 	return grantedExpires(res, contact, expires), nil
+}
+
+// ginContact is the bulk number contact of RFC 6140 §5.1: our contact
+// without a user part and with the bnc URI parameter; the carrier puts
+// each number in the user part of the requests it sends there (§7).
+func ginContact(c sip.Uri) sip.Uri {
+	c.User = ""
+	params := append(sip.NewParams(), c.UriParams...) // a copy, never the caller's
+	params.Add("bnc", "")
+	c.UriParams = params
+	return c
 }
 
 // unregisterTimeout bounds the REGISTER that removes a binding at Close.

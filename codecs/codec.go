@@ -78,6 +78,15 @@ type FECDecoder interface {
 	DecodeFEC(next []byte, pcm []int16) (int, error)
 }
 
+// LossAdapter is implemented by encoders that tune their in-band FEC to
+// the loss the receiver reports in RTCP (Opus: RFC 7587 3.3 and 6.1, a
+// sender that knows the loss adapts its FEC to it; RFC 6716 2.1.7).
+type LossAdapter interface {
+	// SetPacketLoss sets the loss, in percent (0..100), the encoder
+	// protects against; 0 codes no FEC until loss is reported again.
+	SetPacketLoss(percent int) error
+}
+
 // ErrUnsupported is wrapped by errors for parameters a codec cannot honour
 // (a sample rate, a ptime, a channel count).
 var ErrUnsupported = errors.New("codecs: unsupported parameter")

@@ -56,11 +56,11 @@ func opusRate(r int) (int, error) {
 }
 
 // opusDefaultBitrate returns the bitrate used without maxaveragebitrate:
-// above RFC 7587 3.1.1's recommended speech range for the bandwidth, and a
-// quarter more with in-band FEC. libopus only codes FEC (LBRR) above a
+// above RFC 7587 3.1.1's recommended speech range for the bandwidth;
+// SetPacketLoss adds a quarter while in-band FEC is coded. libopus only codes FEC (LBRR) above a
 // bandwidth-dependent rate; at 8 kHz it codes none below about 20 kbit/s at
 // complexity 5 and 10% loss (measured by TestOpusFECBeatsPLC).
-func opusDefaultBitrate(rate int, fec bool) int {
+func opusDefaultBitrate(rate int) int {
 	var b int
 	switch {
 	case rate <= 8000:
@@ -73,9 +73,6 @@ func opusDefaultBitrate(rate int, fec bool) int {
 		b = 32000
 	default:
 		b = 40000
-	}
-	if fec {
-		b += b / 4
 	}
 	return b
 }
@@ -130,11 +127,14 @@ func (c opusCodec) NewEncoder(p Params) (Encoder, error) {
 			band = min(band, limit)
 		}
 	}
-	bitrate := p.MaxAverageBitrate
-	if bitrate == 0 {
-		bitrate = opusDefaultBitrate(band, p.UseInbandFEC)
+	e := &opusEncoder{enc: enc, rate: rate, frame: FrameSamples(rate, ptime), fec: p.UseInbandFEC, loss: -1}
+	if p.MaxAverageBitrate == 0 {
+		e.base = opusDefaultBitrate(band)
 	}
-	bitrate = min(max(bitrate, 6000), 510000)
+	bitrate := min(max(p.MaxAverageBitrate, 6000), 510000)
+	if e.base > 0 {
+		bitrate = e.base
+	}
 	if err := enc.SetComplexity(complexity); err != nil {
 		return nil, fmt.Errorf("opus complexity %d: %w", complexity, err)
 	}
@@ -147,15 +147,18 @@ func (c opusCodec) NewEncoder(p Params) (Encoder, error) {
 		}
 	}
 	if p.UseInbandFEC {
-		loss := p.PacketLossPercent
-		if loss == 0 {
-			loss = opusDefaultLossPerc
-		}
 		if err := enc.SetInBandFEC(true); err != nil {
 			return nil, fmt.Errorf("opus in-band FEC: %w", err)
 		}
-		if err := enc.SetPacketLossPerc(min(max(loss, 0), 100)); err != nil {
-			return nil, fmt.Errorf("opus packet loss %d%%: %w", loss, err)
+		loss := p.PacketLossPercent
+		switch {
+		case loss == 0:
+			loss = opusDefaultLossPerc
+		case loss < 0:
+			loss = 0
+		}
+		if err := e.SetPacketLoss(loss); err != nil {
+			return nil, err
 		}
 	}
 	if p.UseDTX {
@@ -163,7 +166,7 @@ func (c opusCodec) NewEncoder(p Params) (Encoder, error) {
 			return nil, fmt.Errorf("opus DTX: %w", err)
 		}
 	}
-	return &opusEncoder{enc: enc, rate: rate, frame: FrameSamples(rate, ptime)}, nil
+	return e, nil
 }
 
 // NewDecoder implements Codec; p may set SampleRate. The decoder also
@@ -183,6 +186,34 @@ func (opusCodec) NewDecoder(p Params) (Decoder, error) {
 type opusEncoder struct {
 	enc         *opus.Encoder
 	rate, frame int
+	fec         bool // in-band FEC asked for (useinbandfec=1)
+	loss        int  // the loss FEC is tuned for, -1 before the first setting
+	base        int  // the default bitrate without FEC; 0 when the peer capped it
+}
+
+// SetPacketLoss implements LossAdapter. With in-band FEC asked for, it
+// tunes the FEC to percent and, unless the peer capped the bitrate,
+// gives the FEC its quarter more bitrate while loss is expected
+// (opusDefaultBitrate); without FEC it does nothing.
+func (e *opusEncoder) SetPacketLoss(percent int) error {
+	percent = min(max(percent, 0), 100)
+	if !e.fec || percent == e.loss {
+		return nil
+	}
+	if err := e.enc.SetPacketLossPerc(percent); err != nil {
+		return fmt.Errorf("opus packet loss %d%%: %w", percent, err)
+	}
+	if e.base > 0 && (percent > 0) != (e.loss > 0) {
+		bitrate := e.base
+		if percent > 0 {
+			bitrate += e.base / 4
+		}
+		if err := e.enc.SetBitrate(bitrate); err != nil {
+			return fmt.Errorf("opus bitrate %d: %w", bitrate, err)
+		}
+	}
+	e.loss = percent
+	return nil
 }
 
 // Encode implements Encoder: pcm must hold exactly FrameSamples samples.

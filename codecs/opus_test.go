@@ -119,6 +119,60 @@ func TestOpusFECBeatsPLC(t *testing.T) {
 	}
 }
 
+// TestOpusSetPacketLoss: an encoder asked for in-band FEC but told to
+// expect no loss (PacketLossPercent < 0) codes no FEC and spends no
+// bitrate on it; once SetPacketLoss reports loss, lost frames are
+// recovered from the next packet, and reporting 0 again stops the FEC.
+func TestOpusSetPacketLoss(t *testing.T) {
+	const rate = 8000
+	x := sigFixture(t, "pcmu", PCMU(), 12)
+	run := func(losses ...int) (snrFEC, snrPLC float64, bytes int) {
+		enc, err := Opus().NewEncoder(Params{SampleRate: rate, UseInbandFEC: true, PacketLossPercent: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range losses {
+			if err := enc.(LossAdapter).SetPacketLoss(l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		frame := enc.FrameSamples()
+		payloads := sigEncodeAll(t, enc, x)
+		for _, p := range payloads {
+			bytes += len(p)
+		}
+		lost := map[int]bool{}
+		for k := 25; k < len(payloads)-1; k += 9 {
+			lost[k] = true
+		}
+		clean := opusDecodeLossy(t, rate, frame, payloads, nil, false)
+		plc := opusDecodeLossy(t, rate, frame, payloads, lost, false)
+		fec := opusDecodeLossy(t, rate, frame, payloads, lost, true)
+		var ref, gotPLC, gotFEC []int16
+		for k := range lost {
+			s := k * frame
+			ref = append(ref, clean[s:s+frame]...)
+			gotPLC = append(gotPLC, plc[s:s+frame]...)
+			gotFEC = append(gotFEC, fec[s:s+frame]...)
+		}
+		return sigSNR(ref, gotFEC, 0, 0, len(ref)), sigSNR(ref, gotPLC, 0, 0, len(ref)), bytes
+	}
+	offFEC, offPLC, offBytes := run()
+	onFEC, onPLC, onBytes := run(10)
+	backFEC, backPLC, backBytes := run(10, 0)
+	t.Logf("no loss expected: FEC %.1f dB PLC %.1f dB, %d bytes; 10%%: FEC %.1f dB PLC %.1f dB, %d bytes; 10%% then 0: FEC %.1f dB, %d bytes",
+		offFEC, offPLC, offBytes, onFEC, onPLC, onBytes, backFEC, backBytes)
+	if onFEC < onPLC+1 {
+		t.Errorf("with 10%% loss reported: FEC %.1f dB, not 1 dB above PLC %.1f dB", onFEC, onPLC)
+	}
+	if offFEC > offPLC+0.5 || backFEC > backPLC+0.5 {
+		t.Errorf("no loss expected: FEC %.1f / %.1f dB above PLC %.1f / %.1f dB: LBRR coded", offFEC, backFEC, offPLC, backPLC)
+	}
+	if offBytes*10 > onBytes*9 || backBytes*10 > onBytes*9 {
+		t.Errorf("bytes without FEC %d / %d, with %d: want at least a tenth fewer", offBytes, backBytes, onBytes)
+	}
+}
+
 // TestOpusFmtpHonoured checks that each fmtp parameter changes what the
 // encoder produces.
 func TestOpusFmtpHonoured(t *testing.T) {

@@ -22,7 +22,9 @@ type Params struct {
 	// Complexity is the Opus encoder complexity, 1..10; zero selects 5.
 	Complexity int
 	// PacketLossPercent is the expected loss the Opus encoder tunes its
-	// in-band FEC for; zero selects 10 when UseInbandFEC is set.
+	// in-band FEC for; zero selects 10 when UseInbandFEC is set, and a
+	// negative value none: no FEC is coded (and no bitrate spent on it)
+	// until LossAdapter.SetPacketLoss reports loss.
 	PacketLossPercent int
 	// UseInbandFEC asks the Opus encoder for in-band FEC (fmtp
 	// "useinbandfec=1", RFC 7587 6.1).

@@ -31,6 +31,8 @@ type Config struct {
 	Runtime Runtime `yaml:"runtime"`
 	API     API     `yaml:"api"`
 	HEP     HEP     `yaml:"hep"`
+	// Registrar says where registrations are kept (config/registrar.go).
+	Registrar Registrar `yaml:"registrar"`
 	// QualityReports publishes RFC 6035 call quality reports (config/vq.go).
 	QualityReports QualityReports `yaml:"quality_reports"`
 	Security       Security       `yaml:"security"` // attack protection (config/guard.go)

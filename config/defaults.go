@@ -102,6 +102,7 @@ func (c *Config) ApplyDefaults() {
 	c.applySecurityDefaults()
 	c.applyOverloadDefaults()
 	c.applyServiceDefaults()
+	c.applyRegistrarDefaults()
 }
 
 func setInt(p *int, def int) {

@@ -22,6 +22,10 @@ const (
 	// DefaultHoldDown is how long a failed target is avoided when its
 	// failure carried no Retry-After.
 	DefaultHoldDown = 30 * time.Second
+	// DefaultHappyEyeballsDelay is the Connection Attempt Delay of
+	// RFC 8305 §5: how long one address family has before the other is
+	// tried.
+	DefaultHappyEyeballsDelay = 250 * time.Millisecond
 )
 
 // DNS configures how host names of trunks and outbound proxies are
@@ -47,6 +51,13 @@ type TrunkFailover struct {
 	// transport error) is avoided unless a Retry-After says otherwise
 	// (default 30s).
 	HoldDown time.Duration `yaml:"hold_down"`
+	// HappyEyeballsDelay is how long the IPv6 address of a target with
+	// both AAAA and A records has before IPv4 is tried (RFC 8305): a
+	// TCP/TLS connection attempt to IPv4 starts beside the IPv6 one, and
+	// over UDP an IPv6 address that has not answered the INVITE is
+	// abandoned for IPv4 (default 250ms; failover_timeout when that is
+	// shorter).
+	HappyEyeballsDelay time.Duration `yaml:"happy_eyeballs_delay"`
 }
 
 // dns validates the dns: section.
@@ -87,4 +98,8 @@ func (v *validator) trunkFailover(t *Trunk, key string) {
 	}
 	v.positive(key+".failover_timeout", f.FailoverTimeout)
 	v.positive(key+".hold_down", f.HoldDown)
+	if f.HappyEyeballsDelay == 0 {
+		f.HappyEyeballsDelay = DefaultHappyEyeballsDelay
+	}
+	v.positive(key+".happy_eyeballs_delay", f.HappyEyeballsDelay)
 }

@@ -21,6 +21,13 @@ type TrunkRegister struct {
 	// Expires is the registration interval asked, in seconds (default
 	// 600, at least 10); it is refreshed at half the interval granted.
 	Expires int `yaml:"expires"`
+	// GIN registers the way RFC 6140 does for a PBX with many numbers:
+	// one Contact without a user part, with the bnc parameter ("bulk
+	// number contact"), and Require/Proxy-Require: gin. The carrier then
+	// sends calls for any of the trunk's numbers (DIDs) to that contact,
+	// the number as the Request-URI's user; each is taken as the trunk's
+	// call and routed by that number.
+	GIN bool `yaml:"gin"`
 }
 
 // trunkRegister validates and defaults a trunk's registration.

@@ -20,6 +20,7 @@ func TestTrunkConfigErrors(t *testing.T) {
 		{"route fallback", `{match: '^1\d{3}$', to: user}`, `{match: '^1\d{3}$', to: user, fallback: [trunk:carrier]}`, "routes[0].fallback: only applies to to: trunk:NAME"},
 		{"did user", "    trusted: [127.0.0.2/32]\n", "    trusted: [127.0.0.2/32]\n    dids: {\"5550100\": \"9999\"}\n", `trunks[0].dids: number "5550100" maps to unknown user "9999"`},
 		{"hold down", "    trusted: [127.0.0.2/32]\n", "    trusted: [127.0.0.2/32]\n    hold_down: -1s\n", "x.yaml:12: trunks[0].hold_down: must be a positive duration"},
+		{"happy eyeballs delay", "    trusted: [127.0.0.2/32]\n", "    trusted: [127.0.0.2/32]\n    happy_eyeballs_delay: -1ms\n", "x.yaml:12: trunks[0].happy_eyeballs_delay: must be a positive duration"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := parse("configs/x.yaml", []byte(strings.Replace(base, tt.from, tt.to, 1)), env(nil))

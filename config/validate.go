@@ -54,6 +54,7 @@ func (c *Config) Validate() error {
 	v.api()
 	v.streams()
 	v.records()
+	v.registrar()
 	v.hep()
 	v.qualityReports()
 	v.security()

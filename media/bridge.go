@@ -194,6 +194,9 @@ type direction struct {
 	// it sends, and it decodes on the playout clock. Set under Bridge.mu;
 	// nil when none.
 	monitor atomic.Pointer[processor]
+	// digits reads the RFC 4733 events a relayed direction carries
+	// (relay_digits.go); set by Configure, nil when none.
+	digits atomic.Pointer[relayDigits]
 	// source is the relayed source's SSRC and sequence offset, packed
 	// (feedback.go); seen is the relay's own copy, so that it stores only
 	// on a change.
@@ -239,6 +242,9 @@ func (r *relay) HandleRTP(pkt []byte, h rtp.Header, now int64) {
 	}
 	if m := d.monitor.Load(); m != nil {
 		m.copyRTP(h, pkt, now) // before the rewrite: the source's own PT and numbers
+	}
+	if rd := d.digits.Load(); rd != nil && h.PT == rd.pt {
+		rd.observe(d.from, h, h.Payload(pkt), now)
 	}
 	if d.out.rewrite(pkt, &h, pt, clock, now) {
 		d.from.stats.sourceChanges.Add(1)

@@ -8,7 +8,8 @@ import (
 )
 
 // RTCP feedback across a relayed stream (RFC 4585 §6.2.1 NACK, §6.3.1
-// PLI; RFC 5104 §4.3.1 FIR; REMB, draft-alvestrand-rmcat-remb). RTCP is terminated per leg (rtcp.go), so a
+// PLI; RFC 5104 §4.3.1 FIR and §4.2 TMMBR/TMMBN, feedback_tmmbr.go; REMB,
+// draft-alvestrand-rmcat-remb). RTCP is terminated per leg (rtcp.go), so a
 // keyframe request or a loss report a receiver sends about the stream
 // Switchboard sends it would end here; RelayFeedback re-issues it out of
 // the bridge's other endpoint, toward the source of that stream, in that
@@ -85,6 +86,10 @@ func (f *feedbackRelay) handle(pkt []byte, _ netip.AddrPort) {
 			// The receiver's bandwidth estimate (draft-alvestrand-rmcat-remb)
 			// caps the source's encoder, end to end.
 			out = append(out, &rtcp.ReceiverEstimatedMaximumBitrate{SenderSSRC: own, Bitrate: p.Bitrate, SSRCs: []uint32{ssrc}})
+		case *rtcp.RawPacket:
+			if req, ok := f.tmmbr(*p, own, ssrc); ok {
+				out = append(out, req)
+			}
 		}
 	}
 	if len(out) == 0 {
@@ -97,6 +102,34 @@ func (f *feedbackRelay) handle(pkt []byte, _ netip.AddrPort) {
 	if src.sendRTCP(buf) {
 		f.sent.Add(uint64(len(out)))
 	}
+}
+
+// tmmbr handles a TMMBR or TMMBN (feedback_tmmbr.go) from the receiver
+// of d's stream. A TMMBR is answered toward that receiver with a TMMBN of
+// its own tuples (RFC 5104 §4.2.2: we are the sender it talks to) and
+// returned re-issued toward the source (own: our SSRC on the source's
+// leg, ssrc: the source's). Anything else ends here (false): a TMMBN is
+// the answer to a request we re-issued, which stops with us.
+func (f *feedbackRelay) tmmbr(raw []byte, own, ssrc uint32) (rtcp.Packet, bool) {
+	t, err := parseTMMB(raw)
+	if err != nil || t.format != fmtTMMBR || len(t.entries) == 0 {
+		return nil, false
+	}
+	if l := f.d.to.rtcp.Load(); l != nil {
+		set := tmmb{format: fmtTMMBN, sender: l.sess.SSRC()}
+		for _, e := range t.entries {
+			e.ssrc = t.sender // the tuple's owner (RFC 5104 §4.2.2.1)
+			set.entries = append(set.entries, e)
+		}
+		f.d.to.sendRTCP(set.marshal())
+	}
+	fwd := tmmb{format: fmtTMMBR, sender: own}
+	for _, e := range t.entries {
+		e.ssrc = ssrc
+		fwd.entries = append(fwd.entries, e)
+	}
+	req := rtcp.RawPacket(fwd.marshal())
+	return &req, true
 }
 
 // sendRTCP sends one RTCP compound packet toward the endpoint's peer

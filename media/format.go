@@ -25,8 +25,9 @@ type LegFormat struct {
 	ComfortNoise Codec
 }
 
-// Digit is a DTMF key press seen on a processing direction (RFC 4733
-// events), reported once when the key is released.
+// Digit is a DTMF key press seen on a direction (RFC 4733 events, or
+// in-band tones where the direction is processed), reported once when the
+// key is released.
 type Digit struct {
 	// Key is '0'-'9', '*', '#', 'A'-'D'.
 	Key byte
@@ -53,8 +54,9 @@ type BridgeConfig struct {
 	// OpusComplexity is the Opus encoder complexity (1-10); zero selects
 	// the codecs package's default (5).
 	OpusComplexity int
-	// OnDigit, if set, is called for each DTMF key received on a
-	// processing direction, on the receiving endpoint's reactor goroutine
+	// OnDigit, if set, is called for each DTMF key received, on a
+	// processing direction or as RFC 4733 on a relayed one
+	// (relay_digits.go), on the receiving endpoint's reactor goroutine
 	// (from is that endpoint); it must not block (post an event to the
 	// call, e.g. to send SIP INFO).
 	OnDigit func(from *Endpoint, d Digit)
@@ -163,6 +165,11 @@ func (br *Bridge) Configure(cfg BridgeConfig) error {
 			br.toProcess(pl.d, pl.p, acceptMap(pl.in))
 		}
 		br.setMonitor(pl.d, *pl.in, cfg.Taps && pl.p == nil)
+		if pl.p == nil {
+			pl.d.digits.Store(newRelayDigits(pl.in, cfg.OnDigit))
+		} else {
+			pl.d.digits.Store(nil) // the processor reads them itself
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ package media
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,15 +106,20 @@ type processor struct {
 	emptyRun time.Duration
 	rs       *codecs.Resampler // nil when decoder and encoder rates match
 	pk       *codecs.Packetizer
-	inFrame  time.Duration
-	decFrame int // samples of one inFrame at the decoder's rate
-	decBuf   []int16
-	rsBuf    []int16
-	rate     int // PCM rate after resampling (the encoder's)
-	debt     time.Duration
-	pkt      []byte
-	now      int64
-	emitFn   func([]byte) error
+	// lossAd tunes the encoder's FEC to the loss the far leg's peer
+	// reports (adaptLoss); lossReports and lossPct are what it last saw.
+	lossAd      codecs.LossAdapter
+	lossReports uint64
+	lossPct     int
+	inFrame     time.Duration
+	decFrame    int // samples of one inFrame at the decoder's rate
+	decBuf      []int16
+	rsBuf       []int16
+	rate        int // PCM rate after resampling (the encoder's)
+	debt        time.Duration
+	pkt         []byte
+	now         int64
+	emitFn      func([]byte) error
 
 	// ready is set once out holds the state to continue from (see
 	// Handover); out is then owned by the playout goroutine.
@@ -213,6 +219,7 @@ func newProcessor(d *direction, in, out LegFormat, cfg *BridgeConfig) (*processo
 		events:   make(chan outEvent, 16),
 	}
 	p.conceal, _ = dec.(codecs.Concealer)
+	p.lossAd, _ = enc.(codecs.LossAdapter)
 	if dp.UseInbandFEC || isOpus(inC) {
 		p.fec, _ = dec.(codecs.FECDecoder)
 	}
@@ -265,6 +272,7 @@ func newLegEncoder(outC codecs.Codec, out LegFormat, srcRate, complexity int) (c
 	ep := codecs.ParseFmtp(out.Audio.Fmtp)
 	ep.Ptime = outPtime
 	ep.Complexity = complexity
+	ep.PacketLossPercent = -1 // no FEC until the peer reports loss (processor.adaptLoss)
 	if isOpus(outC) {
 		// Code no wider a band than the source carries (Params.SourceRate),
 		// at the source's own PCM rate where Opus has it: a G.711 source is
@@ -427,7 +435,30 @@ func (p *processor) tick(now time.Time) {
 	p.sendEvents()
 	if p.statTicks++; p.statTicks%playoutStatTicks == 0 {
 		p.reportPlayout()
+		p.adaptLoss()
 	}
+}
+
+// adaptLoss tunes the encoder's in-band FEC (Opus) to the loss the far
+// leg's peer reports in RTCP for what this processor sends (RFC 7587 3.3):
+// no FEC and no bitrate spent on it while the path is clean, protection as
+// soon as a report shows loss. Loss comes in bursts, so after it the
+// protection halves per clean report instead of stopping at once.
+func (p *processor) adaptLoss() {
+	if p.lossAd == nil {
+		return
+	}
+	sess := p.d.to.RTCPSession()
+	if sess == nil {
+		return
+	}
+	f, n := sess.RemoteLoss()
+	if n == p.lossReports {
+		return
+	}
+	p.lossReports = n
+	p.lossPct = max(int(math.Ceil(f*100)), p.lossPct/2)
+	_ = p.lossAd.SetPacketLoss(p.lossPct)
 }
 
 // playoutStatTicks is how often (in ticks: one second) a processor hands

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/switchboard/switchboard/codecs"
 	"github.com/switchboard/switchboard/media/dtmf"
 	"github.com/switchboard/switchboard/media/rtp"
@@ -362,23 +363,7 @@ func TestProcessDTMF(t *testing.T) {
 	c := newProcCall(t, BridgeConfig{A: a, B: b, OnDigit: func(from *Endpoint, d Digit) { digits <- d }})
 	// The audio first, so that the direction has a stream to continue.
 	c.run(t, newSender(t, fmtPCMU, 500), 5, nil, nil)
-	snd, err := dtmf.NewSender(dtmf.SenderConfig{ClockRate: 8000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkts, err := snd.AppendPackets(nil, 5, 400*time.Millisecond) // key '5'
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, p := range pkts {
-		buf := make([]byte, 16)
-		h := rtp.Header{PT: 101, Seq: uint16(2000 + i), TS: 90000, SSRC: 0x5eed, Marker: p.Marker}
-		h.PutFixed(buf)
-		if _, err := p.Event.Marshal(buf[12:]); err != nil {
-			t.Fatal(err)
-		}
-		c.pa.send(c.a.Local(), buf)
-	}
+	c.sendKey(t, 5, 400*time.Millisecond) // key '5'
 	var d Digit
 	select {
 	case d = <-digits:
@@ -405,6 +390,63 @@ func TestProcessDTMF(t *testing.T) {
 	got := c.eventEnd(t, c.pa, 101, 11, 30)
 	if got != 1280 {
 		t.Errorf("SendDigit '#': end duration %d, want 1280 (160 ms at 8 kHz)", got)
+	}
+}
+
+// TestRelayDTMF: on a relayed direction (PCMU with telephone-event on
+// both legs) the RFC 4733 packets pass unchanged, payload type mapped, and
+// the key is still reported (OnDigit) once, with its duration, so that a
+// relayed call's digits reach its record.
+func TestRelayDTMF(t *testing.T) {
+	a, b := fmtPCMU, fmtPCMU
+	a.TelephoneEvent = Codec{PT: 101, Name: "telephone-event", Clock: 8000}
+	b.TelephoneEvent = Codec{PT: 96, Name: "telephone-event", Clock: 8000}
+	digits := make(chan Digit, 4)
+	c := newProcCall(t, BridgeConfig{A: a, B: b, OnDigit: func(from *Endpoint, d Digit) { digits <- d }})
+	if c.br.Processing(c.a) {
+		t.Fatal("same codec and events on both legs: want the relay")
+	}
+	c.run(t, newSender(t, fmtPCMU, 500), 5, nil, nil)
+	c.sendKey(t, 9, 1200*time.Millisecond) // key '9'
+	var d Digit
+	select {
+	case d = <-digits:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no digit reported from the relayed direction")
+	}
+	if d.Key != '9' || d.Duration != 1200*time.Millisecond || d.Inband {
+		t.Fatalf("digit %+v, want '9' for 1.2s from RFC 4733", d)
+	}
+	if end := c.eventEnd(t, c.pb, 96, 9, 5); end != 9600 {
+		t.Errorf("relayed end duration %d with PT 96, want 9600", end)
+	}
+	select {
+	case d := <-digits:
+		t.Errorf("second report %+v for one key press", d)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// sendKey has phone A send event code for dur as RFC 4733 packets at
+// 8000 Hz with payload type 101.
+func (c *procCall) sendKey(t *testing.T, code uint8, dur time.Duration) {
+	t.Helper()
+	snd, err := dtmf.NewSender(dtmf.SenderConfig{ClockRate: 8000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts, err := snd.AppendPackets(nil, code, dur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pkts {
+		buf := make([]byte, 16)
+		h := rtp.Header{PT: 101, Seq: uint16(2000 + i), TS: 90000, SSRC: 0x5eed, Marker: p.Marker}
+		h.PutFixed(buf)
+		if _, err := p.Event.Marshal(buf[12:]); err != nil {
+			t.Fatal(err)
+		}
+		c.pa.send(c.a.Local(), buf)
 	}
 }
 
@@ -452,6 +494,66 @@ func TestCanTranscode(t *testing.T) {
 	} {
 		if got := CanTranscode(tt.c); got != tt.want {
 			t.Errorf("CanTranscode(%s/%d) = %v", tt.c.Name, tt.c.Clock, got)
+		}
+	}
+}
+
+// TestProcessAdaptsOpusFEC: toward an Opus leg that asked for in-band
+// FEC (useinbandfec=1) no FEC is coded while its peer reports no loss;
+// once a receiver report shows 10 % loss the encoder protects against it
+// (bigger payloads), and clean reports then halve the protection.
+func TestProcessAdaptsOpusFEC(t *testing.T) {
+	c := newProcCall(t, BridgeConfig{A: fmtPCMA, B: fmtOpus})
+	rb := newPeer(t, netip.MustParseAddr("127.0.0.1"))
+	c.b.SetRTCP(RTCPOptions{Remote: rb.addr(), Codec: "opus", Ptime: 20 * time.Millisecond, ClockRate: 48000})
+	s := newSender(t, fmtPCMA, 1000)
+	ab := c.br.ab.proc
+	sent := uint64(0)
+	play := func(n int) (bytes, pkts int) {
+		r := newReceiver(t, fmtOpus)
+		for i := range n {
+			c.pa.send(c.a.Local(), s.next())
+			sent++
+			eventually(t, func() bool { return c.a.Stats().PacketsIn >= sent })
+			c.clk.Advance(PlayoutInterval)
+			c.e.playout.tick(c.clk.Now())
+			if i%5 == 4 {
+				r.drain(c.pb)
+			}
+		}
+		r.drain(c.pb)
+		for _, n := range r.sizes[len(r.sizes)/2:] { // past the encoder's start
+			bytes += n
+		}
+		return bytes, len(r.sizes) - len(r.sizes)/2
+	}
+	report := func(lost uint8, ssrc uint32) {
+		rr := &rtcp.ReceiverReport{SSRC: 0x5EED0001, Reports: []rtcp.ReceptionReport{{SSRC: ssrc, FractionLost: lost}}}
+		buf, err := rr.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb.send(netip.AddrPortFrom(c.b.Local().Addr(), c.b.Local().Port()+1), buf)
+		sess := c.b.RTCPSession()
+		eventually(t, func() bool { _, n := sess.RemoteLoss(); return n > ab.lossReports })
+	}
+	clean, n1 := play(100)
+	ssrc := ab.out.ssrc
+	report(26, ssrc) // 26/256: 10.2 %
+	play(60)
+	if ab.lossPct != 11 {
+		t.Fatalf("after a report of 10.2 %% loss the encoder expects %d %%, want 11", ab.lossPct)
+	}
+	lossy, n2 := play(100)
+	t.Logf("payload bytes per packet: %.1f clean, %.1f at 11 %% loss", float64(clean)/float64(n1), float64(lossy)/float64(n2))
+	if lossy*n1*10 < clean*n2*11 {
+		t.Errorf("payloads %d bytes / %d packets at 11 %% loss vs %d / %d clean: want a tenth more for the FEC", lossy, n2, clean, n1)
+	}
+	for _, want := range []int{5, 2, 1, 0} {
+		report(0, ssrc)
+		play(55)
+		if ab.lossPct != want {
+			t.Fatalf("after a clean report the encoder expects %d %%, want %d", ab.lossPct, want)
 		}
 	}
 }

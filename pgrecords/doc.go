@@ -28,4 +28,9 @@
 // under an advisory lock so several instances sharing a database do not
 // race. The whole record is kept as jsonb beside the columns operators
 // query most.
+//
+// Registrations (registrations.go) is the registrar's shared store in the
+// same database (registrar.store: postgres): the table
+// switchboard_registrations, written behind a queue by its own goroutine
+// and read on a registrar's lookup miss.
 package pgrecords

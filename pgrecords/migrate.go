@@ -33,6 +33,20 @@ var migrations = []string{
 		inserted_at  timestamptz NOT NULL DEFAULT now()
 	)`,
 	`CREATE INDEX switchboard_cdr_start ON switchboard_cdr (start_time)`,
+	// 3-4: the registrations shared by instances (registrations.go).
+	`CREATE TABLE switchboard_registrations (
+		user_name    text NOT NULL,
+		contact_key  text NOT NULL,
+		contact      text NOT NULL,
+		source       text NOT NULL,
+		transport    text NOT NULL,
+		expires      timestamptz NOT NULL,
+		updated      timestamptz NOT NULL,
+		instance     text NOT NULL,
+		binding      jsonb NOT NULL,
+		PRIMARY KEY (user_name, contact_key)
+	)`,
+	`CREATE INDEX switchboard_registrations_expires ON switchboard_registrations (expires)`,
 }
 
 // migrate brings the schema to the latest version under an advisory lock

@@ -107,15 +107,10 @@ func (s *Shipper) Close() error {
 
 func (s *Shipper) run() {
 	defer s.wg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := stopContext(s.stop) // Close's last chance, bounded
 	defer cancel()
-	go func() { <-s.stop; time.Sleep(3 * time.Second); cancel() }() // Close's last chance, bounded
 	var conn *pgx.Conn
-	defer func() {
-		if conn != nil {
-			_ = conn.Close(context.Background())
-		}
-	}()
+	defer closeConn(&conn)
 	backoff, down := s.cfg.Poll, time.Time{}
 	for {
 		if conn == nil {
@@ -126,7 +121,7 @@ func (s *Shipper) run() {
 					s.log.Warn("records database unreachable; records wait in their files", "error", err)
 				}
 				s.up.Store(false)
-				if !s.wait(backoff) {
+				if !waitOrStop(s.stop, backoff) {
 					return
 				}
 				backoff = min(2*backoff, maxBackoff)
@@ -151,35 +146,16 @@ func (s *Shipper) run() {
 			down = time.Time{}
 		}
 		backoff = s.cfg.Poll
-		if !s.wait(s.cfg.Poll) {
+		if !waitOrStop(s.stop, s.cfg.Poll) {
 			_, _ = s.shipAll(ctx, conn) // one last pass for what arrived before Close
 			return
 		}
 	}
 }
 
-// wait sleeps d; false when the shipper is stopping.
-func (s *Shipper) wait(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-s.stop:
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
 func (s *Shipper) connect(ctx context.Context) (*pgx.Conn, error) {
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(cctx, s.cfg.URL)
+	conn, v, err := connectMigrated(ctx, s.cfg.URL)
 	if err != nil {
-		return nil, err
-	}
-	v, err := migrate(cctx, conn)
-	if err != nil {
-		_ = conn.Close(context.Background())
 		return nil, err
 	}
 	s.log.Info("records database connected", "schema_version", v)

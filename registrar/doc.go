@@ -19,7 +19,13 @@
 // it registered from. Expired bindings are never returned; the sweeper
 // removes them from memory and the file every SweepInterval.
 //
+// With a Shared store (store_shared.go, registrar.store: postgres) every
+// committed REGISTER is also written through to it, and Lookup asks it for
+// a user it holds no binding of, so instances behind one front door see
+// each other's registrations.
+//
 // Locks: Registrar.mu guards bindings and the version counters. It is never
 // held while authenticating, writing files or sending responses; the
-// Authenticator's own lock is never taken under it.
+// Authenticator's own lock is never taken under it. Shared.Put is called
+// under it and only queues.
 package registrar

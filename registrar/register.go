@@ -88,12 +88,13 @@ func (r *Registrar) handle(req *sip.Request) *sip.Response {
 	if len(contacts) == 0 {
 		// §10.3 step 8: a REGISTER without Contact fetches the bindings.
 		r.mu.Unlock()
-		return r.ok(req, current, now)
+		return r.ok(req, current, now, cfg, false)
 	}
 	u := update{
 		user: ar.User, callID: callID.Value(), cseq: cseq.SeqNo,
 		source: req.Source(), transport: req.Transport(), now: now, cfg: cfg,
 		hdrExpires: hdrExpires, hasExpires: hasExpires,
+		outbound: supports(req, optionOutbound),
 	}
 	if h := req.GetHeader("User-Agent"); h != nil {
 		u.userAgent = h.Value()
@@ -110,12 +111,13 @@ func (r *Registrar) handle(req *sip.Request) *sip.Response {
 		r.users[ar.User] = next
 	}
 	r.changed()
+	r.share(ar.User, current, next) // write-through, non-blocking (store_shared.go)
 	r.mu.Unlock()
 	for _, e := range events {
 		r.log.Info(e.what, "user", ar.User, "contact", e.b.Contact, "source", e.b.Source,
 			"transport", e.b.Transport, "expires_s", max(0, int(e.b.Expires.Sub(now)/time.Second)))
 	}
-	return r.ok(req, append([]Binding(nil), next...), now)
+	return r.ok(req, append([]Binding(nil), next...), now, cfg, u.usedOutbound)
 }
 
 // update is one REGISTER's changes to a user's bindings.
@@ -126,6 +128,9 @@ type update struct {
 	cfg                                        Config
 	hdrExpires                                 uint32
 	hasExpires                                 bool
+	// outbound: the REGISTER supports RFC 5626; usedOutbound: one of its
+	// contacts made or refreshed a flow (outbound.go).
+	outbound, usedOutbound bool
 }
 
 type event struct {
@@ -174,8 +179,20 @@ func (u *update) apply(cur []Binding, contacts []*sip.ContactHeader) ([]Binding,
 			return nil, nil, fail(400, "Bad Contact")
 		}
 		instance, _ := c.Params.Get("+sip.instance")
+		reg, rerr := regID(c, u.outbound, instance)
+		if rerr != nil {
+			return nil, nil, rerr
+		}
 		i := -1
 		for j := range next {
+			if reg != "" || next[j].RegID != "" {
+				// RFC 5626 §6: a flow is named by (instance, reg-id).
+				if reg != "" && next[j].Instance == instance && next[j].RegID == reg {
+					i = j
+					break
+				}
+				continue
+			}
 			if next[j].key == key || (instance != "" && next[j].Instance == instance) {
 				i = j
 				break
@@ -197,7 +214,17 @@ func (u *update) apply(cur []Binding, contacts []*sip.ContactHeader) ([]Binding,
 			User: u.user, Contact: uri, Source: u.source, Transport: u.transport,
 			Expires: u.now.Add(time.Duration(exp) * time.Second), Q: q,
 			CallID: u.callID, CSeq: u.cseq, Instance: instance, UserAgent: u.userAgent,
-			Updated: u.now, key: key,
+			Updated: u.now, key: key, RegID: reg,
+		}
+		if reg != "" {
+			u.usedOutbound = true
+		}
+		if instance != "" {
+			if i >= 0 && next[i].TempGRUU != "" {
+				b.TempGRUU = next[i].TempGRUU
+			} else {
+				b.TempGRUU = newTempGRUU()
+			}
 		}
 		touched[key] = true
 		if i >= 0 {
@@ -335,10 +362,16 @@ func contactKey(s string) (string, error) {
 }
 
 // ok builds the 200 listing every current binding with its remaining expiry
-// (§10.3 step 8) and a Date header. It sorts bs in place: pass a copy.
-func (r *Registrar) ok(req *sip.Request, bs []Binding, now time.Time) *sip.Response {
+// (§10.3 step 8) and a Date header; GRUUs when the request supports them
+// (gruu.go), Require: outbound and Flow-Timer when it made a flow
+// (outbound.go). It sorts bs in place: pass a copy.
+func (r *Registrar) ok(req *sip.Request, bs []Binding, now time.Time, cfg Config, usedOutbound bool) *sip.Response {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	sortBindings(bs)
+	gruu, domain := supports(req, optionGRUU), cfg.Domain
+	if to := req.To(); domain == "" && to != nil {
+		domain = to.Address.Host
+	}
 	for _, b := range bs {
 		var u sip.Uri
 		if err := sip.ParseUri(b.Contact, &u); err != nil {
@@ -350,8 +383,10 @@ func (r *Registrar) ok(req *sip.Request, bs []Binding, now time.Time) *sip.Respo
 		if b.Q != 1 {
 			params.Add("q", strconv.FormatFloat(b.Q, 'f', -1, 64))
 		}
+		gruuParams(&params, b, domain, gruu)
 		res.AppendHeader(&sip.ContactHeader{Address: u, Params: params})
 	}
+	outboundHeaders(res, cfg.FlowTimer, usedOutbound)
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(dateLayout)))
 	return res
 }

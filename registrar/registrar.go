@@ -31,6 +31,9 @@ type Config struct {
 	// the state file (default 30s; negative disables the sweeper, which
 	// tests do: expired bindings are never returned either way).
 	SweepInterval time.Duration
+	// FlowTimer is the keep-alive interval in seconds asked of RFC 5626
+	// outbound UAs (the Flow-Timer header; default DefaultFlowTimer).
+	FlowTimer int
 }
 
 // Binding is one registered contact of a user (RFC 3261 §10.3).
@@ -56,6 +59,10 @@ type Binding struct {
 	Instance string `json:"instance,omitempty"`
 	// UserAgent is the registering device's User-Agent header, for operators.
 	UserAgent string `json:"user_agent,omitempty"`
+	// RegID is the contact's reg-id when it registered an RFC 5626 flow
+	// (outbound.go); TempGRUU is its temporary GRUU token (gruu.go).
+	RegID    string `json:"reg_id,omitempty"`
+	TempGRUU string `json:"temp_gruu,omitempty"`
 	// Updated is when the binding was last refreshed.
 	Updated time.Time `json:"updated"`
 
@@ -75,6 +82,8 @@ type Registrar struct {
 	users   map[string][]Binding // user → bindings, unsorted
 	version uint64               // bumped on every change
 	written uint64               // version last persisted
+
+	sharing *sharing // shared store, nil for memory only (store_shared.go)
 
 	dirty    chan struct{}
 	done     chan struct{}
@@ -138,6 +147,9 @@ func withDefaults(cfg Config) Config {
 	if cfg.MaxContacts <= 0 {
 		cfg.MaxContacts = 10
 	}
+	if cfg.FlowTimer <= 0 {
+		cfg.FlowTimer = DefaultFlowTimer
+	}
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = 30 * time.Second
 	}
@@ -166,6 +178,9 @@ func (r *Registrar) Lookup(user string) []Binding {
 	r.mu.Lock()
 	bs := live(r.users[user], now)
 	r.mu.Unlock()
+	if len(bs) == 0 && r.sharing != nil {
+		return r.lookupShared(user, now) // registered through another instance?
+	}
 	sortBindings(bs)
 	return bs
 }

@@ -70,6 +70,7 @@ func (s *Session) handleBlocks(blocks []rtcp.ReceptionReport, arrival time.Time)
 		}
 		s.remoteBlock = b
 		s.haveRemote = true
+		s.remoteReports++
 		if rtt, ok := RTTFromReport(b, arrival); ok {
 			s.recordRTT(rtt)
 		}

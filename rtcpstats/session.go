@@ -95,6 +95,7 @@ type Session struct {
 	haveRRTR       bool
 	remoteBlock    rtcp.ReceptionReport
 	haveRemote     bool
+	remoteReports  uint64 // report blocks for our SSRC so far
 	remoteVoIP     VoIPMetrics
 	haveRemoteVoIP bool
 }
@@ -133,6 +134,16 @@ func (s *Session) normPlayout(p Playout) Playout {
 		}
 	}
 	return p
+}
+
+// RemoteLoss returns the fraction of what we send that the peer reported
+// lost in its last report block for our SSRC (RFC 3550 6.4.1), and how
+// many such blocks have arrived, so that a caller polling it can tell a
+// new report from the last one.
+func (s *Session) RemoteLoss() (fraction float64, reports uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return float64(s.remoteBlock.FractionLost) / 256, s.remoteReports
 }
 
 // Receiver returns the receiver statistics of the remote source.

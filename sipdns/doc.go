@@ -29,8 +29,10 @@
 //	                                      ▼
 //	                    []Target in try order (duplicates dropped)
 //	                                      │
-//	     caller: Targets.Order ─► live, held;  ByHost ─► runs to race (Happy
-//	     Eyeballs) ; on timeout / 503 / 408 / ICMP: Targets.Fail(t, retryAfter)
+//	     caller: Targets.Order ─► live, held; one host's addresses ─► Race
+//	     (Happy Eyeballs, RFC 8305 §5: next attempt after DefaultAttemptDelay
+//	     or a failure, first to connect wins, the others cancelled or
+//	     dropped); on timeout / 503 / 408 / ICMP: Targets.Fail(t, retryAfter)
 //
 // Every question (name, type) goes through one cache: a positive answer
 // lives for its smallest record TTL, a negative one (NXDOMAIN or NODATA) for

@@ -60,6 +60,43 @@ func TestDTMFRFC4733ToInfo(t *testing.T) {
 	}
 }
 
+// TestDTMFRelayedInCDR: both legs negotiated PCMU and telephone-event,
+// so the call is relayed; the caller's RFC 4733 digit (sip-tester's
+// dtmf_2833_1.pcap: key 1, 280 ms) reaches the callee as it was sent, and
+// the CDR still records it, read on the relay's way.
+func TestDTMFRelayedInCDR(t *testing.T) {
+	t.Parallel()
+	sink := newRTPSink(t)
+	calleeSDP := sinkSDP("0 101", "a=rtpmap:0 PCMU/8000\na=rtpmap:101 telephone-event/8000\n")
+	uas := writeScenario(t, "uas-dtmf-relay", `<recv request="INVITE"/>`, replyWith("200", "OK", true, calleeSDP), `<recv request="ACK"/>`,
+		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))
+	uac := writeScenario(t, "uac-dtmf-relay", uacInviteWith(sdpCodecs("0 101", "a=rtpmap:0 PCMU/8000\na=rtpmap:101 telephone-event/8000\na=fmtp:101 0-16\n")),
+		`<recv response="180" optional="true"/>`, `<recv response="200"/>`, uacAck("2"),
+		`<pause milliseconds="300"/>`,
+		`<nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_1.pcap"/></action></nop>`,
+		`<pause milliseconds="1500"/>`, uacInDialog("BYE", "3", "", ""), `<recv response="200"/>`)
+	c := runCallCase(t, SBOptions{}, uas, uac, "-key", "rxport", strconv.Itoa(sink.Port))
+	expectCDR(t, c, 200, "answered", "caller")
+	if c.Transcoded {
+		t.Errorf("CDR says transcoded: want the relay")
+	}
+	var ends int
+	for _, p := range sink.Drain(time.Second) {
+		if p.pt == 101 && len(p.payload) >= 4 && p.payload[1]&0x80 != 0 {
+			if p.payload[0] != 1 || binary.BigEndian.Uint16(p.payload[2:]) != 2240 {
+				t.Errorf("relayed end event code %d duration %d, want key 1, 2240", p.payload[0], binary.BigEndian.Uint16(p.payload[2:]))
+			}
+			ends++
+		}
+	}
+	if ends == 0 {
+		t.Error("the callee got no end event of the relayed digit")
+	}
+	if len(c.Digits) != 1 || c.Digits[0].Key != "1" || c.Digits[0].DurationMs != 280 || c.Digits[0].Via != "rfc4733" || c.Digits[0].Leg != "a" {
+		t.Errorf("CDR digits %+v, want one key 1 of 280 ms from leg a by rfc4733", c.Digits)
+	}
+}
+
 // TestDTMFInfoToRFC4733: the caller (no telephone-event) signals key 5
 // for 400 ms by SIP INFO while it sends audio; the callee negotiated
 // telephone-event, so Switchboard answers the INFO itself and sends the

@@ -2,8 +2,10 @@ package test
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -127,29 +129,105 @@ func TestTrunkDNSFailover503(t *testing.T) {
 	expectTargets(t, recs[1], "udp 127.0.0.2:"+strconv.Itoa(port)+" (sip2")
 }
 
+// eyeballsSB starts Switchboard on UDP 127.0.0.1:base (the caller's side)
+// and the listeners given (each scheme://address, at port base), with
+// user 1000 and trunk "carrier" at uri resolved through z. Its
+// failover_timeout is 20 s: a call that reaches IPv4 sooner went there
+// by Happy Eyeballs.
+func eyeballsSB(t *testing.T, base int, z *dnstest.Zone, uri string, listen ...string) *SB {
+	t.Helper()
+	ls := []string{fmt.Sprintf("\"udp://127.0.0.1:%d\"", base)}
+	for _, l := range listen {
+		ls = append(ls, fmt.Sprintf("\"%s:%d\"", l, base))
+	}
+	return sigStart(t, base, SBOptions{Users: []string{"1000"}, Listen: ls,
+		Trunks: `  - {name: carrier, uri: "` + uri + `", trusted: [127.0.0.2/32], failover_timeout: 20s}`,
+		Routes: `  - {match: '^9(\d+)$', to: trunk:carrier, rewrite: '$1'}`,
+		Extra:  "dns:\n  servers: [" + z.Addr() + "]\n"}, 0)
+}
+
 // TestTrunkDNSIPv6Silent: the SRV target has an AAAA record on an address
 // where nothing answers and an A record where the callee is. The IPv6
 // address is tried first (RFC 8305 §4), stays silent, and after
-// failover_timeout the call goes over IPv4, long before Timer B.
+// happy_eyeballs_delay (250 ms by default), not failover_timeout (20 s
+// here) and never Timer B, the call goes over IPv4.
 func TestTrunkDNSIPv6Silent(t *testing.T) {
 	requireTool(t, "sipp")
 	port := sigPeerPort()
 	base := sigPeerPort()
 	z := dnstest.Start(t, "carrier.test", 60,
 		fmt.Sprintf("_sip._udp 60 IN SRV 10 10 %d sip1", port), "sip1 60 IN AAAA ::1", "sip1 60 IN A 127.0.0.2")
-	sb := sigStart(t, base, SBOptions{Users: []string{"1000"},
-		Listen: []string{fmt.Sprintf("\"udp://127.0.0.1:%d\"", base), fmt.Sprintf("\"udp://[::1]:%d\"", base)},
-		Trunks: `  - {name: carrier, uri: "sip:carrier.test", trusted: [127.0.0.2/32], failover_timeout: 300ms}`,
-		Routes: `  - {match: '^9(\d+)$', to: trunk:carrier, rewrite: '$1'}`,
-		Extra:  "dns:\n  servers: [" + z.Addr() + "]\n"}, 0)
+	sb := eyeballsSB(t, base, z, "sip:carrier.test", "udp://[::1]")
 	dir := t.TempDir()
 	uasDone := sigSippUAS(t, dir, dnsCallee(t), "127.0.0.2", port, port+2)
+	start := time.Now()
 	sippOK(t, "caller", trunkCaller(t, sb, dir, port, dnsCaller(t)))
+	t.Logf("call answered over IPv4 after %s", time.Since(start).Round(time.Millisecond))
 	sippOK(t, "callee", <-uasDone)
 	c := oneCDR(t, sb)
 	expectCDR(t, c, 200, "answered", "caller")
-	expectTargets(t, c, fmt.Sprintf("udp [::1]:%d (sip1.carrier.test. via _sip._udp.carrier.test.) → timeout", port),
+	expectTargets(t, c, fmt.Sprintf("udp [::1]:%d (sip1.carrier.test. via _sip._udp.carrier.test.) → no answer (happy eyeballs)", port),
 		fmt.Sprintf("udp 127.0.0.2:%d (sip1.carrier.test.", port))
+}
+
+// blackHoleTCP listens on addr (an IPv6 loopback address) and accepts
+// nothing: a listen backlog of 0, filled by one connection of its own, so
+// the kernel drops every further SYN and a connection attempt hangs as
+// on a broken IPv6 path (loopback only, no firewall rule).
+func blackHoleTCP(t *testing.T, port int) {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet6{Port: port, Addr: [16]byte{15: 1}}); err != nil {
+		t.Fatalf("black hole on [::1]:%d: %v", port, err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("[::1]:%d", port)
+	filler, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("filling the black hole's backlog: %v", err)
+	}
+	t.Cleanup(func() { filler.Close() })
+	if c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond); err == nil {
+		c.Close()
+		t.Fatalf("%s accepted a connection: not a black hole", addr)
+	}
+}
+
+// TestTrunkDNSIPv6BlackHoleTCP: over TCP the SRV target's IPv6 address
+// swallows the SYN (blackHoleTCP) and its IPv4 address has the callee.
+// The connection attempts race (RFC 8305 §5): IPv4 starts 250 ms after
+// IPv6, connects, and carries the INVITE; the IPv6 attempt is cancelled
+// and listed as slower. With failover_timeout at 20 s, only the race can
+// make the call go through IPv4.
+func TestTrunkDNSIPv6BlackHoleTCP(t *testing.T) {
+	requireTool(t, "sipp")
+	port := sigPeerPort()
+	base := sigPeerPort()
+	blackHoleTCP(t, port)
+	z := dnstest.Start(t, "carrier.test", 60,
+		fmt.Sprintf("_sip._tcp 60 IN SRV 10 10 %d sip1", port), "sip1 60 IN AAAA ::1", "sip1 60 IN A 127.0.0.2")
+	sb := eyeballsSB(t, base, z, "sip:carrier.test;transport=tcp", "tcp://127.0.0.1", "tcp://[::1]")
+	dir := t.TempDir()
+	done := make(chan Sipp, 1)
+	go func() {
+		done <- runSipp(t, dir, 40*time.Second, "-sf", dnsCallee(t), "-t", "t1", "-i", "127.0.0.2", "-p", strconv.Itoa(port),
+			"-mi", "127.0.0.2", "-mp", strconv.Itoa(port+2), "-m", "1", "-timeout", "30s", "-timeout_error")
+	}()
+	waitPort(t, "tcp", "127.0.0.2:"+strconv.Itoa(port))
+	start := time.Now()
+	sippOK(t, "caller", trunkCaller(t, sb, dir, port, dnsCaller(t)))
+	t.Logf("call answered over IPv4 after %s", time.Since(start).Round(time.Millisecond))
+	sippOK(t, "callee", <-done)
+	c := oneCDR(t, sb)
+	expectCDR(t, c, 200, "answered", "caller")
+	expectTargets(t, c, fmt.Sprintf("tcp [::1]:%d (sip1.carrier.test. via _sip._tcp.carrier.test.) → slower", port),
+		fmt.Sprintf("tcp 127.0.0.2:%d (sip1.carrier.test.", port))
 }
 
 // TestTrunkDNSTCPRefused: over TCP the first SRV target refuses the

@@ -101,6 +101,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "switchboard:", err)
 		return 1
 	}
+	regStore, err := sharedRegistrations(cfg, srv, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "switchboard: registrar.store:", err)
+		_ = srv.Close()
+		return 1
+	}
 	if err := srv.Listen(context.Background(), cfg.SIP.Listeners); err != nil {
 		fmt.Fprintln(stderr, "switchboard:", err)
 		_ = srv.Close()
@@ -175,6 +181,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if capture != nil {
 		_ = capture.Close()
+	}
+	if regStore != nil {
+		_ = regStore.Close() // after srv.Close: no REGISTER is handled any more
 	}
 	if ship != nil {
 		_ = ship.Close() // after srv.Close flushed the last records to their file

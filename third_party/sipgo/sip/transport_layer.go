@@ -762,6 +762,38 @@ func (l *TransportLayer) resolveAddrSRV(ctx context.Context, network string, hos
 	return nil
 }
 
+// Connect opens a connection of network (TCP, TLS, WS, WSS) to raddr, or
+// finds the one already open, and leaves it in the transport's pool as an
+// idle connection: a request sent to raddr afterwards uses it
+// (Switchboard patch 7, for Happy Eyeballs: the caller races attempts to
+// several addresses and sends to the first that connects). A connection
+// that is no longer wanted is closed with Disconnect.
+func (l *TransportLayer) Connect(ctx context.Context, network string, raddr Addr) (Connection, error) {
+	transport := l.getTransport(NetworkToLower(network))
+	if transport == nil {
+		return nil, fmt.Errorf("transport %s is not supported", network)
+	}
+	c, err := transport.CreateConnection(ctx, Addr{}, raddr, l.handleMessage)
+	if err != nil {
+		return nil, err
+	}
+	// Drop the reference CreateConnection hands its caller, as a
+	// transaction does when it ends: the pool and the reader keep theirs.
+	_, _ = c.TryClose()
+	return c, nil
+}
+
+// Disconnect closes c, a connection Connect returned for raddr, and
+// removes it from the pool (Switchboard patch 7).
+func (l *TransportLayer) Disconnect(network string, raddr Addr, c Connection) error {
+	p := l.Pool(network)
+	if p == nil {
+		return c.Close()
+	}
+	p.deleteExact(c.LocalAddr().String(), c)
+	return p.CloseAndDelete(c, raddr.String())
+}
+
 // GetConnection gets existing or creates new connection based on addr
 func (l *TransportLayer) GetConnection(network, addr string) (Connection, error) {
 	network = NetworkToLower(network)
