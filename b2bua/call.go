@@ -163,6 +163,8 @@ type Call struct {
 	ident callIdentity
 	// failMedia is a failure's early media playing (failure_media.go).
 	failMedia *failureMedia
+	// ringback is the local ringback playing (ringback.go).
+	ringback mediaTerminal
 	// recKeys are each leg's last keys, for recording codes (recording_dtmf.go).
 	recKeys recordingKeys
 

@@ -171,6 +171,7 @@ func (c *Call) end(status int, side, reason, disposition string) {
 	c.lingerUntil = c.now().Add(64 * sip.T1)
 	c.abandonTransfer()
 	c.stopFailureMedia() // failure_media.go
+	c.stopRingback()     // ringback.go
 	if c.bridge != nil {
 		c.bridge.Stop()
 		c.bridgeState = bridgeStopped

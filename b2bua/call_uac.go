@@ -319,6 +319,7 @@ func (c *Call) onForkProvisional(out *outTx, res *sip.Response) {
 		// in an unreliable provisional is not allowed (RFC 3261 §13.2.1).
 	} else if len(res.Body()) > 0 && c.bridgeState == bridgeIdle {
 		// Early media (RFC 3960 style): bridge now, through our ports.
+		c.stopRingback() // ringback.go
 		if b, err := c.applyAnswer(out, res.Body()); err == nil {
 			body = b
 			out.state = outEarly
@@ -334,6 +335,9 @@ func (c *Call) onForkProvisional(out *outTx, res *sip.Response) {
 	}
 	if code == 183 && body == nil {
 		code = 180 // progress without media is ringing to the caller
+	}
+	if code == 180 && c.startRingback() {
+		return // the caller hears local ringback (ringback.go)
 	}
 	c.respondA(code, body)
 }
@@ -367,6 +371,7 @@ func relayStatus(code int) int {
 }
 
 func (c *Call) onForkFinal(out *outTx, code int, res *sip.Response) {
+	c.stopRingback() // ringback.go
 	if code >= 200 && code < 300 {
 		out.leg.RemoteTag = tagOf(res.To().Params)
 		if c.state != stateEarly || c.b != nil {

@@ -39,10 +39,6 @@ type failureMedia struct {
 func (c *Call) announceFailure(code int, side, reason string) bool {
 	pol := c.host.currentPolicy()
 	fm, ok := pol.cfg.Tones.Failure(code)
-	if !ok || c.offer == offerLate || c.bridgeState != bridgeIdle || c.state != stateEarly || c.svc != nil || c.a == nil || c.a.Endpoint == nil {
-		return false
-	}
-	codecs, ok := serviceCodecs(c.aOffer)
 	if !ok {
 		return false
 	}
@@ -66,18 +62,36 @@ func (c *Call) announceFailure(code int, side, reason string) bool {
 			d = config.DefaultFailureTone
 		}
 	}
+	term, ok := c.playEarly(src)
+	if !ok {
+		return false
+	}
+	c.failMedia = &failureMedia{term: term, done: done, until: c.now().Add(d), code: code, side: side, reason: reason}
+	c.log.Info("early media before the failure", "leg", "a", "status", code, "file", fm.File, "tone", fm.Tone)
+	c.arm(timerFailMedia, failureCheck)
+	return true
+}
+
+// playEarly answers the caller's offer in a 183 with Switchboard's own
+// SDP (the first codec of the offer the processing path speaks) and
+// plays src to it on a terminal on leg A's endpoint.
+func (c *Call) playEarly(src media.Source) (mediaTerminal, bool) {
+	if c.offer == offerLate || c.bridgeState != bridgeIdle || c.state != stateEarly || c.svc != nil || c.a == nil || c.a.Endpoint == nil {
+		return nil, false
+	}
+	codecs, ok := serviceCodecs(c.aOffer)
+	if !ok {
+		return nil, false
+	}
 	ep := c.a.Endpoint
 	term := c.media.NewTerminal(ep, c.log)
 	if err := term.Configure(media.TerminalConfig{Format: legFormat(codecs, c.a.Ptime), Source: src, OpusComplexity: c.opusComplexity}); err != nil {
-		c.log.Error("failure announcement media", "leg", "a", "error", err)
-		return false
+		c.log.Error("early media", "leg", "a", "error", err)
+		return nil, false
 	}
 	term.Start(func(string) {})
-	c.failMedia = &failureMedia{term: term, done: done, until: c.now().Add(d), code: code, side: side, reason: reason}
-	c.log.Info("early media before the failure", "leg", "a", "status", code, "file", fm.File, "tone", fm.Tone)
 	c.respondA(183, c.a.Session.Build(ep.Local(), codecs, answerDirection(c.a.Direction, media.SendOnly), c.ptime))
-	c.arm(timerFailMedia, failureCheck)
-	return true
+	return term, true
 }
 
 // onFailureMediaTimer sends the final response once the early media has

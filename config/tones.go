@@ -30,6 +30,10 @@ type Tones struct {
 	Ringback   ToneSpec `yaml:"ringback"`
 	Busy       ToneSpec `yaml:"busy"`
 	Congestion ToneSpec `yaml:"congestion"`
+	// LocalRingback, when true, answers a callee's 180 without SDP with a
+	// 183 carrying Switchboard's SDP and plays Ringback to the caller
+	// until the callee answers (or sends its own early media, or fails).
+	LocalRingback bool `yaml:"local_ringback"`
 	// Failures maps a final failure status to what the caller hears
 	// first, as early media (183 with SDP), before the response itself.
 	Failures []FailureMedia `yaml:"failures"`

@@ -55,3 +55,35 @@ func BenchmarkRecordCallSecond(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRecordRoomSecond records one second of a conference room's
+// mix per op (50 frames of 20 ms at the room's 16 kHz into a mono file at
+// the recording rate) and reports CPU per recorded room-second.
+func BenchmarkRecordRoomSecond(b *testing.B) {
+	b.ReportAllocs()
+	r, err := New(Config{Path: filepath.Join(b.TempDir(), "room.wav"), Rate: 16000, Channels: 1, Now: func() time.Time { return t0 }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mix := sine(320, 0, 16000, 440, 8000)
+	i := 0
+	cpu0 := processCPU()
+	for b.Loop() {
+		for range 50 {
+			r.Left().Write(mix, 16000, t0.Add(time.Duration(i)*20*time.Millisecond))
+			i++
+		}
+		for len(r.queue) > 0 {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	if err := r.Close(); err != nil {
+		b.Fatal(err)
+	}
+	per := (processCPU() - cpu0).Seconds() / float64(b.N)
+	b.ReportMetric(per*1e6, "cpu-us/room-second")
+	b.ReportMetric(1/per, "recorded-rooms/core")
+	if d := r.Stats().Dropped; d != 0 {
+		b.Errorf("%d frames dropped", d)
+	}
+}
