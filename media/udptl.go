@@ -22,9 +22,43 @@ type DatagramRelay struct {
 	ab, ba datagramRelay
 }
 
-// datagramRelay is one direction, installed on the receiving endpoint.
+// datagramRelay is one direction, installed on the receiving endpoint:
+// it sends each datagram out of to, or hands it to sink (a fax gateway's
+// T.38 side, ReceiveDatagrams).
 type datagramRelay struct {
-	to *Endpoint
+	to   *Endpoint
+	sink func(pkt []byte)
+}
+
+// ReceiveDatagrams makes ep hand every datagram of its RTP socket,
+// latched and counted, to sink on its reactor goroutine (no RTP parse),
+// until StopDatagrams: the T.38 leg of a fax gateway (media/faxgw). sink
+// must not block or keep pkt.
+func (ep *Endpoint) ReceiveDatagrams(sink func(pkt []byte)) {
+	ep.datagrams.Store(&datagramRelay{sink: sink})
+}
+
+// StopDatagrams gives ep back to its RTP path.
+func (ep *Endpoint) StopDatagrams() { ep.datagrams.Store(nil) }
+
+// WriteDatagram sends pkt as it is to ep's remote (latched or from SDP),
+// counted as RTP is.
+func (ep *Endpoint) WriteDatagram(pkt []byte) {
+	if ep.closed.Load() {
+		return
+	}
+	dst, ok := ep.destination()
+	if !ok {
+		ep.stats.noDest.Add(1)
+		return
+	}
+	n, err := ep.rtp.sendTo(pkt, dst)
+	if err != nil {
+		ep.stats.sendErrors.Add(1)
+		return
+	}
+	ep.stats.packetsOut.Add(1)
+	ep.stats.bytesOut.Add(uint64(n))
 }
 
 // NewDatagramRelay prepares the relay of a's and b's datagrams; nothing
@@ -60,20 +94,9 @@ func (d *datagramRelay) receive(from *Endpoint, pkt []byte, src netip.AddrPort, 
 	from.stats.packetsIn.Add(1)
 	from.stats.bytesIn.Add(uint64(len(pkt)))
 	from.lastRx.Store(now)
-	to := d.to
-	if to.closed.Load() {
+	if d.sink != nil {
+		d.sink(pkt)
 		return
 	}
-	dst, ok := to.destination()
-	if !ok {
-		to.stats.noDest.Add(1)
-		return
-	}
-	n, err := to.rtp.sendTo(pkt, dst)
-	if err != nil {
-		to.stats.sendErrors.Add(1)
-		return
-	}
-	to.stats.packetsOut.Add(1)
-	to.stats.bytesOut.Add(uint64(n))
+	d.to.WriteDatagram(pkt)
 }

@@ -32,6 +32,35 @@ func TestDatagramRelay(t *testing.T) {
 	eventually(t, func() bool { return c.a.Stats().STUNIn == 1 })
 }
 
+// TestReceiveDatagrams: an endpoint with a datagram sink hands it what
+// its peer sends, as sent, and WriteDatagram reaches the latched peer;
+// after StopDatagrams the endpoint is back on RTP.
+func TestReceiveDatagrams(t *testing.T) {
+	addr := netip.MustParseAddr("127.0.0.1")
+	e := newTestEngine(t, addr, 2, nil)
+	c := newCall(t, e, addr)
+	got := make(chan []byte, 4)
+	c.a.ReceiveDatagrams(func(pkt []byte) { got <- bytes.Clone(pkt) })
+	udptl := []byte{0x00, 0x07, 0x01, 0xfe, 0x00, 0x00}
+	c.pa.send(c.a.Local(), udptl)
+	if g := <-got; !bytes.Equal(g, udptl) {
+		t.Fatalf("sink got %x, want %x", g, udptl)
+	}
+	c.a.WriteDatagram(udptl[:4])
+	if g := c.pa.recv(); !bytes.Equal(g, udptl[:4]) {
+		t.Fatalf("peer got %x", g)
+	}
+	if s := c.a.Stats(); s.PacketsIn != 1 || s.PacketsOut != 1 {
+		t.Errorf("stats %+v", s)
+	}
+	c.a.StopDatagrams()
+	c.pa.send(c.a.Local(), udptl)
+	eventually(t, func() bool { return c.a.Stats().STUNIn == 1 })
+	if len(got) != 0 {
+		t.Error("the sink still got datagrams after StopDatagrams")
+	}
+}
+
 func TestNegotiateT38(t *testing.T) {
 	offer := T38{Version: 1, MaxBitRate: 14400, RateManagement: "transferredTCF", MaxDatagram: 400, UDPEC: "t38UDPFEC", FillBitRemoval: true}
 	for _, tt := range []struct {

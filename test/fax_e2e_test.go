@@ -58,6 +58,21 @@ func newUDPTLPeer(t *testing.T) *udptlPeer {
 
 func (p *udptlPeer) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
 
+// readPort waits until the sipp scenario wrote Switchboard's T.38 port
+// into file (capturePort).
+func readPort(file string, deadline time.Time) (int, error) {
+	for {
+		raw, err := os.ReadFile(file)
+		if p, perr := strconv.Atoi(strings.TrimSpace(string(raw))); err == nil && perr == nil && p > 0 {
+			return p, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("no Switchboard T.38 port in %s", file)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // exchange has two UDPTL peers send n datagrams each (UDPTL-shaped: a
 // sequence number, then a primary IFP packet whose first octet is 0, which
 // the RTP path would drop) to the Switchboard ports in fileA and fileB,
@@ -67,17 +82,11 @@ func exchange(a, b *udptlPeer, fileA, fileB string, n int) error {
 	ports := make([]int, 2)
 	deadline := time.Now().Add(20 * time.Second)
 	for i, f := range []string{fileA, fileB} {
-		for {
-			raw, err := os.ReadFile(f)
-			if p, perr := strconv.Atoi(strings.TrimSpace(string(raw))); err == nil && perr == nil && p > 0 {
-				ports[i] = p
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("no Switchboard T.38 port in %s", f)
-			}
-			time.Sleep(20 * time.Millisecond)
+		p, err := readPort(f, deadline)
+		if err != nil {
+			return err
 		}
+		ports[i] = p
 	}
 	done := make(chan struct{})
 	for _, p := range []*udptlPeer{a, b} {

@@ -18,6 +18,11 @@
 // emits are queued in C and framed as UDPTL here after each call (no
 // callback from C into Go).
 //
+// On a call, the audio leg's endpoint is driven by a media.Terminal whose
+// tap and source are a PCM (pcm.go), and the T.38 leg's endpoint hands
+// its datagrams to ReceiveUDPTL (media.Endpoint.ReceiveDatagrams) while
+// the gateway sends through media.Endpoint.WriteDatagram.
+//
 // UDPTL framing (udptl.go, ITU-T T.38 clause 9.1) is pure Go: sequence
 // numbers, the primary IFP packet and t38UDPRedundancy secondaries (sent
 // as negotiated, used on receipt to recover lost datagrams); FEC is read

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/media/faxgw"
 	"github.com/switchboard/switchboard/test/faxpeer"
@@ -21,7 +22,8 @@ type faxLine struct {
 	toGW      [][]byte // datagrams from the terminal, for the gateway
 	gwOut     [faxgw.FrameSamples]int16
 	audioOut  [faxgw.FrameSamples]int16
-	lossEvery int // drop every n-th datagram each way (0: none)
+	lossEvery int        // drop every n-th datagram each way (0: none)
+	pcm       *faxgw.PCM // drive the gateway through its Terminal adapter
 	n         int
 }
 
@@ -46,7 +48,12 @@ func (l *faxLine) lost() bool {
 // tick runs 20 ms of the line.
 func (l *faxLine) tick() {
 	l.audio.Tick(l.gwOut[:], l.audioOut[:])
-	l.gw.Audio(l.audioOut[:], l.gwOut[:])
+	if l.pcm != nil { // as a media.Terminal drives it
+		l.pcm.WritePCM(l.audioOut[:], 8000, time.Time{})
+		l.pcm.ReadPCM(l.gwOut[:], 8000)
+	} else {
+		l.gw.Audio(l.audioOut[:], l.gwOut[:])
+	}
 	l.t38.Tick(func(d []byte) { l.toGW = append(l.toGW, bytes.Clone(d)) })
 	for len(l.toT38) > 0 || len(l.toGW) > 0 {
 		in, out := l.toT38, l.toGW
@@ -101,11 +108,13 @@ func TestGatewayFax(t *testing.T) {
 		ecm       bool
 		rate      int
 		red, loss int
+		terminal  bool
 	}{
-		{"audio-to-t38", true, true, 9600, 0, 0},
-		{"t38-to-audio", false, true, 14400, 0, 0},
-		{"audio-to-t38-noecm", true, false, 14400, 0, 0},
-		{"t38-to-audio-redundancy-loss", false, true, 9600, 3, 7},
+		{"audio-to-t38", true, true, 9600, 0, 0, false},
+		{"t38-to-audio", false, true, 14400, 0, 0, false},
+		{"audio-to-t38-noecm", true, false, 14400, 0, 0, false},
+		{"t38-to-audio-redundancy-loss", false, true, 9600, 3, 7, false},
+		{"audio-to-t38-terminal-adapter", true, true, 14400, 1, 0, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -121,6 +130,9 @@ func TestGatewayFax(t *testing.T) {
 			}
 			l := newFaxLine(t, faxgw.Config{MaxBitRate: c.rate, TransferredTCF: true, Redundancy: c.red}, ao, to)
 			l.lossEvery = c.loss
+			if c.terminal {
+				l.pcm = faxgw.NewPCM(l.gw)
+			}
 			ticks := l.run(t)
 			ar, tr := l.audio.Result(), l.t38.Result()
 			if ar.Code != 0 || tr.Code != 0 {
