@@ -83,17 +83,24 @@ func (s *Server) flowAlive(b registrar.Binding) bool {
 		s.log.Debug("flow dead: connection closed", "user", b.User, "reg_id", b.RegID, "source", b.Source)
 		return false
 	}
-	last := b.Updated
-	if k := s.flows.at(tr, b.Source); k.After(last) {
-		last = k
-	}
 	limit := time.Duration(s.reg.FlowTimer())*time.Second + flowGrace
-	if time.Since(last) > limit {
+	if flowSilent(b.Updated, s.flows.at(tr, b.Source), time.Now(), limit) {
 		s.log.Info("flow dead: no keep-alive", "user", b.User, "reg_id", b.RegID, "source", b.Source,
-			"silent_s", int(time.Since(last)/time.Second))
+			"limit_s", int(limit/time.Second))
 		return false
 	}
 	return true
+}
+
+// flowSilent reports whether a flow last refreshed (REGISTER) at updated
+// and last pinged at keepalive has been silent at now for longer than
+// limit.
+func flowSilent(updated, keepalive, now time.Time, limit time.Duration) bool {
+	last := updated
+	if keepalive.After(last) {
+		last = keepalive
+	}
+	return now.Sub(last) > limit
 }
 
 // gruuTarget narrows a user's bindings to the instance a GRUU names when
