@@ -3,8 +3,6 @@
 package test
 
 import (
-	"bufio"
-	"crypto/tls"
 	"fmt"
 	"strings"
 	"sync"
@@ -101,12 +99,7 @@ func benchUA(b *testing.B, sb *SB, transport string) *sigUA {
 	if transport == "UDP" {
 		return newSigUA(b, "127.0.0.3:0", sb.Addr())
 	}
-	conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", sb.TLSPort), &tls.Config{InsecureSkipVerify: true})
-	if err != nil {
-		b.Fatalf("TLS connect: %v", err)
-	}
-	b.Cleanup(func() { _ = conn.Close() })
-	return &sigUA{t: b, transport: "TLS", tcp: conn, rd: bufio.NewReader(conn), Local: conn.LocalAddr().String()}
+	return newSigTLSUA(b, fmt.Sprintf("127.0.0.1:%d", sb.TLSPort))
 }
 
 // benchTLSCall places one call to 95551234 as user 1000 and hangs it up;

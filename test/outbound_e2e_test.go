@@ -1,12 +1,26 @@
 package test
 
 import (
+	"bufio"
+	"crypto/tls"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
+
+// newSigTLSUA connects to dst (a tls:// listener) over TLS without
+// verifying its certificate (the harness's is self-signed).
+func newSigTLSUA(t testing.TB, dst string) *sigUA {
+	t.Helper()
+	conn, err := tls.Dial("tcp", dst, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("TLS connect %s: %v", dst, err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return &sigUA{t: t, transport: "TLS", tcp: conn, rd: bufio.NewReader(conn), Local: conn.LocalAddr().String()}
+}
 
 // SIP Outbound (RFC 5626) and GRUU (RFC 5627) end to end: phones behind a
 // NAT-like setup (nothing listens on their Contact ports) registered over
@@ -18,7 +32,8 @@ import (
 func outboundRegister(t *testing.T, ua *sigUA, sb *SB, user, instance string, regID, deadPort int) string {
 	t.Helper()
 	cseq := 1
-	contact := fmt.Sprintf(`<sip:%s@127.0.0.1:%d;transport=tcp>;+sip.instance="<urn:uuid:%s>";reg-id=%d`, user, deadPort, instance, regID)
+	contact := fmt.Sprintf(`<sip:%s@127.0.0.1:%d;transport=%s>;+sip.instance="<urn:uuid:%s>";reg-id=%d`,
+		user, deadPort, strings.ToLower(ua.transport), instance, regID)
 	res, raw := sigRegister(t, ua, sb, user, "ob-"+randToken(), &cseq, []string{contact},
 		"Supported: outbound, gruu", "Expires: 300")
 	if res.StatusCode != 200 {
@@ -75,13 +90,14 @@ func noInvite(t *testing.T, ua *sigUA, name string, d time.Duration) {
 
 // TestOutboundFlowFailoverAndGRUU: user 1002 has two instances behind a
 // NAT (no Contact port listens): A with two TCP flows (reg-id 1 and 2), B
-// with one. A call to A's pub-gruu reaches A only, over its freshest flow;
+// with one over TLS. A call to A's pub-gruu reaches A only, over its freshest flow;
 // once that flow's connection closes, a call to the user reaches A over
 // its other flow (and B over its own); a call to B's temp-gruu reaches B
-// only. Every call ends in one CDR.
+// only; a GRUU of no registered instance gets 480. Every call ends in one
+// CDR.
 func TestOutboundFlowFailoverAndGRUU(t *testing.T) {
 	t.Parallel()
-	sb := startSB(t, SBOptions{Users: []string{"1000", "1002"}})
+	sb := startSB(t, SBOptions{Users: []string{"1000", "1002"}, TLS: true})
 	dead := sigPeerPort() // a block of our own, nothing listens on it
 	instA, instB := "aaaaaaaa-0000-1000-8000-"+randToken(), "bbbbbbbb-0000-1000-8000-"+randToken()
 	a2 := newSigTCPUA(t, "127.0.0.1", sb.Addr())
@@ -89,7 +105,7 @@ func TestOutboundFlowFailoverAndGRUU(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // flow 1 is then the freshest of A
 	a1 := newSigTCPUA(t, "127.0.0.1", sb.Addr())
 	rawA := outboundRegister(t, a1, sb, "1002", instA, 1, dead)
-	b1 := newSigTCPUA(t, "127.0.0.1", sb.Addr())
+	b1 := newSigTLSUA(t, fmt.Sprintf("127.0.0.1:%d", sb.TLSPort))
 	rawB := outboundRegister(t, b1, sb, "1002", instB, 1, dead+1)
 	pubA := gruuOf(t, rawA, "pub-gruu", instA)
 	if !strings.Contains(pubA, ";gr=urn:uuid:"+instA) {
@@ -123,7 +139,17 @@ func TestOutboundFlowFailoverAndGRUU(t *testing.T) {
 	outboundCall(t, sb, tempB, b1)
 	noInvite(t, a2, "instance A (temp-gruu of B)", 500*time.Millisecond)
 
-	if recs := sb.WaitCDRs(3, 10*time.Second); len(recs) != 3 {
-		t.Fatalf("want 3 CDRs, got %+v", recs)
+	// A GRUU naming no registered instance: 480 (RFC 5627 §7).
+	caller = newSigUA(t, "127.0.0.1:0", sb.Addr())
+	r = newSigReq("INVITE", "sip:1002@127.0.0.1;gr=urn:uuid:cccccccc-0000-1000-8000-"+randToken(), "1000", "1002")
+	r.Body = sigSDP("0")
+	if res, raw := caller.doAuth(r, "1000", sb.Users["1000"]); res.StatusCode != 480 {
+		t.Fatalf("call to an unknown GRUU: %d\n%s", res.StatusCode, raw)
+	} else {
+		caller.send(caller.ack(r, res).text(caller.transport, caller.Local))
+	}
+
+	if recs := sb.WaitCDRs(4, 10*time.Second); len(recs) != 4 {
+		t.Fatalf("want 4 CDRs, got %+v", recs)
 	}
 }
