@@ -172,7 +172,9 @@ func (s *Server) currentPolicy() *policy { return s.policy.Load() }
 func (s *Server) newTag() string         { return s.ids.hex(8) }
 func (s *Server) sipDomain() string      { return s.domain }
 
-func (s *Server) contacts(user string) []registrar.Binding { return s.reg.Lookup(user) }
+func (s *Server) contacts(user string) []registrar.Binding {
+	return registrar.Reachable(s.reg.Lookup(user), s.flowAlive) // outbound.go
+}
 
 func (s *Server) callStarted(dialled string) {
 	if s.callHook != nil {

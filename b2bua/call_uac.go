@@ -149,7 +149,7 @@ func (c *Call) routeTargets(t Target) ([]dest, sip.Uri, []sipdns.Target, error) 
 	switch t.Kind {
 	case TargetUser:
 		found := false
-		for _, b := range s.contacts(t.Number) {
+		for _, b := range gruuTarget(c.aReq, s.contacts(t.Number)) {
 			var u sip.Uri
 			if err := sip.ParseUri(b.Contact, &u); err != nil {
 				continue

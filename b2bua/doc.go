@@ -76,6 +76,8 @@
 //     to the held party (media.Bridge.Hold), the other leg untouched.
 //   - router.go: ordered regex rules to user, trunk, reject or a service.
 //   - trunk_tls.go: the transport toward a trunk (TLS first, auto probe).
+//   - outbound.go: a user reached over one live RFC 5626 flow per instance
+//     (connection open, keep-alive within Flow-Timer), a GRUU to its instance.
 //   - trunk_dns.go: a trunk given by host name or with destinations:
 //     RFC 3263 targets (package sipdns) and failover between them within
 //     the call (failover_timeout, 503, 408), hold-down, CDR trunk_targets.

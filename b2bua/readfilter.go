@@ -266,6 +266,9 @@ func (f *readFilter) filterStream(info sip.TransportReadProps, data []byte) ([]b
 		// Keep-alive CRLFs between messages (RFC 5626 §3.5.1): sipgo answers
 		// a double CRLF with a CRLF when the read is at most 4 bytes; more
 		// is nothing to parse.
+		if len(data) == 4 && info.RemoteAddr != nil {
+			f.s.flows.heard(info.Transport, info.RemoteAddr.String(), now) // outbound.go
+		}
 		if len(data) <= 4 {
 			return data, nil
 		}

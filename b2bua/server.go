@@ -70,6 +70,7 @@ type Server struct {
 	policy atomic.Pointer[policy]
 
 	ua     *sipgo.UserAgent
+	flows  flowKeepalives // RFC 5626 keep-alives per stream flow (outbound.go)
 	srv    *sipgo.Server
 	client *sipgo.Client
 

@@ -24,6 +24,12 @@
 // a user it holds no binding of, so instances behind one front door see
 // each other's registrations.
 //
+// SIP Outbound (RFC 5626, outbound.go): a contact with +sip.instance and
+// reg-id from a UA with Supported: outbound is a flow, named by (instance,
+// reg-id); Reachable keeps one live flow per instance for a request. GRUU
+// (RFC 5627, gruu.go): pub-gruu and temp-gruu in the 200's Contact;
+// ForGRUU finds the instance a gr parameter names.
+//
 // Locks: Registrar.mu guards bindings and the version counters. It is never
 // held while authenticating, writing files or sending responses; the
 // Authenticator's own lock is never taken under it. Shared.Put is called

@@ -73,7 +73,10 @@ func benchSkip(b *testing.B) {
 // benchSetup starts Switchboard (log level warn, so that logging is not
 // part of the cost; SB_BENCH_LOG=info measures with it) with user 1000 and the trusted trunk "carrier" at
 // 127.0.0.2:uasPort reached by 9 + number.
-func benchSetup(b *testing.B, uasPort int) *SB {
+func benchSetup(b *testing.B, uasPort int) *SB { return benchSetupWith(b, uasPort, nil) }
+
+// benchSetupWith is benchSetup with tweak (when set) applied to the options.
+func benchSetupWith(b *testing.B, uasPort int, tweak func(*SBOptions)) *SB {
 	var extra, recs string
 	if benchOps {
 		extra, recs = benchOpsConfig(b)
@@ -82,7 +85,7 @@ func benchSetup(b *testing.B, uasPort int) *SB {
 	if benchDNS {
 		trunkURI, extra = benchDNSConfig(b, uasPort, extra)
 	}
-	return startSB(b, SBOptions{
+	o := SBOptions{
 		Extra:        extra,
 		RecordsExtra: recs,
 		Users:        []string{"1000"},
@@ -92,7 +95,11 @@ func benchSetup(b *testing.B, uasPort int) *SB {
 		MediaPorts:   cmp.Or(os.Getenv("SB_BENCH_MEDIA_PORTS"), benchMediaPorts),
 		Quarantine:   "500ms",
 		Inactivity:   "60s",
-	})
+	}
+	if tweak != nil {
+		tweak(&o)
+	}
+	return startSB(b, o)
 }
 
 // benchSetupMedia is benchSetup for a media run: the trunk route forced
@@ -604,10 +611,16 @@ func benchSteady(pid int, from, to time.Duration) <-chan benchWindow {
 // benchmarks' sipp callee (bench_uas.xml on 127.0.0.2), and returns them
 // with a working directory and the callee's and the caller's SIP ports.
 func benchSignalingSetup(b *testing.B) (sb *SB, dir string, uasPort, uacPort int, uas *exec.Cmd) {
+	return benchSignalingSetupWith(b, nil)
+}
+
+// benchSignalingSetupWith is benchSignalingSetup with tweak applied to
+// Switchboard's options (benchSetupWith).
+func benchSignalingSetupWith(b *testing.B, tweak func(*SBOptions)) (sb *SB, dir string, uasPort, uacPort int, uas *exec.Cmd) {
 	dir = b.TempDir()
 	uasPort = 15000 + 10*instance()
 	uacPort = uasPort + 4
-	sb = benchSetup(b, uasPort)
+	sb = benchSetupWith(b, uasPort, tweak)
 	uas = startSipp(b, dir, "-sf", scenario(b, benchUAS), "-i", "127.0.0.2", "-p", strconv.Itoa(uasPort),
 		"-mi", "127.0.0.2", "-mp", strconv.Itoa(uasPort+2), "-recv_timeout", "30000", "-aa")
 	waitPort(b, "udp", fmt.Sprintf("127.0.0.2:%d", uasPort))

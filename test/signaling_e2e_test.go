@@ -47,7 +47,7 @@ func sigStart(t *testing.T, port int, o SBOptions, trunkPort int) *SB {
 // requests, reads the responses of one transaction at a time, and answers
 // requests Switchboard sends it.
 type sigUA struct {
-	t         *testing.T
+	t         testing.TB
 	transport string // "UDP" or "TCP"
 	udp       *net.UDPConn
 	dst       *net.UDPAddr
@@ -58,7 +58,7 @@ type sigUA struct {
 }
 
 // newSigUA binds laddr ("127.0.0.2:0", "127.0.0.1:15031") and talks UDP to dst.
-func newSigUA(t *testing.T, laddr, dst string) *sigUA {
+func newSigUA(t testing.TB, laddr, dst string) *sigUA {
 	t.Helper()
 	la, err := net.ResolveUDPAddr("udp", laddr)
 	if err != nil {
