@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/cputime"
 )
 
 // benchCPU locks the benchmark to its OS thread and returns a function to
@@ -11,9 +13,9 @@ import (
 // "cpu-ns/op" and returns it.
 func benchCPU(b *testing.B) func() time.Duration {
 	runtime.LockOSThread()
-	start := sigThreadCPU()
+	start := cputime.Thread()
 	return func() time.Duration {
-		per := (sigThreadCPU() - start) / time.Duration(max(b.N, 1))
+		per := (cputime.Thread() - start) / time.Duration(max(b.N, 1))
 		runtime.UnlockOSThread()
 		b.ReportMetric(float64(per.Nanoseconds()), "cpu-ns/op")
 		return per

@@ -3,21 +3,16 @@ package identity
 import (
 	"context"
 	"runtime"
-	"syscall"
 	"testing"
 
 	"github.com/switchboard/switchboard/identity/stitest"
+	"github.com/switchboard/switchboard/internal/cputime"
 )
 
-// cpuMicros is the calling thread's CPU time (user + system) in µs
-// (getrusage RUSAGE_THREAD, 1 on Linux): the benchmarks lock their
-// goroutine to its thread, so that the figure is the work's own CPU, not
-// the wall time other processes on a shared machine took.
-func cpuMicros() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(1, &ru)
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e3
-}
+// cpuMicros is the calling thread's CPU time in µs: the benchmarks lock
+// their goroutine to its thread, so that the figure is the work's own CPU,
+// not the wall time other processes on a shared machine took.
+func cpuMicros() float64 { return float64(cputime.Thread()) / 1e3 }
 
 // BenchmarkSign is the signing cost of one call: a shaken PASSporT
 // (ES256) and its Identity header. µs-cpu/call is CPU per call.

@@ -2,9 +2,10 @@ package media
 
 import (
 	"net/netip"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/cputime"
 )
 
 // BenchmarkRelaySRTP is BenchmarkRelayPacket (one packet in lockstep
@@ -45,11 +46,7 @@ func BenchmarkRelaySRTP(b *testing.B) {
 }
 
 // processCPU is the process's user and system CPU time so far, in ns.
-func processCPU() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
+func processCPU() int64 { return cputime.Process().Nanoseconds() }
 
 // srtpBenchSetup keys leg a (and leg b when bothSRTP) with SDES keys of
 // their own and gives the peers the other halves.

@@ -2,20 +2,15 @@ package recorder
 
 import (
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/cputime"
 )
 
-// processCPU returns the process's CPU time (user + system): the writer
-// goroutine runs beside the benchmark's, so the thread's alone is not it.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+// processCPU returns the process's CPU time: the writer goroutine runs
+// beside the benchmark's, so the thread's alone is not it.
+func processCPU() time.Duration { return cputime.Process() }
 
 // BenchmarkRecordCallSecond records one call-second per op (50 frames of
 // 20 ms per side, caller at 8 kHz, callee at 16 kHz, into a 16 kHz file)
