@@ -109,11 +109,17 @@ func benchSetupMedia(b *testing.B, uasPort int, mb mediaBench) *SB {
 	if mb.process {
 		route += ", media_mode: process"
 	}
+	top := ""
+	if mb.record {
+		route += ", recording: all"
+		top = fmt.Sprintf("services:\n  recordings: %s\n", filepath.Join(b.TempDir(), "recordings"))
+	}
 	extra := ""
 	if mb.opusComplexity > 0 {
 		extra = fmt.Sprintf("  opus_complexity: %d\n", mb.opusComplexity)
 	}
 	return startSB(b, SBOptions{
+		Extra:      top,
 		Users:      []string{"1000"},
 		Trunks:     fmt.Sprintf(`  - {name: carrier, uri: "sip:127.0.0.2:%d", trusted: [127.0.0.2/32]}`, uasPort),
 		Routes:     route + "}",
@@ -820,6 +826,25 @@ func BenchmarkRelay(b *testing.B) {
 	benchMediaCalls(b, mediaBench{name: "relay", uas: "bench_uas.xml", calls: benchIntEnv("SB_BENCH_RELAY_CALLS", 500, 1, 2000)})
 }
 
+// BenchmarkRelayRecorded is what recording adds to a relayed call (issue
+// 12: target ≤ 10 %): the same relayed calls (SB_BENCH_RECORD_CALLS,
+// default 200) without and then with recording: all (a stereo 8 kHz WAV
+// per call: the relayed packets decoded on the playout clock, aligned
+// and written by the recorder), each on a fresh Switchboard.
+func BenchmarkRelayRecorded(b *testing.B) {
+	n := benchIntEnv("SB_BENCH_RECORD_CALLS", 200, 1, 1000)
+	var plain, rec float64
+	b.Run("plain", func(b *testing.B) {
+		plain = benchMediaCalls(b, mediaBench{name: "relay, not recorded", uas: "bench_uas.xml", calls: n})
+	})
+	b.Run("recorded", func(b *testing.B) {
+		rec = benchMediaCalls(b, mediaBench{name: "relay, recorded", uas: "bench_uas.xml", calls: n, record: true})
+	})
+	if plain > 0 && rec > 0 {
+		fmt.Printf("recording a relayed call: %.3f%% vs %.3f%% of a core per call: %+.0f %% (target ≤ +10 %%)\n", rec, plain, 100*(rec/plain-1))
+	}
+}
+
 // BenchmarkTranscode is BenchmarkRelay with a callee that answers Opus
 // only: Switchboard decodes the caller's PCMA, encodes Opus towards the
 // callee, and decodes the Opus the callee echoes back into PCMA. It
@@ -851,10 +876,12 @@ type mediaBench struct {
 	calls          int
 	process        bool // route with media.mode: process
 	opusComplexity int  // media.opus_complexity when non-zero
+	record         bool // route with recording: all (stereo WAV of every call)
 }
 
-// benchMediaCalls runs one mediaBench and prints its figures.
-func benchMediaCalls(b *testing.B, mb mediaBench) {
+// benchMediaCalls runs one mediaBench, prints its figures and returns
+// Switchboard's CPU per call in % of a core.
+func benchMediaCalls(b *testing.B, mb mediaBench) float64 {
 	benchSkip(b)
 	const (
 		rate   = 100 // calls/s while ramping up
@@ -1015,6 +1042,7 @@ func benchMediaCalls(b *testing.B, mb mediaBench) {
 	b.ReportMetric(perCall, "%core/call")
 	b.ReportMetric(pps, "pkts/s")
 	b.ReportMetric(rssPerCall, "KiB_rss/call")
+	return perCall
 }
 
 // aLawTone is n samples of a 1 kHz tone at 8 kHz, A-law coded.
