@@ -86,7 +86,8 @@ type Recorder struct {
 	mu     sync.RWMutex // guards closed against Write's send
 	closed bool
 	queue  chan *frame
-	free   chan *frame
+	free   chan *frame  // frames back from the writer, for reuse
+	made   atomic.Int64 // frames allocated so far, at most Config.Queue
 	done   chan struct{}
 
 	dropped atomic.Uint64
@@ -171,9 +172,9 @@ func New(cfg Config) (*Recorder, error) {
 		tmp:   make([]int16, maxFrame*cfg.Rate/8000+1),
 		inter: make([]int16, 0, 2*int(window.Seconds())*cfg.Rate),
 	}
-	for range cfg.Queue {
-		r.free <- new(frame)
-	}
+	// Frames are made as the queue first needs them: with the writer
+	// keeping up, a few cycle, and a recording holds kilobytes, not the
+	// whole queue's megabytes.
 	n := int(window.Seconds() * float64(cfg.Rate))
 	r.bufs = [2][]int16{make([]int16, n), make([]int16, n)}
 	r.left, r.right = Input{r, 0}, Input{r, 1}
@@ -242,13 +243,19 @@ func (r *Recorder) enqueue(ch int, pcm []int16, rate int, at time.Time) {
 	if r.closed {
 		return
 	}
+	var fr *frame
 	select {
-	case fr := <-r.free:
-		fr.ch, fr.rate, fr.at, fr.n = ch, rate, at, copy(fr.pcm[:], pcm)
-		r.queue <- fr // never blocks: the queue holds as many frames as exist
+	case fr = <-r.free:
 	default:
-		r.dropped.Add(1)
+		if r.made.Add(1) > int64(r.cfg.Queue) {
+			r.made.Add(-1)
+			r.dropped.Add(1)
+			return
+		}
+		fr = new(frame)
 	}
+	fr.ch, fr.rate, fr.at, fr.n = ch, rate, at, copy(fr.pcm[:], pcm)
+	r.queue <- fr // never blocks: the queue holds as many frames as exist
 }
 
 // Close stops the inputs, writes what is queued, finalises the header and
