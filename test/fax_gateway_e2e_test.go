@@ -122,30 +122,11 @@ func TestFaxT38Gatewayed(t *testing.T) {
 		`<recv response="200">`+capturePort(f.fileA, "T38MaxBitRate:14400")+`</recv>`,
 		uacAck("3"), `<pause milliseconds="32000"/>`,
 		uacInDialog("BYE", "4", "", ""), `<recv response="200"/>`, refs("img", "t38attrs"))...)
-	deadline := time.Now().Add(50 * time.Second)
-	errc := make(chan error, 2)
-	start := time.Now()
-	var took [2]time.Duration
-	go func() { err := faxMachine(f.peerA, f.fileA, tx, deadline); took[0] = time.Since(start); errc <- err }()
-	go func() { err := g711FaxMachine(audio, rx, deadline); took[1] = time.Since(start); errc <- err }()
-	c := callCase(t, SBOptions{}, uas, uac)
-	for range 2 {
-		if err := <-errc; err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("the fax machines were done after %.1f s and %.1f s", took[0].Seconds(), took[1].Seconds())
-	expectCDR(t, c, 200, "answered", "caller")
-	if r, s := rx.Result(), tx.Result(); r.Code != 0 || s.Code != 0 || r.Pages != 1 {
-		t.Fatalf("T.30 results: receiver %+v, sender %+v", r, s)
-	}
-	got, err := faxpeer.ReadTIFF(rxPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := faxpeer.Diff(sent, got); d != "" {
-		t.Fatal(d)
-	}
+	c := faxCall(t,
+		func(deadline time.Time) error { return faxMachine(f.peerA, f.fileA, tx, deadline) },
+		func(deadline time.Time) error { return g711FaxMachine(audio, rx, deadline) },
+		func() CDR { return callCase(t, SBOptions{}, uas, uac) })
+	checkFaxReceived(t, rx.Result(), tx.Result(), rxPath, sent)
 	if c.Fax != "t38-gatewayed" {
 		t.Errorf("CDR fax %q, want t38-gatewayed", c.Fax)
 	}
