@@ -10,8 +10,7 @@ import (
 // back to the bridge (a fax gateway on a leg, b2bua/fax_gateway.go).
 func TestBridgeReattach(t *testing.T) {
 	addr := netip.MustParseAddr("127.0.0.1")
-	e := newTestEngine(t, addr, 4, nil)
-	c := newCall(t, e, addr)
+	c := newCall(t, newTestEngine(t, addr, 4, nil), addr)
 	c.br.Reattach() // before Start: nothing
 	if c.a.rx.Load() != nil {
 		t.Fatal("Reattach before Start attached the bridge")
