@@ -36,6 +36,13 @@ type faxStream struct {
 	offer media.Stream
 	t38   media.T38
 	fromA bool
+	// gw is the T.38 ↔ G.711 gateway while on (fax_gateway.go);
+	// gatewayed that it ran at some time, pages what it carried,
+	// audioCodec the G.711 it spoke.
+	gw         *faxGatewayed
+	gatewayed  bool
+	pages      int
+	audioCodec string
 }
 
 func (f *faxStream) ends(fromA bool) (near, far *media.Endpoint) {
@@ -156,6 +163,7 @@ func (c *Call) stopFax() {
 		f.relay.Stop()
 		f.on = false
 	}
+	c.stopFaxGateway() // fax_gateway.go
 	for _, l := range []*Leg{c.a, c.b} {
 		if l != nil && l.Session != nil {
 			l.Session.SetAudioless(false)
@@ -190,6 +198,9 @@ func (c *Call) recordFax(r *cdr.Record) {
 	f := c.streams.fax
 	if c.streams.faxG711 {
 		r.Fax = cdr.FaxG711Passthrough
+	}
+	if c.recordFaxGateway(r) { // fax_gateway.go
+		return
 	}
 	if f == nil || !f.used {
 		return

@@ -256,6 +256,9 @@ func (c *Call) onReinviteFinal(out *outTx, code int, res *sip.Response) {
 	}
 	e := out.origin
 	if out.fax && code >= 300 {
+		if code != 481 && code != 408 && code != 491 && c.faxGateway(out) { // fax_gateway.go
+			return
+		}
 		c.faxRefused() // call_fax.go
 	}
 	if code >= 300 || res == nil {

@@ -39,6 +39,9 @@
 //     bridge (video: relay | drop), anything else answered with port 0.
 //   - call_fax.go: T.38 re-INVITEs relayed as a UDPTL stream, the T.38
 //     attributes negotiated per leg, back to audio; the CDR's fax.
+//   - fax_gateway.go: a T.38 re-INVITE the other leg refused, gatewayed
+//     to that leg's G.711 (media/faxgw on a Terminal), torn down on the
+//     way back to audio or at the end; the CDR's t38-gatewayed.
 //   - call_dialog.go: in-dialog requests (BYE, re-INVITE, INFO, UPDATE).
 //   - call_prack.go: reliable provisionals (RFC 3262) on each leg on its
 //     own: reliable 18x to a caller that offered 100rel, PRACK to a callee

@@ -171,10 +171,13 @@ type Record struct {
 	// per video m-line the call relayed or refused.
 	Streams []StreamRecord `json:"streams,omitempty"`
 	// Fax is how a fax crossed the call: t38-relayed (a T.38 re-INVITE
-	// relayed end to end as UDPTL) or g711-passthrough (T.38 refused by
-	// the other leg, the fax tones relayed as audio); absent when no T.38
-	// re-INVITE was seen.
-	Fax string `json:"fax,omitempty"`
+	// relayed end to end as UDPTL), t38-gatewayed (T.38 refused by the
+	// other leg, Switchboard's gateway between T.38 and its G.711) or
+	// g711-passthrough (T.38 refused, no gateway: the fax tones relayed
+	// as audio); absent when no T.38 re-INVITE was seen. FaxPages is the
+	// pages the gateway carried (t38-gatewayed only).
+	Fax      string `json:"fax,omitempty"`
+	FaxPages int    `json:"fax_pages,omitempty"`
 }
 
 // RoomEvent is one conference room event in a participant's record.

@@ -2,10 +2,14 @@ package cdr
 
 import "github.com/switchboard/switchboard/rtcpstats"
 
-// Record.Fax values: a T.38 fax relayed as UDPTL; a fax that went on in
-// G.711 through the audio path after the other leg refused T.38.
+// Record.Fax values: a T.38 fax relayed as UDPTL; a fax Switchboard
+// gatewayed between T.38 on one leg and G.711 fax tones on the other (the
+// other leg refused T.38, b2bua/fax_gateway.go); a fax that went on in
+// G.711 through the audio path after the other leg refused T.38 and no
+// gateway could be built.
 const (
 	FaxT38Relayed      = "t38-relayed"
+	FaxT38Gatewayed    = "t38-gatewayed"
 	FaxG711Passthrough = "g711-passthrough"
 )
 

@@ -202,25 +202,31 @@ func checkFax(t *testing.T, c CDR, peerA, peerB *udptlPeer) {
 	}
 }
 
-// TestFaxT38RefusedG711: the callee refuses the caller's T.38 re-INVITE
-// with 488; the caller gets 488, the call stays on audio (its G.711 fax
-// tones go on through the audio path) and the CDR says g711-passthrough.
-func TestFaxT38RefusedG711(t *testing.T) {
-	uas := writeScenario(t, "uas-t38-refused", append(calleeAnswered(`<recv request="INVITE"/>`),
+// TestFaxT38GatewayBackToAudio: the callee refuses the caller's T.38
+// re-INVITE with 488; its audio is G.711, so Switchboard gateways the fax
+// (fax_gateway_e2e_test.go carries a real fax that way) and answers the
+// caller 200. The caller's re-INVITE back to audio tears the gateway down
+// and the call's bridge carries RTP again (the callee echoes it); the CDR
+// says t38-gatewayed.
+func TestFaxT38GatewayBackToAudio(t *testing.T) {
+	uas := writeScenario(t, "uas-t38-gw-back", append(calleeAnswered(`<recv request="INVITE"/>`),
 		`<recv request="INVITE"/>`, replyNoTag("488", "Not Acceptable Here", false, ""), `<recv request="ACK"/>`,
+		`<recv request="INVITE"/>`, replyNoTag("200", "OK", true, "sendrecv"), `<recv request="ACK"/>`,
 		`<recv request="BYE"/>`, replyNoTag("200", "OK", false, ""))...)
-	uac := writeScenario(t, "uac-t38-refused", append(callerAnswered(),
+	uac := writeScenario(t, "uac-t38-gw-back", append(callerAnswered(),
 		uacInDialog("INVITE", "3", "", t38SDP(9, 14400, 400)), `<recv response="100" optional="true"/>`,
-		`<recv response="488"/>`, uacAck("3"),
+		`<recv response="200"/>`, uacAck("3"), `<pause milliseconds="1000"/>`,
+		uacInDialog("INVITE", "4", "", sdp("sendrecv")), `<recv response="100" optional="true"/>`,
+		`<recv response="200"/>`, uacAck("4"),
 		`<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>`,
-		`<pause milliseconds="3000"/>`, uacInDialog("BYE", "4", "", ""), `<recv response="200"/>`)...)
+		`<pause milliseconds="3000"/>`, uacInDialog("BYE", "5", "", ""), `<recv response="200"/>`)...)
 	c := callCaseEcho(t, SBOptions{}, uas, uac)
 	expectCDR(t, c, 200, "answered", "caller")
-	if c.Fax != "g711-passthrough" {
-		t.Errorf("CDR fax %q, want g711-passthrough", c.Fax)
+	if c.Fax != "t38-gatewayed" {
+		t.Errorf("CDR fax %q, want t38-gatewayed", c.Fax)
 	}
 	if c.AToBPackets < 50 || c.BToAPackets < 30 {
-		t.Errorf("audio after the refused T.38: %d packets caller→callee, %d back", c.AToBPackets, c.BToAPackets)
+		t.Errorf("audio after the gateway: %d packets caller→callee, %d back", c.AToBPackets, c.BToAPackets)
 	}
 }
 

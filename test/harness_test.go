@@ -395,6 +395,8 @@ type CDR struct {
 	// Streams beside audio (streams_e2e_test.go).
 	Streams []StreamCDR `json:"streams"`
 	Fax     string      `json:"fax"`
+	// Pages a fax gateway carried (fax_gateway_e2e_test.go).
+	FaxPages int `json:"fax_pages"`
 }
 
 // CDRs reads every record written so far.
