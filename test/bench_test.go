@@ -947,11 +947,17 @@ func benchMediaCalls(b *testing.B, mb mediaBench) float64 {
 
 	// Ramp: four sockets per call up.
 	deadline := time.Now().Add(ramp + 15*time.Second)
-	for benchFDs(pid) < baseFDs+4*calls && time.Now().Before(deadline) {
+	// A call holds four descriptors (two RTP/RTCP pairs), five when
+	// recorded (its file).
+	fdsPerCall := 4
+	if mb.record {
+		fdsPerCall = 5
+	}
+	for benchFDs(pid) < baseFDs+fdsPerCall*calls && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(settle)
-	up := (benchFDs(pid) - baseFDs) / 4
+	up := (benchFDs(pid) - baseFDs) / fdsPerCall
 
 	cpu0, err := benchProcCPU(pid)
 	if err != nil {
@@ -972,7 +978,7 @@ func benchMediaCalls(b *testing.B, mb mediaBench) float64 {
 			rssMax = max(rssMax, rss)
 			samples++
 		}
-		minUp = min(minUp, (benchFDs(pid)-baseFDs)/4)
+		minUp = min(minUp, (benchFDs(pid)-baseFDs)/fdsPerCall)
 	}
 	cpu1, err := benchProcCPU(pid)
 	if err != nil {
