@@ -1,9 +1,6 @@
 package b2bua
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/switchboard/switchboard/recorder"
@@ -41,11 +38,8 @@ func (c *Call) roomRecorder() func(room string) (*recorder.Recorder, error) {
 	s := pol.cfg.Services
 	log := c.log
 	return func(room string) (*recorder.Recorder, error) {
-		path := filepath.Join(s.Recordings, fmt.Sprintf("%s-room-%s.%s", time.Now().UTC().Format("20060102T150405Z"), safeName(room), s.RecordingFormat))
-		if err := os.MkdirAll(s.Recordings, 0o700); err != nil {
-			return nil, err
-		}
-		return recorder.New(recorder.Config{Path: path, Rate: s.RecordingRate, Channels: 1, Meta: recorder.Metadata{Room: room}, Logger: log})
+		rec, _, err := openRecording(s, time.Now(), "room-"+room, recorder.Config{Channels: 1, Meta: recorder.Metadata{Room: room}, Logger: log})
+		return rec, err
 	}
 }
 

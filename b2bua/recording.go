@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/media"
@@ -64,6 +65,20 @@ func (c *Call) policies(pol *policy, pred func(config.CallPolicy) bool) bool {
 	return false
 }
 
+// openRecording opens a recording named name (a call's CDR id, or
+// "room-" and a room) started at in the services' recordings directory,
+// at its rate and format, with cfg's other settings; it returns the
+// file's path also when it fails.
+func openRecording(s config.Services, at time.Time, name string, cfg recorder.Config) (*recorder.Recorder, string, error) {
+	cfg.Path = filepath.Join(s.Recordings, fmt.Sprintf("%s-%s.%s", at.UTC().Format("20060102T150405Z"), safeName(name), s.RecordingFormat))
+	cfg.Rate = s.RecordingRate
+	if err := os.MkdirAll(s.Recordings, 0o700); err != nil {
+		return nil, cfg.Path, err
+	}
+	r, err := recorder.New(cfg)
+	return r, cfg.Path, err
+}
+
 // startRecording opens the call's recording once both legs are known and
 // attaches it to the bridge: the caller's audio left, the callee's right.
 func (c *Call) startRecording() {
@@ -71,25 +86,16 @@ func (c *Call) startRecording() {
 		return
 	}
 	pol := c.host.currentPolicy()
-	dir := pol.cfg.Services.Recordings
-	name := fmt.Sprintf("%s-%s.%s", c.rec.Start.UTC().Format("20060102T150405Z"), safeName(c.id), pol.cfg.Services.RecordingFormat)
-	path := filepath.Join(dir, name)
+	r, path, err := openRecording(pol.cfg.Services, c.rec.Start, c.id, recorder.Config{
+		Meta: recorder.Metadata{
+			CallID: c.rec.ACallID,
+			CDRID:  c.id,
+			Caller: recorder.Party{Name: c.rec.From, Codec: codecName(c.a.Codecs)},
+			Callee: recorder.Party{Name: c.rec.To, Codec: codecName(c.b.Codecs)},
+		},
+		Logger: c.log,
+	})
 	c.rec.Recording = path
-	err := os.MkdirAll(dir, 0o700)
-	var r *recorder.Recorder
-	if err == nil {
-		r, err = recorder.New(recorder.Config{
-			Path: path,
-			Rate: pol.cfg.Services.RecordingRate,
-			Meta: recorder.Metadata{
-				CallID: c.rec.ACallID,
-				CDRID:  c.id,
-				Caller: recorder.Party{Name: c.rec.From, Codec: codecName(c.a.Codecs)},
-				Callee: recorder.Party{Name: c.rec.To, Codec: codecName(c.b.Codecs)},
-			},
-			Logger: c.log,
-		})
-	}
 	if err != nil {
 		c.log.Error("recording not started", "leg", "both", "file", path, "error", err)
 		c.rec.RecordingState = recordingFailed

@@ -1,14 +1,11 @@
 package media
 
-import (
-	"math"
-	"time"
-)
+import "time"
 
 // Cadence is a Source playing a tone plan's tone: the sum of its
-// frequencies, switched on and off by its cadence (on, off, on, …,
-// repeating), as in ITU-T E.180 (e.g. ringback 425 Hz 1 s on, 4 s off).
-// ReadPCM runs on the playout goroutine.
+// frequencies (one Tone each), switched on and off by its cadence (on,
+// off, on, …, repeating), as in ITU-T E.180 (e.g. ringback 425 Hz 1 s on,
+// 4 s off). ReadPCM runs on the playout goroutine.
 type Cadence struct {
 	// Frequencies are summed, each at Level / len(Frequencies).
 	Frequencies []float64
@@ -17,53 +14,63 @@ type Cadence struct {
 	// Level is the sum's amplitude relative to full scale (default 0.3).
 	Level float64
 
-	phases []float64 // radians per frequency, owned by the playout goroutine
-	pos    int64     // samples into the cadence cycle
-	rate   int
+	tones []Tone  // one per frequency, made at the first ReadPCM
+	buf   []int16 // one tone's frame, before it is summed
+	pos   int64   // samples into the cadence cycle
+	rate  int
 }
 
 // ReadPCM implements Source.
 func (c *Cadence) ReadPCM(pcm []int16, rate int) bool {
-	if len(c.phases) != len(c.Frequencies) {
-		c.phases = make([]float64, len(c.Frequencies))
+	if c.tones == nil {
+		level := toneLevel(c.Level) / float64(max(len(c.Frequencies), 1))
+		for _, f := range c.Frequencies {
+			c.tones = append(c.tones, Tone{Frequency: f, Level: level})
+		}
 	}
 	if rate != c.rate {
 		c.pos = c.pos * int64(rate) / int64(max(c.rate, 1))
 		c.rate = rate
 	}
-	level := c.Level
-	if level <= 0 || level > 1 {
-		level = 0.3
+	if cap(c.buf) < len(pcm) {
+		c.buf = make([]int16, len(pcm))
 	}
-	amp := 32767 * level / float64(max(len(c.Frequencies), 1))
+	clear(pcm)
+	for i := range c.tones {
+		buf := c.buf[:len(pcm)]
+		c.tones[i].ReadPCM(buf, rate)
+		for k, v := range buf {
+			pcm[k] += v
+		}
+	}
+	c.gate(pcm, rate)
+	return true
+}
+
+// gate silences the parts of pcm that fall in the cadence's off times.
+func (c *Cadence) gate(pcm []int16, rate int) {
 	var cycle int64
 	for _, d := range c.Cadence {
 		cycle += int64(d.Seconds() * float64(rate))
 	}
-	for i := range pcm {
-		on := true
-		if cycle > 0 {
-			at := c.pos % cycle
-			for k, d := range c.Cadence {
-				n := int64(d.Seconds() * float64(rate))
-				if at < n {
-					on = k%2 == 0
-					break
-				}
-				at -= n
-			}
-		}
-		var v float64
-		for k, f := range c.Frequencies {
-			if on {
-				v += amp * math.Sin(c.phases[k])
-			}
-			c.phases[k] = math.Mod(c.phases[k]+2*math.Pi*f/float64(rate), 2*math.Pi)
-		}
-		pcm[i] = int16(v)
-		c.pos++
+	if cycle == 0 {
+		return // steady
 	}
-	return true
+	for i := 0; i < len(pcm); {
+		at, k, left := c.pos%cycle, 0, int64(0)
+		for ; k < len(c.Cadence); k++ {
+			n := int64(c.Cadence[k].Seconds() * float64(rate))
+			if at < n {
+				left = n - at
+				break
+			}
+			at -= n
+		}
+		n := int(min(left, int64(len(pcm)-i)))
+		if k%2 == 1 {
+			clear(pcm[i : i+n])
+		}
+		i += n
+		c.pos = (c.pos + int64(n)) % cycle
+	}
 }
-
-var _ Source = (*Cadence)(nil)

@@ -80,12 +80,18 @@ type Tone struct {
 	phase float64 // radians, owned by the playout goroutine
 }
 
+// toneLevel is a tone's amplitude relative to full scale: level when
+// 0 < level ≤ 1, else 0.3 (about -13 dBov).
+func toneLevel(level float64) float64 {
+	if level <= 0 || level > 1 {
+		return 0.3
+	}
+	return level
+}
+
 // ReadPCM implements Source.
 func (t *Tone) ReadPCM(pcm []int16, rate int) bool {
-	level := t.Level
-	if level <= 0 || level > 1 {
-		level = 0.3
-	}
+	level := toneLevel(t.Level)
 	step := 2 * math.Pi * t.Frequency / float64(rate)
 	for i := range pcm {
 		pcm[i] = int16(level * 32767 * math.Sin(t.phase))

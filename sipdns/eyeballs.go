@@ -111,13 +111,7 @@ func Race[C any](ctx context.Context, n int, delay time.Duration, dial func(ctx 
 			outcome[r.i] = r.err
 			if next < n {
 				start()
-				if !timer.Stop() {
-					select {
-					case <-timer.C:
-					default:
-					}
-				}
-				timer.Reset(delay)
+				timer.Reset(delay) // Go 1.23 timers: no stale tick to drain
 			}
 		case <-timer.C:
 			if next < n {
